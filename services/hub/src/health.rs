@@ -1,0 +1,120 @@
+//! Liveness, readiness and the metrics endpoint.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::startup::AppState;
+
+/// Liveness answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Live {
+    /// Always `live`.
+    pub status: String,
+}
+
+/// One projection's readiness.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectionReadiness {
+    /// The projection follows the live log.
+    pub caught_up: bool,
+    /// Last global commit position applied.
+    pub checkpoint: Option<u64>,
+    /// Last error, if the projection is retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Readiness answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// Whether the event store answers.
+    pub store: bool,
+    /// Every projection's progress.
+    pub projections: BTreeMap<String, ProjectionReadiness>,
+}
+
+/// The process is running.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Live))
+)]
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Live {
+        status: "live".into(),
+    })
+}
+
+/// The hub can serve traffic: the store answers and every projection has caught up.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "Not ready yet (store down or projections catching up)", body = Ready),
+    )
+)]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.is_healthy().await;
+    let projections: BTreeMap<String, ProjectionReadiness> = state
+        .projections
+        .iter()
+        .map(|p| {
+            let s = p.status();
+            (
+                p.name().to_owned(),
+                ProjectionReadiness {
+                    caught_up: s.caught_up,
+                    checkpoint: s.checkpoint.map(|c| c.commit),
+                    last_error: s.last_error,
+                },
+            )
+        })
+        .collect();
+    let is_ready = store && projections.values().all(|p| p.caught_up);
+    let body = Ready {
+        status: if is_ready { "ready" } else { "not_ready" }.into(),
+        store,
+        projections,
+    };
+    if is_ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("retry-after", "1"))
+            .json(body)
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    for p in &state.projections {
+        let s = p.status();
+        state
+            .metrics
+            .projection_caught_up
+            .with_label_values(&[p.name()])
+            .set(i64::from(s.caught_up));
+        state
+            .metrics
+            .projection_checkpoint
+            .with_label_values(&[p.name()])
+            .set(s.checkpoint.map_or(0, |c| c.commit as i64));
+    }
+    HttpResponse::Ok()
+        .insert_header(ContentType(
+            "text/plain; version=0.0.4; charset=utf-8".parse().expect("valid mime"),
+        ))
+        .body(state.metrics.render())
+}

@@ -1,0 +1,18 @@
+//! The Ecohub hub: every service in one process, on the embedded store by default.
+//!
+//! * [`config`] — layered settings.
+//! * [`startup`] — [`startup::Application`] and [`startup::create_app`], shared by the binary
+//!   and the tests.
+//! * [`health`] — `/health/live`, `/health/ready`, `/metrics`.
+//! * [`metrics`] — Prometheus metrics, the request-tracking middleware, the metered store.
+//! * [`projections`] — the hub's own read models.
+//! * [`openapi`] — the OpenAPI document.
+//! * [`telemetry`] — structured logs.
+
+pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod projections;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,180 @@
+//! Builds the application: opens the store, starts projections, assembles the actix app.
+//! `create_app` is shared by the binary and the tests.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use ecohub_eventstore::{EventStore, ProjectionHandle, SqliteStore, SqliteStoreOptions};
+use ecohub_http::{IdempotencyConfig, InMemoryIdempotencyStore, SharedIdempotencyStore};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use actix_web::dev::ServerHandle;
+
+use crate::config::{Settings, StoreLocation};
+use crate::metrics::{MeteredStore, Metrics};
+use crate::projections::StoreStatistics;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event store (metered).
+    pub store: Arc<dyn EventStore>,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Running projections (readiness waits for all of them).
+    pub projections: Vec<ProjectionHandle>,
+    /// Idempotency keys.
+    pub idempotency: SharedIdempotencyStore,
+    /// Effective settings.
+    pub settings: Arc<Settings>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("projections", &self.projections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the configured store and starts the projections.
+    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        let raw: Arc<dyn EventStore> = match settings.store_location()? {
+            StoreLocation::Sqlite(path) => {
+                let store = SqliteStore::open(&path, SqliteStoreOptions::default())
+                    .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
+                Arc::new(store)
+            }
+        };
+        let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));
+        let projections = vec![ProjectionHandle::spawn(
+            store.clone(),
+            StoreStatistics::new(metrics.clone()),
+        )];
+        let idempotency: SharedIdempotencyStore =
+            Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));
+        Ok(Self {
+            store,
+            metrics,
+            projections,
+            idempotency,
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// Stops projections and closes the store, making every acknowledged append durable.
+    pub async fn shutdown(&self) -> anyhow::Result<()> {
+        for p in &self.projections {
+            p.stop();
+        }
+        self.store.close().await.context("closing the event store")
+    }
+}
+
+fn idempotency_config(settings: &Settings) -> IdempotencyConfig {
+    IdempotencyConfig {
+        window: Duration::from_secs(settings.http.idempotency_window_secs),
+        max_body_bytes: settings.http.max_body_bytes,
+        ..IdempotencyConfig::default()
+    }
+}
+
+/// The actix application: middleware, extractor configuration, routes.
+pub fn create_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.settings.http.max_body_bytes;
+    App::new()
+        .app_data(web::Data::new(state.clone()))
+        .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::new(state.idempotency.clone()))
+        .app_data(web::Data::new(idempotency_config(&state.settings)))
+        .app_data(ecohub_http::json_config().limit(max_body))
+        .app_data(ecohub_http::query_config())
+        .app_data(ecohub_http::path_config())
+        .service(crate::health::live)
+        .service(crate::health::ready)
+        .service(crate::health::metrics)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
+        // Registered last = runs first: interaction id → metrics/logging → problem fallback
+        // → idempotency → compression → routes.
+        .wrap(Compress::default())
+        .wrap(from_fn(ecohub_http::idempotency))
+        .wrap(from_fn(ecohub_http::problem_fallback))
+        .wrap(from_fn(crate::metrics::track))
+        .wrap(from_fn(ecohub_http::interaction_id))
+}
+
+/// A built, bound, not yet running hub.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store, starts projections and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let bind = settings.server.bind;
+        let workers = settings.server.workers;
+        let shutdown_timeout = settings.server.shutdown_timeout_secs;
+        let state = AppState::open(settings).await?;
+        let listener =
+            TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let address = listener.local_addr()?;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || create_app(app_state.clone()))
+            .shutdown_timeout(shutdown_timeout);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            address,
+            server,
+            state,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state (store, metrics, projections).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or [`Self::handle`]`.stop()`), lets in-flight requests
+    /// finish, then stops projections and closes the store.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(address = %self.address, "listening");
+        self.server.await.context("HTTP server failed")?;
+        tracing::info!("HTTP server stopped; closing the event store");
+        self.state.shutdown().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Load → decide → append: how application code runs a command against an aggregate.
+
+use ecohub_kernel::{Aggregate, EventMetadata, Timestamp};
+
+use crate::{
+    AppendResult, CurrentRevision, EventStore, ExpectedRevision, NewEvent, StoreError,
+    read_stream_to_end,
+};
+
+/// The outcome of a command that was accepted and stored.
+#[derive(Debug, Clone)]
+pub struct Executed<A: Aggregate> {
+    /// State after the new events.
+    pub state: A,
+    /// The events the command caused (possibly none).
+    pub events: Vec<A::Event>,
+    /// The stream's revision after the append.
+    pub revision: CurrentRevision,
+}
+
+/// Why a command did not produce stored events.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error + 'static> {
+    /// The domain refused the command.
+    #[error(transparent)]
+    Refused(E),
+    /// The store refused or failed (a concurrent writer won: `WrongExpectedVersion`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event could not be decoded.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] ecohub_kernel::DecodeError),
+}
+
+/// Loads an aggregate's state and the revision it was read at. Reads the stream itself, so
+/// the answer is exact at the time of the read (never a projection).
+pub async fn load<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &str,
+) -> Result<(A, CurrentRevision), ExecuteError<A::Error>> {
+    let recorded = read_stream_to_end(store, stream).await?;
+    let mut state = A::default();
+    let mut revision = CurrentRevision::NoStream;
+    for r in &recorded {
+        let envelope = r.decode::<A::Event>()?;
+        state = state.evolve(&envelope.payload);
+        revision = CurrentRevision::Current(r.revision);
+    }
+    Ok((state, revision))
+}
+
+/// Runs `command` against the aggregate stored in `stream`: load, decide at `now`, append the
+/// events with the revision the state was read at. A concurrent writer makes the append fail
+/// with `WrongExpectedVersion` rather than overwrite its decision.
+pub async fn execute<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &str,
+    command: A::Command,
+    now: Timestamp,
+    metadata: EventMetadata,
+) -> Result<Executed<A>, ExecuteError<A::Error>> {
+    let (state, revision) = load::<A>(store, stream).await?;
+    let events = state.decide(command, now).map_err(ExecuteError::Refused)?;
+    if events.is_empty() {
+        return Ok(Executed {
+            state,
+            events,
+            revision,
+        });
+    }
+    let new_events = events
+        .iter()
+        .map(|e| NewEvent::from_domain(e, metadata.clone(), now))
+        .collect();
+    let AppendResult { next_expected, .. } = store
+        .append(stream, ExpectedRevision::from(revision), new_events)
+        .await?;
+    let state = events.iter().fold(state, |s, e| s.evolve(e));
+    Ok(Executed {
+        state,
+        events,
+        revision: next_expected,
+    })
+}

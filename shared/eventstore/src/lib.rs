@@ -1,0 +1,109 @@
+//! The event store: the contract every backend keeps (EventStoreDB semantics), the embedded
+//! SQLite backend, a backend-generic conformance suite, the projection runner and the
+//! load → decide → append helper services use.
+//!
+//! Architecture invariant: nothing here knows about HTTP or about any service's events; the
+//! store moves opaque JSON payloads with a type name and a version.
+
+pub mod aggregate;
+pub mod conformance;
+pub mod projection;
+pub mod sqlite;
+mod types;
+
+pub use aggregate::{ExecuteError, Executed, execute, load};
+pub use projection::{Projection, ProjectionError, ProjectionHandle, ProjectionStatus};
+pub use sqlite::{SqliteStore, SqliteStoreOptions};
+pub use types::*;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+/// A shared handle to any backend.
+pub type SharedStore = Arc<dyn EventStore>;
+
+/// The event store contract (../shared/BRIEF.md §3). Both the embedded store and the
+/// EventStoreDB backend implement it and pass [`conformance`].
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` to `stream` if its current revision satisfies `expected`.
+    ///
+    /// * Conflict → [`StoreError::WrongExpectedVersion`] with the actual revision; nothing is
+    ///   written.
+    /// * Idempotent retries: when every event id of the request is already stored as a
+    ///   contiguous run in `stream`, the call succeeds without writing and returns the
+    ///   original result. When only some of them are stored (or they are in another stream),
+    ///   it fails with `WrongExpectedVersion`.
+    /// * An empty `events` only checks `expected` and returns the current revision.
+    /// * Returning `Ok` means durable: the events survive a crash of the process or machine.
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
+
+    /// Reads up to `options.limit` events of one stream. A stream that does not exist reads
+    /// as empty.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        options: ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The stream's latest revision, read from the leader/writer (never a stale replica).
+    async fn stream_revision(&self, stream: &str) -> Result<CurrentRevision, StoreError>;
+
+    /// Reads up to `limit` events of the global log after `from` (exclusive; `None` means
+    /// from the beginning), in log order, keeping only those `filter` accepts.
+    async fn read_all(
+        &self,
+        from: Option<Position>,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// A catch-up subscription to the global log after `from` (exclusive): history, then one
+    /// [`SubscriptionMessage::CaughtUp`], then live events, in order, with no gaps and no
+    /// duplicates. A slow consumer never stalls writers and never makes the store buffer
+    /// without bound.
+    async fn subscribe_all(
+        &self,
+        from: Option<Position>,
+        filter: EventFilter,
+    ) -> Result<Subscription, StoreError>;
+
+    /// Position of the last event in the global log, `None` when the log is empty.
+    async fn head(&self) -> Result<Option<Position>, StoreError>;
+
+    /// Whether the store can serve requests right now (connected, writer alive).
+    async fn is_healthy(&self) -> bool;
+
+    /// Completes every accepted append, makes it durable and releases resources. Appends
+    /// after `close` fail with [`StoreError::Closed`].
+    async fn close(&self) -> Result<(), StoreError>;
+}
+
+/// Reads a whole stream forwards, page by page.
+pub async fn read_stream_to_end(
+    store: &dyn EventStore,
+    stream: &str,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    const PAGE: usize = 1_000;
+    let mut all = Vec::new();
+    let mut from = StreamPosition::Start;
+    loop {
+        let page = store
+            .read_stream(stream, ReadStreamOptions::forwards().from(from).limit(PAGE))
+            .await?;
+        let n = page.len();
+        if let Some(last) = page.last() {
+            from = StreamPosition::Revision(last.revision + 1);
+        }
+        all.extend(page);
+        if n < PAGE {
+            return Ok(all);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Catch-up subscriptions, pull-based.
+//!
+//! The subscription keeps a cursor (the last position it has considered) and reads the log
+//! after it from the database, one page at a time, through the read pool. When a page reaches
+//! the head of the snapshot it was read from, it emits `CaughtUp` once; from then on it waits
+//! on the writer's `watch` of the committed head for a head beyond its cursor and reads again.
+//! Every event is read from the database after the cursor, so an event committed between the
+//! last history read and the switch to live is read by the next page: exactly once, in order,
+//! whatever the timing. The writer only replaces a value in the `watch`: it never waits for a
+//! subscriber, and a subscriber holds at most one page in memory.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::read::{ReadPool, SqlFilter, read_page};
+use crate::{Position, StoreError, Subscription, SubscriptionMessage};
+
+/// Events per page.
+const PAGE: usize = 512;
+/// Positions one page of a scanning filter considers at most, so that a filter matching
+/// little still makes steady progress (and checkpoints) through a long log.
+const SCAN_WINDOW: u64 = 8_192;
+
+struct State {
+    pool: Arc<ReadPool>,
+    head: watch::Receiver<u64>,
+    filter: Arc<SqlFilter>,
+    /// Every position up to this one has been considered.
+    cursor: u64,
+    /// Position of the last event delivered or checkpoint sent.
+    marked: u64,
+    caught_up: bool,
+    buffer: VecDeque<SubscriptionMessage>,
+    finished: bool,
+}
+
+pub(crate) fn subscribe(
+    pool: Arc<ReadPool>,
+    head: watch::Receiver<u64>,
+    from: Option<Position>,
+    filter: SqlFilter,
+) -> Subscription {
+    let cursor = from.map_or(0, |p| p.commit);
+    let state = State {
+        pool,
+        head,
+        filter: Arc::new(filter),
+        cursor,
+        marked: cursor,
+        caught_up: false,
+        buffer: VecDeque::new(),
+        finished: false,
+    };
+    Box::pin(futures_util::stream::unfold(state, |mut state| async move {
+        let message = state.next_message().await?;
+        Some((message, state))
+    }))
+}
+
+impl State {
+    async fn next_message(&mut self) -> Option<Result<SubscriptionMessage, StoreError>> {
+        loop {
+            if let Some(message) = self.buffer.pop_front() {
+                return Some(Ok(message));
+            }
+            if self.finished {
+                return None;
+            }
+            if self.caught_up && *self.head.borrow() <= self.cursor {
+                let cursor = self.cursor;
+                if self.head.wait_for(|head| *head > cursor).await.is_err() {
+                    // The writer is gone (the store was closed or dropped) and everything
+                    // it committed has been delivered.
+                    self.finished = true;
+                    return Some(Err(StoreError::Closed));
+                }
+                continue;
+            }
+            if let Err(e) = self.read_next_page().await {
+                self.finished = true;
+                return Some(Err(e));
+            }
+        }
+    }
+
+    async fn read_next_page(&mut self) -> Result<(), StoreError> {
+        let after = self.cursor;
+        let filter = Arc::clone(&self.filter);
+        let page = self
+            .pool
+            .run(move |conn| read_page(conn, after, &filter, PAGE, Some(SCAN_WINDOW)))
+            .await?;
+        self.cursor = self.cursor.max(page.scanned_to);
+        if let Some(last) = page.events.last() {
+            self.marked = last.position.commit;
+        }
+        self.buffer
+            .extend(page.events.into_iter().map(SubscriptionMessage::Event));
+        let reached_head = page.scanned_to >= page.head;
+        if !self.caught_up && reached_head {
+            self.caught_up = true;
+            self.marked = self.cursor;
+            self.buffer.push_back(SubscriptionMessage::CaughtUp {
+                position: (self.cursor > 0).then(|| Position::new(self.cursor)),
+            });
+        } else if self.cursor > self.marked {
+            // Events were filtered out after the last one delivered: let the consumer
+            // checkpoint past them.
+            self.marked = self.cursor;
+            self.buffer
+                .push_back(SubscriptionMessage::Checkpoint(Position::new(self.cursor)));
+        }
+        Ok(())
+    }
+}

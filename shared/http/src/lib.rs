@@ -1,0 +1,31 @@
+//! HTTP plumbing every Ecohub service uses.
+//!
+//! * [`error`] — the one error-code table ([`ErrorCode`]) and [`ApiError`], rendered as
+//!   `application/problem+json` (RFC 9457) with a stable `code`.
+//! * [`interaction`] — `x-fapi-interaction-id`: validated, echoed (or generated) on every
+//!   response, available to handlers and error bodies.
+//! * [`idempotency`] — `x-idempotency-key` on POST/PUT/PATCH: same body → same response,
+//!   different body → 409, 24 h window.
+//! * [`extract`] — JSON/query/path extractor configuration whose failures are problem
+//!   responses, and the fallback that turns any bare error status into one.
+//! * [`pagination`] — cursor pagination with `links.next`.
+//!
+//! Architecture invariant: this crate knows nothing about any service's domain or about the
+//! event store.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod interaction;
+pub mod pagination;
+
+pub use error::{ApiError, ErrorCode, FieldError, Problem};
+pub use extract::{json_config, path_config, problem_fallback, query_config};
+pub use idempotency::{
+    IdempotencyConfig, IdempotencyStore, InMemoryIdempotencyStore, SharedIdempotencyStore, idempotency,
+};
+pub use interaction::{INTERACTION_ID_HEADER, InteractionId, interaction_id};
+pub use pagination::{Cursor, Links, Page, PageQuery};
+
+/// The media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
