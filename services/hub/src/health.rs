@@ -3,11 +3,25 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::startup::AppState;
+
+/// Mounts the operational routes. Each is a resource, so other methods get 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)))
+        .service(web::resource("/docs").route(web::get().to(docs_redirect)));
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("location", "/docs/"))
+        .finish()
+}
 
 /// Liveness answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -41,10 +55,11 @@ pub struct Ready {
 
 /// The process is running.
 #[utoipa::path(
+    get,
+    path = "/health/live",
     tag = "operations",
     responses((status = 200, description = "The process is alive", body = Live))
 )]
-#[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Live {
         status: "live".into(),
@@ -53,13 +68,14 @@ pub async fn live() -> HttpResponse {
 
 /// The hub can serve traffic: the store answers and every projection has caught up.
 #[utoipa::path(
+    get,
+    path = "/health/ready",
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Ready),
         (status = 503, description = "Not ready yet (store down or projections catching up)", body = Ready),
     )
 )]
-#[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.is_healthy().await;
     let projections: BTreeMap<String, ProjectionReadiness> = state
@@ -94,10 +110,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(
+    get,
+    path = "/metrics",
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String))
 )]
-#[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     for p in &state.projections {
         let s = p.status();

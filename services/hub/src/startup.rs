@@ -108,9 +108,7 @@ pub fn create_app(
         .app_data(ecohub_http::json_config().limit(max_body))
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
-        .service(crate::health::live)
-        .service(crate::health::ready)
-        .service(crate::health::metrics)
+        .configure(crate::health::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
         // Registered last = runs first: interaction id → metrics/logging → problem fallback
         // → idempotency → compression → routes.

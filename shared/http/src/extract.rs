@@ -11,6 +11,7 @@ use actix_web::{ResponseError, web};
 
 use crate::{ApiError, ErrorCode, PROBLEM_JSON};
 
+
 /// Largest JSON body accepted (256 KiB).
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
@@ -82,12 +83,14 @@ pub async fn problem_fallback(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?;
     let status = res.status();
-    let is_problem = res
+    // Only bare errors are rewritten: no body type, or actix's own plain-text messages.
+    // Problem bodies and deliberate JSON answers (a 503 readiness report) pass untouched.
+    let bare = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !bare {
         return Ok(res.map_into_boxed_body());
     }
     let code = ErrorCode::for_status(status);

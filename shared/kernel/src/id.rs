@@ -98,7 +98,6 @@ impl EventId {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::Timestamp;
 
     define_id!(WidgetId, "widget");
@@ -110,7 +109,8 @@ mod tests {
         assert!(a < b);
         assert_eq!(a.as_uuid().get_version_num(), 7);
         assert_eq!(WidgetId::parse(&a.to_string()).unwrap(), a);
-        assert_eq!(a.stream_name(), format!("widget-{a}"));
+        assert_eq!(a.stream_name(), format!("{}-{a}", WidgetId::CATEGORY));
+        assert_eq!(WidgetId::from_uuid(*a.as_uuid()), a);
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, format!("\"{a}\""));
     }

@@ -286,11 +286,6 @@ impl SqlFilter {
         }
     }
 
-    /// Whether every event passes.
-    pub(crate) fn is_all(&self) -> bool {
-        matches!(self.streams, StreamCondition::Any) && self.type_prefixes.is_empty()
-    }
-
     /// Whether answering needs a scan of the log (rather than an index walk of matching
     /// events), so that a subscription bounds the positions one page may scan.
     fn scans(&self) -> bool {

@@ -1,0 +1,6 @@
+//! HTTP tests of the hub against the embedded store: the real app on port 0 with a fresh
+//! store per test (`ecohub_testkit::spawn_app`).
+
+mod conventions;
+mod health;
+mod openapi;
