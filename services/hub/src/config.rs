@@ -224,7 +224,9 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid(format!("log.level {:?}: {e}", self.log.level)))?;
         if self.http.max_body_bytes == 0 {
-            return Err(ConfigError::Invalid("http.max_body_bytes must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "http.max_body_bytes must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -234,9 +236,14 @@ impl Settings {
         let Some(url) = &self.store.url else {
             return Ok(StoreLocation::Sqlite(self.data_dir.join("events.db")));
         };
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
-                return Err(ConfigError::Invalid("store.url sqlite: needs a path".into()));
+                return Err(ConfigError::Invalid(
+                    "store.url sqlite: needs a path".into(),
+                ));
             }
             return Ok(StoreLocation::Sqlite(PathBuf::from(path)));
         }
@@ -276,7 +283,9 @@ fn insert_env(table: &mut toml::Table, key: &str, value: &str) {
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
-        let toml::Value::Table(next) = entry else { return };
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
         current = next;
     }
 }
@@ -317,7 +326,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -343,7 +355,11 @@ mod tests {
         .unwrap();
         let s = Settings::load_from(
             Some(&file),
-            env(&[("ECOHUB_SERVER__WORKERS", "5"), ("ECOHUB_LOG__LEVEL", "warn"), ("HOME", "/x")]),
+            env(&[
+                ("ECOHUB_SERVER__WORKERS", "5"),
+                ("ECOHUB_LOG__LEVEL", "warn"),
+                ("HOME", "/x"),
+            ]),
             &Overrides {
                 log_level: Some("error".into()),
                 ..Overrides::default()
@@ -363,13 +379,21 @@ mod tests {
         std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:1\"\n").unwrap();
         let err = Settings::load_from(Some(&file), env(&[]), &Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("bnid"), "{err}");
-        let err = Settings::load_from(None, env(&[("ECOHUB_SERVER_BIND", "x")]), &Overrides::default())
-            .unwrap_err();
+        let err = Settings::load_from(
+            None,
+            env(&[("ECOHUB_SERVER_BIND", "x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("server_bind"), "{err}");
         // variables reserved for tooling are not settings
         Settings::load_from(
             None,
-            env(&[("ECOHUB_CONFIG", "x"), ("ECOHUB_EVENTSTOREDB_URL", "y"), ("ECOHUB_TEST_LOG", "1")]),
+            env(&[
+                ("ECOHUB_CONFIG", "x"),
+                ("ECOHUB_EVENTSTOREDB_URL", "y"),
+                ("ECOHUB_TEST_LOG", "1"),
+            ]),
             &Overrides::default(),
         )
         .unwrap();
@@ -377,13 +401,25 @@ mod tests {
 
     #[test]
     fn invalid_values_are_reported() {
-        let err = Settings::load_from(None, env(&[("ECOHUB_SERVER__BIND", "nope")]), &Overrides::default())
-            .unwrap_err();
+        let err = Settings::load_from(
+            None,
+            env(&[("ECOHUB_SERVER__BIND", "nope")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("bind"), "{err}");
-        let err = Settings::load_from(None, env(&[("ECOHUB_STORE__URL", "mysql://x")]), &Overrides::default())
-            .unwrap_err();
+        let err = Settings::load_from(
+            None,
+            env(&[("ECOHUB_STORE__URL", "mysql://x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("not supported"), "{err}");
-        let missing = Settings::load_from(Some(Path::new("/nonexistent.toml")), env(&[]), &Overrides::default());
+        let missing = Settings::load_from(
+            Some(Path::new("/nonexistent.toml")),
+            env(&[]),
+            &Overrides::default(),
+        );
         assert!(missing.is_err());
     }
 
@@ -393,9 +429,14 @@ mod tests {
             mask_url_password("kurrentdb://admin:changeit@db:2113?tls=false"),
             "kurrentdb://admin:****@db:2113?tls=false"
         );
-        assert_eq!(mask_url_password("esdb://h:1?password=abc&tls=true"), "esdb://h:1?password=****&tls=true");
+        assert_eq!(
+            mask_url_password("esdb://h:1?password=abc&tls=true"),
+            "esdb://h:1?password=****&tls=true"
+        );
         let s = Settings {
-            store: StoreSettings { url: Some("sqlite://u:secret@/x".into()) },
+            store: StoreSettings {
+                url: Some("sqlite://u:secret@/x".into()),
+            },
             ..Settings::default()
         };
         let out = s.to_masked_toml();

@@ -131,7 +131,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .insert_header(ContentType(
-            "text/plain; version=0.0.4; charset=utf-8".parse().expect("valid mime"),
+            "text/plain; version=0.0.4; charset=utf-8"
+                .parse()
+                .expect("valid mime"),
         ))
         .body(state.metrics.render())
 }

@@ -49,7 +49,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("ecohub_http_requests_total", "HTTP requests by route and status"),
+            Opts::new(
+                "ecohub_http_requests_total",
+                "HTTP requests by route and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
@@ -63,33 +66,51 @@ impl Metrics {
         )
         .expect("valid metric");
         let store_ops = IntCounterVec::new(
-            Opts::new("ecohub_store_operations_total", "Event store calls by operation and outcome"),
+            Opts::new(
+                "ecohub_store_operations_total",
+                "Event store calls by operation and outcome",
+            ),
             &["operation", "outcome"],
         )
         .expect("valid metric");
         let store_events = IntCounterVec::new(
-            Opts::new("ecohub_store_events_total", "Events appended or read, by operation"),
+            Opts::new(
+                "ecohub_store_events_total",
+                "Events appended or read, by operation",
+            ),
             &["operation"],
         )
         .expect("valid metric");
         let store_duration = HistogramVec::new(
-            HistogramOpts::new("ecohub_store_operation_duration_seconds", "Event store call latency")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "ecohub_store_operation_duration_seconds",
+                "Event store call latency",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["operation"],
         )
         .expect("valid metric");
         let projection_caught_up = IntGaugeVec::new(
-            Opts::new("ecohub_projection_caught_up", "1 when the projection follows the live log"),
+            Opts::new(
+                "ecohub_projection_caught_up",
+                "1 when the projection follows the live log",
+            ),
             &["projection"],
         )
         .expect("valid metric");
         let projection_checkpoint = IntGaugeVec::new(
-            Opts::new("ecohub_projection_checkpoint", "Last global position applied"),
+            Opts::new(
+                "ecohub_projection_checkpoint",
+                "Last global position applied",
+            ),
             &["projection"],
         )
         .expect("valid metric");
         let events_by_category = IntGaugeVec::new(
-            Opts::new("ecohub_events_by_category", "Events in the log by stream category"),
+            Opts::new(
+                "ecohub_events_by_category",
+                "Events in the log by stream category",
+            ),
             &["category"],
         )
         .expect("valid metric");
@@ -135,7 +156,9 @@ impl Metrics {
             Err(StoreError::Unavailable(_) | StoreError::Closed) => "unavailable",
             Err(StoreError::Internal(_)) => "error",
         };
-        self.store_ops.with_label_values(&[operation, outcome]).inc();
+        self.store_ops
+            .with_label_values(&[operation, outcome])
+            .inc();
         self.store_duration
             .with_label_values(&[operation])
             .observe(started.elapsed().as_secs_f64());
@@ -210,7 +233,10 @@ impl EventStore for MeteredStore {
         let r = self.inner.append(stream, expected, events).await;
         self.metrics.observe_store("append", started, &r);
         if r.is_ok() {
-            self.metrics.store_events.with_label_values(&["append"]).inc_by(n);
+            self.metrics
+                .store_events
+                .with_label_values(&["append"])
+                .inc_by(n);
         }
         r
     }
@@ -265,7 +291,10 @@ impl EventStore for MeteredStore {
         let started = Instant::now();
         let r = self.inner.subscribe_all(from, filter).await;
         self.metrics.observe_store("subscribe_all", started, &r);
-        let events = self.metrics.store_events.with_label_values(&["subscription"]);
+        let events = self
+            .metrics
+            .store_events
+            .with_label_values(&["subscription"]);
         r.map(|s| {
             Box::pin(futures_util::StreamExt::inspect(s, move |m| {
                 if let Ok(ecohub_eventstore::SubscriptionMessage::Event(_)) = m {

@@ -27,7 +27,9 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 
 /// The document as the committed file holds it (pretty JSON, trailing newline).
 pub fn spec_json() -> String {
-    let mut json = spec().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut json = spec()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     json.push('\n');
     json
 }

@@ -49,8 +49,10 @@ impl AppState {
         let metrics = Metrics::new();
         let raw: Arc<dyn EventStore> = match settings.store_location()? {
             StoreLocation::Sqlite(path) => {
-                let store = SqliteStore::open(&path, SqliteStoreOptions::default())
-                    .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
+                let store =
+                    SqliteStore::open(&path, SqliteStoreOptions::default()).with_context(|| {
+                        format!("cannot open the embedded store at {}", path.display())
+                    })?;
                 Arc::new(store)
             }
         };

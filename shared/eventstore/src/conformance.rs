@@ -311,10 +311,17 @@ impl Received {
 fn assert_exactly_once_in_log_order(received: &[RecordedEvent], appended: &[EventId]) {
     let mut seen = HashSet::new();
     for e in received {
-        assert!(seen.insert(e.event_id), "event {} delivered twice", e.event_id);
+        assert!(
+            seen.insert(e.event_id),
+            "event {} delivered twice",
+            e.event_id
+        );
     }
     let expected: HashSet<EventId> = appended.iter().copied().collect();
-    assert_eq!(seen, expected, "delivered events differ from the appended ones");
+    assert_eq!(
+        seen, expected,
+        "delivered events differ from the appended ones"
+    );
     assert!(
         received.windows(2).all(|w| w[0].position < w[1].position),
         "events are not in log order"
@@ -337,7 +344,13 @@ pub async fn expected_any_always_appends(store: SharedStore) {
 /// `NoStream` creates a stream and refuses an existing one.
 pub async fn expected_no_stream(store: SharedStore) {
     let stream = format!("{}-new", scope());
-    let r = append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..2)).await;
+    let r = append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..2),
+    )
+    .await;
     assert_eq!(r.next_expected, CurrentRevision::Current(1));
     let again = store
         .append(&stream, ExpectedRevision::NoStream, events("T", 2..3))
@@ -368,7 +381,13 @@ pub async fn expected_stream_exists(store: SharedStore) {
         store.stream_revision(&stream).await.unwrap(),
         CurrentRevision::NoStream
     );
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..1)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
     let r = append_ok(
         &*store,
         &stream,
@@ -391,7 +410,13 @@ pub async fn expected_exact_revision(store: SharedStore) {
         ExpectedRevision::Exact(0),
         CurrentRevision::NoStream,
     );
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..2)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..2),
+    )
+    .await;
     for stale in [0, 5] {
         let refused = store
             .append(&stream, ExpectedRevision::Exact(stale), events("T", 9..10))
@@ -403,7 +428,13 @@ pub async fn expected_exact_revision(store: SharedStore) {
             CurrentRevision::Current(1),
         );
     }
-    let r = append_ok(&*store, &stream, ExpectedRevision::Exact(1), events("T", 2..3)).await;
+    let r = append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::Exact(1),
+        events("T", 2..3),
+    )
+    .await;
     assert_eq!(r.next_expected, CurrentRevision::Current(2));
     assert_eq!(
         store.stream_revision(&stream).await.unwrap(),
@@ -438,7 +469,13 @@ pub async fn empty_append_checks_the_expectation_only(store: SharedStore) {
     );
     assert!(read_forwards(&*store, &stream).await.is_empty());
 
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..1)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
     let at_zero = AppendResult {
         next_expected: CurrentRevision::Current(0),
         position: None,
@@ -448,10 +485,7 @@ pub async fn empty_append_checks_the_expectation_only(store: SharedStore) {
         ExpectedRevision::StreamExists,
         ExpectedRevision::Any,
     ] {
-        assert_eq!(
-            append_ok(&*store, &stream, expected, vec![]).await,
-            at_zero
-        );
+        assert_eq!(append_ok(&*store, &stream, expected, vec![]).await, at_zero);
     }
     let refused = store
         .append(&stream, ExpectedRevision::NoStream, vec![])
@@ -505,7 +539,13 @@ pub async fn revisions_and_positions_ascend(store: SharedStore) {
 /// Stream reads forwards and backwards, from the start, the end or a revision, with limits.
 pub async fn read_stream_forwards_and_backwards(store: SharedStore) {
     let stream = format!("{}-reads", scope());
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..10)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..10),
+    )
+    .await;
     let read = |options: ReadStreamOptions| {
         let store = Arc::clone(&store);
         let stream = stream.clone();
@@ -516,13 +556,22 @@ pub async fn read_stream_forwards_and_backwards(store: SharedStore) {
     assert_eq!(read(O::forwards()).await, (0..10).collect::<Vec<_>>());
     assert_eq!(read(O::forwards().limit(3)).await, [0, 1, 2]);
     assert_eq!(read(O::forwards().from(Start).limit(2)).await, [0, 1]);
-    assert_eq!(read(O::forwards().from(Revision(4)).limit(3)).await, [4, 5, 6]);
+    assert_eq!(
+        read(O::forwards().from(Revision(4)).limit(3)).await,
+        [4, 5, 6]
+    );
     assert_eq!(read(O::forwards().from(Revision(8))).await, [8, 9]);
     assert!(read(O::forwards().from(Revision(10))).await.is_empty());
     assert_eq!(read(O::forwards().from(End)).await, [9]);
-    assert_eq!(read(O::backwards()).await, (0..10).rev().collect::<Vec<_>>());
+    assert_eq!(
+        read(O::backwards()).await,
+        (0..10).rev().collect::<Vec<_>>()
+    );
     assert_eq!(read(O::backwards().limit(3)).await, [9, 8, 7]);
-    assert_eq!(read(O::backwards().from(Revision(4)).limit(2)).await, [4, 3]);
+    assert_eq!(
+        read(O::backwards().from(Revision(4)).limit(2)).await,
+        [4, 3]
+    );
     assert_eq!(read(O::backwards().from(Revision(1))).await, [1, 0]);
     assert_eq!(read(O::backwards().from(Start)).await, [0]);
     assert_eq!(read(O::backwards().from(End).limit(1)).await, [9]);
@@ -566,7 +615,13 @@ pub async fn read_all_from_a_position_with_filters(store: SharedStore) {
     );
     append_ok(&*store, &a, ExpectedRevision::NoStream, events(&one, 0..2)).await;
     append_ok(&*store, &b, ExpectedRevision::NoStream, events(&two, 0..2)).await;
-    append_ok(&*store, &x, ExpectedRevision::NoStream, events(&one_other, 0..2)).await;
+    append_ok(
+        &*store,
+        &x,
+        ExpectedRevision::NoStream,
+        events(&one_other, 0..2),
+    )
+    .await;
     append_ok(&*store, &a, ExpectedRevision::Exact(1), events(&one, 2..3)).await;
 
     let streams_of = |events: &[RecordedEvent]| -> Vec<String> {
@@ -574,12 +629,18 @@ pub async fn read_all_from_a_position_with_filters(store: SharedStore) {
     };
     let (a, b, x) = (a.as_str(), b.as_str(), x.as_str());
     // By category prefix (`<scope>-`), in log order.
-    let category = read_all_after(&*store, start, &EventFilter::streams([format!("{scope}-")])).await;
+    let category =
+        read_all_after(&*store, start, &EventFilter::streams([format!("{scope}-")])).await;
     assert_eq!(streams_of(&category), [a, a, b, b, a]);
     assert!(category.windows(2).all(|w| w[0].position < w[1].position));
-    assert!(category.iter().all(|e| start.is_none_or(|s| e.position > s)));
+    assert!(
+        category
+            .iter()
+            .all(|e| start.is_none_or(|s| e.position > s))
+    );
     // From the beginning of the log too.
-    let from_zero = read_all_after(&*store, None, &EventFilter::streams([format!("{scope}-")])).await;
+    let from_zero =
+        read_all_after(&*store, None, &EventFilter::streams([format!("{scope}-")])).await;
     assert_eq!(ids(&from_zero), ids(&category));
     // By a plain name prefix (matches both categories), and several prefixes at once.
     let everything = read_all_after(&*store, start, &EventFilter::streams([scope.clone()])).await;
@@ -594,13 +655,21 @@ pub async fn read_all_from_a_position_with_filters(store: SharedStore) {
     let two_streams = read_all_after(&*store, start, &EventFilter::streams([a, x])).await;
     assert_eq!(streams_of(&two_streams), [a, a, x, x, a]);
     // By event-type prefix, alone and combined with a stream prefix.
-    let by_type = read_all_after(&*store, start, &EventFilter::event_types([format!("{scope}One.")])).await;
+    let by_type = read_all_after(
+        &*store,
+        start,
+        &EventFilter::event_types([format!("{scope}One.")]),
+    )
+    .await;
     assert_eq!(streams_of(&by_type), [a, a, x, x, a]);
     let both = EventFilter {
         stream_prefixes: vec![format!("{scope}-")],
         event_type_prefixes: vec![format!("{scope}One."), format!("{scope}Two.H")],
     };
-    assert_eq!(ids(&read_all_after(&*store, start, &both).await), ids(&category));
+    assert_eq!(
+        ids(&read_all_after(&*store, start, &both).await),
+        ids(&category)
+    );
     let narrow = EventFilter {
         stream_prefixes: vec![format!("{scope}-")],
         event_type_prefixes: vec![one_other.clone()],
@@ -669,9 +738,18 @@ pub async fn partial_overlap_is_refused(store: SharedStore) {
     append_ok(&*store, &stream, ExpectedRevision::NoStream, first.clone()).await;
     let fresh = event("T", 9);
     let attempts = [
-        (ExpectedRevision::Exact(1), vec![first[1].clone(), fresh.clone()]),
-        (ExpectedRevision::NoStream, vec![first[0].clone(), first[1].clone(), fresh.clone()]),
-        (ExpectedRevision::NoStream, vec![first[1].clone(), first[0].clone()]),
+        (
+            ExpectedRevision::Exact(1),
+            vec![first[1].clone(), fresh.clone()],
+        ),
+        (
+            ExpectedRevision::NoStream,
+            vec![first[0].clone(), first[1].clone(), fresh.clone()],
+        ),
+        (
+            ExpectedRevision::NoStream,
+            vec![first[1].clone(), first[0].clone()],
+        ),
         (ExpectedRevision::Any, vec![fresh.clone(), first[0].clone()]),
     ];
     for (expected, attempt) in attempts {
@@ -693,24 +771,42 @@ pub async fn event_ids_are_unique_across_streams(store: SharedStore) {
     let refused = store
         .append(&b, ExpectedRevision::NoStream, first.clone())
         .await;
-    assert_conflict(refused, &b, ExpectedRevision::NoStream, CurrentRevision::NoStream);
+    assert_conflict(
+        refused,
+        &b,
+        ExpectedRevision::NoStream,
+        CurrentRevision::NoStream,
+    );
     assert!(read_forwards(&*store, &b).await.is_empty());
 }
 
 /// Empty or reserved stream names and duplicate ids in one request are invalid.
 pub async fn invalid_requests_are_refused(store: SharedStore) {
     let stream = format!("{}-invalid", scope());
-    let invalid = |r: Result<AppendResult, StoreError>| matches!(r, Err(StoreError::InvalidRequest(_)));
-    assert!(invalid(store.append("", ExpectedRevision::Any, events("T", 0..1)).await));
+    let invalid =
+        |r: Result<AppendResult, StoreError>| matches!(r, Err(StoreError::InvalidRequest(_)));
     assert!(invalid(
         store
-            .append(&format!("${stream}"), ExpectedRevision::Any, events("T", 0..1))
+            .append("", ExpectedRevision::Any, events("T", 0..1))
+            .await
+    ));
+    assert!(invalid(
+        store
+            .append(
+                &format!("${stream}"),
+                ExpectedRevision::Any,
+                events("T", 0..1)
+            )
             .await
     ));
     let e = event("T", 0);
     assert!(invalid(
         store
-            .append(&stream, ExpectedRevision::Any, vec![e.clone(), event("T", 1), e])
+            .append(
+                &stream,
+                ExpectedRevision::Any,
+                vec![e.clone(), event("T", 1), e]
+            )
             .await
     ));
     assert!(read_forwards(&*store, &stream).await.is_empty());
@@ -924,7 +1020,11 @@ pub async fn concurrent_writers_to_distinct_streams_all_succeed(store: SharedSto
     let mut next_revision: HashMap<&str, u64> = HashMap::new();
     for e in &log {
         let next = next_revision.entry(e.stream.as_str()).or_default();
-        assert_eq!(e.revision, *next, "stream {} out of order in the log", e.stream);
+        assert_eq!(
+            e.revision, *next,
+            "stream {} out of order in the log",
+            e.stream
+        );
         *next += 1;
     }
     assert_eq!(next_revision.len(), WRITERS as usize);
@@ -939,7 +1039,13 @@ pub async fn subscription_delivers_history_then_live(store: SharedStore) {
     let start = head(&*store).await;
     let stream = format!("{scope}-sub");
     let history = events("T", 0..5);
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, history.clone()).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        history.clone(),
+    )
+    .await;
     let mut subscription = store
         .subscribe_all(start, EventFilter::streams([format!("{scope}-")]))
         .await
@@ -951,7 +1057,10 @@ pub async fn subscription_delivers_history_then_live(store: SharedStore) {
     append_ok(&*store, &stream, ExpectedRevision::Exact(4), live.clone()).await;
     received.until_events(&mut subscription, 8).await;
     assert_eq!(received.caught_up_after, Some(5));
-    assert_eq!(ids(&received.events), [new_ids(&history), new_ids(&live)].concat());
+    assert_eq!(
+        ids(&received.events),
+        [new_ids(&history), new_ids(&live)].concat()
+    );
     assert_eq!(revisions(&received.events), (0..8).collect::<Vec<_>>());
 }
 
@@ -1001,12 +1110,22 @@ pub async fn subscription_handover_has_no_gaps_or_duplicates(store: SharedStore)
         appended.extend(within("handover writer", task).await.unwrap());
     }
     let mut received = Received::default();
-    received.until_events(&mut subscription, appended.len()).await;
+    received
+        .until_events(&mut subscription, appended.len())
+        .await;
     received.until_caught_up(&mut subscription).await;
     // Nothing more than what was appended.
     let extra = event("T", 0);
-    append_ok(&*store, &format!("{scope}-h0"), ExpectedRevision::Any, vec![extra.clone()]).await;
-    received.until_events(&mut subscription, appended.len() + 1).await;
+    append_ok(
+        &*store,
+        &format!("{scope}-h0"),
+        ExpectedRevision::Any,
+        vec![extra.clone()],
+    )
+    .await;
+    received
+        .until_events(&mut subscription, appended.len() + 1)
+        .await;
     appended.push(extra.event_id);
     assert_exactly_once_in_log_order(&received.events, &appended);
     let log = read_all_after(&*store, start, &EventFilter::streams([format!("{scope}-")])).await;
@@ -1018,11 +1137,20 @@ pub async fn subscription_resumes_after_a_checkpoint(store: SharedStore) {
     let scope = scope();
     let stream = format!("{scope}-resume");
     let appended = events("T", 0..10);
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, appended.clone()).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        appended.clone(),
+    )
+    .await;
     let stored = read_forwards(&*store, &stream).await;
     let checkpoint = stored[3].position;
     let mut subscription = store
-        .subscribe_all(Some(checkpoint), EventFilter::streams([format!("{scope}-")]))
+        .subscribe_all(
+            Some(checkpoint),
+            EventFilter::streams([format!("{scope}-")]),
+        )
         .await
         .unwrap();
     let mut received = Received::default();
@@ -1040,7 +1168,13 @@ pub async fn subscription_resumes_after_a_checkpoint(store: SharedStore) {
     received.until_caught_up(&mut subscription).await;
     assert!(received.events.is_empty());
     let live = event("T", 10);
-    append_ok(&*store, &stream, ExpectedRevision::Exact(9), vec![live.clone()]).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::Exact(9),
+        vec![live.clone()],
+    )
+    .await;
     received.until_events(&mut subscription, 1).await;
     assert_eq!(received.events[0].event_id, live.event_id);
 }
@@ -1058,7 +1192,13 @@ pub async fn filtered_subscription_delivers_only_matching_events(store: SharedSt
         let k = event(&keep_type, i);
         kept.push(k.event_id);
         append_ok(&*store, &keep_stream, ExpectedRevision::Any, vec![k]).await;
-        append_ok(&*store, &skip_stream, ExpectedRevision::Any, events(&skip_type, 0..2)).await;
+        append_ok(
+            &*store,
+            &skip_stream,
+            ExpectedRevision::Any,
+            events(&skip_type, 0..2),
+        )
+        .await;
     }
     let by_type = EventFilter::event_types([format!("{scope}Keep.")]);
     let by_stream = EventFilter::streams([keep_stream.clone()]);
@@ -1071,12 +1211,24 @@ pub async fn filtered_subscription_delivers_only_matching_events(store: SharedSt
         subscriptions.push((subscription, received));
     }
     for i in 10..13u64 {
-        append_ok(&*store, &skip_stream, ExpectedRevision::Any, events(&skip_type, 0..3)).await;
+        append_ok(
+            &*store,
+            &skip_stream,
+            ExpectedRevision::Any,
+            events(&skip_type, 0..3),
+        )
+        .await;
         let k = event(&keep_type, i);
         kept.push(k.event_id);
         append_ok(&*store, &keep_stream, ExpectedRevision::Any, vec![k]).await;
     }
-    append_ok(&*store, &skip_stream, ExpectedRevision::Any, events(&skip_type, 0..3)).await;
+    append_ok(
+        &*store,
+        &skip_stream,
+        ExpectedRevision::Any,
+        events(&skip_type, 0..3),
+    )
+    .await;
     for (mut subscription, mut received) in subscriptions {
         received.until_events(&mut subscription, kept.len()).await;
         assert_eq!(ids(&received.events), kept);
@@ -1098,12 +1250,21 @@ pub async fn idle_subscriptions_do_not_block_writers(store: SharedStore) {
     let start = head(&*store).await;
     let filter = EventFilter::streams([format!("{scope}-")]);
     let stream = format!("{scope}-idle");
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..1)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
     let mut never_polled = store.subscribe_all(start, filter.clone()).await.unwrap();
     let mut live = store.subscribe_all(start, filter.clone()).await.unwrap();
     let mut live_received = Received::default();
     live_received.until_caught_up(&mut live).await;
-    let mut unfiltered = store.subscribe_all(start, EventFilter::all()).await.unwrap();
+    let mut unfiltered = store
+        .subscribe_all(start, EventFilter::all())
+        .await
+        .unwrap();
     let _ = within("first message", unfiltered.next()).await;
     within("appends while subscriptions idle", async {
         for i in 0..APPENDS {
@@ -1131,7 +1292,13 @@ pub async fn idle_subscriptions_do_not_block_writers(store: SharedStore) {
 pub async fn close_refuses_further_appends(store: SharedStore) {
     let stream = format!("{}-close", scope());
     assert!(store.is_healthy().await);
-    append_ok(&*store, &stream, ExpectedRevision::NoStream, events("T", 0..1)).await;
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
     store.close().await.unwrap();
     assert_eq!(
         store

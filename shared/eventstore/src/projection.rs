@@ -210,11 +210,14 @@ async fn follow<P: Projection>(
                     SubscriptionMessage::Event(e) => {
                         batch.push(e);
                         if batch.len() < BATCH {
-                            pending = match futures_util::FutureExt::now_or_never(subscription.next()) {
-                                Some(Some(m)) => Some(m?),
-                                Some(None) => return Err(ProjectionError("subscription ended".into())),
-                                None => None,
-                            };
+                            pending =
+                                match futures_util::FutureExt::now_or_never(subscription.next()) {
+                                    Some(Some(m)) => Some(m?),
+                                    Some(None) => {
+                                        return Err(ProjectionError("subscription ended".into()));
+                                    }
+                                    None => None,
+                                };
                         }
                     }
                     SubscriptionMessage::CaughtUp { position } => {

@@ -295,7 +295,9 @@ mod tests {
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "duplicate code {}", c.code());
             assert!(
-                c.code().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                c.code()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_'),
                 "{} is not snake_case",
                 c.code()
             );
@@ -311,7 +313,10 @@ mod tests {
         assert_eq!(p.code, "internal_error");
         assert_eq!(p.detail.as_deref(), Some("internal error"));
         assert!(!serde_json::to_string(&p).unwrap().contains("secret"));
-        assert!(e.to_string().contains("disk on fire"), "the log line keeps the cause");
+        assert!(
+            e.to_string().contains("disk on fire"),
+            "the log line keeps the cause"
+        );
     }
 
     #[test]

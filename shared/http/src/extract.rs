@@ -11,7 +11,6 @@ use actix_web::{ResponseError, web};
 
 use crate::{ApiError, ErrorCode, PROBLEM_JSON};
 
-
 /// Largest JSON body accepted (256 KiB).
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 

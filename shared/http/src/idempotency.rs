@@ -60,8 +60,15 @@ pub struct StoredResponse {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    InFlight { fingerprint: [u8; 32], since: Instant },
-    Done { fingerprint: [u8; 32], at: Instant, response: StoredResponse },
+    InFlight {
+        fingerprint: [u8; 32],
+        since: Instant,
+    },
+    Done {
+        fingerprint: [u8; 32],
+        at: Instant,
+        response: StoredResponse,
+    },
 }
 
 /// What the store says about a key being claimed.
@@ -129,10 +136,14 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
             };
             if live {
                 return match entry {
-                    Entry::InFlight { fingerprint: f, .. } if *f == fingerprint => Claim::InProgress,
-                    Entry::Done { fingerprint: f, response, .. } if *f == fingerprint => {
-                        Claim::Replay(response.clone())
+                    Entry::InFlight { fingerprint: f, .. } if *f == fingerprint => {
+                        Claim::InProgress
                     }
+                    Entry::Done {
+                        fingerprint: f,
+                        response,
+                        ..
+                    } if *f == fingerprint => Claim::Replay(response.clone()),
                     _ => Claim::Mismatch,
                 };
             }
@@ -143,7 +154,13 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
                 return Claim::Full;
             }
         }
-        entries.insert(key.to_owned(), Entry::InFlight { fingerprint, since: now });
+        entries.insert(
+            key.to_owned(),
+            Entry::InFlight {
+                fingerprint,
+                since: now,
+            },
+        );
         Claim::Proceed
     }
 
@@ -151,7 +168,11 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.insert(
             key.to_owned(),
-            Entry::Done { fingerprint, at: Instant::now(), response },
+            Entry::Done {
+                fingerprint,
+                at: Instant::now(),
+                response,
+            },
         );
     }
 
@@ -177,7 +198,10 @@ fn scope_key(req: &ServiceRequest, key: &str) -> String {
     let caller = caller.finalize();
     format!(
         "{}:{}:{}:{}",
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &caller[..16]),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &caller[..16]
+        ),
         req.method(),
         req.path(),
         key
@@ -264,9 +288,7 @@ pub async fn idempotency(
     let headers: Vec<(HeaderName, HeaderValue)> = response
         .headers()
         .iter()
-        .filter(|(n, _)| {
-            *n == header::CONTENT_TYPE || *n == header::LOCATION || *n == header::ETAG
-        })
+        .filter(|(n, _)| *n == header::CONTENT_TYPE || *n == header::LOCATION || *n == header::ETAG)
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let (response, body) = response.into_parts();
@@ -280,9 +302,16 @@ pub async fn idempotency(
     store.complete(
         &scoped,
         fingerprint,
-        StoredResponse { status, headers, body: body.clone() },
+        StoredResponse {
+            status,
+            headers,
+            body: body.clone(),
+        },
     );
-    Ok(ServiceResponse::new(http_req, response.set_body(BoxBody::new(body))))
+    Ok(ServiceResponse::new(
+        http_req,
+        response.set_body(BoxBody::new(body)),
+    ))
 }
 
 async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {

@@ -22,7 +22,8 @@ pub mod pagination;
 pub use error::{ApiError, ErrorCode, FieldError, Problem};
 pub use extract::{json_config, path_config, problem_fallback, query_config};
 pub use idempotency::{
-    IdempotencyConfig, IdempotencyStore, InMemoryIdempotencyStore, SharedIdempotencyStore, idempotency,
+    IdempotencyConfig, IdempotencyStore, InMemoryIdempotencyStore, SharedIdempotencyStore,
+    idempotency,
 };
 pub use interaction::{INTERACTION_ID_HEADER, InteractionId, interaction_id};
 pub use pagination::{Cursor, Links, Page, PageQuery};

@@ -115,7 +115,9 @@ impl<T> Page<T> {
             None => format!("{base}{sep}page_size={page_size}"),
         };
         let next = if has_more {
-            items.last().map(|last| link(Some(&Cursor::encode(&cursor_of(last)))))
+            items
+                .last()
+                .map(|last| link(Some(&Cursor::encode(&cursor_of(last)))))
         } else {
             None
         };
@@ -137,14 +139,20 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let c = Cursor::encode(&(42u64, "x"));
-        assert_eq!(Cursor::decode::<(u64, String)>(&c).unwrap(), (42, "x".into()));
+        assert_eq!(
+            Cursor::decode::<(u64, String)>(&c).unwrap(),
+            (42, "x".into())
+        );
         let e = Cursor::decode::<(u64, String)>("!!!").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidCursor);
     }
 
     #[test]
     fn page_sizes_are_bounded() {
-        let q = |n| PageQuery { page_size: Some(n), cursor: None };
+        let q = |n| PageQuery {
+            page_size: Some(n),
+            cursor: None,
+        };
         assert_eq!(PageQuery::default().page_size().unwrap(), DEFAULT_PAGE_SIZE);
         assert_eq!(q(500).page_size().unwrap(), 500);
         assert!(q(0).page_size().is_err());

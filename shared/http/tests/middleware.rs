@@ -24,7 +24,10 @@ struct CreateThing {
 #[derive(Default)]
 struct Counter(AtomicUsize);
 
-async fn create(body: web::Json<CreateThing>, counter: web::Data<Counter>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    body: web::Json<CreateThing>,
+    counter: web::Data<Counter>,
+) -> Result<HttpResponse, ApiError> {
     if body.name.is_empty() {
         return Err(ApiError::bad_request("name must not be empty").field("/name", "is empty"));
     }
@@ -35,7 +38,9 @@ async fn create(body: web::Json<CreateThing>, counter: web::Data<Counter>) -> Re
 }
 
 async fn boom() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::internal(std::io::Error::other("secret database password leaked")))
+    Err(ApiError::internal(std::io::Error::other(
+        "secret database password leaked",
+    )))
 }
 
 async fn by_id(path: web::Path<u32>, id: InteractionId) -> HttpResponse {
@@ -46,7 +51,13 @@ async fn list(query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let size = query.page_size()?;
     let after: u32 = query.cursor::<u32>()?.unwrap_or(0);
     let items: Vec<u32> = (after + 1..=10).take(size as usize + 1).collect();
-    Ok(HttpResponse::Ok().json(Page::from_overfetch(items, size, "/things", query.cursor.as_deref(), |n| *n)))
+    Ok(HttpResponse::Ok().json(Page::from_overfetch(
+        items,
+        size,
+        "/things",
+        query.cursor.as_deref(),
+        |n| *n,
+    )))
 }
 
 fn app() -> App<
@@ -67,7 +78,11 @@ fn app() -> App<
         .app_data(ecohub_http::json_config())
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
-        .service(web::resource("/things").route(web::post().to(create)).route(web::get().to(list)))
+        .service(
+            web::resource("/things")
+                .route(web::post().to(create))
+                .route(web::get().to(list)),
+        )
         .route("/things/{id}", web::get().to(by_id))
         .route("/boom", web::get().to(boom))
         .wrap(from_fn(ecohub_http::idempotency))
@@ -93,20 +108,32 @@ async fn interaction_id_is_echoed_generated_or_refused() {
     let id = "0b4f4c26-0d4f-4a1f-9d6c-6f8f2b8f0a11";
     let res = test::call_service(
         &app,
-        test::TestRequest::get().uri("/things/7").insert_header(("x-fapi-interaction-id", id)).to_request(),
+        test::TestRequest::get()
+            .uri("/things/7")
+            .insert_header(("x-fapi-interaction-id", id))
+            .to_request(),
     )
     .await;
     assert_eq!(res.headers().get("x-fapi-interaction-id").unwrap(), id);
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["interaction"], id, "handlers see the same id");
 
-    let res = test::call_service(&app, test::TestRequest::get().uri("/things/7").to_request()).await;
-    let generated = res.headers().get("x-fapi-interaction-id").unwrap().to_str().unwrap();
+    let res =
+        test::call_service(&app, test::TestRequest::get().uri("/things/7").to_request()).await;
+    let generated = res
+        .headers()
+        .get("x-fapi-interaction-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(uuid::Uuid::try_parse(generated).is_ok());
 
     let res = test::call_service(
         &app,
-        test::TestRequest::get().uri("/things/7").insert_header(("x-fapi-interaction-id", "nope")).to_request(),
+        test::TestRequest::get()
+            .uri("/things/7")
+            .insert_header(("x-fapi-interaction-id", "nope"))
+            .to_request(),
     )
     .await;
     let (status, body) = problem(res).await;
@@ -118,18 +145,89 @@ async fn interaction_id_is_echoed_generated_or_refused() {
 async fn extractor_and_routing_errors_are_problems() {
     let app = test::init_service(app()).await;
     let cases = [
-        (test::TestRequest::post().uri("/things").insert_header(("content-type", "application/json")).set_payload("{nope").to_request(), 400, "invalid_json"),
-        (test::TestRequest::post().uri("/things").set_json(json!({"nom": "x"})).to_request(), 400, "invalid_json"),
-        (test::TestRequest::post().uri("/things").insert_header(("content-type", "text/plain")).set_payload("x").to_request(), 415, "unsupported_media_type"),
-        (test::TestRequest::post().uri("/things").set_json(json!({"name": "x".repeat(300_000)})).to_request(), 413, "payload_too_large"),
-        (test::TestRequest::post().uri("/things").set_json(json!({"name": ""})).to_request(), 400, "invalid_request"),
-        (test::TestRequest::get().uri("/things/abc").to_request(), 400, "invalid_path"),
-        (test::TestRequest::get().uri("/things?page_size=x").to_request(), 400, "invalid_query"),
-        (test::TestRequest::get().uri("/things?page_size=0").to_request(), 400, "invalid_query"),
-        (test::TestRequest::get().uri("/things?cursor=zzz").to_request(), 400, "invalid_cursor"),
-        (test::TestRequest::get().uri("/nowhere").to_request(), 404, "not_found"),
-        (test::TestRequest::delete().uri("/things").to_request(), 405, "method_not_allowed"),
-        (test::TestRequest::get().uri("/boom").to_request(), 500, "internal_error"),
+        (
+            test::TestRequest::post()
+                .uri("/things")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{nope")
+                .to_request(),
+            400,
+            "invalid_json",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/things")
+                .set_json(json!({"nom": "x"}))
+                .to_request(),
+            400,
+            "invalid_json",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/things")
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("x")
+                .to_request(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/things")
+                .set_json(json!({"name": "x".repeat(300_000)}))
+                .to_request(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/things")
+                .set_json(json!({"name": ""}))
+                .to_request(),
+            400,
+            "invalid_request",
+        ),
+        (
+            test::TestRequest::get().uri("/things/abc").to_request(),
+            400,
+            "invalid_path",
+        ),
+        (
+            test::TestRequest::get()
+                .uri("/things?page_size=x")
+                .to_request(),
+            400,
+            "invalid_query",
+        ),
+        (
+            test::TestRequest::get()
+                .uri("/things?page_size=0")
+                .to_request(),
+            400,
+            "invalid_query",
+        ),
+        (
+            test::TestRequest::get()
+                .uri("/things?cursor=zzz")
+                .to_request(),
+            400,
+            "invalid_cursor",
+        ),
+        (
+            test::TestRequest::get().uri("/nowhere").to_request(),
+            404,
+            "not_found",
+        ),
+        (
+            test::TestRequest::delete().uri("/things").to_request(),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            test::TestRequest::get().uri("/boom").to_request(),
+            500,
+            "internal_error",
+        ),
     ];
     for (req, status, code) in cases {
         let uri = req.uri().to_string();
@@ -139,17 +237,33 @@ async fn extractor_and_routing_errors_are_problems() {
         assert_eq!(body["code"], code, "{uri}: {body}");
         assert_eq!(body["status"], status, "{uri}");
         assert_eq!(body["type"], format!("urn:ecohub:problem:{code}"), "{uri}");
-        assert!(body["interaction_id"].is_string(), "{uri}: the body quotes the interaction id");
-        assert!(!body.to_string().contains("secret"), "{uri}: 5xx bodies leak nothing");
+        assert!(
+            body["interaction_id"].is_string(),
+            "{uri}: the body quotes the interaction id"
+        );
+        assert!(
+            !body.to_string().contains("secret"),
+            "{uri}: 5xx bodies leak nothing"
+        );
     }
 }
 
 #[actix_web::test]
 async fn field_errors_are_listed() {
     let app = test::init_service(app()).await;
-    let res = test::call_service(&app, test::TestRequest::post().uri("/things").set_json(json!({"name": ""})).to_request()).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/things")
+            .set_json(json!({"name": ""}))
+            .to_request(),
+    )
+    .await;
     let (_, body) = problem(res).await;
-    assert_eq!(body["errors"], json!([{"field": "/name", "message": "is empty"}]));
+    assert_eq!(
+        body["errors"],
+        json!([{"field": "/name", "message": "is empty"}])
+    );
     assert_eq!(body["detail"], "name must not be empty");
 }
 
@@ -170,7 +284,10 @@ async fn idempotency_replays_same_request_and_refuses_a_different_one() {
 
     let again = test::call_service(&app, post("key-1", "a")).await;
     assert_eq!(again.status(), 201);
-    assert_eq!(again.headers().get("x-idempotent-replayed").unwrap(), "true");
+    assert_eq!(
+        again.headers().get("x-idempotent-replayed").unwrap(),
+        "true"
+    );
     assert_eq!(again.headers().get("location").unwrap(), "/things/1");
     let again_body: Value = test::read_body_json(again).await;
     assert_eq!(again_body, first_body, "the replay is the same response");
@@ -190,7 +307,14 @@ async fn idempotency_replays_same_request_and_refuses_a_different_one() {
     assert_eq!(body["code"], "invalid_idempotency_key");
 
     // without a key, every POST runs
-    let plain = test::call_service(&app, test::TestRequest::post().uri("/things").set_json(json!({"name": "a"})).to_request()).await;
+    let plain = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/things")
+            .set_json(json!({"name": "a"}))
+            .to_request(),
+    )
+    .await;
     let body: Value = test::read_body_json(plain).await;
     assert_eq!(body["id"], 3);
 }
@@ -220,7 +344,13 @@ async fn cursor_pagination_walks_every_item_once() {
         let res = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
         assert_eq!(res.status(), 200);
         let page: Value = test::read_body_json(res).await;
-        seen.extend(page["data"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap()),
+        );
         match page["links"]["next"].as_str() {
             Some(next) => uri = next.to_owned(),
             None => break,

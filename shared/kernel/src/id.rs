@@ -21,7 +21,15 @@ pub struct IdParseError {
 macro_rules! define_id {
     ($name:ident, $category:literal) => {
         #[derive(
-            Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
         )]
         #[serde(transparent)]
         pub struct $name(::uuid::Uuid);

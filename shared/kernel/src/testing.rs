@@ -69,7 +69,10 @@ impl<A: Aggregate> When<A> {
         let expected: Vec<A::Event> = expected.into_iter().collect();
         match self.outcome {
             Ok(events) => {
-                assert_eq!(events, expected, "decided events differ from the expected ones");
+                assert_eq!(
+                    events, expected,
+                    "decided events differ from the expected ones"
+                );
                 events.iter().fold(self.state, |s, e| s.evolve(e))
             }
             Err(e) => panic!("expected events {expected:?}, but the command was refused: {e}"),

@@ -25,14 +25,24 @@ async fn every_response_carries_an_interaction_id() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "not_found");
     assert_eq!(body["status"], 404);
 
-    let res = app.client.post(app.url("/health/live")).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.unwrap();

@@ -26,7 +26,12 @@ fn committed_openapi_is_up_to_date() {
 #[tokio::test]
 async fn spec_and_offline_swagger_ui_are_served() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let spec: Value = res.json().await.unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
@@ -41,13 +46,20 @@ async fn spec_and_offline_swagger_ui_are_served() {
     let html = res.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
     // The UI's assets come from the binary, not from the internet.
-    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+    ] {
         let res = app.client.get(app.url(asset)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{asset}");
         let body = res.text().await.unwrap();
         assert!(!body.is_empty(), "{asset}");
         if asset.ends_with("initializer.js") {
-            assert!(body.contains("/openapi.json"), "the UI loads our spec: {body}");
+            assert!(
+                body.contains("/openapi.json"),
+                "the UI loads our spec: {body}"
+            );
         }
     }
     // `/docs` leads to the UI.

@@ -29,8 +29,8 @@ use tokio::sync::{oneshot, watch};
 use self::read::{ReadPool, SqlFilter};
 use self::writer::{Counters, EncodedEvent, WriteRequest, WriterConfig};
 use crate::{
-    AppendResult, CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent,
-    Position, ReadStreamOptions, RecordedEvent, StoreError, Subscription,
+    AppendResult, CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, Position,
+    ReadStreamOptions, RecordedEvent, StoreError, Subscription,
 };
 
 pub use self::schema::SCHEMA_VERSION;

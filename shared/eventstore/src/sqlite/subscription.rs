@@ -53,10 +53,13 @@ pub(crate) fn subscribe(
         buffer: VecDeque::new(),
         finished: false,
     };
-    Box::pin(futures_util::stream::unfold(state, |mut state| async move {
-        let message = state.next_message().await?;
-        Some((message, state))
-    }))
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |mut state| async move {
+            let message = state.next_message().await?;
+            Some((message, state))
+        },
+    ))
 }
 
 impl State {

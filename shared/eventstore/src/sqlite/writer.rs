@@ -256,7 +256,11 @@ impl<'c> Writer<'c> {
     }
 
     fn current(&mut self, stream: &str) -> rusqlite::Result<CurrentRevision> {
-        if let Some(r) = self.staged.get(stream).or_else(|| self.revisions.get(stream)) {
+        if let Some(r) = self
+            .staged
+            .get(stream)
+            .or_else(|| self.revisions.get(stream))
+        {
             return Ok(CurrentRevision::Current(*r));
         }
         let max: Option<i64> = self.max_revision.query_row([stream], |r| r.get(0))?;
@@ -299,10 +303,12 @@ impl<'c> Writer<'c> {
                     e => Err(e),
                 })?;
             if let Some((found_stream, first_revision)) = found {
-                return Ok(match self.stored_run(request, &found_stream, first_revision)? {
-                    Some(original) => Ok(original),
-                    None => conflict(current),
-                });
+                return Ok(
+                    match self.stored_run(request, &found_stream, first_revision)? {
+                        Some(original) => Ok(original),
+                        None => conflict(current),
+                    },
+                );
             }
         }
         if !request.expected.accepts(current) {

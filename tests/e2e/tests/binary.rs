@@ -1,0 +1,181 @@
+//! The real `ecohub` binary: start, serve, restart on the same data, shut down gracefully.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ecohub_testkit::{HubProcess, ecohub_binary, loopback_client};
+use serde_json::Value;
+
+async fn wait_ready(client: &reqwest::Client, hub: &HubProcess) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let res = client.get(hub.url("/health/ready")).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        if status == 200 {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "not ready after 30 s: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_health_docs_and_spec_then_stops_gracefully() {
+    let hub = HubProcess::start();
+    let client = loopback_client();
+    let ready = wait_ready(&client, &hub).await;
+    assert_eq!(ready["status"], "ready");
+
+    let live = client.get(hub.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    assert!(live.headers().contains_key("x-fapi-interaction-id"));
+
+    let spec: Value = client
+        .get(hub.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert_eq!(spec["info"]["title"], "Ecohub API");
+
+    let docs = client.get(hub.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200, "the redirect leads to the UI");
+    assert!(docs.text().await.unwrap().contains("swagger-ui"));
+
+    let missing = client.get(hub.url("/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let metrics = client
+        .get(hub.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ecohub_http_requests_total"));
+
+    assert!(
+        hub.data_dir.join("events.db").exists(),
+        "the embedded store lives in the data dir"
+    );
+
+    let (status, lines) = hub.terminate();
+    assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
+    let stopped = lines
+        .iter()
+        .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|j| j["message"] == "stopped"));
+    assert!(stopped, "the store is closed before exit: {lines:?}");
+    for line in &lines {
+        let json: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("logs are JSON lines: {line}"));
+        assert!(
+            json["timestamp"].is_string() && json["level"].is_string(),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn restart_on_the_same_data_dir_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = loopback_client();
+    for _ in 0..2 {
+        let hub = HubProcess::start_in(dir.path(), &[]);
+        wait_ready(&client, &hub).await;
+        let (status, _) = hub.terminate();
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn config_prints_effective_settings_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ecohub.toml");
+    std::fs::write(&file, "[server]\nworkers = 3\n").unwrap();
+    let out = Command::new(ecohub_binary())
+        .args(["--config"])
+        .arg(&file)
+        .args(["config", "--bind", "127.0.0.1:9999"])
+        .env("ECOHUB_LOG__LEVEL", "debug")
+        .env("ECOHUB_STORE__URL", "sqlite://admin:hunter2@/tmp/x.db")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let parsed: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("config prints TOML: {e}\n{text}"));
+    assert_eq!(
+        parsed["server"]["workers"].as_integer(),
+        Some(3),
+        "file layer"
+    );
+    assert_eq!(parsed["log"]["level"].as_str(), Some("debug"), "env layer");
+    assert_eq!(
+        parsed["server"]["bind"].as_str(),
+        Some("127.0.0.1:9999"),
+        "flag layer"
+    );
+    assert!(!text.contains("hunter2"), "secrets are masked: {text}");
+}
+
+#[test]
+fn unknown_configuration_keys_stop_the_hub_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ecohub.toml");
+    std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(ecohub_binary())
+        .args(["--config"])
+        .arg(&file)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bnid"), "{err}");
+
+    let out = Command::new(ecohub_binary())
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("ECOHUB_SERVER_BIND", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server_bind"));
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_startup_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(ecohub_binary())
+        .args([
+            "serve",
+            "--log-format",
+            "pretty",
+            "--bind",
+            &addr,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+}
