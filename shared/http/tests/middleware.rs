@@ -358,3 +358,14 @@ async fn cursor_pagination_walks_every_item_once() {
     }
     assert_eq!(seen, (1..=10).collect::<Vec<u64>>());
 }
+
+/// docs/errors.md lists every code with its status, so clients can rely on the table.
+#[actix_web::test]
+async fn the_documented_error_table_lists_every_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .unwrap();
+    for code in ecohub_http::ErrorCode::ALL {
+        let row = format!("| `{}` | {} |", code.code(), code.status().as_u16());
+        assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");
+    }
+}
