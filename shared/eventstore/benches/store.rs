@@ -97,7 +97,11 @@ async fn appends(
     writers: usize,
     per_writer: usize,
     max_batch_events: usize,
-) -> (f64, Vec<Duration>, ecohub_eventstore::sqlite::SqliteStoreStats) {
+) -> (
+    f64,
+    Vec<Duration>,
+    ecohub_eventstore::sqlite::SqliteStoreStats,
+) {
     let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
     let store = open(&dir, max_batch_events);
     // Pre-build the events so that only the store is measured.
@@ -286,13 +290,15 @@ async fn lag_rows(rows: &mut Vec<Row>, quick: bool) -> (Duration, Duration) {
     }
     let rate = total as f64 / started.elapsed().as_secs_f64();
     let received = receiver.await.unwrap();
-    let acked = acked.lock().unwrap();
     // Time from the append's acknowledgement to its delivery (zero when the subscriber
     // got it before the appending task saw its ack).
-    let mut lags: Vec<Duration> = received
-        .iter()
-        .map(|(id, at)| at.saturating_duration_since(acked[id]))
-        .collect();
+    let mut lags: Vec<Duration> = {
+        let acked = acked.lock().unwrap();
+        received
+            .iter()
+            .map(|(id, at)| at.saturating_duration_since(acked[id]))
+            .collect()
+    };
     lags.sort_unstable();
     let (p50, p99) = (percentile(&lags, 0.5), percentile(&lags, 0.99));
     rows.push(Row {

@@ -5,7 +5,7 @@
 //! start, so they also run against a shared, non-empty server. [`conformance_tests!`] turns
 //! the whole suite into `#[tokio::test]`s for one backend:
 //!
-//! ```ignore
+//! ```text
 //! use ecohub_eventstore::conformance::TestStore;
 //! use ecohub_eventstore::{SqliteStore, SqliteStoreOptions};
 //!

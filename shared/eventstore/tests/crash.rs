@@ -86,10 +86,8 @@ fn crash_child_writer() {
                             ecohub_eventstore::CurrentRevision::NoStream => unreachable!(),
                         };
                         let first = last + 1 - ids.len() as u64;
-                        let mut line = format!(
-                            "ack {stream} {}",
-                            r.position.map_or(0, |p| p.commit)
-                        );
+                        let mut line =
+                            format!("ack {stream} {}", r.position.map_or(0, |p| p.commit));
                         for (k, id) in ids.iter().enumerate() {
                             line.push_str(&format!(" {}:{id}", first + k as u64));
                         }
@@ -115,7 +113,12 @@ fn acknowledged_appends_survive_sigkill() {
     let mut acked: Vec<Ack> = Vec::new();
     for round in 0..ROUNDS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child_writer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &db)
             .env(ROUND_ENV, round.to_string())
             .stdout(Stdio::piped())

@@ -199,7 +199,10 @@ async fn schema_is_created_and_versioned() {
             .unwrap();
     }
     let err = SqliteStore::open(&path, SqliteStoreOptions::default()).unwrap_err();
-    assert!(matches!(err, StoreError::Internal(ref m) if m.contains("newer")), "{err}");
+    assert!(
+        matches!(err, StoreError::Internal(ref m) if m.contains("newer")),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -250,7 +253,14 @@ async fn queued_appends_share_one_commit_and_batch_size_one_does_not() {
         .unwrap();
         let lock = WriteLock::take(&path);
         let pending: Vec<_> = (0..40)
-            .map(|i| submit(&store, &format!("q-{i}"), ExpectedRevision::NoStream, events(1)))
+            .map(|i| {
+                submit(
+                    &store,
+                    &format!("q-{i}"),
+                    ExpectedRevision::NoStream,
+                    events(1),
+                )
+            })
             .collect();
         lock.release();
         for p in pending {
@@ -282,9 +292,19 @@ async fn a_failing_request_does_not_fail_the_rest_of_its_batch() {
     let lock = WriteLock::take(&path);
     let shared = event(100);
     let lone = event(101);
-    let ok_a = submit(&store, "acct-2", ExpectedRevision::NoStream, vec![shared.clone()]);
+    let ok_a = submit(
+        &store,
+        "acct-2",
+        ExpectedRevision::NoStream,
+        vec![shared.clone()],
+    );
     let conflict = submit(&store, "acct-1", ExpectedRevision::NoStream, events(1));
-    let retry = submit(&store, "acct-1", ExpectedRevision::NoStream, existing.clone());
+    let retry = submit(
+        &store,
+        "acct-1",
+        ExpectedRevision::NoStream,
+        existing.clone(),
+    );
     let partial = submit(
         &store,
         "acct-1",
@@ -304,7 +324,10 @@ async fn a_failing_request_does_not_fail_the_rest_of_its_batch() {
     let ok_c = submit(&store, "acct-1", ExpectedRevision::Exact(1), events(1));
     lock.release();
 
-    assert_eq!(ok_a.await.unwrap().next_expected, CurrentRevision::Current(0));
+    assert_eq!(
+        ok_a.await.unwrap().next_expected,
+        CurrentRevision::Current(0)
+    );
     assert_eq!(
         conflict.await,
         Err(StoreError::WrongExpectedVersion {
@@ -326,8 +349,14 @@ async fn a_failing_request_does_not_fail_the_rest_of_its_batch() {
             actual: CurrentRevision::NoStream,
         })
     );
-    assert_eq!(ok_b.await.unwrap().next_expected, CurrentRevision::Current(2));
-    assert_eq!(ok_c.await.unwrap().next_expected, CurrentRevision::Current(2));
+    assert_eq!(
+        ok_b.await.unwrap().next_expected,
+        CurrentRevision::Current(2)
+    );
+    assert_eq!(
+        ok_c.await.unwrap().next_expected,
+        CurrentRevision::Current(2)
+    );
 
     assert!(
         read_stream_to_end(&store, "acct-3")
@@ -338,7 +367,10 @@ async fn a_failing_request_does_not_fail_the_rest_of_its_batch() {
     let log = read_all(&store).await;
     assert_eq!(log.len(), 2 + 1 + 2 + 1);
     assert!(log.iter().all(|e| e.event_id != lone.event_id));
-    assert!(log.windows(2).all(|w| w[1].position.commit == w[0].position.commit + 1));
+    assert!(
+        log.windows(2)
+            .all(|w| w[1].position.commit == w[0].position.commit + 1)
+    );
     let stats = store.stats();
     assert_eq!(stats.failed_commits, 0);
     assert!(stats.commits <= 3, "{stats:?}");
@@ -361,7 +393,14 @@ async fn close_completes_accepted_appends_and_refuses_new_ones() {
     let store = open(&path);
     let lock = WriteLock::take(&path);
     let pending: Vec<_> = (0..50)
-        .map(|i| submit(&store, &format!("c-{}", i % 5), ExpectedRevision::Any, events(2)))
+        .map(|i| {
+            submit(
+                &store,
+                &format!("c-{}", i % 5),
+                ExpectedRevision::Any,
+                events(2),
+            )
+        })
         .collect();
     let closing = {
         let store = store.clone();
@@ -372,9 +411,7 @@ async fn close_completes_accepted_appends_and_refuses_new_ones() {
         tokio::task::yield_now().await;
     }
     assert_eq!(
-        store
-            .append("c-0", ExpectedRevision::Any, events(1))
-            .await,
+        store.append("c-0", ExpectedRevision::Any, events(1)).await,
         Err(StoreError::Closed)
     );
     lock.release();
@@ -383,7 +420,9 @@ async fn close_completes_accepted_appends_and_refuses_new_ones() {
     }
     closing.await.unwrap().unwrap();
     assert!(matches!(
-        store.read_stream("c-0", ReadStreamOptions::forwards()).await,
+        store
+            .read_stream("c-0", ReadStreamOptions::forwards())
+            .await,
         Err(StoreError::Closed)
     ));
     let store = open(&path);
@@ -428,7 +467,11 @@ async fn filtered_subscriptions_checkpoint_past_skipped_events() {
     // 20 000 events no filter below matches, then one that two of them match.
     for i in 0..20u64 {
         store
-            .append(&format!("other-{i}"), ExpectedRevision::NoStream, events(1_000))
+            .append(
+                &format!("other-{i}"),
+                ExpectedRevision::NoStream,
+                events(1_000),
+            )
             .await
             .unwrap();
     }
@@ -458,7 +501,11 @@ async fn filtered_subscriptions_checkpoint_past_skipped_events() {
             }
         }
         assert_eq!(delivered, ["wanted-1"], "{filter:?}");
-        assert_eq!(!checkpoints.is_empty(), scans, "{filter:?}: {checkpoints:?}");
+        assert_eq!(
+            !checkpoints.is_empty(),
+            scans,
+            "{filter:?}: {checkpoints:?}"
+        );
         assert!(checkpoints.windows(2).all(|w| w[0] < w[1]));
         assert!(checkpoints.iter().all(|p| *p < head));
         // Live: events the filter skips still move the checkpoint.

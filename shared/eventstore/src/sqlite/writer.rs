@@ -174,7 +174,7 @@ impl<'c> Writer<'c> {
                  event_version, data, metadata, recorded_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?,
-            find_id: prepare("SELECT stream, revision, position FROM events WHERE event_id = ?1")?,
+            find_id: prepare("SELECT stream, revision FROM events WHERE event_id = ?1")?,
             run_ids: prepare(
                 "SELECT event_id, position FROM events WHERE stream = ?1 AND revision >= ?2 \
                  ORDER BY revision LIMIT ?3",
@@ -277,6 +277,10 @@ impl<'c> Writer<'c> {
 
     /// Applies one request inside the batch's transaction. The outer error aborts the whole
     /// batch; the inner one is this request's own answer.
+    ///
+    /// The common case costs the inserts only: whether the ids are already stored (an
+    /// idempotent retry or a partial overlap) is looked up only when the expectation fails
+    /// or an insert hits the unique index.
     fn apply(
         &mut self,
         request: &WriteRequest,
@@ -284,46 +288,30 @@ impl<'c> Writer<'c> {
     ) -> rusqlite::Result<Result<AppendResult, StoreError>> {
         let stream = request.stream.as_str();
         let current = self.current(stream)?;
-        let conflict = |actual| {
-            Err(StoreError::WrongExpectedVersion {
-                stream: stream.to_owned(),
-                expected: request.expected,
-                actual,
-            })
-        };
-        if let Some(first) = request.events.first() {
-            let found = self
-                .find_id
-                .query_row([&first.id[..]], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        if request.events.is_empty() {
+            return Ok(if request.expected.accepts(current) {
+                Ok(AppendResult {
+                    next_expected: current,
+                    position: None,
                 })
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })?;
-            if let Some((found_stream, first_revision)) = found {
-                return Ok(
-                    match self.stored_run(request, &found_stream, first_revision)? {
-                        Some(original) => Ok(original),
-                        None => conflict(current),
-                    },
-                );
-            }
+            } else {
+                self.conflict(request, current)
+            });
         }
         if !request.expected.accepts(current) {
-            return Ok(conflict(current));
-        }
-        if request.events.is_empty() {
-            return Ok(Ok(AppendResult {
-                next_expected: current,
-                position: None,
-            }));
+            return Ok(match self.stored_run(request)? {
+                Some(original) => Ok(original),
+                None => self.conflict(request, current),
+            });
         }
         let category = category(stream);
         let mut revision = current.next();
         let mut position = 0;
-        self.savepoint.execute([])?;
+        // A single-event request needs no savepoint: a failed INSERT undoes itself.
+        let savepoint = request.events.len() > 1;
+        if savepoint {
+            self.savepoint.execute([])?;
+        }
         for event in &request.events {
             let inserted = self.insert.execute(params![
                 &event.id[..],
@@ -342,17 +330,25 @@ impl<'c> Writer<'c> {
                     revision += 1;
                 }
                 Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                    // One of the ids is already stored (partial overlap with an earlier
-                    // append, possibly in another stream): refuse, write nothing.
-                    self.rollback_to.execute([])?;
-                    self.release.execute([])?;
+                    // An id is already stored (a retry, or a partial overlap with another
+                    // append, possibly of another stream), or the cached revision is stale.
+                    if savepoint {
+                        self.rollback_to.execute([])?;
+                        self.release.execute([])?;
+                    }
+                    if let Some(original) = self.stored_run(request)? {
+                        return Ok(Ok(original));
+                    }
                     self.revisions.remove(stream);
-                    return Ok(conflict(current));
+                    let actual = self.current(stream)?;
+                    return Ok(self.conflict(request, actual));
                 }
                 Err(e) => return Err(e),
             }
         }
-        self.release.execute([])?;
+        if savepoint {
+            self.release.execute([])?;
+        }
         let last = revision - 1;
         self.staged.insert(stream.to_owned(), last);
         let position = u64::try_from(position).unwrap_or(0);
@@ -365,20 +361,39 @@ impl<'c> Writer<'c> {
         }))
     }
 
+    fn conflict(&self, request: &WriteRequest, actual: CurrentRevision) -> Outcome {
+        Err(StoreError::WrongExpectedVersion {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            actual,
+        })
+    }
+
     /// The original result when every id of `request` is stored, in order, as a contiguous
-    /// run of `request.stream` starting at `first_revision`.
-    fn stored_run(
-        &mut self,
-        request: &WriteRequest,
-        found_stream: &str,
-        first_revision: i64,
-    ) -> rusqlite::Result<Option<AppendResult>> {
+    /// run of `request.stream`.
+    fn stored_run(&mut self, request: &WriteRequest) -> rusqlite::Result<Option<AppendResult>> {
+        let Some(first) = request.events.first() else {
+            return Ok(None);
+        };
+        let found = self
+            .find_id
+            .query_row([&first.id[..]], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        let Some((found_stream, first_revision)) = found else {
+            return Ok(None);
+        };
         if found_stream != request.stream {
             return Ok(None);
         }
         let n = request.events.len();
         let mut rows = self.run_ids.query(params![
-            found_stream,
+            &found_stream,
             first_revision,
             i64::try_from(n).unwrap_or(i64::MAX)
         ])?;
