@@ -33,8 +33,9 @@ pub trait EventStore: Send + Sync + 'static {
     ///   written.
     /// * Idempotent retries: when every event id of the request is already stored as a
     ///   contiguous run in `stream`, the call succeeds without writing and returns the
-    ///   original result. When only some of them are stored (or they are in another stream),
-    ///   it fails with `WrongExpectedVersion`.
+    ///   original result. When only some of them are stored, it fails with
+    ///   `WrongExpectedVersion`. (Ids already used in *another* stream: the embedded store
+    ///   refuses them; EventStoreDB deduplicates only within a stream. Never rely on either.)
     /// * An empty `events` only checks `expected` and returns the current revision.
     /// * Returning `Ok` means durable: the events survive a crash of the process or machine.
     async fn append(

@@ -151,11 +151,16 @@ async fn run<P: Projection>(
     status: watch::Sender<ProjectionStatus>,
     mut control: mpsc::Receiver<Control>,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST_BACKOFF;
     loop {
+        let applied_before = status.borrow().events_applied;
         match follow(&*store, &mut projection, &status, &mut control).await {
             Ok(()) => return,
             Err(e) => {
+                if status.borrow().events_applied != applied_before {
+                    backoff = FIRST_BACKOFF; // it made progress since the last failure
+                }
                 tracing::warn!(projection = projection.name(), error = %e, "projection failed; retrying");
                 status.send_modify(|s| {
                     s.caught_up = false;
@@ -183,6 +188,7 @@ async fn follow<P: Projection>(
         });
         let mut subscription = store.subscribe_all(from, projection.filter()).await?;
         let mut batch: Vec<RecordedEvent> = Vec::with_capacity(BATCH);
+        let mut last_persisted = tokio::time::Instant::now();
         loop {
             // Drain what is immediately available into one batch, then apply it.
             let message = tokio::select! {
@@ -221,27 +227,40 @@ async fn follow<P: Projection>(
                         }
                     }
                     SubscriptionMessage::CaughtUp { position } => {
-                        flush(projection, &mut batch, position, status).await?;
+                        flush(
+                            projection,
+                            &mut batch,
+                            position,
+                            status,
+                            &mut last_persisted,
+                        )
+                        .await?;
                         status.send_modify(|s| {
                             s.caught_up = true;
                             s.last_error = None;
                         });
                     }
                     SubscriptionMessage::Checkpoint(p) => {
-                        flush(projection, &mut batch, Some(p), status).await?;
+                        flush(projection, &mut batch, Some(p), status, &mut last_persisted).await?;
                     }
                 }
             }
-            flush(projection, &mut batch, None, status).await?;
+            flush(projection, &mut batch, None, status, &mut last_persisted).await?;
         }
     }
 }
+
+/// How often a checkpoint that carries no events (the filter skipped them) is persisted.
+/// In between, only the reported status moves; after a restart the projection re-scans at
+/// most this much of the log, which is harmless.
+const CHECKPOINT_ONLY_PERSIST_INTERVAL: Duration = Duration::from_secs(1);
 
 async fn flush<P: Projection>(
     projection: &mut P,
     batch: &mut Vec<RecordedEvent>,
     at_least: Option<Position>,
     status: &watch::Sender<ProjectionStatus>,
+    last_persisted: &mut tokio::time::Instant,
 ) -> Result<(), ProjectionError> {
     let last = batch.last().map(|e| e.position);
     let checkpoint = match (last, at_least) {
@@ -251,11 +270,16 @@ async fn flush<P: Projection>(
             if status.borrow().checkpoint.is_some_and(|c| c >= b) {
                 return Ok(());
             }
+            if last_persisted.elapsed() < CHECKPOINT_ONLY_PERSIST_INTERVAL {
+                status.send_modify(|s| s.checkpoint = Some(b));
+                return Ok(());
+            }
             b
         }
         (None, None) => return Ok(()),
     };
     projection.apply(batch, checkpoint).await?;
+    *last_persisted = tokio::time::Instant::now();
     let n = batch.len() as u64;
     batch.clear();
     status.send_modify(|s| {

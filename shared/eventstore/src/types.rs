@@ -1,6 +1,7 @@
 use std::fmt;
 use std::pin::Pin;
 
+pub use ecohub_kernel::Position;
 use ecohub_kernel::{DecodeError, DomainEvent, EventEnvelope, EventId, EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -75,32 +76,6 @@ impl fmt::Display for CurrentRevision {
             CurrentRevision::NoStream => f.write_str("no stream"),
             CurrentRevision::Current(n) => write!(f, "revision {n}"),
         }
-    }
-}
-
-/// A position in the global log. EventStoreDB positions are (commit, prepare) pairs; the
-/// embedded store uses its log sequence number for both. Positions are totally ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Position {
-    /// Commit position.
-    pub commit: u64,
-    /// Prepare position.
-    pub prepare: u64,
-}
-
-impl Position {
-    /// A position whose commit and prepare parts are both `n`.
-    pub const fn new(n: u64) -> Self {
-        Self {
-            commit: n,
-            prepare: n,
-        }
-    }
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.commit, self.prepare)
     }
 }
 
@@ -179,7 +154,7 @@ impl RecordedEvent {
             event_id: self.event_id,
             stream: self.stream.clone(),
             revision: self.revision,
-            position: self.position.commit,
+            position: self.position,
             recorded_at: self.recorded_at,
             metadata: self.metadata.clone(),
             payload,

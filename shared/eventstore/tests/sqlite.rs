@@ -520,3 +520,13 @@ async fn filtered_subscriptions_checkpoint_past_skipped_events() {
     }
     store.close().await.unwrap();
 }
+
+/// The embedded store refuses an event id already used in another stream (EventStoreDB does
+/// not check this, so it is not part of the generic suite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_ids_are_unique_across_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(open(&dir.path().join("events.db")));
+    ecohub_eventstore::conformance::event_ids_are_unique_across_streams(store.clone()).await;
+    store.close().await.unwrap();
+}

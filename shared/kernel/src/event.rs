@@ -105,11 +105,38 @@ pub struct EventEnvelope<E> {
     /// Its revision within the stream, from 0.
     pub revision: u64,
     /// Its position in the global log.
-    pub position: u64,
+    pub position: Position,
     /// When the store recorded it.
     pub recorded_at: Timestamp,
     /// Correlation, causation, actor and request id.
     pub metadata: EventMetadata,
     /// The domain event itself.
     pub payload: E,
+}
+
+/// A position in the global log. EventStoreDB positions are (commit, prepare) pairs (events
+/// of one transaction share a commit position); the embedded store uses its log sequence
+/// number for both. Positions are totally ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Position {
+    /// Commit position.
+    pub commit: u64,
+    /// Prepare position.
+    pub prepare: u64,
+}
+
+impl Position {
+    /// A position whose commit and prepare parts are both `n`.
+    pub const fn new(n: u64) -> Self {
+        Self {
+            commit: n,
+            prepare: n,
+        }
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.commit, self.prepare)
+    }
 }

@@ -17,6 +17,6 @@ pub mod testing;
 pub mod time;
 
 pub use aggregate::Aggregate;
-pub use event::{DecodeError, DomainEvent, EventEnvelope, EventMetadata};
+pub use event::{DecodeError, DomainEvent, EventEnvelope, EventMetadata, Position};
 pub use id::{EventId, IdParseError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
