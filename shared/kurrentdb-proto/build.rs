@@ -1,7 +1,11 @@
 //! Compiles the project's own `.proto` subset with protox (pure Rust: no `protoc` needed).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/shared.proto", "proto/streams.proto", "proto/gossip.proto"];
+    let files = [
+        "proto/shared.proto",
+        "proto/streams.proto",
+        "proto/gossip.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

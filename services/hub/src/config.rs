@@ -125,6 +125,45 @@ impl Default for HttpSettings {
 pub enum StoreLocation {
     /// The embedded SQLite store at this path.
     Sqlite(PathBuf),
+    /// An EventStoreDB / KurrentDB node or cluster (the whole connection string).
+    KurrentDb(String),
+}
+
+impl StoreLocation {
+    /// Parses a store URL: `sqlite:<path>`, `kurrentdb://…`, `esdb://…` (and `+discover`).
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "store.url sqlite: needs a path".into(),
+                ));
+            }
+            return Ok(StoreLocation::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url
+            .split_once(':')
+            .map_or(url, |(s, _)| s)
+            .to_ascii_lowercase();
+        if matches!(
+            scheme.as_str(),
+            "kurrentdb"
+                | "kurrent"
+                | "esdb"
+                | "kurrentdb+discover"
+                | "kurrent+discover"
+                | "esdb+discover"
+        ) {
+            ecohub_kurrentdb::ConnectionSettings::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("store.url: {e}")))?;
+            return Ok(StoreLocation::KurrentDb(url.to_owned()));
+        }
+        Err(ConfigError::Invalid(format!(
+            "store.url scheme {scheme:?} is not supported (supported: sqlite:<path>, kurrentdb://…, esdb://…)"
+        )))
+    }
 }
 
 /// Settings that cannot be used.
@@ -233,24 +272,10 @@ impl Settings {
 
     /// The store the settings name.
     pub fn store_location(&self) -> Result<StoreLocation, ConfigError> {
-        let Some(url) = &self.store.url else {
-            return Ok(StoreLocation::Sqlite(self.data_dir.join("events.db")));
-        };
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if path.is_empty() {
-                return Err(ConfigError::Invalid(
-                    "store.url sqlite: needs a path".into(),
-                ));
-            }
-            return Ok(StoreLocation::Sqlite(PathBuf::from(path)));
+        match &self.store.url {
+            None => Ok(StoreLocation::Sqlite(self.data_dir.join("events.db"))),
+            Some(url) => StoreLocation::parse(url),
         }
-        let scheme = url.split_once(':').map_or(url.as_str(), |(s, _)| s);
-        Err(ConfigError::Invalid(format!(
-            "store.url scheme {scheme:?} is not supported (supported: sqlite:<path>)"
-        )))
     }
 
     /// The settings as TOML with secrets masked (passwords in URLs).

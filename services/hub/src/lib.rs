@@ -5,6 +5,7 @@
 //!   and the tests.
 //! * [`health`] — `/health/live`, `/health/ready`, `/metrics`.
 //! * [`metrics`] — Prometheus metrics, the request-tracking middleware, the metered store.
+//! * [`migrate`] — copying the log between stores (`ecohub migrate`).
 //! * [`projections`] — the hub's own read models.
 //! * [`openapi`] — the OpenAPI document.
 //! * [`telemetry`] — structured logs.
@@ -12,6 +13,7 @@
 pub mod config;
 pub mod health;
 pub mod metrics;
+pub mod migrate;
 pub mod openapi;
 pub mod projections;
 pub mod startup;

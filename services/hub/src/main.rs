@@ -26,13 +26,23 @@ enum Command {
     Config(Overrides),
     /// Prints the OpenAPI document.
     Openapi,
+    /// Copies the whole event log from one store to another (order, ids, revisions and
+    /// timestamps kept); safe to re-run after an interruption.
+    Migrate {
+        /// Source store URL, e.g. `sqlite:./data/events.db`.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// Target store URL, e.g. `kurrentdb://node1:2113,node2:2113,node3:2113`.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {
         Command::Serve(o) | Command::Config(o) => o.clone(),
-        Command::Openapi => Overrides::default(),
+        Command::Openapi | Command::Migrate { .. } => Overrides::default(),
     };
     let settings = match Settings::load(cli.config.as_deref(), &overrides) {
         Ok(s) => s,
@@ -51,6 +61,28 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(_) => serve(settings),
+        Command::Migrate { from, to } => migrate(&settings, &from, &to),
+    }
+}
+
+fn migrate(settings: &Settings, from: &str, to: &str) -> ExitCode {
+    ecohub::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ecohub: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(ecohub::migrate::migrate(from, to)) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecohub: migration failed: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use ecohub_eventstore::{EventStore, ProjectionHandle, SqliteStore, SqliteStoreOptions};
 use ecohub_http::{IdempotencyConfig, InMemoryIdempotencyStore, SharedIdempotencyStore};
+use ecohub_kurrentdb::KurrentDbStore;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use actix_web::dev::ServerHandle;
@@ -47,15 +48,7 @@ impl AppState {
     /// Opens the configured store and starts the projections.
     pub async fn open(settings: Settings) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
-        let raw: Arc<dyn EventStore> = match settings.store_location()? {
-            StoreLocation::Sqlite(path) => {
-                let store =
-                    SqliteStore::open(&path, SqliteStoreOptions::default()).with_context(|| {
-                        format!("cannot open the embedded store at {}", path.display())
-                    })?;
-                Arc::new(store)
-            }
-        };
+        let raw = open_store(&settings.store_location()?).await?;
         let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));
         let projections = vec![ProjectionHandle::spawn(
             store.clone(),
@@ -79,6 +72,25 @@ impl AppState {
         }
         self.store.close().await.context("closing the event store")
     }
+}
+
+/// Opens the store a location names: the embedded SQLite file or a KurrentDB cluster (whose
+/// leader must answer now: an unreachable cluster is a startup error, not a silent retry).
+pub async fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn EventStore>> {
+    Ok(match location {
+        StoreLocation::Sqlite(path) => {
+            let store = SqliteStore::open(path, SqliteStoreOptions::default())
+                .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
+            Arc::new(store)
+        }
+        StoreLocation::KurrentDb(url) => {
+            let masked = crate::config::mask_url_password(url);
+            let store = KurrentDbStore::connect(url)
+                .await
+                .with_context(|| format!("cannot connect to the event store at {masked}"))?;
+            Arc::new(store)
+        }
+    })
 }
 
 fn idempotency_config(settings: &Settings) -> IdempotencyConfig {

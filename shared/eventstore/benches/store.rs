@@ -60,6 +60,7 @@ fn new_event(sequence: u64) -> NewEvent {
             actor: Some("client:bench".into()),
             ..EventMetadata::default()
         },
+        recorded_at: None,
     }
 }
 

@@ -123,6 +123,7 @@ macro_rules! conformance_tests {
             subscription_resumes_after_a_checkpoint,
             filtered_subscription_delivers_only_matching_events,
             idle_subscriptions_do_not_block_writers,
+            imported_timestamps_are_kept,
             close_refuses_further_appends,
         ]);
     };
@@ -840,6 +841,7 @@ pub async fn data_and_metadata_round_trip(store: SharedStore) {
         event_version: 7,
         data: data.clone(),
         metadata: metadata.clone(),
+        recorded_at: None,
     };
     let plain = NewEvent::raw("Conformance.Plain", json!([]), now());
     let before = now();
@@ -1308,4 +1310,20 @@ pub async fn close_refuses_further_appends(store: SharedStore) {
         Err(StoreError::Closed)
     );
     assert!(!store.is_healthy().await);
+}
+
+/// A migration keeps each event's original timestamp (`NewEvent::recorded_at`), and an
+/// event re-created from a recorded one (`to_new_event`) is identical but for its position.
+pub async fn imported_timestamps_are_kept(store: SharedStore) {
+    let stream = format!("{}-imported", scope());
+    let original = Timestamp::parse_rfc3339("2021-03-04T05:06:07.123456789Z").unwrap();
+    let mut imported = event("Conformance.Imported", 1);
+    imported.recorded_at = Some(original);
+    append_ok(&*store, &stream, ExpectedRevision::NoStream, vec![imported]).await;
+    let stored = read_forwards(&*store, &stream).await;
+    assert_eq!(stored[0].recorded_at, original);
+    let again = stored[0].to_new_event().unwrap();
+    assert_eq!(again.recorded_at, Some(original));
+    assert_eq!(again.event_id, stored[0].event_id);
+    assert_eq!(again.data, stored[0].data_json().unwrap());
 }

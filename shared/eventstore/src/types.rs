@@ -92,6 +92,9 @@ pub struct NewEvent {
     pub data: serde_json::Value,
     /// Correlation, causation, actor, request id.
     pub metadata: EventMetadata,
+    /// The time to record instead of the store's clock. Only migrations set it (to keep the
+    /// original timestamps); everything else leaves it `None`.
+    pub recorded_at: Option<Timestamp>,
 }
 
 impl NewEvent {
@@ -103,6 +106,7 @@ impl NewEvent {
             event_version: event.event_version(),
             data: event.encode(),
             metadata,
+            recorded_at: None,
         }
     }
 
@@ -114,6 +118,7 @@ impl NewEvent {
             event_version: 1,
             data,
             metadata: EventMetadata::default(),
+            recorded_at: None,
         }
     }
 }
@@ -142,6 +147,19 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
+    /// The event as it would be appended again elsewhere, keeping its id, payload, metadata
+    /// and timestamp (for migrations between stores).
+    pub fn to_new_event(&self) -> Result<NewEvent, serde_json::Error> {
+        Ok(NewEvent {
+            event_id: self.event_id,
+            event_type: self.event_type.clone(),
+            event_version: self.event_version,
+            data: serde_json::from_slice(&self.data)?,
+            metadata: self.metadata.clone(),
+            recorded_at: Some(self.recorded_at),
+        })
+    }
+
     /// Decodes the payload into a domain event, wrapped in its envelope.
     pub fn decode<E: DomainEvent>(&self) -> Result<EventEnvelope<E>, DecodeError> {
         let value: serde_json::Value =

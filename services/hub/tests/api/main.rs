@@ -3,4 +3,5 @@
 
 mod conventions;
 mod health;
+mod migrate;
 mod openapi;

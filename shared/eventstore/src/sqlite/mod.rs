@@ -219,6 +219,9 @@ fn encode(events: Vec<NewEvent>) -> Result<Vec<EncodedEvent>, StoreError> {
                 id: *e.event_id.as_uuid().as_bytes(),
                 event_type: e.event_type,
                 event_version: e.event_version,
+                recorded_at: e
+                    .recorded_at
+                    .map(|t| i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)),
                 data,
                 metadata,
             })

@@ -23,6 +23,8 @@ pub(crate) struct EncodedEvent {
     pub(crate) id: [u8; 16],
     pub(crate) event_type: String,
     pub(crate) event_version: u16,
+    /// Imported timestamp (nanoseconds), overriding the commit time.
+    pub(crate) recorded_at: Option<i64>,
     pub(crate) data: Vec<u8>,
     pub(crate) metadata: Vec<u8>,
 }
@@ -322,7 +324,7 @@ impl<'c> Writer<'c> {
                 event.event_version,
                 event.data,
                 event.metadata,
-                recorded_at,
+                event.recorded_at.unwrap_or(recorded_at),
             ]);
             match inserted {
                 Ok(_) => {

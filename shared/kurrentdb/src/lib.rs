@@ -1,0 +1,606 @@
+//! The EventStoreDB / KurrentDB backend of the event store, over the project's own thin gRPC
+//! client (`ecohub-kurrentdb-proto`): see docs/adr/0006 for why not the official crate.
+//!
+//! * Every call goes to the leader (`requires-leader: true` on appends and exact reads); a
+//!   `not-leader` answer reconnects to the advertised leader and retries; transport failures
+//!   rediscover the leader over gossip with backoff and retry within the call's deadline.
+//!   Appends are safe to retry: event ids make them idempotent.
+//! * Subscriptions to `$all` resume after reconnection from the last position they delivered.
+//! * The server's own events (`$`-prefixed streams and types) are never returned.
+//!
+//! Architecture invariant: nothing outside this crate knows that gRPC is involved; the hub
+//! sees only [`ecohub_eventstore::EventStore`].
+
+mod connection;
+mod convert;
+pub mod settings;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ecohub_eventstore::{
+    AppendResult, CurrentRevision, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent,
+    Position, ReadStreamOptions, RecordedEvent, StoreError, StreamPosition, Subscription,
+    SubscriptionMessage,
+};
+use ecohub_kurrentdb_proto::shared::Empty;
+use ecohub_kurrentdb_proto::streams::streams_client::StreamsClient;
+use ecohub_kurrentdb_proto::streams::{
+    AppendReq, ReadReq, ReadResp, append_req, append_resp, read_req, read_resp,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tonic::Status;
+
+use crate::connection::{Connection, Failure, classify};
+pub use crate::settings::{ConnectionSettings, InvalidConnectionString};
+
+/// The EventStoreDB / KurrentDB backend.
+pub struct KurrentDbStore {
+    conn: Arc<Connection>,
+    closed: Arc<AtomicBool>,
+    monitor: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for KurrentDbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KurrentDbStore")
+            .field("settings", &self.conn.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+const READ_PAGE: u64 = 1_000;
+const SUBSCRIPTION_BUFFER: usize = 256;
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+impl KurrentDbStore {
+    /// Parses `connection_string`, finds the leader and checks that it answers. Fails with a
+    /// clear message when the string is invalid or no node can be reached.
+    pub async fn connect(connection_string: &str) -> Result<Self, StoreError> {
+        let settings = ConnectionSettings::parse(connection_string)
+            .map_err(|e| StoreError::InvalidRequest(e.to_string()))?;
+        let conn = Connection::new(settings)?;
+        conn.get().await?;
+        let store = Self::with_connection(conn);
+        store.probe().await?;
+        Ok(store)
+    }
+
+    fn with_connection(conn: Arc<Connection>) -> Self {
+        let closed = Arc::new(AtomicBool::new(false));
+        let monitor = tokio::spawn(monitor(conn.clone(), closed.clone()));
+        Self {
+            conn,
+            closed,
+            monitor,
+        }
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.head().await.map(|_| ())
+    }
+
+    fn check_open(&self) -> Result<(), StoreError> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(StoreError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `call` against the leader, following `not-leader` redirects and reconnecting
+    /// after transport failures, until it succeeds, fails for good, or the deadline passes.
+    async fn on_leader<T, F, Fut>(&self, what: &str, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(StreamsClient<tonic::transport::Channel>) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        self.check_open()?;
+        on_leader(&self.conn, what, call).await
+    }
+}
+
+async fn on_leader<T, F, Fut>(conn: &Connection, what: &str, call: F) -> Result<T, StoreError>
+where
+    F: Fn(StreamsClient<tonic::transport::Channel>) -> Fut,
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let deadline = tokio::time::Instant::now() + conn.settings.default_deadline;
+    let mut backoff = Duration::from_millis(50);
+    let mut last = String::from("deadline exceeded");
+    while tokio::time::Instant::now() < deadline {
+        let connected = match conn.get().await {
+            Ok(c) => c,
+            Err(e) => {
+                last = e.to_string();
+                tokio::time::sleep(backoff.min(deadline - tokio::time::Instant::now())).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let client = StreamsClient::new(connected.channel.clone());
+        match tokio::time::timeout_at(deadline, call(client)).await {
+            Err(_) => last = format!("no answer within {:?}", conn.settings.default_deadline),
+            Ok(Ok(v)) => {
+                conn.healthy.store(true, Ordering::SeqCst);
+                return Ok(v);
+            }
+            Ok(Err(status)) => match classify(&status) {
+                Failure::Fatal(e) => return Err(e),
+                Failure::NotLeader(host, port) => {
+                    tracing::info!(host, port, "not the leader; following the redirect");
+                    last = format!("not leader, leader is {host}:{port}");
+                    if let Err(e) = conn
+                        .reconnect(Some((host, port)), Some(connected.generation))
+                        .await
+                    {
+                        last = e.to_string();
+                    }
+                }
+                Failure::Transient(reason) => {
+                    tracing::warn!(%reason, what, "event store call failed; reconnecting");
+                    last = reason;
+                    conn.invalidate(connected.generation).await;
+                    tokio::time::sleep(backoff.min(deadline - tokio::time::Instant::now())).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            },
+        }
+    }
+    Err(StoreError::Unavailable(format!("{what}: {last}")))
+}
+
+/// Keeps `healthy` true only while the leader answers; reconnects in the background.
+async fn monitor(conn: Arc<Connection>, closed: Arc<AtomicBool>) {
+    while !closed.load(Ordering::SeqCst) {
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+        let all = EventFilter::all();
+        let probe = read_all_page(&conn, None, Direction::Backwards, 1, &all, true);
+        match tokio::time::timeout(Duration::from_secs(2), probe).await {
+            Ok(Ok(_)) => conn.healthy.store(true, Ordering::SeqCst),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "event store health probe failed");
+                conn.healthy.store(false, Ordering::SeqCst);
+            }
+            Err(_) => conn.healthy.store(false, Ordering::SeqCst),
+        }
+    }
+}
+
+fn read_options(
+    stream_option: read_req::options::StreamOption,
+    direction: Direction,
+    count_option: read_req::options::CountOption,
+    filter_option: read_req::options::FilterOption,
+) -> ReadReq {
+    use read_req::options::{ControlOption, ReadDirection, UuidOption, uuid_option};
+    ReadReq {
+        options: Some(read_req::Options {
+            stream_option: Some(stream_option),
+            read_direction: match direction {
+                Direction::Forwards => ReadDirection::Forwards as i32,
+                Direction::Backwards => ReadDirection::Backwards as i32,
+            },
+            resolve_links: false,
+            count_option: Some(count_option),
+            filter_option: Some(filter_option),
+            uuid_option: Some(UuidOption {
+                content: Some(uuid_option::Content::String(Empty {})),
+            }),
+            control_option: Some(ControlOption { compatibility: 1 }),
+        }),
+    }
+}
+
+fn all_from(from: Option<Position>, direction: Direction) -> read_req::options::StreamOption {
+    use read_req::options::{AllOptions, all_options::AllOption};
+    let option = match (from, direction) {
+        (Some(p), _) => AllOption::Position(read_req::options::Position {
+            commit_position: p.commit,
+            prepare_position: p.prepare,
+        }),
+        (None, Direction::Forwards) => AllOption::Start(Empty {}),
+        (None, Direction::Backwards) => AllOption::End(Empty {}),
+    };
+    read_req::options::StreamOption::All(AllOptions {
+        all_option: Some(option),
+    })
+}
+
+/// One page of `$all` starting at `from` (inclusive, as the server reads), as the server
+/// returns it (its filter applied, system events included): (events, number received).
+async fn read_all_page(
+    conn: &Connection,
+    from: Option<Position>,
+    direction: Direction,
+    count: u64,
+    filter: &EventFilter,
+    leader: bool,
+) -> Result<Vec<convert_raw::Raw>, StoreError> {
+    let request = read_options(
+        all_from(from, direction),
+        direction,
+        read_req::options::CountOption::Count(count),
+        convert::server_filter(filter),
+    );
+    on_leader(conn, "read $all", |mut client| {
+        let request = conn.request(request.clone(), leader);
+        async move {
+            let mut stream = client.read(request).await?.into_inner();
+            let mut out = Vec::new();
+            while let Some(message) = stream.message().await? {
+                if let Some(read_resp::Content::Event(e)) = message.content {
+                    if let Some(event) = e.event {
+                        out.push(convert_raw::Raw(event));
+                    }
+                }
+            }
+            Ok(out)
+        }
+    })
+    .await
+}
+
+mod convert_raw {
+    /// An event as the server sent it.
+    pub struct Raw(pub ecohub_kurrentdb_proto::streams::read_resp::read_event::RecordedEvent);
+}
+
+#[async_trait]
+impl EventStore for KurrentDbStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        if stream.is_empty() || stream.starts_with('$') {
+            return Err(StoreError::InvalidRequest(format!(
+                "stream name {stream:?} is empty or reserved ($)"
+            )));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for e in &events {
+            if !ids.insert(e.event_id) {
+                return Err(StoreError::InvalidRequest(format!(
+                    "event id {} appears twice in one append",
+                    e.event_id
+                )));
+            }
+            if e.event_type.is_empty() || e.event_type.starts_with('$') {
+                return Err(StoreError::InvalidRequest(format!(
+                    "event type {:?} is empty or reserved ($)",
+                    e.event_type
+                )));
+            }
+        }
+        let mut messages = vec![AppendReq {
+            content: Some(append_req::Content::Options(append_req::Options {
+                stream_identifier: Some(convert::stream_identifier(stream)),
+                expected_stream_revision: Some(convert::expected(expected)),
+            })),
+        }];
+        for e in &events {
+            messages.push(AppendReq {
+                content: Some(append_req::Content::ProposedMessage(convert::proposed(e)?)),
+            });
+        }
+        let response = self
+            .on_leader("append", |mut client| {
+                let request = self
+                    .conn
+                    .request(futures_util::stream::iter(messages.clone()), true);
+                async move { client.append(request).await.map(|r| r.into_inner()) }
+            })
+            .await?;
+        match response.result {
+            Some(append_resp::Result::Success(s)) => Ok(AppendResult {
+                next_expected: convert::current_revision_from_success(s.current_revision_option),
+                position: match s.position_option {
+                    Some(append_resp::success::PositionOption::Position(p)) => Some(Position {
+                        commit: p.commit_position,
+                        prepare: p.prepare_position,
+                    }),
+                    _ => None,
+                },
+            }),
+            Some(append_resp::Result::WrongExpectedVersion(w)) => {
+                use append_resp::wrong_expected_version::CurrentRevisionOption as C;
+                let actual = match w.current_revision_option {
+                    Some(C::CurrentRevision(n)) => CurrentRevision::Current(n),
+                    Some(C::CurrentNoStream(_)) | None => CurrentRevision::NoStream,
+                };
+                Err(StoreError::WrongExpectedVersion {
+                    stream: stream.to_owned(),
+                    expected,
+                    actual,
+                })
+            }
+            None => Err(StoreError::Internal(
+                "append answered without a result".into(),
+            )),
+        }
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        options: ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        use read_req::options::{StreamOptions, stream_options::RevisionOption};
+        if options.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let revision = match options.from {
+            StreamPosition::Start => RevisionOption::Start(Empty {}),
+            StreamPosition::End => RevisionOption::End(Empty {}),
+            StreamPosition::Revision(n) => RevisionOption::Revision(n),
+        };
+        let request = read_options(
+            read_req::options::StreamOption::Stream(StreamOptions {
+                stream_identifier: Some(convert::stream_identifier(stream)),
+                revision_option: Some(revision),
+            }),
+            options.direction,
+            read_req::options::CountOption::Count(options.limit.min(u64::MAX as usize) as u64),
+            read_req::options::FilterOption::NoFilter(Empty {}),
+        );
+        self.on_leader("read stream", |mut client| {
+            let request = self.conn.request(request.clone(), true);
+            async move {
+                let mut responses = client.read(request).await?.into_inner();
+                let mut out = Vec::new();
+                while let Some(ReadResp { content }) = responses.message().await? {
+                    match content {
+                        Some(read_resp::Content::Event(e)) => {
+                            if let Some(event) = e.event {
+                                out.push(convert::recorded(event).map_err(store_to_status)?);
+                            }
+                        }
+                        Some(read_resp::Content::StreamNotFound(_)) => return Ok(Vec::new()),
+                        _ => {}
+                    }
+                }
+                Ok(out)
+            }
+        })
+        .await
+    }
+
+    async fn stream_revision(&self, stream: &str) -> Result<CurrentRevision, StoreError> {
+        let last = self
+            .read_stream(stream, ReadStreamOptions::backwards().limit(1))
+            .await?;
+        Ok(last.first().map_or(CurrentRevision::NoStream, |e| {
+            CurrentRevision::Current(e.revision)
+        }))
+    }
+
+    async fn read_all(
+        &self,
+        from: Option<Position>,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.check_open()?;
+        let mut out = Vec::new();
+        let mut cursor = from;
+        while out.len() < limit {
+            // Server reads start at `cursor` inclusive: ask for one more and skip it.
+            let want = (limit - out.len()).min(READ_PAGE as usize) as u64 + 1;
+            let page =
+                read_all_page(&self.conn, cursor, Direction::Forwards, want, filter, true).await?;
+            let received = page.len() as u64;
+            for convert_raw::Raw(raw) in page {
+                let position = Position {
+                    commit: raw.commit_position,
+                    prepare: raw.prepare_position,
+                };
+                if cursor.is_some_and(|c| position <= c) {
+                    continue;
+                }
+                cursor = Some(position);
+                if convert::is_system(&raw) {
+                    continue;
+                }
+                let event = convert::recorded(raw)?;
+                if filter.matches(&event.stream, &event.event_type) && out.len() < limit {
+                    out.push(event);
+                }
+            }
+            if received < want {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn subscribe_all(
+        &self,
+        from: Option<Position>,
+        filter: EventFilter,
+    ) -> Result<Subscription, StoreError> {
+        self.check_open()?;
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
+        tokio::spawn(subscription_task(
+            self.conn.clone(),
+            self.closed.clone(),
+            from,
+            filter,
+            tx,
+        ));
+        Ok(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
+        )))
+    }
+
+    async fn head(&self) -> Result<Option<Position>, StoreError> {
+        self.check_open()?;
+        let mut cursor: Option<Position> = None;
+        for _ in 0..50 {
+            let page = read_all_page(
+                &self.conn,
+                cursor,
+                Direction::Backwards,
+                64,
+                &EventFilter::all(),
+                true,
+            )
+            .await?;
+            let n = page.len();
+            for convert_raw::Raw(raw) in page {
+                let position = Position {
+                    commit: raw.commit_position,
+                    prepare: raw.prepare_position,
+                };
+                if cursor.is_some_and(|c| position >= c) {
+                    continue;
+                }
+                cursor = Some(position);
+                if !convert::is_system(&raw) {
+                    return Ok(Some(position));
+                }
+            }
+            if n < 64 {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn is_healthy(&self) -> bool {
+        !self.closed.load(Ordering::SeqCst) && self.conn.healthy.load(Ordering::SeqCst)
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.closed.store(true, Ordering::SeqCst);
+        self.monitor.abort();
+        Ok(())
+    }
+}
+
+impl Drop for KurrentDbStore {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.monitor.abort();
+    }
+}
+
+fn store_to_status(e: StoreError) -> Status {
+    Status::internal(e.to_string())
+}
+
+/// Follows `$all` from `from` (exclusive), resubscribing after any transient failure from the
+/// last position delivered or checkpointed. Ends when the consumer goes away, the store is
+/// closed, or a non-retryable error is delivered.
+async fn subscription_task(
+    conn: Arc<Connection>,
+    closed: Arc<AtomicBool>,
+    from: Option<Position>,
+    filter: EventFilter,
+    tx: mpsc::Sender<Result<SubscriptionMessage, StoreError>>,
+) {
+    let mut cursor = from;
+    let mut caught_up_sent = false;
+    let mut backoff = Duration::from_millis(50);
+    while !closed.load(Ordering::SeqCst) && !tx.is_closed() {
+        let connected = match conn.get().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "subscription cannot reach the event store; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let request = read_options(
+            all_from(cursor, Direction::Forwards),
+            Direction::Forwards,
+            read_req::options::CountOption::Subscription(read_req::options::SubscriptionOptions {}),
+            convert::server_filter(&filter),
+        );
+        let mut client = StreamsClient::new(connected.channel.clone());
+        let outcome: Result<(), Status> = async {
+            let mut responses = client
+                .read(conn.request(request, false))
+                .await?
+                .into_inner();
+            while let Some(ReadResp { content }) = responses.message().await? {
+                backoff = Duration::from_millis(50);
+                let message = match content {
+                    Some(read_resp::Content::Event(e)) => {
+                        let Some(raw) = e.event else { continue };
+                        let position = Position {
+                            commit: raw.commit_position,
+                            prepare: raw.prepare_position,
+                        };
+                        // After a resubscription the server starts after `cursor`; guard anyway.
+                        if cursor.is_some_and(|c| position <= c) {
+                            continue;
+                        }
+                        cursor = Some(position);
+                        if convert::is_system(&raw) {
+                            continue;
+                        }
+                        let event = convert::recorded(raw).map_err(store_to_status)?;
+                        if !filter.matches(&event.stream, &event.event_type) {
+                            continue;
+                        }
+                        SubscriptionMessage::Event(event)
+                    }
+                    Some(read_resp::Content::CaughtUp(_)) => {
+                        if caught_up_sent {
+                            continue;
+                        }
+                        caught_up_sent = true;
+                        SubscriptionMessage::CaughtUp { position: cursor }
+                    }
+                    Some(read_resp::Content::Checkpoint(c)) => {
+                        let p = Position {
+                            commit: c.commit_position,
+                            prepare: c.prepare_position,
+                        };
+                        if cursor.is_some_and(|cur| p <= cur) {
+                            continue;
+                        }
+                        cursor = Some(p);
+                        SubscriptionMessage::Checkpoint(p)
+                    }
+                    _ => continue,
+                };
+                if tx.send(Ok(message)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Err(Status::unavailable("subscription ended by the server"))
+        }
+        .await;
+        match outcome {
+            Ok(()) => return,
+            Err(status) => match classify(&status) {
+                Failure::Fatal(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+                Failure::NotLeader(host, port) => {
+                    let _ = conn
+                        .reconnect(Some((host, port)), Some(connected.generation))
+                        .await;
+                }
+                Failure::Transient(reason) => {
+                    if tx.is_closed() || closed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    tracing::warn!(%reason, ?cursor, "subscription dropped; resubscribing");
+                    conn.invalidate(connected.generation).await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            },
+        }
+    }
+}
