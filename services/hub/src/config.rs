@@ -449,6 +449,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_production_config_is_valid() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/config/production.toml");
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[("ECOHUB_STORE__URL", "kurrentdb://ecohub:pw@n1:2113,n2:2113,n3:2113")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
+        assert!(matches!(s.store_location().unwrap(), StoreLocation::KurrentDb(_)));
+    }
+
+    #[test]
     fn secrets_are_masked() {
         assert_eq!(
             mask_url_password("kurrentdb://admin:changeit@db:2113?tls=false"),
