@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod conformance;
+pub mod jobs;
 pub mod projection;
 pub mod sqlite;
 mod types;

@@ -272,3 +272,47 @@ async fn a_projection_on_an_empty_log_is_caught_up_at_once() {
     assert_eq!(status.last_error, None);
     handle.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_job_slot_is_claimed_by_exactly_one_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut tasks = Vec::new();
+    for instance in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for slot in 1..=40u64 {
+                if ecohub_eventstore::jobs::claim_slot(
+                    &*store,
+                    "expiry",
+                    slot,
+                    &format!("i{instance}"),
+                    NOW,
+                )
+                .await
+                .unwrap()
+                {
+                    won.push(slot);
+                }
+            }
+            won
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=40).collect::<Vec<u64>>(),
+        "every slot runs once, none twice"
+    );
+    // An old slot can never be claimed again.
+    assert!(
+        !ecohub_eventstore::jobs::claim_slot(&*store, "expiry", 7, "late", NOW)
+            .await
+            .unwrap()
+    );
+}
