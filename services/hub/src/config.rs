@@ -453,12 +453,18 @@ mod tests {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/config/production.toml");
         let s = Settings::load_from(
             Some(&file),
-            env(&[("ECOHUB_STORE__URL", "kurrentdb://ecohub:pw@n1:2113,n2:2113,n3:2113")]),
+            env(&[(
+                "ECOHUB_STORE__URL",
+                "kurrentdb://ecohub:pw@n1:2113,n2:2113,n3:2113",
+            )]),
             &Overrides::default(),
         )
         .unwrap();
         assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
-        assert!(matches!(s.store_location().unwrap(), StoreLocation::KurrentDb(_)));
+        assert!(matches!(
+            s.store_location().unwrap(),
+            StoreLocation::KurrentDb(_)
+        ));
     }
 
     #[test]

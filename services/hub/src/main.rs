@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ecohub::config::{Overrides, Settings};
 use ecohub::startup::Application;
+use ecohub::telemetry::LogTarget;
 
 /// Ecohub: the partner-ecosystem hub for banks.
 #[derive(Debug, Parser)]
@@ -66,7 +67,7 @@ fn main() -> ExitCode {
 }
 
 fn migrate(settings: &Settings, from: &str, to: &str) -> ExitCode {
-    ecohub::telemetry::init(&settings.log);
+    ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -87,7 +88,7 @@ fn migrate(settings: &Settings, from: &str, to: &str) -> ExitCode {
 }
 
 fn serve(settings: Settings) -> ExitCode {
-    ecohub::telemetry::init(&settings.log);
+    ecohub::telemetry::init(&settings.log, LogTarget::Stdout);
     let runtime = actix_web::rt::System::new();
     let result = runtime.block_on(async move {
         let app = Application::build(settings).await?;
