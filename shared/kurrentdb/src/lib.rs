@@ -34,6 +34,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tonic::Status;
 
+/// An event as the server sent it.
+type RawEvent = ecohub_kurrentdb_proto::streams::read_resp::read_event::RecordedEvent;
+
 use crate::connection::{Connection, Failure, classify};
 pub use crate::settings::{ConnectionSettings, InvalidConnectionString};
 
@@ -219,7 +222,7 @@ async fn read_all_page(
     count: u64,
     filter: &EventFilter,
     leader: bool,
-) -> Result<Vec<convert_raw::Raw>, StoreError> {
+) -> Result<Vec<RawEvent>, StoreError> {
     let request = read_options(
         all_from(from, direction),
         direction,
@@ -232,21 +235,18 @@ async fn read_all_page(
             let mut stream = client.read(request).await?.into_inner();
             let mut out = Vec::new();
             while let Some(message) = stream.message().await? {
-                if let Some(read_resp::Content::Event(e)) = message.content {
-                    if let Some(event) = e.event {
-                        out.push(convert_raw::Raw(event));
-                    }
+                if let Some(read_resp::Content::Event(read_resp::ReadEvent {
+                    event: Some(event),
+                    ..
+                })) = message.content
+                {
+                    out.push(event);
                 }
             }
             Ok(out)
         }
     })
     .await
-}
-
-mod convert_raw {
-    /// An event as the server sent it.
-    pub struct Raw(pub ecohub_kurrentdb_proto::streams::read_resp::read_event::RecordedEvent);
 }
 
 #[async_trait]
@@ -394,7 +394,7 @@ impl EventStore for KurrentDbStore {
             let page =
                 read_all_page(&self.conn, cursor, Direction::Forwards, want, filter, true).await?;
             let received = page.len() as u64;
-            for convert_raw::Raw(raw) in page {
+            for raw in page {
                 let position = Position {
                     commit: raw.commit_position,
                     prepare: raw.prepare_position,
@@ -452,7 +452,7 @@ impl EventStore for KurrentDbStore {
             )
             .await?;
             let n = page.len();
-            for convert_raw::Raw(raw) in page {
+            for raw in page {
                 let position = Position {
                     commit: raw.commit_position,
                     prepare: raw.prepare_position,
