@@ -35,8 +35,10 @@ pub trait EventStore: Send + Sync + 'static {
     /// * Idempotent retries: when every event id of the request is already stored as a
     ///   contiguous run in `stream`, the call succeeds without writing and returns the
     ///   original result. When only some of them are stored, it fails with
-    ///   `WrongExpectedVersion`. (Ids already used in *another* stream: the embedded store
-    ///   refuses them; EventStoreDB deduplicates only within a stream. Never rely on either.)
+    ///   `WrongExpectedVersion`. (Backend-specific edges — never rely on either: ids already
+    ///   used in *another* stream, or repeated in a request at the stream's current revision,
+    ///   are refused by the embedded store; EventStoreDB deduplicates only retries whose
+    ///   expected revision is behind the stream's.)
     /// * An empty `events` only checks `expected` and returns the current revision.
     /// * Returning `Ok` means durable: the events survive a crash of the process or machine.
     async fn append(

@@ -214,7 +214,7 @@ pub enum StreamPosition {
     /// The first event (for a backwards read: nothing precedes it, so the read is empty
     /// unless the stream has an event 0).
     Start,
-    /// The last event.
+    /// The last event (a forwards read from `End` returns just the last event).
     End,
     /// This revision.
     Revision(u64),

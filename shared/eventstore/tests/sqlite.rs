@@ -530,3 +530,12 @@ async fn event_ids_are_unique_across_streams() {
     ecohub_eventstore::conformance::event_ids_are_unique_across_streams(store.clone()).await;
     store.close().await.unwrap();
 }
+
+/// Embedded-only: a request at the current revision repeating stored ids is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlap_at_the_current_revision_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(open(&dir.path().join("events.db")));
+    ecohub_eventstore::conformance::overlap_at_the_current_revision_is_refused(store.clone()).await;
+    store.close().await.unwrap();
+}

@@ -334,6 +334,12 @@ impl EventStore for KurrentDbStore {
         if options.limit == 0 {
             return Ok(Vec::new());
         }
+        if options.direction == Direction::Forwards && options.from == StreamPosition::End {
+            // The server reads nothing forwards from its end; the contract reads the last event.
+            return self
+                .read_stream(stream, ReadStreamOptions::backwards().limit(1))
+                .await;
+        }
         let revision = match options.from {
             StreamPosition::Start => RevisionOption::Start(Empty {}),
             StreamPosition::End => RevisionOption::End(Empty {}),

@@ -1,0 +1,182 @@
+//! The backend against a 3-node cluster of doubles: leader discovery over gossip, following a
+//! leader change without losing or duplicating an acknowledged append, subscriptions that
+//! survive it, readiness while the cluster is unreachable, and clear startup errors.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecohub_eventstore::{
+    EventFilter, EventStore, ExpectedRevision, NewEvent, ReadStreamOptions, StoreError,
+    SubscriptionMessage,
+};
+use ecohub_kernel::{EventId, Timestamp};
+use ecohub_kurrentdb::KurrentDbStore;
+use ecohub_kurrentdb_double::DoubleCluster;
+use futures_util::StreamExt;
+use serde_json::json;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_seconds(1_800_000_000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn discovers_the_leader_through_any_seed() {
+    let cluster = DoubleCluster::start(3).await;
+    cluster.elect(2);
+    let store = KurrentDbStore::connect(&cluster.connection_string())
+        .await
+        .unwrap();
+    store
+        .append(
+            "thing-1",
+            ExpectedRevision::NoStream,
+            vec![NewEvent::raw("Made", json!({}), now())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cluster.leader(), 2);
+    assert!(store.is_healthy().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_change_loses_and_duplicates_no_acknowledged_append() {
+    let cluster = Arc::new(DoubleCluster::start(3).await);
+    let store: Arc<dyn EventStore> = Arc::new(
+        KurrentDbStore::connect(&cluster.connection_string())
+            .await
+            .unwrap(),
+    );
+
+    // A live subscription that must see every event exactly once across the failovers.
+    let mut subscription = store
+        .subscribe_all(None, EventFilter::streams(["order-"]))
+        .await
+        .unwrap();
+
+    let writers = 8;
+    let per_writer = 60;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..per_writer {
+                let event = NewEvent::raw("OrderPlaced", json!({"w": w, "i": i}), now());
+                let id = event.event_id;
+                match store
+                    .append(&format!("order-{w}"), ExpectedRevision::Any, vec![event])
+                    .await
+                {
+                    Ok(_) => acked.push(id),
+                    Err(StoreError::Unavailable(_)) => {} // not acknowledged: allowed to be missing
+                    Err(e) => panic!("unexpected {e}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            acked
+        }));
+    }
+    // Move the leadership around while the writers run.
+    for leader in [1, 2, 0, 1] {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        cluster.elect(leader);
+    }
+    let mut acked: Vec<EventId> = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert!(
+        acked.len() >= writers * per_writer * 9 / 10,
+        "most appends succeed: {}",
+        acked.len()
+    );
+
+    // Every acknowledged event is stored exactly once.
+    let mut stored: Vec<EventId> = Vec::new();
+    for w in 0..writers {
+        let events = store
+            .read_stream(&format!("order-{w}"), ReadStreamOptions::forwards())
+            .await
+            .unwrap();
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.revision, i as u64, "no holes in order-{w}");
+        }
+        stored.extend(events.iter().map(|e| e.event_id));
+    }
+    let unique: HashSet<EventId> = stored.iter().copied().collect();
+    assert_eq!(unique.len(), stored.len(), "no event stored twice");
+    for id in &acked {
+        assert!(unique.contains(id), "acknowledged event {id} is missing");
+    }
+
+    // The subscription followed the leader changes and saw each stored event once, in order.
+    let mut seen = Vec::new();
+    while seen.len() < stored.len() {
+        let message = tokio::time::timeout(Duration::from_secs(20), subscription.next())
+            .await
+            .expect("subscription keeps delivering after failovers")
+            .unwrap()
+            .unwrap();
+        if let SubscriptionMessage::Event(e) = message {
+            if let Some(prev) = seen.last() {
+                let prev: &ecohub_eventstore::RecordedEvent = prev;
+                assert!(e.position > prev.position, "in order");
+            }
+            seen.push(e);
+        }
+    }
+    let seen_ids: HashSet<EventId> = seen.iter().map(|e| e.event_id).collect();
+    assert_eq!(seen_ids.len(), seen.len(), "no duplicate delivery");
+    assert_eq!(seen_ids, unique);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn health_follows_reachability_and_writes_resume() {
+    let cluster = DoubleCluster::start(1).await;
+    let store = KurrentDbStore::connect(&cluster.connection_string())
+        .await
+        .unwrap();
+    assert!(store.is_healthy().await);
+    cluster.stop_node(0).await;
+    let mut unhealthy = false;
+    for _ in 0..100 {
+        if !store.is_healthy().await {
+            unhealthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(unhealthy, "readiness drops while the store is unreachable");
+    cluster.restart_node(0).await;
+    store
+        .append(
+            "thing-2",
+            ExpectedRevision::Any,
+            vec![NewEvent::raw("Made", json!({}), now())],
+        )
+        .await
+        .expect("the append reconnects");
+    assert!(store.is_healthy().await);
+}
+
+#[tokio::test]
+async fn startup_errors_are_clear() {
+    let err = KurrentDbStore::connect("kurrentdb://127.0.0.1:1?tls=false&defaultDeadline=500")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    let err = KurrentDbStore::connect("kurrentdb://h?tls=maybe")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tls"), "{err}");
+    let err = KurrentDbStore::connect(
+        "kurrentdb://127.0.0.1:1,127.0.0.1:2?tls=false&maxDiscoverAttempts=2&discoveryInterval=10",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no KurrentDB leader found"), "{err}");
+}
