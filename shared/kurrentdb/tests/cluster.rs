@@ -180,3 +180,42 @@ async fn startup_errors_are_clear() {
     .to_string();
     assert!(err.contains("no KurrentDB leader found"), "{err}");
 }
+
+/// Two hub instances (two clients) claiming the same job slots: each slot runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scheduled_job_slots_run_once_across_instances() {
+    let cluster = DoubleCluster::start(3).await;
+    let a: Arc<dyn EventStore> = Arc::new(
+        KurrentDbStore::connect(&cluster.connection_string())
+            .await
+            .unwrap(),
+    );
+    let b: Arc<dyn EventStore> = Arc::new(
+        KurrentDbStore::connect(&cluster.connection_string())
+            .await
+            .unwrap(),
+    );
+    let job = format!("expiry{}", uuid::Uuid::new_v4().simple());
+    let mut tasks = Vec::new();
+    for (name, store) in [("a", a), ("b", b)] {
+        let job = job.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for slot in 1..=30u64 {
+                if ecohub_eventstore::jobs::claim_slot(&*store, &job, slot, name, now())
+                    .await
+                    .unwrap()
+                {
+                    won.push(slot);
+                }
+            }
+            won
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=30).collect::<Vec<u64>>());
+}
