@@ -110,6 +110,13 @@ pub(crate) fn is_system(e: &ProtoRecorded) -> bool {
         || e.metadata.get("type").is_some_and(|t| t.starts_with('$'))
 }
 
+pub(crate) fn position(e: &ProtoRecorded) -> Position {
+    Position {
+        commit: e.commit_position,
+        prepare: e.prepare_position,
+    }
+}
+
 pub(crate) fn recorded(e: ProtoRecorded) -> Result<RecordedEvent, StoreError> {
     let bad = |what: &str| StoreError::Internal(format!("server sent an event without {what}"));
     let id =
@@ -146,10 +153,7 @@ pub(crate) fn recorded(e: ProtoRecorded) -> Result<RecordedEvent, StoreError> {
         event_id: EventId::from_uuid(id),
         stream,
         revision: e.stream_revision,
-        position: Position {
-            commit: e.commit_position,
-            prepare: e.prepare_position,
-        },
+        position: position(&e),
         event_type,
         event_version: custom.event_version,
         data: e.data,

@@ -401,19 +401,9 @@ impl EventStore for KurrentDbStore {
                 read_all_page(&self.conn, cursor, Direction::Forwards, want, filter, true).await?;
             let received = page.len() as u64;
             for raw in page {
-                let position = Position {
-                    commit: raw.commit_position,
-                    prepare: raw.prepare_position,
-                };
-                if cursor.is_some_and(|c| position <= c) {
-                    continue;
-                }
-                cursor = Some(position);
-                if convert::is_system(&raw) {
-                    continue;
-                }
-                let event = convert::recorded(raw)?;
-                if filter.matches(&event.stream, &event.event_type) && out.len() < limit {
+                if let Some(event) = advance(raw, &mut cursor, filter)?
+                    && out.len() < limit
+                {
                     out.push(event);
                 }
             }
@@ -459,10 +449,7 @@ impl EventStore for KurrentDbStore {
             .await?;
             let n = page.len();
             for raw in page {
-                let position = Position {
-                    commit: raw.commit_position,
-                    prepare: raw.prepare_position,
-                };
+                let position = convert::position(&raw);
                 if cursor.is_some_and(|c| position >= c) {
                     continue;
                 }
@@ -494,6 +481,28 @@ impl Drop for KurrentDbStore {
         self.closed.store(true, Ordering::SeqCst);
         self.monitor.abort();
     }
+}
+
+/// Moves `cursor` past `raw` and returns it as a recorded event unless it was already seen
+/// (at or before the cursor), is the server's own, or does not pass `filter` (whose
+/// event-type part the server may not have applied).
+fn advance(
+    raw: RawEvent,
+    cursor: &mut Option<Position>,
+    filter: &EventFilter,
+) -> Result<Option<RecordedEvent>, StoreError> {
+    let position = convert::position(&raw);
+    if cursor.is_some_and(|c| position <= c) {
+        return Ok(None);
+    }
+    *cursor = Some(position);
+    if convert::is_system(&raw) {
+        return Ok(None);
+    }
+    let event = convert::recorded(raw)?;
+    Ok(filter
+        .matches(&event.stream, &event.event_type)
+        .then_some(event))
 }
 
 fn store_to_status(e: StoreError) -> Status {
@@ -540,23 +549,11 @@ async fn subscription_task(
                 let message = match content {
                     Some(read_resp::Content::Event(e)) => {
                         let Some(raw) = e.event else { continue };
-                        let position = Position {
-                            commit: raw.commit_position,
-                            prepare: raw.prepare_position,
-                        };
                         // After a resubscription the server starts after `cursor`; guard anyway.
-                        if cursor.is_some_and(|c| position <= c) {
-                            continue;
+                        match advance(raw, &mut cursor, &filter).map_err(store_to_status)? {
+                            Some(event) => SubscriptionMessage::Event(event),
+                            None => continue,
                         }
-                        cursor = Some(position);
-                        if convert::is_system(&raw) {
-                            continue;
-                        }
-                        let event = convert::recorded(raw).map_err(store_to_status)?;
-                        if !filter.matches(&event.stream, &event.event_type) {
-                            continue;
-                        }
-                        SubscriptionMessage::Event(event)
                     }
                     Some(read_resp::Content::CaughtUp(_)) => {
                         if caught_up_sent {
