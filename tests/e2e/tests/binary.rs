@@ -23,6 +23,34 @@ async fn wait_ready(client: &reqwest::Client, hub: &HubProcess) -> Value {
 #[tokio::test]
 async fn serve_answers_health_docs_and_spec_then_stops_gracefully() {
     let hub = HubProcess::start();
+    assert!(
+        hub.data_dir.join("events.db").exists(),
+        "the embedded store lives in the data dir"
+    );
+    serves_and_stops_gracefully(hub).await;
+}
+
+/// The same black-box checks with the hub on the EventStoreDB backend: the protocol double,
+/// or a real server when `ECOHUB_EVENTSTOREDB_URL` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_kurrentdb_answers_health_docs_and_spec_then_stops_gracefully() {
+    let (url, _cluster) = match std::env::var("ECOHUB_EVENTSTOREDB_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let cluster = ecohub_kurrentdb_double::DoubleCluster::start(1).await;
+            (cluster.connection_string(), Some(cluster))
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_in(dir.path(), &["--store", &url]);
+    assert!(
+        !dir.path().join("events.db").exists(),
+        "no embedded store is opened"
+    );
+    serves_and_stops_gracefully(hub).await;
+}
+
+async fn serves_and_stops_gracefully(hub: HubProcess) {
     let client = loopback_client();
     let ready = wait_ready(&client, &hub).await;
     assert_eq!(ready["status"], "ready");
@@ -62,11 +90,6 @@ async fn serve_answers_health_docs_and_spec_then_stops_gracefully() {
         .await
         .unwrap();
     assert!(metrics.contains("ecohub_http_requests_total"));
-
-    assert!(
-        hub.data_dir.join("events.db").exists(),
-        "the embedded store lives in the data dir"
-    );
 
     let (status, lines) = hub.terminate();
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
