@@ -19,7 +19,8 @@ pub struct IdParseError {
 /// ```
 #[macro_export]
 macro_rules! define_id {
-    ($name:ident, $category:literal) => {
+    ($(#[$meta:meta])* $name:ident, $category:literal) => {
+        $(#[$meta])*
         #[derive(
             Clone,
             Copy,

@@ -1,0 +1,3 @@
+//! Partner onboarding. `domain` holds the pure decisions (no IO, time passed in).
+
+pub mod domain;
