@@ -56,8 +56,14 @@ error_codes! {
     InvalidIdempotencyKey => ("invalid_idempotency_key", StatusCode::BAD_REQUEST, "Invalid x-idempotency-key"),
     /// The request lacks valid credentials.
     Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED, "Unauthorized"),
+    /// The access token is malformed, expired, revoked or otherwise not valid (RFC 6750).
+    InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid access token"),
+    /// The DPoP proof of a sender-constrained token is missing or not valid (RFC 9449).
+    InvalidDpopProof => ("invalid_dpop_proof", StatusCode::UNAUTHORIZED, "Invalid DPoP proof"),
     /// The credentials do not allow this operation.
     Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
+    /// The access token lacks the scope the operation requires (RFC 6750).
+    InsufficientScope => ("insufficient_scope", StatusCode::FORBIDDEN, "Insufficient scope"),
     /// No such resource (or not visible to the caller).
     NotFound => ("not_found", StatusCode::NOT_FOUND, "Not found"),
     /// The resource does not support this method.

@@ -1,0 +1,311 @@
+//! Protected routes: the [`Authenticated`] extractor and the [`AccessTokenVerifier`] contract.
+//!
+//! A handler that takes `Authenticated<S>` cannot run unless the request carried an access
+//! token that the verifier accepted *and* whose scopes include `S::SCOPE`; the scope is part
+//! of the handler's signature, so it cannot be forgotten. Verification itself (signature
+//! against the current key set, `exp`/`nbf` with 10 s skew, `iss`, `aud`, DPoP proof for bound
+//! tokens, and that the client and partner are still active, checked exactly) belongs to the
+//! authorization server, which the hub plugs in as an `Arc<dyn AccessTokenVerifier>` in app
+//! data. Services depend on this crate only, never on the authorization server.
+//!
+//! Failures are answered per RFC 6750 §3.1 / RFC 9449 §7: 401 with `WWW-Authenticate`
+//! (`Bearer` or `DPoP`, `error="invalid_token"`) for bad or missing tokens, 403
+//! `insufficient_scope` naming the scope, with an `application/problem+json` body that
+//! carries the same `code`.
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use async_trait::async_trait;
+use ecohub_http::{ApiError, ErrorCode};
+use futures_util::future::LocalBoxFuture;
+
+/// Who is calling, as established from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The OAuth client the token was issued to.
+    pub client_id: String,
+    /// The token's subject (the client, or the customer for user tokens).
+    pub subject: String,
+    /// The partner the client belongs to, for partner clients.
+    pub partner_id: Option<String>,
+    /// Granted scopes.
+    pub scopes: BTreeSet<String>,
+    /// The token's `jti`.
+    pub token_id: String,
+}
+
+impl Principal {
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+/// The presented credentials, as taken from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedToken {
+    /// The access token.
+    pub token: String,
+    /// `Authorization: DPoP …` rather than `Bearer …`.
+    pub dpop_scheme: bool,
+    /// The `DPoP` proof header, if any.
+    pub dpop_proof: Option<String>,
+    /// Request method (for the DPoP `htm` check).
+    pub method: String,
+    /// Request URI without query or fragment, as the client addressed it (for `htu`).
+    pub uri: String,
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials were presented.
+    #[error("missing access token")]
+    Missing,
+    /// The token is malformed, expired, revoked, for another audience, badly signed, or its
+    /// client or partner is no longer active.
+    #[error("invalid access token: {0}")]
+    InvalidToken(String),
+    /// The token is sender-constrained and the DPoP proof is missing or wrong.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(String),
+    /// The token is valid but lacks the scope.
+    #[error("insufficient scope: {0} required")]
+    InsufficientScope(&'static str),
+    /// The verifier could not decide (the store is unreachable): 503, retry.
+    #[error("authorization temporarily unavailable")]
+    Unavailable,
+}
+
+/// Verifies access tokens. Implemented by the authorization server; the hub puts an
+/// `Arc<dyn AccessTokenVerifier>` in app data (`web::Data<Arc<dyn AccessTokenVerifier>>`).
+#[async_trait(?Send)]
+pub trait AccessTokenVerifier: 'static {
+    /// Verifies the presented token and returns the principal it establishes.
+    async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError>;
+}
+
+/// A shared verifier, as stored in app data.
+pub type SharedVerifier = Arc<dyn AccessTokenVerifier>;
+
+/// A scope a route requires, as a type: `Authenticated<AdminScope>`.
+pub trait RequiredScope: 'static {
+    /// The scope string.
+    const SCOPE: &'static str;
+}
+
+/// Declares scope marker types: `scopes! { AdminScope => "admin", … }`.
+#[macro_export]
+macro_rules! scopes {
+    ($($(#[$meta:meta])* $name:ident => $scope:literal),* $(,)?) => {
+        $(
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub struct $name;
+            impl $crate::RequiredScope for $name {
+                const SCOPE: &'static str = $scope;
+            }
+        )*
+    };
+}
+
+scopes! {
+    /// Bank staff administration (partner review, client management).
+    AdminScope => "admin",
+    /// Compliance audit (read-only access to evidence).
+    AuditScope => "audit",
+    /// A partner reading its own application and status.
+    PartnerReadScope => "partner:read",
+    /// A partner managing its webhooks.
+    WebhooksManageScope => "webhooks:manage",
+}
+
+/// A request whose access token was verified and grants `S::SCOPE`.
+#[derive(Debug, Clone)]
+pub struct Authenticated<S: RequiredScope> {
+    /// The caller.
+    pub principal: Principal,
+    _scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope> Authenticated<S> {
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<S: RequiredScope> FromRequest for Authenticated<S> {
+    type Error = AuthRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifier = req.app_data::<web::Data<SharedVerifier>>().cloned();
+        let presented = presented_token(req);
+        Box::pin(async move {
+            let presented = presented?;
+            let dpop = presented.dpop_scheme;
+            let Some(verifier) = verifier else {
+                tracing::error!("no AccessTokenVerifier configured: refusing protected route");
+                return Err(AuthRejection::new(AuthError::Unavailable, dpop));
+            };
+            let principal = verifier
+                .verify(&presented)
+                .await
+                .map_err(|e| AuthRejection::new(e, dpop))?;
+            if !principal.has_scope(S::SCOPE) {
+                return Err(AuthRejection::new(
+                    AuthError::InsufficientScope(S::SCOPE),
+                    dpop,
+                ));
+            }
+            Ok(Authenticated {
+                principal,
+                _scope: PhantomData,
+            })
+        })
+    }
+}
+
+fn presented_token(req: &HttpRequest) -> Result<PresentedToken, AuthRejection> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(AuthRejection::new(AuthError::Missing, false));
+    };
+    let value = value.to_str().map_err(|_| {
+        AuthRejection::new(AuthError::InvalidToken("malformed header".into()), false)
+    })?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        AuthRejection::new(AuthError::InvalidToken("malformed header".into()), false)
+    })?;
+    let dpop_scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        false
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        true
+    } else {
+        return Err(AuthRejection::new(
+            AuthError::InvalidToken(format!("unsupported scheme {scheme}")),
+            false,
+        ));
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthRejection::new(AuthError::Missing, dpop_scheme));
+    }
+    let dpop_proof = match req.headers().get_all("dpop").count() {
+        0 => None,
+        1 => req
+            .headers()
+            .get("dpop")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        _ => {
+            return Err(AuthRejection::new(
+                AuthError::InvalidDpopProof("more than one DPoP header".into()),
+                dpop_scheme,
+            ));
+        }
+    };
+    let info = req.connection_info();
+    let uri = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    Ok(PresentedToken {
+        token: token.to_owned(),
+        dpop_scheme,
+        dpop_proof,
+        method: req.method().to_string(),
+        uri,
+    })
+}
+
+/// The error response of a refused protected request.
+#[derive(Debug)]
+pub struct AuthRejection {
+    error: AuthError,
+    dpop: bool,
+}
+
+impl AuthRejection {
+    fn new(error: AuthError, dpop: bool) -> Self {
+        Self { error, dpop }
+    }
+
+    /// Why.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        self.api_error().code().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::info!(error = %self.error, "protected request refused");
+        self.api_error().error_response()
+    }
+}
+
+impl AuthRejection {
+    /// The problem response: RFC 6750 §3 / RFC 9449 §7.1 challenge in `WWW-Authenticate`
+    /// (naming the scheme the client used; no error code when nothing was sent), and a
+    /// problem+json body whose detail never says which check failed (no oracle for an
+    /// attacker; the log says it).
+    fn api_error(&self) -> ApiError {
+        let scheme = if self.dpop { "DPoP" } else { "Bearer" };
+        let algs = if self.dpop {
+            ", algs=\"ES256 PS256 EdDSA\""
+        } else {
+            ""
+        };
+        let (code, challenge, detail) = match &self.error {
+            AuthError::Missing => (
+                ErrorCode::Unauthorized,
+                Some(format!("{scheme} realm=\"ecohub\"{algs}")),
+                "an access token is required".to_owned(),
+            ),
+            AuthError::InvalidToken(_) => (
+                ErrorCode::InvalidToken,
+                Some(format!("{scheme} realm=\"ecohub\", error=\"invalid_token\"{algs}")),
+                "the access token is not valid".to_owned(),
+            ),
+            AuthError::InvalidDpopProof(_) => (
+                ErrorCode::InvalidDpopProof,
+                Some("DPoP realm=\"ecohub\", error=\"invalid_dpop_proof\", algs=\"ES256 PS256 EdDSA\"".to_owned()),
+                "the DPoP proof is not valid".to_owned(),
+            ),
+            AuthError::InsufficientScope(scope) => (
+                ErrorCode::InsufficientScope,
+                Some(format!("{scheme} realm=\"ecohub\", error=\"insufficient_scope\", scope=\"{scope}\"{algs}")),
+                format!("the {scope} scope is required"),
+            ),
+            AuthError::Unavailable => (
+                ErrorCode::ServiceUnavailable,
+                None,
+                "try again shortly".to_owned(),
+            ),
+        };
+        let mut error = ApiError::new(code).detail(detail);
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            error = error.header(header::WWW_AUTHENTICATE, value);
+        }
+        if code == ErrorCode::ServiceUnavailable {
+            error = error.header(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests;
