@@ -124,11 +124,12 @@ pub fn create_app(
         .app_data(ecohub_http::path_config())
         .configure(crate::health::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
-        // Registered last = runs first: interaction id → metrics/logging → problem fallback
-        // → idempotency → compression → routes.
-        .wrap(Compress::default())
+        // Registered last = runs first: interaction id → metrics/logging → compression →
+        // problem fallback → idempotency → routes. Idempotency sits inside compression so a
+        // replay is re-encoded for whoever retries, whatever encoding they accept.
         .wrap(from_fn(ecohub_http::idempotency))
         .wrap(from_fn(ecohub_http::problem_fallback))
+        .wrap(Compress::default())
         .wrap(from_fn(crate::metrics::track))
         .wrap(from_fn(ecohub_http::interaction_id))
 }
