@@ -17,8 +17,11 @@ const TOOLING_ENV_PREFIXES: &[&str] = &["TEST_", "BENCH_"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// Directory for the embedded store and other local state. Default `./data`.
+    /// Directory for the embedded store, the signing keys and other local state. Default
+    /// `./data`.
     pub data_dir: PathBuf,
+    /// Production mode: redirect and webhook URLs must be https. Default false.
+    pub production: bool,
     /// HTTP server.
     pub server: ServerSettings,
     /// Event store.
@@ -27,6 +30,29 @@ pub struct Settings {
     pub log: LogSettings,
     /// API conventions.
     pub http: HttpSettings,
+    /// Authorization server.
+    pub auth: AuthSettings,
+}
+
+/// Authorization server settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// The issuer: the hub's public base URL as clients see it (e.g. `https://hub.bank.example`).
+    /// Default (unset): `http://<the address the server listens on>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Access-token lifetime in seconds. Default 300.
+    pub access_token_lifetime_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            access_token_lifetime_secs: 300,
+        }
+    }
 }
 
 /// HTTP server settings.
@@ -84,10 +110,12 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            production: false,
             server: ServerSettings::default(),
             store: StoreSettings::default(),
             log: LogSettings::default(),
             http: HttpSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -262,6 +290,23 @@ impl Settings {
         self.store_location()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid(format!("log.level {:?}: {e}", self.log.level)))?;
+        if let Some(issuer) = &self.auth.issuer {
+            let ok = (issuer.starts_with("https://")
+                || (!self.production && issuer.starts_with("http://")))
+                && !issuer.ends_with('/')
+                && !issuer.contains(['?', '#']);
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.issuer {issuer:?} must be an absolute {} URL without a trailing slash, query or fragment",
+                    if self.production { "https" } else { "http(s)" }
+                )));
+            }
+        }
+        if !(10..=3600).contains(&self.auth.access_token_lifetime_secs) {
+            return Err(ConfigError::Invalid(
+                "auth.access_token_lifetime_secs must be between 10 and 3600".into(),
+            ));
+        }
         if self.http.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be positive".into(),
@@ -465,6 +510,35 @@ mod tests {
             s.store_location().unwrap(),
             StoreLocation::KurrentDb(_)
         ));
+    }
+
+    #[test]
+    fn auth_settings_are_validated() {
+        let ok = Settings::load_from(
+            None,
+            env(&[
+                ("ECOHUB_AUTH__ISSUER", "https://hub.bank.example"),
+                ("ECOHUB_PRODUCTION", "true"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.auth.issuer.as_deref(), Some("https://hub.bank.example"));
+        assert!(ok.production);
+        for bad in ["http://hub.example", "https://hub.example/", "hub.example"] {
+            let err = Settings::load_from(
+                None,
+                env(&[("ECOHUB_AUTH__ISSUER", bad), ("ECOHUB_PRODUCTION", "true")]),
+                &Overrides::default(),
+            );
+            assert!(err.is_err(), "{bad}");
+        }
+        let err = Settings::load_from(
+            None,
+            env(&[("ECOHUB_AUTH__ACCESS_TOKEN_LIFETIME_SECS", "0")]),
+            &Overrides::default(),
+        );
+        assert!(err.is_err());
     }
 
     #[test]
