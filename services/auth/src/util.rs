@@ -23,13 +23,18 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
 
 /// `bytes` random bytes from the operating system's CSPRNG, base64url-encoded.
 pub(crate) fn random_id(bytes: usize) -> String {
+    b64url(random_bytes(bytes))
+}
+
+/// `bytes` random bytes from the operating system's CSPRNG.
+pub(crate) fn random_bytes(bytes: usize) -> Vec<u8> {
     let mut buf = vec![0u8; bytes];
     // SystemRandom only fails when the OS cannot supply randomness; issuing predictable
     // identifiers would be worse than stopping.
     SystemRandom::new()
         .fill(&mut buf)
         .expect("the operating system's random number generator failed");
-    b64url(buf)
+    buf
 }
 
 /// A JWT NumericDate (whole seconds since the epoch) for `t`.

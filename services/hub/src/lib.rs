@@ -7,6 +7,7 @@
 //! * [`metrics`] — Prometheus metrics, the request-tracking middleware, the metered store.
 //! * [`migrate`] — copying the log between stores (`ecohub migrate`).
 //! * [`projections`] — the hub's own read models.
+//! * [`services`] — wiring of the service crates (auth, partners) and their ports.
 //! * [`openapi`] — the OpenAPI document.
 //! * [`telemetry`] — structured logs.
 
@@ -16,5 +17,6 @@ pub mod metrics;
 pub mod migrate;
 pub mod openapi;
 pub mod projections;
+pub mod services;
 pub mod startup;
 pub mod telemetry;

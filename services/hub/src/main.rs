@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use ecohub::config::{Overrides, Settings};
 use ecohub::startup::Application;
 use ecohub::telemetry::LogTarget;
+use ecohub_kernel::{Clock, SystemClock};
 
 /// Ecohub: the partner-ecosystem hub for banks.
 #[derive(Debug, Parser)]
@@ -27,6 +28,16 @@ enum Command {
     Config(Overrides),
     /// Prints the OpenAPI document.
     Openapi,
+    /// Administration of the hub's own clients.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The authorization server's signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Copies the whole event log from one store to another (order, ids, revisions and
     /// timestamps kept); safe to re-run after an interruption.
     Migrate {
@@ -39,10 +50,39 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates the first administrator client (scopes `admin audit`) and prints its
+    /// credentials once, as JSON `{"client_id": …, "client_secret": …}`. Works before the first
+    /// `serve` and while hubs run on the same store.
+    Bootstrap(Overrides),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Adds a signing key: published at once, used for signing after the publication delay;
+    /// the previous key keeps verifying until its tokens expire. Running hubs pick it up.
+    Rotate {
+        /// Algorithm of the new key: ES256 (default), PS256 or EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Lists the signing keys and their states.
+    List(Overrides),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {
         Command::Serve(o) | Command::Config(o) => o.clone(),
+        Command::Admin {
+            command: AdminCommand::Bootstrap(o),
+        }
+        | Command::Keys {
+            command: KeysCommand::List(o) | KeysCommand::Rotate { overrides: o, .. },
+        } => o.clone(),
         Command::Openapi | Command::Migrate { .. } => Overrides::default(),
     };
     let settings = match Settings::load(cli.config.as_deref(), &overrides) {
@@ -63,17 +103,82 @@ fn main() -> ExitCode {
         }
         Command::Serve(_) => serve(settings),
         Command::Migrate { from, to } => migrate(&settings, &from, &to),
+        Command::Admin {
+            command: AdminCommand::Bootstrap(_),
+        } => admin_bootstrap(&settings),
+        Command::Keys { command } => keys(&settings, command),
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("ecohub: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+fn admin_bootstrap(settings: &Settings) -> ExitCode {
+    ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let result: anyhow::Result<(String, String)> = runtime.block_on(async {
+        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let created = ecohub_auth::bootstrap_admin(&*store, SystemClock.now()).await;
+        store.close().await?;
+        let (client_id, secret) = created?;
+        Ok((client_id.to_string(), secret))
+    });
+    match result {
+        Ok((client_id, client_secret)) => {
+            println!(
+                "{}",
+                serde_json::json!({ "client_id": client_id, "client_secret": client_secret })
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecohub: bootstrap failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keys(settings: &Settings, command: KeysCommand) -> ExitCode {
+    let now = SystemClock.now();
+    let auth = ecohub::services::auth_settings(settings, settings.server.bind);
+    let result = match command {
+        KeysCommand::Rotate { alg, .. } => match alg.parse::<ecohub_auth::SigningAlgorithm>() {
+            Ok(alg) => ecohub_auth::rotate_keys(&settings.data_dir, alg, now, &auth)
+                .map(|key| serde_json::json!(key)),
+            Err(_) => {
+                eprintln!("ecohub: unknown algorithm {alg:?} (use ES256, PS256 or EdDSA)");
+                return ExitCode::from(2);
+            }
+        },
+        KeysCommand::List(_) => {
+            ecohub_auth::list_keys(&settings.data_dir, now).map(|keys| serde_json::json!(keys))
+        }
+    };
+    match result {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecohub: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn migrate(settings: &Settings, from: &str, to: &str) -> ExitCode {
     ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ecohub: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(ecohub::migrate::migrate(from, to)) {
         Ok(report) => {

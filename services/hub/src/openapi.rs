@@ -21,6 +21,8 @@ pub struct HubDoc;
 /// The complete document served at `/openapi.json` and committed under `openapi/`.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let mut doc = HubDoc::openapi();
+    doc.merge(ecohub_auth::AuthApi::openapi());
+    doc.merge(ecohub_partners::PartnersApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -20,6 +20,8 @@ pub use actix_web::dev::ServerHandle;
 use crate::config::{Settings, StoreLocation};
 use crate::metrics::{MeteredStore, Metrics};
 use crate::projections::StoreStatistics;
+use crate::services::Services;
+use ecohub_kernel::{Clock, SystemClock};
 
 /// Everything handlers share.
 #[derive(Clone)]
@@ -32,6 +34,8 @@ pub struct AppState {
     pub projections: Vec<ProjectionHandle>,
     /// Idempotency keys.
     pub idempotency: SharedIdempotencyStore,
+    /// The service crates' state (authorization server, partners).
+    pub services: Services,
     /// Effective settings.
     pub settings: Arc<Settings>,
 }
@@ -45,15 +49,20 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Opens the configured store and starts the projections.
-    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+    /// Opens the configured store, builds the services and starts the projections.
+    /// `listening` is the address the server is bound to (the default issuer).
+    pub async fn open(settings: Settings, listening: SocketAddr) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
         let raw = open_store(&settings.store_location()?).await?;
         let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));
-        let projections = vec![ProjectionHandle::spawn(
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let (services, service_projections) =
+            crate::services::build(&settings, listening, store.clone(), clock)?;
+        let mut projections = vec![ProjectionHandle::spawn(
             store.clone(),
             StoreStatistics::new(metrics.clone()),
         )];
+        projections.extend(service_projections);
         let idempotency: SharedIdempotencyStore =
             Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));
         Ok(Self {
@@ -61,6 +70,7 @@ impl AppState {
             metrics,
             projections,
             idempotency,
+            services,
             settings: Arc::new(settings),
         })
     }
@@ -122,7 +132,12 @@ pub fn create_app(
         .app_data(ecohub_http::json_config().limit(max_body))
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
+        .app_data(web::Data::new(state.services.verifier.clone()))
+        .app_data(web::Data::new(state.services.auth.clone()))
+        .app_data(web::Data::new(state.services.partners.clone()))
         .configure(crate::health::configure)
+        .configure(ecohub_auth::configure)
+        .configure(ecohub_partners::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
         // Registered last = runs first: interaction id → metrics/logging → compression →
         // problem fallback → idempotency → routes. Idempotency sits inside compression so a
@@ -147,10 +162,10 @@ impl Application {
         let bind = settings.server.bind;
         let workers = settings.server.workers;
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
-        let state = AppState::open(settings).await?;
         let listener =
             TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         let address = listener.local_addr()?;
+        let state = AppState::open(settings, address).await?;
         let app_state = state.clone();
         let mut server = HttpServer::new(move || create_app(app_state.clone()))
             .shutdown_timeout(shutdown_timeout);

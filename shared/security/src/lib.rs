@@ -86,7 +86,7 @@ pub enum AuthError {
 /// Verifies access tokens. Implemented by the authorization server; the hub puts an
 /// `Arc<dyn AccessTokenVerifier>` in app data (`web::Data<Arc<dyn AccessTokenVerifier>>`).
 #[async_trait(?Send)]
-pub trait AccessTokenVerifier: 'static {
+pub trait AccessTokenVerifier: Send + Sync + 'static {
     /// Verifies the presented token and returns the principal it establishes.
     async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError>;
 }

@@ -62,9 +62,9 @@ async fn two_instances_on_one_store_converge_and_follow_its_health() {
     for i in 0..25 {
         writer
             .append(
-                &format!("partner-{i}"),
+                &format!("widget-{i}"),
                 ExpectedRevision::NoStream,
-                vec![NewEvent::raw("PartnerApplied", json!({"i": i}), now)],
+                vec![NewEvent::raw("WidgetMade", json!({"i": i}), now)],
             )
             .await
             .unwrap();
@@ -72,7 +72,7 @@ async fn two_instances_on_one_store_converge_and_follow_its_health() {
     // Both instances' projections converge on the same figures.
     for hub in &hubs {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while category_count(&client, hub, "partner").await != Some(25) {
+        while category_count(&client, hub, "widget").await != Some(25) {
             assert!(
                 Instant::now() < deadline,
                 "projection on {} did not converge",
@@ -95,15 +95,15 @@ async fn two_instances_on_one_store_converge_and_follow_its_health() {
     }
     writer
         .append(
-            "partner-99",
+            "widget-99",
             ExpectedRevision::NoStream,
-            vec![NewEvent::raw("PartnerApplied", json!({}), now)],
+            vec![NewEvent::raw("WidgetMade", json!({}), now)],
         )
         .await
         .unwrap();
     for hub in &hubs {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while category_count(&client, hub, "partner").await != Some(26) {
+        while category_count(&client, hub, "widget").await != Some(26) {
             assert!(
                 Instant::now() < deadline,
                 "projection on {} stalled after reconnection",

@@ -1,0 +1,282 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic` (argon2 verification) and `private_key_jwt` (RFC 7523, `jti`
+//! replay-checked across instances). A client must use the method it registered; a deleted
+//! client, or a partner client whose partner is not active now (exact read), fails.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ecohub_kernel::Timestamp;
+
+use super::EndpointError;
+use super::secrets::{verified_before, verify_against_dummy, verify_secret_cached};
+use super::store::{load_client, partner_standing};
+use crate::client_assertion::{ClientAssertionError, verify_client_assertion};
+use crate::domain::{AuthMethod, ClientId, RegisteredClient};
+use crate::jwk::Jwks;
+use crate::state::AuthState;
+
+/// RFC 7523 §2.2 `client_assertion_type`.
+pub const JWT_BEARER_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The credentials a request carried.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Authorization: Basic` (RFC 6749 §2.3.1).
+    Basic {
+        /// The client id.
+        client_id: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `client_assertion` (RFC 7523 §2.2).
+    Assertion {
+        /// `client_id` when the body named one.
+        client_id: Option<String>,
+        /// The signed assertion.
+        assertion: String,
+    },
+    /// Nothing.
+    None,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { client_id, .. } => write!(f, "Basic({client_id})"),
+            Self::Assertion { client_id, .. } => write!(f, "Assertion({client_id:?})"),
+            Self::None => f.write_str("None"),
+        }
+    }
+}
+
+impl Credentials {
+    /// Takes the credentials from the `Authorization` header value (if any) and the form
+    /// parameters. More than one method, `client_secret_post`, or an unknown assertion type
+    /// are refused.
+    pub fn from_request(
+        authorization: Option<&str>,
+        params: &super::Params,
+    ) -> Result<Self, EndpointError> {
+        let basic = match authorization {
+            Some(value) => Some(parse_basic(value)?),
+            None => None,
+        };
+        if params.get("client_secret").is_some() {
+            return Err(EndpointError::invalid_client(
+                "client_secret_post is not supported",
+            ));
+        }
+        let assertion = match (
+            params.get("client_assertion_type"),
+            params.get("client_assertion"),
+        ) {
+            (None, None) => None,
+            (Some(JWT_BEARER_ASSERTION_TYPE), Some(assertion)) => Some(Credentials::Assertion {
+                client_id: params.get("client_id").map(str::to_owned),
+                assertion: assertion.to_owned(),
+            }),
+            (Some(JWT_BEARER_ASSERTION_TYPE), None) => {
+                return Err(EndpointError::InvalidRequest(
+                    "client_assertion is required".into(),
+                ));
+            }
+            (Some(_), _) => {
+                return Err(EndpointError::InvalidClient {
+                    reason: "unsupported client_assertion_type".into(),
+                    challenge: false,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(EndpointError::InvalidRequest(
+                    "client_assertion_type is required".into(),
+                ));
+            }
+        };
+        match (basic, assertion) {
+            (Some(_), Some(_)) => Err(EndpointError::InvalidRequest(
+                "more than one client authentication method".into(),
+            )),
+            (Some(basic), None) => {
+                if let (Credentials::Basic { client_id, .. }, Some(body_id)) =
+                    (&basic, params.get("client_id"))
+                    && client_id != body_id
+                {
+                    return Err(EndpointError::InvalidRequest(
+                        "client_id does not match the authenticated client".into(),
+                    ));
+                }
+                Ok(basic)
+            }
+            (None, Some(assertion)) => Ok(assertion),
+            (None, None) => Ok(Credentials::None),
+        }
+    }
+}
+
+/// Parses `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(value: &str) -> Result<Credentials, EndpointError> {
+    let refused = || EndpointError::invalid_client("malformed basic credentials");
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(refused)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(refused());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| refused())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(refused)?;
+    let id = form_decode(id).ok_or_else(refused)?;
+    let secret = form_decode(secret).ok_or_else(refused)?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(refused());
+    }
+    Ok(Credentials::Basic {
+        client_id: id,
+        secret,
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value.
+fn form_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The `iss` of an assertion, read without verifying it (to find the client whose keys will
+/// verify it).
+fn unverified_issuer(assertion: &str) -> Option<String> {
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = crate::util::b64url_decode(payload)?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// Authenticates the client; see the module documentation.
+pub async fn authenticate_client(
+    state: &AuthState,
+    credentials: Credentials,
+    now: Timestamp,
+) -> Result<RegisteredClient, EndpointError> {
+    let client = match credentials {
+        Credentials::None => {
+            return Err(EndpointError::invalid_client(
+                "client authentication is required",
+            ));
+        }
+        Credentials::Basic { client_id, secret } => {
+            let client = find_client(state, &client_id).await?;
+            let hash = client.as_ref().and_then(|c| {
+                (c.metadata.token_endpoint_auth_method == AuthMethod::ClientSecretBasic)
+                    .then(|| c.metadata.secret_hash.clone())
+                    .flatten()
+            });
+            let matched = match hash {
+                Some(hash) if verified_before(&hash, &secret) => true,
+                hash => tokio::task::spawn_blocking(move || match hash {
+                    Some(hash) => verify_secret_cached(&hash, &secret),
+                    None => {
+                        verify_against_dummy(&secret);
+                        false
+                    }
+                })
+                .await
+                .map_err(|e| EndpointError::ServerError(format!("secret verification: {e}")))?,
+            };
+            match client {
+                Some(client) if matched => client,
+                Some(client)
+                    if client.metadata.token_endpoint_auth_method
+                        != AuthMethod::ClientSecretBasic =>
+                {
+                    return Err(EndpointError::invalid_client(
+                        "client must use its registered authentication method",
+                    ));
+                }
+                _ => return Err(EndpointError::invalid_client("bad client credentials")),
+            }
+        }
+        Credentials::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let refused = |reason: &str| EndpointError::InvalidClient {
+                reason: reason.to_owned(),
+                challenge: false,
+            };
+            let client_id = client_id
+                .or_else(|| unverified_issuer(&assertion))
+                .ok_or_else(|| refused("assertion names no client"))?;
+            let client = find_client(state, &client_id)
+                .await?
+                .ok_or_else(|| refused("unknown or deleted client"))?;
+            if client.metadata.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt {
+                return Err(refused(
+                    "client must use its registered authentication method",
+                ));
+            }
+            let jwks = client
+                .metadata
+                .jwks
+                .as_ref()
+                .and_then(|j| Jwks::from_json(j).ok())
+                .ok_or_else(|| refused("client has no usable jwks"))?;
+            let token_endpoint = state.settings.token_endpoint();
+            let audiences = [token_endpoint.as_str(), state.settings.issuer.as_str()];
+            verify_client_assertion(
+                &assertion,
+                &jwks,
+                &client_id,
+                &audiences,
+                now,
+                state.replay.as_ref(),
+            )
+            .await
+            .map_err(|e| match e {
+                ClientAssertionError::ReplayGuard(e) => {
+                    EndpointError::TemporarilyUnavailable(e.to_string())
+                }
+                other => refused(&other.to_string()),
+            })?;
+            client
+        }
+    };
+    if let Some(partner_id) = client.kind.partner_id() {
+        let standing = partner_standing(state.store.as_ref(), partner_id)
+            .await
+            .map_err(EndpointError::store)?;
+        if !standing.is_active() {
+            return Err(EndpointError::InvalidClient {
+                reason: format!("partner is {standing:?}"),
+                challenge: false,
+            });
+        }
+    }
+    Ok(client)
+}
+
+/// The registered, not deleted client `client_id`, read exactly.
+async fn find_client(
+    state: &AuthState,
+    client_id: &str,
+) -> Result<Option<RegisteredClient>, EndpointError> {
+    let Ok(id) = ClientId::parse(client_id) else {
+        return Ok(None);
+    };
+    let (client, _) = load_client(state.store.as_ref(), &id)
+        .await
+        .map_err(EndpointError::store)?;
+    Ok(client.active().cloned())
+}

@@ -1,0 +1,170 @@
+//! The token endpoint: client authentication, then the grant. Grants are parsed into
+//! [`Grant`] and dispatched in [`token`]; `authorization_code` and `refresh_token` slot in
+//! as new variants with their own handler.
+
+use std::collections::BTreeSet;
+
+use ecohub_kernel::Timestamp;
+use serde::Serialize;
+
+use super::client_auth::{Credentials, authenticate_client};
+use super::{EndpointError, Params};
+use crate::domain::{GrantType, RegisteredClient};
+use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
+use crate::jwt::{IssueError, NewAccessToken, issue_access_token};
+use crate::state::AuthState;
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// The JWT access token (RFC 9068).
+    pub access_token: String,
+    /// `Bearer`, or `DPoP` for a sender-constrained token.
+    pub token_type: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// A grant request, parsed from the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// `client_credentials` (RFC 6749 §4.4) with the requested scopes (`None`: all the
+    /// client's scopes).
+    ClientCredentials {
+        /// Requested scopes.
+        scope: Option<BTreeSet<String>>,
+    },
+}
+
+impl Grant {
+    /// Parses the grant; an unknown `grant_type` is `unsupported_grant_type`.
+    pub fn parse(params: &Params) -> Result<Self, EndpointError> {
+        match params.required("grant_type")? {
+            "client_credentials" => Ok(Grant::ClientCredentials {
+                scope: params.get("scope").map(parse_scope),
+            }),
+            other => Err(EndpointError::UnsupportedGrantType(format!(
+                "grant_type {other} is not supported"
+            ))),
+        }
+    }
+
+    fn grant_type(&self) -> GrantType {
+        match self {
+            Grant::ClientCredentials { .. } => GrantType::ClientCredentials,
+        }
+    }
+}
+
+/// Splits a space-separated scope string.
+pub fn parse_scope(scope: &str) -> BTreeSet<String> {
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Handles `POST /token`: authenticates the client, checks the grant is one it registered,
+/// verifies a DPoP proof when present (required when the client registered
+/// `dpop_bound_access_tokens`), and issues the token.
+pub async fn token(
+    state: &AuthState,
+    credentials: Credentials,
+    params: &Params,
+    dpop_proof: Option<&str>,
+    now: Timestamp,
+) -> Result<TokenResponse, EndpointError> {
+    let client = authenticate_client(state, credentials, now).await?;
+    let grant = Grant::parse(params)?;
+    if !client.metadata.grant_types.contains(&grant.grant_type()) {
+        return Err(EndpointError::UnauthorizedClient(format!(
+            "client may not use {}",
+            grant.grant_type().as_str()
+        )));
+    }
+    let jkt = dpop_binding(state, &client, dpop_proof, now).await?;
+    match grant {
+        Grant::ClientCredentials { scope } => client_credentials(state, &client, scope, jkt, now),
+    }
+}
+
+/// The DPoP key to bind the token to, from a valid proof for `POST <issuer>/token`.
+async fn dpop_binding(
+    state: &AuthState,
+    client: &RegisteredClient,
+    proof: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<String>, EndpointError> {
+    let Some(proof) = proof else {
+        if client.metadata.dpop_bound_access_tokens {
+            return Err(EndpointError::InvalidDpopProof(
+                "this client's tokens must be DPoP-bound: a DPoP proof is required".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let htu = state.settings.token_endpoint();
+    let request = DpopRequest {
+        method: "POST",
+        uri: &htu,
+        access_token: None,
+        expected_jkt: None,
+    };
+    match verify_dpop_proof(proof, &request, now, state.replay.as_ref()).await {
+        Ok(verified) => Ok(Some(verified.jkt)),
+        Err(DpopError::ReplayGuard(e)) => Err(EndpointError::TemporarilyUnavailable(e.0)),
+        Err(e) => Err(EndpointError::InvalidDpopProof(e.to_string())),
+    }
+}
+
+fn client_credentials(
+    state: &AuthState,
+    client: &RegisteredClient,
+    requested: Option<BTreeSet<String>>,
+    dpop_jkt: Option<String>,
+    now: Timestamp,
+) -> Result<TokenResponse, EndpointError> {
+    let allowed = &client.metadata.scope;
+    let scopes = match requested {
+        None => allowed.clone(),
+        Some(requested) => {
+            if let Some(extra) = requested.iter().find(|s| !allowed.contains(*s)) {
+                return Err(EndpointError::InvalidScope(format!(
+                    "scope {extra} is not allowed for this client"
+                )));
+            }
+            requested
+        }
+    };
+    let client_id = client.client_id.to_string();
+    let bound = dpop_jkt.is_some();
+    let lifetime = state.settings.access_token_lifetime;
+    let issued = issue_access_token(
+        &state.ring,
+        NewAccessToken {
+            issuer: state.settings.issuer.clone(),
+            audience: state.settings.audience.clone(),
+            subject: client_id.clone(),
+            client_id,
+            scopes: scopes.into_iter().collect(),
+            lifetime,
+            dpop_jkt,
+            partner_id: client.kind.partner_id().map(str::to_owned),
+            roles: Vec::new(),
+        },
+        now,
+    )
+    .map_err(|e| match e {
+        IssueError::InvalidScope(s) => EndpointError::InvalidScope(format!("invalid scope {s}")),
+        other => EndpointError::ServerError(other.to_string()),
+    })?;
+    Ok(TokenResponse {
+        access_token: issued.token,
+        token_type: if bound { "DPoP" } else { "Bearer" }.to_owned(),
+        expires_in: u64::try_from(issued.claims.exp - issued.claims.iat).unwrap_or(0),
+        scope: issued.claims.scope,
+    })
+}

@@ -1,0 +1,207 @@
+//! The access-token verifier for protected routes ([`TokenVerifier`]), and the token checks
+//! introspection and revocation share.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ecohub_eventstore::SharedStore;
+use ecohub_kernel::{Clock, Timestamp};
+use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal};
+
+use super::store::{is_revoked, load_client, partner_standing};
+use crate::domain::ClientId;
+use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
+use crate::jwt::{AccessTokenClaims, verify_access_token};
+use crate::keys::KeyRing;
+use crate::replay::InMemoryJtiReplayGuard;
+use crate::settings::AuthSettings;
+use crate::state::AuthState;
+
+/// The `client_id` of applicant tokens (see [`crate::issue_applicant_token`]).
+pub const APPLICANT_CLIENT_ID: &str = "applicant";
+
+/// Why a signature-valid token is not usable now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Inactive {
+    /// Revoked, or its client was deleted, or its partner is not active.
+    #[error("{0}")]
+    Refused(String),
+    /// The store could not answer.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Checks, exactly (latest revisions), that a token whose signature and claims verified is
+/// still usable: not revoked; its client registered and not deleted; its partner active for
+/// partner clients. Applicant tokens (`client_id` `applicant`) have no client stream and
+/// follow their application whatever its status.
+pub async fn check_current(
+    store: &dyn ecohub_eventstore::EventStore,
+    claims: &AccessTokenClaims,
+) -> Result<(), Inactive> {
+    let unavailable = |e: String| Inactive::Unavailable(e);
+    if is_revoked(store, &claims.jti)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+    {
+        return Err(Inactive::Refused("token revoked".into()));
+    }
+    if claims.client_id == APPLICANT_CLIENT_ID {
+        let partner = claims.partner_id.as_deref().unwrap_or_default();
+        let well_formed = !partner.is_empty()
+            && claims.sub == format!("applicant:{partner}")
+            && claims.scopes().all(|s| s == "partner:read");
+        return if well_formed {
+            Ok(())
+        } else {
+            Err(Inactive::Refused("malformed applicant token".into()))
+        };
+    }
+    let Ok(client_id) = ClientId::parse(&claims.client_id) else {
+        return Err(Inactive::Refused("unknown client".into()));
+    };
+    let (client, _) = load_client(store, &client_id)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let Some(client) = client.active() else {
+        return Err(Inactive::Refused("client unknown or deleted".into()));
+    };
+    if let Some(partner_id) = client.kind.partner_id() {
+        let standing = partner_standing(store, partner_id)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !standing.is_active() {
+            return Err(Inactive::Refused(format!("partner is {standing:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Implements [`AccessTokenVerifier`]: the signature against the ring's current keys,
+/// `typ`, `iss`, `aud`, `exp`/`nbf`/`iat` with 10 s skew; for DPoP-bound tokens
+/// (`cnf.jkt`) the `DPoP` scheme and a valid proof for this request (method, URI, `ath`,
+/// key thumbprint); then [`check_current`].
+///
+/// DPoP proof `jti`s are remembered in memory per instance (a proof is also bound to one
+/// method and URI and expires 60 s after its `iat`): a proof replayed against *another*
+/// instance within that minute is not detected. The token endpoint, where a replay would mint
+/// tokens, uses the store-backed guard.
+pub struct TokenVerifier {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    ring: Arc<KeyRing>,
+    issuer: String,
+    audience: String,
+    dpop_replay: InMemoryJtiReplayGuard,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens of `settings.issuer` meant for `settings.audience`.
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        ring: Arc<KeyRing>,
+        settings: &AuthSettings,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            ring,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            dpop_replay: InMemoryJtiReplayGuard::new(),
+        }
+    }
+
+    /// A verifier sharing the authorization server's store, clock, keys and settings.
+    pub fn from_state(state: &AuthState) -> Self {
+        Self::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.ring.clone(),
+            &state.settings,
+        )
+    }
+
+    /// Verifies at `now` (see the type's documentation).
+    pub async fn verify_at(
+        &self,
+        presented: &PresentedToken,
+        now: Timestamp,
+    ) -> Result<Principal, AuthError> {
+        let claims = verify_access_token(
+            &presented.token,
+            self.ring.as_ref(),
+            &self.issuer,
+            &self.audience,
+            now,
+        )
+        .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        match claims.jkt() {
+            Some(jkt) => {
+                if !presented.dpop_scheme {
+                    return Err(AuthError::InvalidToken(
+                        "a DPoP-bound token was presented as a bearer token".into(),
+                    ));
+                }
+                let proof = presented
+                    .dpop_proof
+                    .as_deref()
+                    .ok_or_else(|| AuthError::InvalidDpopProof("no DPoP proof".into()))?;
+                let request = DpopRequest {
+                    method: &presented.method,
+                    uri: &presented.uri,
+                    access_token: Some(&presented.token),
+                    expected_jkt: Some(jkt),
+                };
+                self.dpop_replay.purge(now);
+                verify_dpop_proof(proof, &request, now, &self.dpop_replay)
+                    .await
+                    .map_err(|e| match e {
+                        DpopError::ReplayGuard(_) => AuthError::Unavailable,
+                        other => AuthError::InvalidDpopProof(other.to_string()),
+                    })?;
+            }
+            None if presented.dpop_scheme => {
+                return Err(AuthError::InvalidToken(
+                    "a bearer token was presented with the DPoP scheme".into(),
+                ));
+            }
+            None => {}
+        }
+        check_current(self.store.as_ref(), &claims)
+            .await
+            .map_err(|e| match e {
+                Inactive::Refused(reason) => AuthError::InvalidToken(reason),
+                Inactive::Unavailable(reason) => {
+                    tracing::warn!(%reason, "token check unavailable");
+                    AuthError::Unavailable
+                }
+            })?;
+        Ok(Principal {
+            client_id: claims.client_id.clone(),
+            subject: claims.sub.clone(),
+            partner_id: claims.partner_id.clone(),
+            scopes: claims.scopes().map(str::to_owned).collect::<BTreeSet<_>>(),
+            token_id: claims.jti.clone(),
+        })
+    }
+}
+
+#[async_trait(?Send)]
+impl AccessTokenVerifier for TokenVerifier {
+    async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError> {
+        let now = self.clock.now();
+        self.verify_at(presented, now).await
+    }
+}

@@ -1,0 +1,24 @@
+//! The authorization server's pure domain: the OAuth [`Client`] aggregate (stream
+//! `client-<client_id>`) and the exact partner standing folded from a partner stream's public
+//! event type names ([`PartnerStanding`]).
+//!
+//! Pure: no IO, no clock (time arrives as `now`), no randomness and no hashing. The
+//! application layer generates the client id, the secret and the registration access token,
+//! hashes them, and passes only the hashes in.
+
+mod client;
+mod event;
+mod partner;
+
+pub use client::{
+    AuthMethod, Client, ClientCommand, ClientError, ClientKind, ClientMetadata, DeleteClient,
+    GrantType, RegisterClient, RegisteredClient, STAFF_SCOPES, UpdateClient,
+};
+pub use event::ClientEvent;
+pub use partner::{PARTNER_STATUS_EVENTS, PartnerStanding};
+
+ecohub_kernel::define_id!(
+    /// Identifies an OAuth client (and its stream `client-<uuid>`).
+    ClientId,
+    "client"
+);

@@ -1,0 +1,226 @@
+//! The authorization server's HTTP layer: thin handlers over [`crate::app`].
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /.well-known/oauth-authorization-server`, `GET /.well-known/openid-configuration` | RFC 8414 metadata |
+//! | `GET /jwks` | the hub's public keys |
+//! | `POST /register`, `GET/PUT/DELETE /register/{client_id}` | RFC 7591 / 7592 |
+//! | `POST /token` | `client_credentials` |
+//! | `POST /introspect`, `POST /revoke` | RFC 7662, RFC 7009 |
+//! | `POST /admin/clients` | staff clients (`admin` scope) |
+//!
+//! OAuth endpoints answer errors as `{error, error_description}` (RFC 6749 §5.2, RFC 7591
+//! §3.2.2) with `Cache-Control: no-store`; `/admin/clients` answers problem+json like every
+//! other resource route.
+
+mod admin;
+mod metadata;
+mod oauth;
+mod register;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+};
+
+use crate::app::EndpointError;
+
+pub use metadata::ServerMetadata;
+pub use oauth::{RevocationForm, TokenForm};
+
+/// Mounts every route of the authorization server. Needs `web::Data<AuthState>` in app data,
+/// and `web::Data<SharedVerifier>` for `/admin/clients`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(metadata::authorization_server),
+    )
+    .route(
+        "/.well-known/openid-configuration",
+        web::get().to(metadata::openid_configuration),
+    )
+    .route("/jwks", web::get().to(metadata::jwks))
+    .route("/token", web::post().to(oauth::token))
+    .route("/introspect", web::post().to(oauth::introspect))
+    .route("/revoke", web::post().to(oauth::revoke))
+    .route("/register", web::post().to(register::register))
+    .route("/register/{client_id}", web::get().to(register::read))
+    .route("/register/{client_id}", web::put().to(register::update))
+    .route("/register/{client_id}", web::delete().to(register::delete))
+    .route("/admin/clients", web::post().to(admin::create_client));
+}
+
+/// The OpenAPI document of the authorization server, merged into the hub's.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        metadata::authorization_server,
+        metadata::openid_configuration,
+        metadata::jwks,
+        oauth::token,
+        oauth::introspect,
+        oauth::revoke,
+        register::register,
+        register::read,
+        register::update,
+        register::delete,
+        admin::create_client,
+    ),
+    components(schemas(
+        ServerMetadata,
+        OAuthErrorBody,
+        TokenForm,
+        RevocationForm,
+        crate::app::token::TokenResponse,
+        crate::app::introspection::IntrospectionResponse,
+        crate::app::registration::RegistrationRequest,
+        crate::app::registration::ClientInformation,
+        crate::app::registration::StaffClientCredentials,
+        admin::CreateStaffClient,
+    )),
+    modifiers(&SecuritySchemes),
+    tags((name = "oauth", description = "OAuth 2.0 / FAPI 2.0 authorization server: metadata, \
+keys, dynamic client registration, tokens, introspection, revocation")),
+)]
+pub struct AuthApi;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "RFC 9068 access token (`Authorization: Bearer`, or `Authorization: DPoP` \
+with a `DPoP` proof for sender-constrained tokens); for `/register/{client_id}`, the \
+registration access token",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "client_secret_basic: client id and secret (development and staff clients)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "private_key_jwt",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/token",
+                    Scopes::new(),
+                ))],
+                "private_key_jwt (RFC 7523): `client_assertion_type=urn:ietf:params:oauth:\
+client-assertion-type:jwt-bearer` and a `client_assertion` signed (PS256, ES256 or EdDSA) with \
+a key of the registered JWKS, `aud` the token endpoint or the issuer, single-use `jti`",
+            )),
+        );
+    }
+}
+
+/// An OAuth error body (RFC 6749 §5.2, RFC 7591 §3.2.2).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// The error code (`invalid_client`, `invalid_scope`, `invalid_redirect_uri`…).
+    pub error: String,
+    /// A human-readable explanation.
+    pub error_description: String,
+}
+
+impl ResponseError for EndpointError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            EndpointError::InvalidClient { .. } | EndpointError::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            EndpointError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EndpointError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let description = match self {
+            EndpointError::InvalidClient { reason, .. } => {
+                tracing::info!(%reason, "client authentication failed");
+                "client authentication failed".to_owned()
+            }
+            EndpointError::InvalidToken(reason) => {
+                tracing::info!(%reason, "registration access token refused");
+                "the access token is not valid".to_owned()
+            }
+            EndpointError::ServerError(cause) => {
+                tracing::error!(%cause, "oauth endpoint failed");
+                "internal error".to_owned()
+            }
+            EndpointError::TemporarilyUnavailable(cause) => {
+                tracing::warn!(%cause, "oauth endpoint unavailable");
+                "try again shortly".to_owned()
+            }
+            EndpointError::InvalidRequest(m)
+            | EndpointError::InvalidGrant(m)
+            | EndpointError::UnauthorizedClient(m)
+            | EndpointError::UnsupportedGrantType(m)
+            | EndpointError::InvalidScope(m)
+            | EndpointError::InvalidDpopProof(m)
+            | EndpointError::InvalidRedirectUri(m)
+            | EndpointError::InvalidClientMetadata(m)
+            | EndpointError::InvalidSoftwareStatement(m)
+            | EndpointError::UnapprovedSoftwareStatement(m) => m.clone(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        no_store(&mut response);
+        match self {
+            EndpointError::InvalidClient {
+                challenge: true, ..
+            } => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"ecohub\""),
+                ));
+            }
+            EndpointError::InvalidToken(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ecohub\", error=\"invalid_token\""),
+                ));
+            }
+            EndpointError::TemporarilyUnavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        response.json(OAuthErrorBody {
+            error: self.code().to_owned(),
+            error_description: description,
+        })
+    }
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+fn no_store(response: &mut actix_web::HttpResponseBuilder) {
+    response
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+}
+
+/// The authorization server's state from app data, or a 500 when the hub forgot it.
+fn state(req: &actix_web::HttpRequest) -> Result<web::Data<crate::AuthState>, EndpointError> {
+    req.app_data::<web::Data<crate::AuthState>>()
+        .cloned()
+        .ok_or_else(|| EndpointError::ServerError("AuthState is not configured".into()))
+}

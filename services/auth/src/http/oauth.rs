@@ -1,0 +1,161 @@
+//! `/token`, `/introspect`, `/revoke`: form-encoded, client-authenticated.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{no_store, state};
+use crate::app::client_auth::Credentials;
+use crate::app::introspection::IntrospectionResponse;
+use crate::app::token::TokenResponse;
+use crate::app::{EndpointError, Params, introspection, token as grants};
+
+/// The token request form (RFC 6749 §4.4.2, RFC 7523 §2.2).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TokenForm {
+    /// `client_credentials`.
+    pub grant_type: String,
+    /// Requested scopes, space-separated (default: every registered scope).
+    pub scope: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` for private_key_jwt.
+    pub client_assertion_type: Option<String>,
+    /// The signed client assertion for private_key_jwt.
+    pub client_assertion: Option<String>,
+    /// The client id (optional).
+    pub client_id: Option<String>,
+}
+
+/// The introspection and revocation form (RFC 7662 §2.1, RFC 7009 §2.1), plus the client
+/// authentication parameters of [`TokenForm`] for private_key_jwt.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RevocationForm {
+    /// The access token.
+    pub token: String,
+    /// `access_token` (optional hint).
+    pub token_type_hint: Option<String>,
+    /// As at the token endpoint.
+    pub client_assertion_type: Option<String>,
+    /// As at the token endpoint.
+    pub client_assertion: Option<String>,
+}
+
+/// Reads a form-encoded request: content type, parameters, credentials.
+fn form(req: &HttpRequest, body: &[u8]) -> Result<(Params, Credentials), EndpointError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(EndpointError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = std::str::from_utf8(body)
+        .map_err(|_| EndpointError::InvalidRequest("the body is not UTF-8".into()))?;
+    let params = Params::parse(body)?;
+    let authorization = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| EndpointError::invalid_client("malformed authorization header"))?,
+        ),
+    };
+    let credentials = Credentials::from_request(authorization, &params)?;
+    Ok((params, credentials))
+}
+
+/// At most one `DPoP` header.
+fn dpop_header(req: &HttpRequest) -> Result<Option<String>, EndpointError> {
+    let mut values = req.headers().get_all("dpop");
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(EndpointError::InvalidDpopProof(
+            "more than one DPoP header".into(),
+        ));
+    }
+    first
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| EndpointError::InvalidDpopProof("malformed DPoP header".into()))
+        })
+        .transpose()
+}
+
+/// Issues an access token (`client_credentials`). Clients authenticate with
+/// `client_secret_basic` or `private_key_jwt` (the method they registered); a `DPoP` proof
+/// binds the token to its key (required for clients registered with
+/// `dpop_bound_access_tokens`).
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    params(("DPoP" = Option<String>, Header, description = "DPoP proof (RFC 9449) for POST <issuer>/token")),
+    security(("basic" = []), ("private_key_jwt" = [])),
+    responses(
+        (status = 200, description = "The token (Cache-Control: no-store)", body = TokenResponse),
+        (status = 400, description = "invalid_request, invalid_scope, unsupported_grant_type, unauthorized_client, invalid_dpop_proof", body = super::OAuthErrorBody),
+        (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = super::OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable", body = super::OAuthErrorBody),
+    )
+)]
+pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, EndpointError> {
+    let state = state(&req)?;
+    let (params, credentials) = form(&req, &body)?;
+    let proof = dpop_header(&req)?;
+    let now = state.clock.now();
+    let issued = grants::token(&state, credentials, &params, proof.as_deref(), now).await?;
+    let mut response = HttpResponse::Ok();
+    no_store(&mut response);
+    Ok(response.json(issued))
+}
+
+/// Token introspection (RFC 7662). The caller authenticates like at the token endpoint; a
+/// partner client learns only about its own tokens, staff clients about any.
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    tag = "oauth",
+    request_body(content = RevocationForm, content_type = "application/x-www-form-urlencoded"),
+    security(("basic" = []), ("private_key_jwt" = [])),
+    responses(
+        (status = 200, description = "`{\"active\": false}` or the token's claims", body = IntrospectionResponse),
+        (status = 400, description = "invalid_request", body = super::OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = super::OAuthErrorBody),
+    )
+)]
+pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, EndpointError> {
+    let state = state(&req)?;
+    let (params, credentials) = form(&req, &body)?;
+    let now = state.clock.now();
+    let answer = introspection::introspect(&state, credentials, &params, now).await?;
+    let mut response = HttpResponse::Ok();
+    no_store(&mut response);
+    Ok(response.json(answer))
+}
+
+/// Token revocation (RFC 7009): a client revokes its own tokens; 200 whatever the token.
+#[utoipa::path(
+    post,
+    path = "/revoke",
+    tag = "oauth",
+    request_body(content = RevocationForm, content_type = "application/x-www-form-urlencoded"),
+    security(("basic" = []), ("private_key_jwt" = [])),
+    responses(
+        (status = 200, description = "Revoked (or nothing to revoke)"),
+        (status = 400, description = "invalid_request", body = super::OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = super::OAuthErrorBody),
+    )
+)]
+pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, EndpointError> {
+    let state = state(&req)?;
+    let (params, credentials) = form(&req, &body)?;
+    let now = state.clock.now();
+    introspection::revoke(&state, credentials, &params, now).await?;
+    let mut response = HttpResponse::Ok();
+    no_store(&mut response);
+    Ok(response.finish())
+}
