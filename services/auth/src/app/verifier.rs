@@ -94,6 +94,37 @@ pub struct TokenVerifier {
     issuer: String,
     audience: String,
     dpop_replay: InMemoryJtiReplayGuard,
+    current: CurrentCache,
+}
+
+/// Tokens that passed [`check_current`], each with the store's head read *before* the check.
+/// While the head has not moved, no event has been appended anywhere, so the streams the check
+/// read are still at the revisions it saw: the verdict is still exact. Any append (a
+/// suspension, a revocation, a deletion) moves the head, and the next request re-checks. On
+/// the embedded store reading the head costs no IO; on EventStoreDB it is one call instead of
+/// three.
+#[derive(Default)]
+struct CurrentCache {
+    passed:
+        std::sync::Mutex<std::collections::HashMap<String, Option<ecohub_eventstore::Position>>>,
+}
+
+/// Bound on remembered verdicts (a full cache is simply cleared).
+const CURRENT_CACHE_LIMIT: usize = 100_000;
+
+impl CurrentCache {
+    fn still_current(&self, jti: &str, head: Option<ecohub_eventstore::Position>) -> bool {
+        let passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
+        passed.get(jti).is_some_and(|seen| *seen == head)
+    }
+
+    fn remember(&self, jti: &str, head: Option<ecohub_eventstore::Position>) {
+        let mut passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
+        if passed.len() >= CURRENT_CACHE_LIMIT {
+            passed.clear();
+        }
+        passed.insert(jti.to_owned(), head);
+    }
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -120,6 +151,7 @@ impl TokenVerifier {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             dpop_replay: InMemoryJtiReplayGuard::new(),
+            current: CurrentCache::default(),
         }
     }
 
@@ -179,15 +211,23 @@ impl TokenVerifier {
             }
             None => {}
         }
-        check_current(self.store.as_ref(), &claims)
-            .await
-            .map_err(|e| match e {
-                Inactive::Refused(reason) => AuthError::InvalidToken(reason),
-                Inactive::Unavailable(reason) => {
-                    tracing::warn!(%reason, "token check unavailable");
-                    AuthError::Unavailable
-                }
-            })?;
+        // The head is read before the check, so a verdict never outlives an append.
+        let head = self.store.head().await.map_err(|e| {
+            tracing::warn!(error = %e, "token check unavailable");
+            AuthError::Unavailable
+        })?;
+        if !self.current.still_current(&claims.jti, head) {
+            check_current(self.store.as_ref(), &claims)
+                .await
+                .map_err(|e| match e {
+                    Inactive::Refused(reason) => AuthError::InvalidToken(reason),
+                    Inactive::Unavailable(reason) => {
+                        tracing::warn!(%reason, "token check unavailable");
+                        AuthError::Unavailable
+                    }
+                })?;
+            self.current.remember(&claims.jti, head);
+        }
         Ok(Principal {
             client_id: claims.client_id.clone(),
             subject: claims.sub.clone(),

@@ -38,7 +38,8 @@ pub struct ServerMetadata {
     pub introspection_endpoint: String,
     /// `<issuer>/revoke`.
     pub revocation_endpoint: String,
-    /// `client_credentials`, `refresh_token`.
+    /// The grants the token endpoint serves (`client_credentials`; `authorization_code` and
+    /// `refresh_token` are added with the customer-authorisation flow).
     pub grant_types_supported: Vec<String>,
     /// None yet (no authorization endpoint until consents arrive).
     pub response_types_supported: Vec<String>,
@@ -73,7 +74,7 @@ impl ServerMetadata {
             registration_endpoint: settings.url("/register"),
             introspection_endpoint: settings.url("/introspect"),
             revocation_endpoint: settings.url("/revoke"),
-            grant_types_supported: strings(&["client_credentials", "refresh_token"]),
+            grant_types_supported: strings(&["client_credentials"]),
             response_types_supported: Vec::new(),
             token_endpoint_auth_methods_supported: methods.clone(),
             token_endpoint_auth_signing_alg_values_supported: algs.clone(),

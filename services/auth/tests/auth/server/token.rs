@@ -21,10 +21,7 @@ async fn metadata_names_every_endpoint_and_capability() {
         assert_eq!(m["registration_endpoint"], format!("{HUB}/register"));
         assert_eq!(m["introspection_endpoint"], format!("{HUB}/introspect"));
         assert_eq!(m["revocation_endpoint"], format!("{HUB}/revoke"));
-        assert_eq!(
-            m["grant_types_supported"],
-            json!(["client_credentials", "refresh_token"])
-        );
+        assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
         assert_eq!(
             m["token_endpoint_auth_methods_supported"],
             json!(["private_key_jwt", "client_secret_basic"])
