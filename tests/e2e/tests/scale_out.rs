@@ -1,0 +1,187 @@
+//! Two `ecohub serve` processes against one EventStoreDB store (the protocol double, with one
+//! shared signing-key directory) behave as one system: a partner approved through one
+//! instance gets a token from the other, and a suspension made through one is refused by the
+//! other on the very next request.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ecohub_kurrentdb_double::DoubleCluster;
+use ecohub_testkit::{HubProcess, ecohub_binary, loopback_client};
+use serde_json::{Value, json};
+
+async fn wait_ready(client: &reqwest::Client, hub: &HubProcess) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(hub.url("/health/ready"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+        != 200
+    {
+        assert!(Instant::now() < deadline, "hub not ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn bootstrap(dir: &std::path::Path, store: &str) -> (String, String) {
+    let out = Command::new(ecohub_binary())
+        .args(["admin", "bootstrap", "--store", store, "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        creds["client_id"].as_str().unwrap().to_owned(),
+        creds["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn token(
+    http: &reqwest::Client,
+    hub: &HubProcess,
+    (id, secret): &(String, String),
+    scope: &str,
+) -> (u16, Value) {
+    call(
+        http.post(hub.url("/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_suspension_through_one_instance_is_refused_by_the_other_at_once() {
+    let cluster = DoubleCluster::start(1).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap(); // the shared key ring (data_dir/keys)
+    // Behind one load balancer, every instance has the same public issuer.
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let http = loopback_client();
+    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &one).await;
+    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &two).await;
+
+    let maker = bootstrap(shared.path(), &store);
+    let checker = bootstrap(shared.path(), &store);
+    let maker_token = token(&http, &one, &maker, "admin").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let checker_token = token(&http, &two, &checker, "admin").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Apply through one, review through both.
+    let (status, applied) = call(http.post(one.url("/partners/applications")).json(&json!({
+        "legal_name": "Globetrotter Travel Ltd", "registration_number": "09876543", "country": "GB",
+        "website": "https://globetrotter.example",
+        "contacts": [{"name": "Ada", "email": "ada@globetrotter.example", "role": "technical"}],
+        "requested_roles": ["data_recipient"]
+    })))
+    .await;
+    assert_eq!(status, 201, "{applied}");
+    let partner = applied["partner_id"].as_str().unwrap().to_owned();
+    for check in ["registry_check", "sanctions_screening"] {
+        let (status, body) = call(
+            http.post(one.url(&format!("/admin/partners/{partner}/verifications")))
+                .bearer_auth(&maker_token)
+                .json(&json!({"check": check, "result": "passed", "evidence": "ref"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, approved) = call(
+        http.post(two.url(&format!("/admin/partners/{partner}/approve")))
+            .bearer_auth(&checker_token)
+            .json(&json!({"redirect_uris": ["https://globetrotter.example/cb"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+
+    // Register and get a token through instance two; use it on instance one.
+    let (status, client) = call(http.post(two.url("/register")).json(&json!({
+        "software_statement": approved["software_statement"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "redirect_uris": ["https://globetrotter.example/cb"],
+        "scope": "partner:read"
+    })))
+    .await;
+    assert_eq!(status, 201, "{client}");
+    let creds = (
+        client["client_id"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let partner_token = token(&http, &two, &creds, "partner:read").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let application = format!("/partners/applications/{partner}");
+    for hub in [&one, &two] {
+        assert_eq!(
+            call(http.get(hub.url(&application)).bearer_auth(&partner_token))
+                .await
+                .0,
+            200
+        );
+    }
+
+    // Suspend through instance two: instance one refuses the very next request, and neither
+    // instance issues a new token.
+    let (status, _) = call(
+        http.post(two.url(&format!("/admin/partners/{partner}/suspend")))
+            .bearer_auth(&checker_token)
+            .json(&json!({"reason": "sanctions hit under review"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(http.get(one.url(&application)).bearer_auth(&partner_token)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    for hub in [&one, &two] {
+        assert_eq!(
+            token(&http, hub, &creds, "partner:read").await.1["error"],
+            "invalid_client"
+        );
+    }
+
+    // Reinstate through one: both accept again.
+    let (status, _) = call(
+        http.post(one.url(&format!("/admin/partners/{partner}/reinstate")))
+            .bearer_auth(&maker_token)
+            .json(&json!({"reason": "cleared"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for hub in [&one, &two] {
+        assert_eq!(
+            call(http.get(hub.url(&application)).bearer_auth(&partner_token))
+                .await
+                .0,
+            200
+        );
+    }
+    for hub in [one, two] {
+        assert!(hub.terminate().0.success());
+    }
+}
