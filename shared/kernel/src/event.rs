@@ -55,6 +55,28 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// Helper for `decode` implementations: refuses a type outside `known` and a version
+    /// outside `1..=latest`, so that `decode` only has to dispatch on known pairs.
+    pub fn check_known(
+        event_type: &str,
+        event_version: u16,
+        known: &[&str],
+        latest: u16,
+    ) -> Result<(), DecodeError> {
+        if !known.contains(&event_type) {
+            return Err(DecodeError::UnknownType {
+                event_type: event_type.to_owned(),
+            });
+        }
+        if event_version == 0 || event_version > latest {
+            return Err(DecodeError::UnsupportedVersion {
+                event_type: event_type.to_owned(),
+                version: event_version,
+            });
+        }
+        Ok(())
+    }
+
     /// Helper for `decode` implementations: deserialises `data` or reports a malformed payload.
     pub fn parse<T: serde::de::DeserializeOwned>(
         event_type: &str,

@@ -180,18 +180,9 @@ impl DomainEvent for PartnerEvent {
         event_version: u16,
         data: &serde_json::Value,
     ) -> Result<Self, DecodeError> {
-        if !PartnerEvent::TYPES.contains(&event_type) {
-            return Err(DecodeError::UnknownType {
-                event_type: event_type.into(),
-            });
-        }
-        match event_version {
-            1 => stored::decode_v1(event_type, data),
-            version => Err(DecodeError::UnsupportedVersion {
-                event_type: event_type.into(),
-                version,
-            }),
-        }
+        DecodeError::check_known(event_type, event_version, &PartnerEvent::TYPES, 1)?;
+        // Only version 1 exists so far; a version 2 adds a branch that upcasts.
+        stored::decode_v1(event_type, data)
     }
 }
 
