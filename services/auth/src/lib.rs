@@ -33,6 +33,10 @@ mod util;
 use std::time::Duration;
 
 pub use app::EndpointError;
+pub use app::consent_port::{
+    ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
+    CustomerRef, PermissionView,
+};
 pub use app::keys::{KEY_RELOAD_PERIOD, list_keys, rotate_keys, spawn_key_reloader};
 pub use app::ports::{issue_applicant_token, issue_partner_statement};
 pub use app::registration::{StaffClientError, bootstrap_admin, create_staff_client};

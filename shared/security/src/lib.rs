@@ -38,6 +38,9 @@ pub struct Principal {
     pub scopes: BTreeSet<String>,
     /// The token's `jti`.
     pub token_id: String,
+    /// The consent the token was issued under (`authorization_code` / `refresh_token` grants
+    /// only). The verifier has checked, exactly, that the consent is authorised and unexpired.
+    pub consent_id: Option<String>,
 }
 
 impl Principal {
@@ -124,6 +127,14 @@ scopes! {
     PartnerReadScope => "partner:read",
     /// A partner managing its webhooks.
     WebhooksManageScope => "webhooks:manage",
+    /// A data recipient creating and withdrawing consents.
+    ConsentsWriteScope => "consents:write",
+    /// A partner reading consents that name it.
+    ConsentsReadScope => "consents:read",
+    /// A data recipient reading customer data within a consent.
+    DataReadScope => "data:read",
+    /// A data provider publishing customer data.
+    DataPublishScope => "data:publish",
 }
 
 /// A request whose access token was verified and grants `S::SCOPE`.
@@ -306,6 +317,12 @@ impl AuthRejection {
         error
     }
 }
+
+pub mod customer;
+pub use customer::{
+    CSRF_HEADER, CUSTOMER_SESSION_COOKIE, CustomerSession, CustomerSessionError, CustomerSessions,
+    SessionCustomer, SharedCustomerSessions,
+};
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,7 @@ impl AccessTokenVerifier for FakeVerifier {
             partner_id: None,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             token_id: "jti".into(),
+            consent_id: None,
         })
     }
 }

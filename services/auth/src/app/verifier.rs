@@ -234,6 +234,7 @@ impl TokenVerifier {
             partner_id: claims.partner_id.clone(),
             scopes: claims.scopes().map(str::to_owned).collect::<BTreeSet<_>>(),
             token_id: claims.jti.clone(),
+            consent_id: None,
         })
     }
 }

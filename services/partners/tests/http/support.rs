@@ -58,6 +58,7 @@ impl AccessTokenVerifier for FakeVerifier {
             partner_id: partner.map(str::to_owned),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             token_id: format!("jti-{token}"),
+            consent_id: None,
         };
         if [STAFF_A, STAFF_B, STAFF_C].contains(&token) {
             return Ok(principal(token, None, &["admin"]));
