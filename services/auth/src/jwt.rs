@@ -105,6 +105,10 @@ pub struct AccessTokenClaims {
     /// Roles of the client or partner (`data_recipient`, `admin`...), when useful.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// The consent the token was granted under (authorization-code tokens): the token works
+    /// only while that consent is authorised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_id: Option<String>,
 }
 
 impl AccessTokenClaims {
@@ -150,6 +154,8 @@ pub struct NewAccessToken {
     pub partner_id: Option<String>,
     /// `roles`.
     pub roles: Vec<String>,
+    /// `consent_id`.
+    pub consent_id: Option<String>,
 }
 
 /// A signed access token and its claims (for introspection and revocation records).
@@ -243,6 +249,7 @@ pub fn issue_access_token(
         cnf: request.dpop_jkt.map(|jkt| Confirmation { jkt }),
         partner_id: request.partner_id,
         roles: request.roles,
+        consent_id: request.consent_id,
     };
     let token = key.sign_jwt(ACCESS_TOKEN_TYPE, &claims)?;
     Ok(IssuedAccessToken { token, claims })
@@ -282,6 +289,8 @@ struct RawAccessClaims {
     partner_id: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    #[serde(default)]
+    consent_id: Option<String>,
 }
 
 /// Verifies an access token: `alg` ES256/PS256/EdDSA only, `typ` `at+jwt`, a `kid` known to
@@ -334,6 +343,7 @@ pub fn verify_access_token<K: KeySource + ?Sized>(
         cnf: raw.cnf,
         partner_id: raw.partner_id,
         roles: raw.roles,
+        consent_id: raw.consent_id,
     })
 }
 
@@ -503,4 +513,72 @@ pub fn verify_software_statement(
         scope: raw.scope,
         redirect_uris: raw.redirect_uris,
     })
+}
+
+/// `typ` of the customer session JWTs the login page sets as a cookie.
+pub const SESSION_TYPE: &str = "customer-session+jwt";
+/// `typ` of signed consent receipts.
+pub const CONSENT_RECEIPT_TYPE: &str = "consent-receipt+jwt";
+
+/// The claims of a customer session (the `ecohub_session` cookie's value, signed by the ring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The hub's issuer.
+    pub iss: String,
+    /// The hub's internal customer id.
+    pub sub: String,
+    /// The session id (logout appends to `session-<sid>`).
+    pub sid: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expires at.
+    pub exp: i64,
+}
+
+/// Signs a session with the ring's current key.
+pub fn sign_session(ring: &KeyRing, claims: &SessionClaims, now: Timestamp) -> Result<String, KeyError> {
+    ring.signing_key(now)?.sign_jwt(SESSION_TYPE, claims)
+}
+
+/// Verifies a session JWT: signature by a key of `keys`, `typ`, `iss`, `exp` (no skew: the
+/// hub set it itself).
+pub fn verify_session<K: KeySource + ?Sized>(
+    token: &str,
+    keys: &K,
+    expected_issuer: &str,
+    now: Timestamp,
+) -> Result<SessionClaims, JwtError> {
+    let verified = verify_signed(token, keys, SESSION_TYPE, &[SESSION_TYPE], now)?;
+    let claims: SessionClaims = verified.claims()?;
+    if claims.iss != expected_issuer {
+        return Err(JwtError::WrongIssuer);
+    }
+    if now.unix_seconds() >= claims.exp {
+        return Err(JwtError::InvalidClaim("exp"));
+    }
+    Ok(claims)
+}
+
+/// Signs a consent receipt (for the consents service): a JWT with `typ`
+/// `consent-receipt+jwt`, the ring's current key (verifiable with `/jwks`), the given claims
+/// plus `iss` = the issuer and `iat` = `now` unless the claims set them. `claims` must be a
+/// JSON object.
+pub fn sign_consent_receipt(
+    ring: &KeyRing,
+    settings: &crate::settings::AuthSettings,
+    claims: &serde_json::Value,
+    now: Timestamp,
+) -> Result<String, IssueError> {
+    let mut object = claims
+        .as_object()
+        .cloned()
+        .ok_or(IssueError::MissingValue("claims object"))?;
+    object.insert("iss".into(), serde_json::json!(settings.issuer));
+    object
+        .entry("iat")
+        .or_insert_with(|| serde_json::json!(numeric_date(now)));
+    let key = ring.signing_key(now)?;
+    Ok(key.sign_jwt(CONSENT_RECEIPT_TYPE, &serde_json::Value::Object(object))?)
 }

@@ -23,6 +23,11 @@ pub struct AuthState {
     /// `jti` replay guard for client assertions and DPoP proofs at the token endpoint
     /// (production: [`crate::StoreReplayGuard`], exact across instances).
     pub replay: Arc<dyn JtiReplayGuard>,
+    /// Who signs customers in (default: the built-in directory on `store`).
+    pub customers: crate::app::customers::SharedCustomerAuthenticator,
+    /// The consent service behind its port; without it, pushed authorisation requests answer
+    /// `temporarily_unavailable` and consent-bound tokens are refused.
+    pub consents: Option<Arc<dyn crate::app::consent_port::ConsentAuthority>>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -42,12 +47,36 @@ impl AuthState {
         settings: AuthSettings,
     ) -> Self {
         let replay = Arc::new(crate::app::store::StoreReplayGuard::new(store.clone()));
+        let customers = Arc::new(crate::app::customers::BuiltInDirectory::new(store.clone()));
         Self {
             store,
             clock,
             ring,
             settings,
             replay,
+            customers,
+            consents: None,
         }
+    }
+
+    /// The same state with the consent service's port (needed for PAR, the authorisation
+    /// page, the authorization-code and refresh grants, and consent-bound tokens). Build the
+    /// [`crate::TokenVerifier`] and the [`crate::CustomerSessionResolver`] from the state
+    /// *after* this.
+    pub fn with_consents(
+        mut self,
+        consents: Arc<dyn crate::app::consent_port::ConsentAuthority>,
+    ) -> Self {
+        self.consents = Some(consents);
+        self
+    }
+
+    /// The same state with another customer authenticator (e.g. the bank's OpenID provider).
+    pub fn with_customers(
+        mut self,
+        customers: crate::app::customers::SharedCustomerAuthenticator,
+    ) -> Self {
+        self.customers = customers;
+        self
     }
 }

@@ -50,6 +50,9 @@ pub struct IntrospectionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
     /// DPoP binding (`{"jkt": …}`).
+    /// The consent a consent-bound token was granted under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub cnf: Option<serde_json::Value>,
@@ -79,8 +82,15 @@ pub async fn introspect(
     if !staff && claims.client_id != caller.client_id.to_string() {
         return Ok(inactive);
     }
-    match check_current(state.store.as_ref(), &claims).await {
-        Ok(()) => {}
+    match check_current(
+        state.store.as_ref(),
+        state.consents.as_deref(),
+        &claims,
+        now,
+    )
+    .await
+    {
+        Ok(_) => {}
         Err(Inactive::Refused(_)) => return Ok(inactive),
         Err(Inactive::Unavailable(e)) => return Err(EndpointError::TemporarilyUnavailable(e)),
     }
@@ -108,6 +118,7 @@ pub async fn introspect(
         iss: Some(claims.iss),
         jti: Some(claims.jti),
         partner_id: claims.partner_id,
+        consent_id: claims.consent_id,
     })
 }
 
@@ -122,6 +133,10 @@ pub async fn revoke(
 ) -> Result<(), EndpointError> {
     let caller = authenticate_client(state, credentials, now).await?;
     let token = params.required("token")?;
+    let caller_id = caller.client_id.to_string();
+    if super::authorize::revoke_refresh_token(state, &caller_id, token, now).await? {
+        return Ok(());
+    }
     let Ok(claims) = verify_access_token(
         token,
         state.ring.as_ref(),

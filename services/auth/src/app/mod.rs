@@ -4,7 +4,9 @@
 //! [`crate::domain`].
 
 pub mod client_auth;
+pub mod authorize;
 pub mod consent_port;
+pub mod customers;
 pub mod introspection;
 pub mod keys;
 pub mod ports;
@@ -66,6 +68,12 @@ pub enum EndpointError {
     /// `server_error` (500; the cause is logged, never returned).
     #[error("server_error: {0}")]
     ServerError(String),
+    /// `unsupported_response_type` (400, RFC 6749 §4.1.2.1).
+    #[error("unsupported_response_type: {0}")]
+    UnsupportedResponseType(String),
+    /// `invalid_authorization_details` (400, RFC 9396 §5).
+    #[error("invalid_authorization_details: {0}")]
+    InvalidAuthorizationDetails(String),
     /// `temporarily_unavailable` (503; the store is unreachable).
     #[error("temporarily_unavailable: {0}")]
     TemporarilyUnavailable(String),
@@ -88,6 +96,8 @@ impl EndpointError {
             Self::UnapprovedSoftwareStatement(_) => "unapproved_software_statement",
             Self::InvalidToken(_) => "invalid_token",
             Self::ServerError(_) => "server_error",
+            Self::UnsupportedResponseType(_) => "unsupported_response_type",
+            Self::InvalidAuthorizationDetails(_) => "invalid_authorization_details",
             Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
         }
     }
@@ -164,6 +174,11 @@ impl Params {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The names of the parameters present (empty values included).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
     }
 
     /// A required parameter.

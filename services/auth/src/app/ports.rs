@@ -36,6 +36,7 @@ pub fn issue_applicant_token(
             dpop_jkt: None,
             partner_id: Some(partner_id.to_owned()),
             roles: Vec::new(),
+            consent_id: None,
         },
         now,
     )?;

@@ -1,6 +1,6 @@
 //! The token endpoint: client authentication, then the grant. Grants are parsed into
-//! [`Grant`] and dispatched in [`token`]; `authorization_code` and `refresh_token` slot in
-//! as new variants with their own handler.
+//! [`Grant`] and dispatched in [`token`]; `authorization_code` and `refresh_token` are handled
+//! in [`super::authorize`].
 
 use std::collections::BTreeSet;
 
@@ -25,6 +25,10 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// The refresh token (authorization-code grants of clients registered for
+    /// `refresh_token`; rotated on every use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// A grant request, parsed from the form.
@@ -36,6 +40,10 @@ pub enum Grant {
         /// Requested scopes.
         scope: Option<BTreeSet<String>>,
     },
+    /// `authorization_code` (RFC 6749 §4.1.3, PKCE).
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
 }
 
 impl Grant {
@@ -45,6 +53,8 @@ impl Grant {
             "client_credentials" => Ok(Grant::ClientCredentials {
                 scope: params.get("scope").map(parse_scope),
             }),
+            "authorization_code" => Ok(Grant::AuthorizationCode),
+            "refresh_token" => Ok(Grant::RefreshToken),
             other => Err(EndpointError::UnsupportedGrantType(format!(
                 "grant_type {other} is not supported"
             ))),
@@ -54,6 +64,8 @@ impl Grant {
     fn grant_type(&self) -> GrantType {
         match self {
             Grant::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Grant::AuthorizationCode => GrantType::AuthorizationCode,
+            Grant::RefreshToken => GrantType::RefreshToken,
         }
     }
 }
@@ -88,6 +100,10 @@ pub async fn token(
     let jkt = dpop_binding(state, &client, dpop_proof, now).await?;
     match grant {
         Grant::ClientCredentials { scope } => client_credentials(state, &client, scope, jkt, now),
+        Grant::AuthorizationCode => {
+            super::authorize::redeem_code(state, &client, params, jkt, now).await
+        }
+        Grant::RefreshToken => super::authorize::refresh(state, &client, params, jkt, now).await,
     }
 }
 
@@ -154,6 +170,7 @@ fn client_credentials(
             dpop_jkt,
             partner_id: client.kind.partner_id().map(str::to_owned),
             roles: Vec::new(),
+            consent_id: None,
         },
         now,
     )
@@ -166,5 +183,6 @@ fn client_credentials(
         token_type: if bound { "DPoP" } else { "Bearer" }.to_owned(),
         expires_in: u64::try_from(issued.claims.exp - issued.claims.iat).unwrap_or(0),
         scope: issued.claims.scope,
+        refresh_token: None,
     })
 }

@@ -9,6 +9,7 @@ use ecohub_eventstore::SharedStore;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal};
 
+use super::consent_port::{ConsentAuthority, ConsentPortError, ConsentStanding};
 use super::store::{is_revoked, load_client, partner_standing};
 use crate::domain::ClientId;
 use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
@@ -34,12 +35,18 @@ pub enum Inactive {
 
 /// Checks, exactly (latest revisions), that a token whose signature and claims verified is
 /// still usable: not revoked; its client registered and not deleted; its partner active for
-/// partner clients. Applicant tokens (`client_id` `applicant`) have no client stream and
-/// follow their application whatever its status.
+/// partner clients; for consent-bound tokens (`consent_id`), the consent authorised at `now`
+/// for the token's partner and subject. Applicant tokens (`client_id` `applicant`) have no
+/// client stream and follow their application whatever its status.
+///
+/// Returns the consent's expiry for consent-bound tokens: a verdict must not be trusted
+/// beyond it, since a consent expires by time without any append.
 pub async fn check_current(
     store: &dyn ecohub_eventstore::EventStore,
+    consents: Option<&dyn ConsentAuthority>,
     claims: &AccessTokenClaims,
-) -> Result<(), Inactive> {
+    now: Timestamp,
+) -> Result<Option<Timestamp>, Inactive> {
     let unavailable = |e: String| Inactive::Unavailable(e);
     if is_revoked(store, &claims.jti)
         .await
@@ -52,8 +59,8 @@ pub async fn check_current(
         let well_formed = !partner.is_empty()
             && claims.sub == format!("applicant:{partner}")
             && claims.scopes().all(|s| s == "partner:read");
-        return if well_formed {
-            Ok(())
+        return if well_formed && claims.consent_id.is_none() {
+            Ok(None)
         } else {
             Err(Inactive::Refused("malformed applicant token".into()))
         };
@@ -75,7 +82,29 @@ pub async fn check_current(
             return Err(Inactive::Refused(format!("partner is {standing:?}")));
         }
     }
-    Ok(())
+    let Some(consent_id) = &claims.consent_id else {
+        return Ok(None);
+    };
+    let Some(consents) = consents else {
+        return Err(Inactive::Unavailable(
+            "consent-bound token but no consent service".into(),
+        ));
+    };
+    match consents.standing(consent_id, now).await {
+        Ok(ConsentStanding::Authorised {
+            partner_id,
+            pairwise_id,
+            expires_at,
+        }) if now < expires_at
+            && Some(partner_id.as_str()) == claims.partner_id.as_deref()
+            && pairwise_id == claims.sub =>
+        {
+            Ok(Some(expires_at))
+        }
+        Ok(other) => Err(Inactive::Refused(format!("consent is {other:?}"))),
+        Err(ConsentPortError::Unavailable(m)) => Err(Inactive::Unavailable(m)),
+        Err(e) => Err(Inactive::Refused(e.to_string())),
+    }
 }
 
 /// Implements [`AccessTokenVerifier`]: the signature against the ring's current keys,
@@ -95,35 +124,55 @@ pub struct TokenVerifier {
     audience: String,
     dpop_replay: InMemoryJtiReplayGuard,
     current: CurrentCache,
+    consents: Option<Arc<dyn ConsentAuthority>>,
 }
 
 /// Tokens that passed [`check_current`], each with the store's head read *before* the check.
 /// While the head has not moved, no event has been appended anywhere, so the streams the check
 /// read are still at the revisions it saw: the verdict is still exact. Any append (a
-/// suspension, a revocation, a deletion) moves the head, and the next request re-checks. On
-/// the embedded store reading the head costs no IO; on EventStoreDB it is one call instead of
-/// three.
+/// suspension, a revocation, a deletion, a consent revocation — the consent service writes to
+/// the same store) moves the head, and the next request re-checks. A consent also expires by
+/// time without any append, so a consent-bound verdict carries the consent's expiry and is
+/// never used at or after it. On the embedded store reading the head costs no IO; on
+/// EventStoreDB it is one call instead of three.
 #[derive(Default)]
 struct CurrentCache {
-    passed:
-        std::sync::Mutex<std::collections::HashMap<String, Option<ecohub_eventstore::Position>>>,
+    passed: std::sync::Mutex<std::collections::HashMap<String, CachedVerdict>>,
+}
+
+#[derive(Clone, Copy)]
+struct CachedVerdict {
+    head: Option<ecohub_eventstore::Position>,
+    valid_until: Option<Timestamp>,
 }
 
 /// Bound on remembered verdicts (a full cache is simply cleared).
 const CURRENT_CACHE_LIMIT: usize = 100_000;
 
 impl CurrentCache {
-    fn still_current(&self, jti: &str, head: Option<ecohub_eventstore::Position>) -> bool {
+    fn still_current(
+        &self,
+        jti: &str,
+        head: Option<ecohub_eventstore::Position>,
+        now: Timestamp,
+    ) -> bool {
         let passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
-        passed.get(jti).is_some_and(|seen| *seen == head)
+        passed.get(jti).is_some_and(|seen| {
+            seen.head == head && seen.valid_until.is_none_or(|until| now < until)
+        })
     }
 
-    fn remember(&self, jti: &str, head: Option<ecohub_eventstore::Position>) {
+    fn remember(
+        &self,
+        jti: &str,
+        head: Option<ecohub_eventstore::Position>,
+        valid_until: Option<Timestamp>,
+    ) {
         let mut passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
         if passed.len() >= CURRENT_CACHE_LIMIT {
             passed.clear();
         }
-        passed.insert(jti.to_owned(), head);
+        passed.insert(jti.to_owned(), CachedVerdict { head, valid_until });
     }
 }
 
@@ -152,17 +201,29 @@ impl TokenVerifier {
             audience: settings.audience.clone(),
             dpop_replay: InMemoryJtiReplayGuard::new(),
             current: CurrentCache::default(),
+            consents: None,
         }
     }
 
-    /// A verifier sharing the authorization server's store, clock, keys and settings.
+    /// The same verifier checking consent-bound tokens with `consents`.
+    pub fn with_consents(mut self, consents: Arc<dyn ConsentAuthority>) -> Self {
+        self.consents = Some(consents);
+        self
+    }
+
+    /// A verifier sharing the authorization server's store, clock, keys, settings and consent
+    /// port (build it after [`AuthState::with_consents`]).
     pub fn from_state(state: &AuthState) -> Self {
-        Self::new(
+        let verifier = Self::new(
             state.store.clone(),
             state.clock.clone(),
             state.ring.clone(),
             &state.settings,
-        )
+        );
+        match &state.consents {
+            Some(c) => verifier.with_consents(c.clone()),
+            None => verifier,
+        }
     }
 
     /// Verifies at `now` (see the type's documentation).
@@ -216,9 +277,14 @@ impl TokenVerifier {
             tracing::warn!(error = %e, "token check unavailable");
             AuthError::Unavailable
         })?;
-        if !self.current.still_current(&claims.jti, head) {
-            check_current(self.store.as_ref(), &claims)
-                .await
+        if !self.current.still_current(&claims.jti, head, now) {
+            let valid_until = check_current(
+                self.store.as_ref(),
+                self.consents.as_deref(),
+                &claims,
+                now,
+            )
+            .await
                 .map_err(|e| match e {
                     Inactive::Refused(reason) => AuthError::InvalidToken(reason),
                     Inactive::Unavailable(reason) => {
@@ -226,7 +292,7 @@ impl TokenVerifier {
                         AuthError::Unavailable
                     }
                 })?;
-            self.current.remember(&claims.jti, head);
+            self.current.remember(&claims.jti, head, valid_until);
         }
         Ok(Principal {
             client_id: claims.client_id.clone(),
@@ -234,7 +300,7 @@ impl TokenVerifier {
             partner_id: claims.partner_id.clone(),
             scopes: claims.scopes().map(str::to_owned).collect::<BTreeSet<_>>(),
             token_id: claims.jti.clone(),
-            consent_id: None,
+            consent_id: claims.consent_id.clone(),
         })
     }
 }

@@ -6,13 +6,19 @@
 //! application layer generates the client id, the secret and the registration access token,
 //! hashes them, and passes only the hashes in.
 
+pub mod authorization;
 mod client;
+mod customer;
 mod event;
 mod partner;
 
 pub use client::{
     AuthMethod, Client, ClientCommand, ClientError, ClientKind, ClientMetadata, DeleteClient,
     GrantType, RegisterClient, RegisteredClient, STAFF_SCOPES, UpdateClient,
+};
+pub use customer::{
+    Customer, CustomerCommand, CustomerError, CustomerEvent, RegisterCustomer, RegisteredCustomer,
+    normalise_username,
 };
 pub use event::ClientEvent;
 pub use partner::{PARTNER_STATUS_EVENTS, PartnerStanding};
@@ -21,4 +27,10 @@ ecohub_kernel::define_id!(
     /// Identifies an OAuth client (and its stream `client-<uuid>`).
     ClientId,
     "client"
+);
+
+ecohub_kernel::define_id!(
+    /// Identifies a customer of the built-in directory (and its stream `customer-<uuid>`).
+    CustomerId,
+    "customer"
 );

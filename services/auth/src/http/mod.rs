@@ -180,7 +180,9 @@ impl ResponseError for EndpointError {
             | EndpointError::InvalidRedirectUri(m)
             | EndpointError::InvalidClientMetadata(m)
             | EndpointError::InvalidSoftwareStatement(m)
-            | EndpointError::UnapprovedSoftwareStatement(m) => m.clone(),
+            | EndpointError::UnapprovedSoftwareStatement(m)
+            | EndpointError::UnsupportedResponseType(m)
+            | EndpointError::InvalidAuthorizationDetails(m) => m.clone(),
         };
         let mut response = HttpResponse::build(self.status_code());
         no_store(&mut response);

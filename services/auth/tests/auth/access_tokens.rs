@@ -21,6 +21,7 @@ pub fn new_token() -> NewAccessToken {
         dpop_jkt: None,
         partner_id: Some("partner-1".into()),
         roles: vec!["data_recipient".into()],
+        consent_id: None,
     }
 }
 
