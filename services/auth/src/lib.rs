@@ -37,6 +37,14 @@ pub use app::consent_port::{
     ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
     CustomerRef, PermissionView,
 };
+pub use app::authorize::{
+    CODE_LIFETIME, CONSENT_DETAILS_TYPE, ParResponse, REFRESH_TOKEN_LIFETIME, REQUEST_URI_LIFETIME,
+};
+pub use app::customers::{
+    AuthenticatedCustomer, BuiltInDirectory, CustomerAuthenticator, CustomerFailure,
+    CustomerSessionResolver, CustomerSummary, SESSION_LIFETIME, SharedCustomerAuthenticator,
+    pairwise_id,
+};
 pub use app::keys::{KEY_RELOAD_PERIOD, list_keys, rotate_keys, spawn_key_reloader};
 pub use app::ports::{issue_applicant_token, issue_partner_statement};
 pub use app::registration::{StaffClientError, bootstrap_admin, create_staff_client};
@@ -46,7 +54,7 @@ pub use client_assertion::{
     ClientAssertionClaims, ClientAssertionError, MAX_CLIENT_ASSERTION_LIFETIME,
     decode_client_assertion, verify_client_assertion,
 };
-pub use domain::ClientId;
+pub use domain::{ClientId, CustomerId};
 pub use dpop::{
     DPOP_PROOF_MAX_AGE, DPOP_PROOF_TYPE, DpopError, DpopRequest, VerifiedDpopProof,
     access_token_hash, decode_dpop_proof, normalize_htu, verify_dpop_proof,
@@ -56,7 +64,8 @@ pub use http::{AuthApi, configure};
 pub use jwk::{JwkError, Jwks, KeySource, PublicJwk, VerifyingKey, jwk_thumbprint};
 pub use jwt::{
     ACCESS_TOKEN_TYPE, AccessTokenClaims, Audience, Confirmation, IssueError, IssuedAccessToken,
-    IssuedSoftwareStatement, NewAccessToken, NewSoftwareStatement, SOFTWARE_STATEMENT_TYPE,
+    CONSENT_RECEIPT_TYPE, IssuedSoftwareStatement, NewAccessToken, NewSoftwareStatement,
+    SESSION_TYPE, SOFTWARE_STATEMENT_TYPE, SessionClaims, sign_consent_receipt,
     SoftwareStatementClaims, SoftwareStatementError, TokenError, issue_access_token,
     issue_software_statement, verify_access_token, verify_software_statement,
 };

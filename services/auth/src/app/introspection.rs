@@ -49,10 +49,10 @@ pub struct IntrospectionResponse {
     /// The partner, for partner clients.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
-    /// DPoP binding (`{"jkt": …}`).
     /// The consent a consent-bound token was granted under.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_id: Option<String>,
+    /// DPoP binding (`{"jkt": …}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub cnf: Option<serde_json::Value>,

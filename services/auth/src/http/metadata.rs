@@ -28,6 +28,18 @@ pub const SCOPES_SUPPORTED: [&str; 10] = [
 pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,
+    /// `<issuer>/authorize` (only with a `request_uri` from PAR).
+    pub authorization_endpoint: String,
+    /// `<issuer>/par` (RFC 9126).
+    pub pushed_authorization_request_endpoint: String,
+    /// `true`: every authorisation request is pushed (FAPI 2.0).
+    pub require_pushed_authorization_requests: bool,
+    /// `S256` only.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// `true` (RFC 9207: `iss` in the authorisation response).
+    pub authorization_response_iss_parameter_supported: bool,
+    /// `ecohub_consent` (RFC 9396).
+    pub authorization_details_types_supported: Vec<String>,
     /// `<issuer>/token`.
     pub token_endpoint: String,
     /// `<issuer>/jwks`.
@@ -38,10 +50,10 @@ pub struct ServerMetadata {
     pub introspection_endpoint: String,
     /// `<issuer>/revoke`.
     pub revocation_endpoint: String,
-    /// The grants the token endpoint serves (`client_credentials`; `authorization_code` and
-    /// `refresh_token` are added with the customer-authorisation flow).
+    /// The grants the token endpoint serves: `client_credentials`, `authorization_code`,
+    /// `refresh_token`.
     pub grant_types_supported: Vec<String>,
-    /// None yet (no authorization endpoint until consents arrive).
+    /// `code`.
     pub response_types_supported: Vec<String>,
     /// `private_key_jwt`, `client_secret_basic`.
     pub token_endpoint_auth_methods_supported: Vec<String>,
@@ -69,13 +81,23 @@ impl ServerMetadata {
         let methods = strings(&["private_key_jwt", "client_secret_basic"]);
         Self {
             issuer: settings.issuer.clone(),
+            authorization_endpoint: settings.url("/authorize"),
+            pushed_authorization_request_endpoint: settings.url("/par"),
+            require_pushed_authorization_requests: true,
+            code_challenge_methods_supported: strings(&["S256"]),
+            authorization_response_iss_parameter_supported: true,
+            authorization_details_types_supported: strings(&["ecohub_consent"]),
             token_endpoint: settings.token_endpoint(),
             jwks_uri: settings.url("/jwks"),
             registration_endpoint: settings.url("/register"),
             introspection_endpoint: settings.url("/introspect"),
             revocation_endpoint: settings.url("/revoke"),
-            grant_types_supported: strings(&["client_credentials"]),
-            response_types_supported: Vec::new(),
+            grant_types_supported: strings(&[
+                "client_credentials",
+                "authorization_code",
+                "refresh_token",
+            ]),
+            response_types_supported: strings(&["code"]),
             token_endpoint_auth_methods_supported: methods.clone(),
             token_endpoint_auth_signing_alg_values_supported: algs.clone(),
             introspection_endpoint_auth_methods_supported: methods.clone(),

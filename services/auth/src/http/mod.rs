@@ -16,6 +16,7 @@
 mod admin;
 mod metadata;
 mod oauth;
+mod pages;
 mod register;
 
 use actix_web::http::StatusCode;
@@ -29,7 +30,8 @@ use utoipa::openapi::security::{
 use crate::app::EndpointError;
 
 pub use metadata::ServerMetadata;
-pub use oauth::{RevocationForm, TokenForm};
+pub use oauth::{ParForm, RevocationForm, TokenForm};
+pub use pages::{DecisionForm, LOGIN_CSRF_COOKIE, LoginForm, LogoutForm, esc, local_path};
 
 /// Mounts every route of the authorization server. Needs `web::Data<AuthState>` in app data,
 /// and `web::Data<SharedVerifier>` for `/admin/clients`.
@@ -43,6 +45,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(metadata::openid_configuration),
     )
     .route("/jwks", web::get().to(metadata::jwks))
+    .route("/par", web::post().to(oauth::par))
+    .route("/authorize", web::get().to(pages::authorize))
+    .route("/authorize/decision", web::post().to(pages::decision))
+    .route("/login", web::get().to(pages::login_page))
+    .route("/login", web::post().to(pages::login))
+    .route("/logout", web::post().to(pages::logout))
     .route("/token", web::post().to(oauth::token))
     .route("/introspect", web::post().to(oauth::introspect))
     .route("/revoke", web::post().to(oauth::revoke))
@@ -60,6 +68,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         metadata::authorization_server,
         metadata::openid_configuration,
         metadata::jwks,
+        oauth::par,
+        pages::authorize,
+        pages::decision,
+        pages::login_page,
+        pages::login,
+        pages::logout,
         oauth::token,
         oauth::introspect,
         oauth::revoke,
@@ -74,6 +88,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         OAuthErrorBody,
         TokenForm,
         RevocationForm,
+        oauth::ParForm,
+        pages::LoginForm,
+        pages::LogoutForm,
+        pages::DecisionForm,
+        crate::app::authorize::ParResponse,
         crate::app::token::TokenResponse,
         crate::app::introspection::IntrospectionResponse,
         crate::app::registration::RegistrationRequest,
@@ -83,7 +102,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )),
     modifiers(&SecuritySchemes),
     tags((name = "oauth", description = "OAuth 2.0 / FAPI 2.0 authorization server: metadata, \
-keys, dynamic client registration, tokens, introspection, revocation")),
+keys, dynamic client registration, pushed authorisation requests, tokens, introspection, \
+revocation"), (name = "customer", description = "Customer pages (HTML): sign-in, sign-out, \
+the consent page and the customer's decision")),
 )]
 pub struct AuthApi;
 

@@ -7,14 +7,23 @@ use serde::Deserialize;
 use super::{no_store, state};
 use crate::app::client_auth::Credentials;
 use crate::app::introspection::IntrospectionResponse;
+use crate::app::authorize::{self, ParResponse};
 use crate::app::token::TokenResponse;
 use crate::app::{EndpointError, Params, introspection, token as grants};
 
-/// The token request form (RFC 6749 §4.4.2, RFC 7523 §2.2).
+/// The token request form (RFC 6749 §4.1.3, §4.4.2, §6, RFC 7636, RFC 7523 §2.2).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
-    /// `client_credentials`.
+    /// `client_credentials`, `authorization_code` or `refresh_token`.
     pub grant_type: String,
+    /// The authorisation code (`authorization_code`).
+    pub code: Option<String>,
+    /// The redirect URI of the authorisation request (`authorization_code`).
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier (`authorization_code`).
+    pub code_verifier: Option<String>,
+    /// The refresh token (`refresh_token`; rotated: use the new one next time).
+    pub refresh_token: Option<String>,
     /// Requested scopes, space-separated (default: every registered scope).
     pub scope: Option<String>,
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` for private_key_jwt.
@@ -25,11 +34,38 @@ pub struct TokenForm {
     pub client_id: Option<String>,
 }
 
+/// The pushed authorisation request form (RFC 9126 §2.1, FAPI 2.0), plus the client
+/// authentication parameters of [`TokenForm`].
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ParForm {
+    /// `code`.
+    pub response_type: String,
+    /// The client id.
+    pub client_id: String,
+    /// One of the client's registered redirect URIs.
+    pub redirect_uri: String,
+    /// Requested scopes (a subset of the client's), space-separated.
+    pub scope: String,
+    /// Echoed in the authorisation response.
+    pub state: Option<String>,
+    /// PKCE challenge: base64url SHA-256 of the code verifier.
+    pub code_challenge: String,
+    /// `S256` (required; `plain` is refused).
+    pub code_challenge_method: String,
+    /// RFC 9396: `[{"type":"ecohub_consent","consent_id":"…"}]` (a consent of the client's
+    /// partner awaiting authorisation).
+    pub authorization_details: String,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// The signed client assertion (`aud` the issuer or the token endpoint).
+    pub client_assertion: Option<String>,
+}
+
 /// The introspection and revocation form (RFC 7662 §2.1, RFC 7009 §2.1), plus the client
 /// authentication parameters of [`TokenForm`] for private_key_jwt.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RevocationForm {
-    /// The access token.
+    /// The access token or refresh token.
     pub token: String,
     /// `access_token` (optional hint).
     pub token_type_hint: Option<String>,
@@ -84,7 +120,10 @@ fn dpop_header(req: &HttpRequest) -> Result<Option<String>, EndpointError> {
         .transpose()
 }
 
-/// Issues an access token (`client_credentials`). Clients authenticate with
+/// Issues an access token: `client_credentials`; `authorization_code` (PKCE S256, single-use
+/// code, the consent authorised; a consent-bound token whose `sub` is the customer's pairwise
+/// id, plus a refresh token); `refresh_token` (rotated on every use; a reused token revokes
+/// its family). Clients authenticate with
 /// `client_secret_basic` or `private_key_jwt` (the method they registered); a `DPoP` proof
 /// binds the token to its key (required for clients registered with
 /// `dpop_bound_access_tokens`).
@@ -111,6 +150,32 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, E
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
     Ok(response.json(issued))
+}
+
+/// Pushed authorisation request (RFC 9126), the only way to start an authorisation (FAPI
+/// 2.0). `private_key_jwt` (`client_secret_basic` outside production only); PKCE S256;
+/// one `ecohub_consent` in `authorization_details`. The `request_uri` works for 90 s, once.
+#[utoipa::path(
+    post,
+    path = "/par",
+    tag = "oauth",
+    request_body(content = ParForm, content_type = "application/x-www-form-urlencoded"),
+    security(("private_key_jwt" = []), ("basic" = [])),
+    responses(
+        (status = 201, description = "The request_uri (Cache-Control: no-store)", body = ParResponse),
+        (status = 400, description = "invalid_request, invalid_scope, unsupported_response_type, unauthorized_client, invalid_authorization_details", body = super::OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = super::OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable (no consent service)", body = super::OAuthErrorBody),
+    )
+)]
+pub async fn par(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, EndpointError> {
+    let state = state(&req)?;
+    let (params, credentials) = form(&req, &body)?;
+    let now = state.clock.now();
+    let pushed = authorize::push(&state, credentials, &params, now).await?;
+    let mut response = HttpResponse::Created();
+    no_store(&mut response);
+    Ok(response.json(pushed))
 }
 
 /// Token introspection (RFC 7662). The caller authenticates like at the token endpoint; a

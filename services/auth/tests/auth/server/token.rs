@@ -21,7 +21,25 @@ async fn metadata_names_every_endpoint_and_capability() {
         assert_eq!(m["registration_endpoint"], format!("{HUB}/register"));
         assert_eq!(m["introspection_endpoint"], format!("{HUB}/introspect"));
         assert_eq!(m["revocation_endpoint"], format!("{HUB}/revoke"));
-        assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            m["grant_types_supported"],
+            json!(["client_credentials", "authorization_code", "refresh_token"])
+        );
+        assert_eq!(m["authorization_endpoint"], format!("{HUB}/authorize"));
+        assert_eq!(
+            m["pushed_authorization_request_endpoint"],
+            format!("{HUB}/par")
+        );
+        assert_eq!(m["require_pushed_authorization_requests"], json!(true));
+        assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(
+            m["authorization_response_iss_parameter_supported"],
+            json!(true)
+        );
+        assert_eq!(
+            m["authorization_details_types_supported"],
+            json!(["ecohub_consent"])
+        );
         assert_eq!(
             m["token_endpoint_auth_methods_supported"],
             json!(["private_key_jwt", "client_secret_basic"])
@@ -34,7 +52,7 @@ async fn metadata_names_every_endpoint_and_capability() {
             m["dpop_signing_alg_values_supported"],
             json!(["ES256", "PS256", "EdDSA"])
         );
-        assert_eq!(m["response_types_supported"], json!([]));
+        assert_eq!(m["response_types_supported"], json!(["code"]));
         assert!(
             m["scopes_supported"]
                 .as_array()
