@@ -538,7 +538,11 @@ pub struct SessionClaims {
 }
 
 /// Signs a session with the ring's current key.
-pub fn sign_session(ring: &KeyRing, claims: &SessionClaims, now: Timestamp) -> Result<String, KeyError> {
+pub fn sign_session(
+    ring: &KeyRing,
+    claims: &SessionClaims,
+    now: Timestamp,
+) -> Result<String, KeyError> {
     ring.signing_key(now)?.sign_jwt(SESSION_TYPE, claims)
 }
 

@@ -33,12 +33,12 @@ mod util;
 use std::time::Duration;
 
 pub use app::EndpointError;
+pub use app::authorize::{
+    CODE_LIFETIME, CONSENT_DETAILS_TYPE, ParResponse, REFRESH_TOKEN_LIFETIME, REQUEST_URI_LIFETIME,
+};
 pub use app::consent_port::{
     ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
     CustomerRef, PermissionView,
-};
-pub use app::authorize::{
-    CODE_LIFETIME, CONSENT_DETAILS_TYPE, ParResponse, REFRESH_TOKEN_LIFETIME, REQUEST_URI_LIFETIME,
 };
 pub use app::customers::{
     AuthenticatedCustomer, BuiltInDirectory, CustomerAuthenticator, CustomerFailure,
@@ -63,11 +63,11 @@ pub use error::{JwtError, OAuthError};
 pub use http::{AuthApi, configure};
 pub use jwk::{JwkError, Jwks, KeySource, PublicJwk, VerifyingKey, jwk_thumbprint};
 pub use jwt::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, Audience, Confirmation, IssueError, IssuedAccessToken,
-    CONSENT_RECEIPT_TYPE, IssuedSoftwareStatement, NewAccessToken, NewSoftwareStatement,
-    SESSION_TYPE, SOFTWARE_STATEMENT_TYPE, SessionClaims, sign_consent_receipt,
-    SoftwareStatementClaims, SoftwareStatementError, TokenError, issue_access_token,
-    issue_software_statement, verify_access_token, verify_software_statement,
+    ACCESS_TOKEN_TYPE, AccessTokenClaims, Audience, CONSENT_RECEIPT_TYPE, Confirmation, IssueError,
+    IssuedAccessToken, IssuedSoftwareStatement, NewAccessToken, NewSoftwareStatement, SESSION_TYPE,
+    SOFTWARE_STATEMENT_TYPE, SessionClaims, SoftwareStatementClaims, SoftwareStatementError,
+    TokenError, issue_access_token, issue_software_statement, sign_consent_receipt,
+    verify_access_token, verify_software_statement,
 };
 pub use keys::{KeyError, KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
 pub use replay::{

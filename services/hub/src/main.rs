@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The built-in customer directory (customers who sign in on the hub's login page).
+    Customers {
+        #[command(subcommand)]
+        command: CustomersCommand,
+    },
     /// The authorization server's signing keys.
     Keys {
         #[command(subcommand)]
@@ -59,6 +64,29 @@ enum AdminCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum CustomersCommand {
+    /// Adds a customer and prints it as JSON (no hash). The password is read from standard
+    /// input (first line), never from the command line. Works while hubs run on the same
+    /// store; a taken username is refused.
+    Add {
+        /// The username (3 to 64 of `a-z 0-9 . _ @ -`, case-insensitive).
+        #[arg(long)]
+        username: String,
+        /// The name shown on pages.
+        #[arg(long)]
+        display_name: String,
+        /// Read the password from standard input (required: the only way to pass it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Lists the customers as JSON lines (id, username, display name, registration time; no
+    /// password hashes).
+    List(Overrides),
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Adds a signing key: published at once, used for signing after the publication delay;
     /// the previous key keeps verifying until its tokens expire. Running hubs pick it up.
@@ -82,6 +110,9 @@ fn main() -> ExitCode {
         }
         | Command::Keys {
             command: KeysCommand::List(o) | KeysCommand::Rotate { overrides: o, .. },
+        }
+        | Command::Customers {
+            command: CustomersCommand::List(o) | CustomersCommand::Add { overrides: o, .. },
         } => o.clone(),
         Command::Openapi | Command::Migrate { .. } => Overrides::default(),
     };
@@ -107,6 +138,63 @@ fn main() -> ExitCode {
             command: AdminCommand::Bootstrap(_),
         } => admin_bootstrap(&settings),
         Command::Keys { command } => keys(&settings, command),
+        Command::Customers { command } => customers(&settings, command),
+    }
+}
+
+fn customers(settings: &Settings, command: CustomersCommand) -> ExitCode {
+    ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
+    let password = match &command {
+        CustomersCommand::Add { .. } => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                eprintln!("ecohub: cannot read the password from stdin: {e}");
+                return ExitCode::from(2);
+            }
+            Some(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+        CustomersCommand::List(_) => None,
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let result: anyhow::Result<Vec<serde_json::Value>> = runtime.block_on(async {
+        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let directory = ecohub_auth::BuiltInDirectory::new(store.clone());
+        let outcome = match &command {
+            CustomersCommand::Add {
+                username,
+                display_name,
+                ..
+            } => directory
+                .add(
+                    username,
+                    display_name,
+                    password.as_deref().unwrap_or_default(),
+                    SystemClock.now(),
+                    "system:cli",
+                )
+                .await
+                .map(|c| vec![serde_json::json!(c)]),
+            CustomersCommand::List(_) => directory
+                .list()
+                .await
+                .map(|all| all.iter().map(|c| serde_json::json!(c)).collect()),
+        };
+        store.close().await?;
+        Ok(outcome?)
+    });
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecohub: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

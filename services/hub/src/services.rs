@@ -15,7 +15,7 @@ use ecohub_partners::{
     ApplicantTokens, IssuedToken, PartnerDirectory, PartnersConfig, PartnersState, PortError,
     SoftwareStatementClaims, SoftwareStatements,
 };
-use ecohub_security::SharedVerifier;
+use ecohub_security::{SharedCustomerSessions, SharedVerifier};
 
 use crate::config::Settings;
 
@@ -26,6 +26,8 @@ pub struct Services {
     pub auth: AuthState,
     /// Verifies access tokens for every protected route.
     pub verifier: SharedVerifier,
+    /// Resolves customer session cookies (the authorization server's login sessions).
+    pub customer_sessions: SharedCustomerSessions,
     /// Partner onboarding.
     pub partners: PartnersState,
 }
@@ -74,6 +76,8 @@ pub fn build(
         auth_settings.clone(),
     );
     let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&auth));
+    let customer_sessions: SharedCustomerSessions =
+        Arc::new(ecohub_auth::CustomerSessionResolver::from_state(&auth));
 
     let (directory, reader) = PartnerDirectory::new();
     let projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
@@ -95,6 +99,7 @@ pub fn build(
         Services {
             auth,
             verifier,
+            customer_sessions,
             partners,
         },
         projections,

@@ -133,6 +133,7 @@ pub fn create_app(
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
         .app_data(web::Data::new(state.services.verifier.clone()))
+        .app_data(web::Data::new(state.services.customer_sessions.clone()))
         .app_data(web::Data::new(state.services.auth.clone()))
         .app_data(web::Data::new(state.services.partners.clone()))
         .configure(crate::health::configure)

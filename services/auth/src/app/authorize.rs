@@ -28,9 +28,9 @@ use super::store::record_revocation;
 use super::token::{TokenResponse, parse_scope};
 use super::{EndpointError, Params};
 use crate::domain::authorization::{
-    AuthorizationCode, CodeEvent, CodeGrant, CodeRefusal, FamilyEvent, FamilyStart,
-    PushedRequest, PushedRequestEvent, PushedRequestState, RedeemCode, RefreshFamily,
-    Redemption, RequestRefusal, Rotation,
+    AuthorizationCode, CodeEvent, CodeGrant, CodeRefusal, FamilyEvent, FamilyStart, PushedRequest,
+    PushedRequestEvent, PushedRequestState, RedeemCode, Redemption, RefreshFamily, RequestRefusal,
+    Rotation,
 };
 use crate::domain::{AuthMethod, GrantType, RegisteredClient};
 use crate::jwt::{IssueError, NewAccessToken, issue_access_token};
@@ -111,8 +111,7 @@ async fn read_events<E: DomainEvent>(
 /// Whether `s` is a PKCE challenge or verifier shape: 43–128 unreserved characters.
 fn pkce_shaped(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
@@ -228,7 +227,12 @@ fn validate_push(
         }
     }
     let redirect_uri = params.required("redirect_uri")?;
-    if !client.metadata.redirect_uris.iter().any(|u| u == redirect_uri) {
+    if !client
+        .metadata
+        .redirect_uris
+        .iter()
+        .any(|u| u == redirect_uri)
+    {
         return Err(invalid("redirect_uri is not registered for this client"));
     }
     let scope = parse_scope(params.required("scope")?);
@@ -680,7 +684,11 @@ pub async fn redeem_code(
         }
         Err(e) => return Err(EndpointError::store(e)),
     }
-    let refresh_token = if client.metadata.grant_types.contains(&GrantType::RefreshToken) {
+    let refresh_token = if client
+        .metadata
+        .grant_types
+        .contains(&GrantType::RefreshToken)
+    {
         let token = format!("{}.{}", grant.family_id, random_id(TOKEN_BYTES));
         let start = FamilyStart {
             family_id: grant.family_id.clone(),
@@ -754,7 +762,11 @@ async fn revoke_family(
     if let Some(event) = RefreshFamily::fold(&events).revoke(reason, now) {
         state
             .store
-            .append(&stream, ExpectedRevision::Any, vec![encode(&event, actor, now)])
+            .append(
+                &stream,
+                ExpectedRevision::Any,
+                vec![encode(&event, actor, now)],
+            )
             .await
             .map_err(EndpointError::store)?;
     }
@@ -794,7 +806,11 @@ pub async fn refresh(
             Rotation::RevokeFamily(event) => {
                 state
                     .store
-                    .append(&stream, ExpectedRevision::Any, vec![encode(&event, &actor, now)])
+                    .append(
+                        &stream,
+                        ExpectedRevision::Any,
+                        vec![encode(&event, &actor, now)],
+                    )
                     .await
                     .map_err(EndpointError::store)?;
                 return Err(EndpointError::InvalidGrant(
@@ -870,7 +886,8 @@ pub async fn revoke_refresh_token(
         return Ok(false);
     };
     let hash = token_hash(token);
-    let known = family.current_hash.as_deref() == Some(hash.as_str()) || family.retired.contains(&hash);
+    let known =
+        family.current_hash.as_deref() == Some(hash.as_str()) || family.retired.contains(&hash);
     if !known || start.client_id != client_id {
         return Ok(true);
     }

@@ -270,9 +270,11 @@ impl BuiltInDirectory {
         &self,
         normalised: &str,
     ) -> Result<Option<RegisteredCustomer>, CustomerFailure> {
-        let events =
-            ecohub_eventstore::read_stream_to_end(self.store.as_ref(), &username_stream(normalised))
-                .await?;
+        let events = ecohub_eventstore::read_stream_to_end(
+            self.store.as_ref(),
+            &username_stream(normalised),
+        )
+        .await?;
         let Some(first) = events.first() else {
             return Ok(None);
         };

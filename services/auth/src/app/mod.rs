@@ -3,8 +3,8 @@
 //! helpers the hub wires. Randomness, hashing and clock reads happen here, never in
 //! [`crate::domain`].
 
-pub mod client_auth;
 pub mod authorize;
+pub mod client_auth;
 pub mod consent_port;
 pub mod customers;
 pub mod introspection;

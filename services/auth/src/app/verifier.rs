@@ -278,20 +278,16 @@ impl TokenVerifier {
             AuthError::Unavailable
         })?;
         if !self.current.still_current(&claims.jti, head, now) {
-            let valid_until = check_current(
-                self.store.as_ref(),
-                self.consents.as_deref(),
-                &claims,
-                now,
-            )
-            .await
-                .map_err(|e| match e {
-                    Inactive::Refused(reason) => AuthError::InvalidToken(reason),
-                    Inactive::Unavailable(reason) => {
-                        tracing::warn!(%reason, "token check unavailable");
-                        AuthError::Unavailable
-                    }
-                })?;
+            let valid_until =
+                check_current(self.store.as_ref(), self.consents.as_deref(), &claims, now)
+                    .await
+                    .map_err(|e| match e {
+                        Inactive::Refused(reason) => AuthError::InvalidToken(reason),
+                        Inactive::Unavailable(reason) => {
+                            tracing::warn!(%reason, "token check unavailable");
+                            AuthError::Unavailable
+                        }
+                    })?;
             self.current.remember(&claims.jti, head, valid_until);
         }
         Ok(Principal {

@@ -131,19 +131,21 @@ pub struct PushedRequestState {
 impl PushedRequestState {
     /// Folds the stream's events.
     pub fn fold<'a>(events: impl IntoIterator<Item = &'a PushedRequestEvent>) -> Self {
-        events
-            .into_iter()
-            .fold(Self::default(), |mut s, e| {
-                match e {
-                    PushedRequestEvent::Pushed(r) => s.request = Some(r.clone()),
-                    PushedRequestEvent::Used { .. } => s.used = true,
-                }
-                s
-            })
+        events.into_iter().fold(Self::default(), |mut s, e| {
+            match e {
+                PushedRequestEvent::Pushed(r) => s.request = Some(r.clone()),
+                PushedRequestEvent::Used { .. } => s.used = true,
+            }
+            s
+        })
     }
 
     /// The request, if `client_id` may still use it at `now`.
-    pub fn usable(&self, client_id: &str, now: Timestamp) -> Result<&PushedRequest, RequestRefusal> {
+    pub fn usable(
+        &self,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<&PushedRequest, RequestRefusal> {
         let request = self.request.as_ref().ok_or(RequestRefusal::Unknown)?;
         if request.client_id != client_id {
             return Err(RequestRefusal::OtherClient);
@@ -159,7 +161,11 @@ impl PushedRequestState {
 
     /// Decides to spend the request (the caller appends at the revision it read, so one
     /// decision wins across instances).
-    pub fn use_once(&self, client_id: &str, now: Timestamp) -> Result<PushedRequestEvent, RequestRefusal> {
+    pub fn use_once(
+        &self,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PushedRequestEvent, RequestRefusal> {
         self.usable(client_id, now)?;
         Ok(PushedRequestEvent::Used { at: now })
     }
@@ -319,7 +325,11 @@ impl AuthorizationCode {
 
     /// Decides a redemption: the grant to honour, or why not. A second presentation is
     /// [`CodeRefusal::Reused`] whoever presents it (RFC 6749 §4.1.2).
-    pub fn redeem(&self, request: &RedeemCode<'_>, now: Timestamp) -> Result<&CodeGrant, CodeRefusal> {
+    pub fn redeem(
+        &self,
+        request: &RedeemCode<'_>,
+        now: Timestamp,
+    ) -> Result<&CodeGrant, CodeRefusal> {
         let grant = self.grant.as_ref().ok_or(CodeRefusal::Unknown)?;
         if self.redemption.is_some() || self.reused {
             return Err(CodeRefusal::Reused(self.redemption.clone()));

@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{no_store, state};
+use crate::app::authorize::{self, ParResponse};
 use crate::app::client_auth::Credentials;
 use crate::app::introspection::IntrospectionResponse;
-use crate::app::authorize::{self, ParResponse};
 use crate::app::token::TokenResponse;
 use crate::app::{EndpointError, Params, introspection, token as grants};
 

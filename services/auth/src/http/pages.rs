@@ -219,7 +219,11 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
     };
     let return_to = local_path(query.return_to.as_deref());
     let csrf = random_id(32);
-    let mut response = page(StatusCode::OK, "Sign in", &login_form(&return_to, &csrf, None));
+    let mut response = page(
+        StatusCode::OK,
+        "Sign in",
+        &login_form(&return_to, &csrf, None),
+    );
     let mut c = cookie(&state, LOGIN_CSRF_COOKIE, csrf, "/login");
     c.set_max_age(CookieDuration::minutes(10));
     let _ = response.add_cookie(&c);
@@ -285,8 +289,12 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         }
     };
     let now = state.clock.now();
-    let (token, _) = match start_session(&state.ring, &state.settings.issuer, &customer.customer_id, now)
-    {
+    let (token, _) = match start_session(
+        &state.ring,
+        &state.settings.issuer,
+        &customer.customer_id,
+        now,
+    ) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot sign a session");
@@ -332,7 +340,10 @@ pub async fn logout(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     };
     let presented = params.get("csrf_token").unwrap_or_default();
     if !ct_eq(customer.csrf_token.as_bytes(), presented.as_bytes()) {
-        return error_page(StatusCode::FORBIDDEN, "The form's security token is missing or wrong.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or wrong.",
+        );
     }
     if let Err(e) = end_session(state.store.as_ref(), &claims, state.clock.now()).await {
         tracing::warn!(error = %e, "sign-out unavailable");
@@ -407,8 +418,14 @@ fn consent_page(
         let _ = write!(
             b,
             "<dt>Transactions from</dt><dd>{} to {}</dd>",
-            esc(&consent.transaction_from.map(date).unwrap_or_else(|| "—".into())),
-            esc(&consent.transaction_to.map(date).unwrap_or_else(|| "—".into())),
+            esc(&consent
+                .transaction_from
+                .map(date)
+                .unwrap_or_else(|| "—".into())),
+            esc(&consent
+                .transaction_to
+                .map(date)
+                .unwrap_or_else(|| "—".into())),
         );
     }
     let _ = write!(
@@ -531,13 +548,25 @@ pub async fn decision(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let decision = match params.get("decision") {
         Some("approve") => Decision::Approve,
         Some("reject") => Decision::Reject,
-        _ => return error_page(StatusCode::BAD_REQUEST, "decision must be approve or reject"),
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "decision must be approve or reject",
+            );
+        }
     };
     let (Some(client_id), Some(request_uri)) = (params.get("client_id"), params.get("request_uri"))
     else {
-        return error_page(StatusCode::BAD_REQUEST, "client_id and request_uri are required");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "client_id and request_uri are required",
+        );
     };
-    let customer = match state.customers.customer(&session_customer.customer_id).await {
+    let customer = match state
+        .customers
+        .customer(&session_customer.customer_id)
+        .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => return error_page(StatusCode::UNAUTHORIZED, "Please sign in first."),
         Err(_) => {

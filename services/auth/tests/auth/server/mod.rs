@@ -3,6 +3,8 @@
 //! pinned stored event shapes.
 
 mod admin;
+mod authorize;
+mod fake_consents;
 mod registration;
 mod token;
 mod verifier;
@@ -38,6 +40,7 @@ pub struct Hub {
     pub clock: Arc<ManualClock>,
     pub state: AuthState,
     pub verifier: SharedVerifier,
+    pub consents: Arc<fake_consents::FakeConsents>,
 }
 
 /// A response, read.
@@ -96,6 +99,7 @@ async fn protected(auth: Authenticated<PartnerReadScope>) -> HttpResponse {
         "partner_id": p.partner_id,
         "scopes": p.scopes,
         "token_id": p.token_id,
+        "consent_id": p.consent_id,
     }))
 }
 
@@ -112,7 +116,9 @@ impl Hub {
         let clock = Arc::new(ManualClock::at(t0()));
         let mut settings = AuthSettings::new(HUB);
         adjust(&mut settings);
-        let state = AuthState::new(store.clone(), clock.clone(), ring.clone(), settings);
+        let consents = Arc::new(fake_consents::FakeConsents::new(store.clone()));
+        let state = AuthState::new(store.clone(), clock.clone(), ring.clone(), settings)
+            .with_consents(consents.clone());
         let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&state));
         Self {
             _dir: dir,
@@ -121,6 +127,7 @@ impl Hub {
             clock,
             state,
             verifier,
+            consents,
         }
     }
 
