@@ -6,6 +6,7 @@ mod access_tokens;
 mod client_assertions;
 mod clients;
 mod dpop;
+mod flow_domain;
 mod keys;
 mod server;
 mod software_statements;

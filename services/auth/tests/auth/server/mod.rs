@@ -4,6 +4,7 @@
 
 mod admin;
 mod authorize;
+mod customers;
 mod fake_consents;
 mod registration;
 mod token;
