@@ -144,34 +144,42 @@ fn redirect(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn state(req: &HttpRequest) -> Result<web::Data<AuthState>, HttpResponse> {
+/// A page's early answer (boxed: responses are large).
+type Early<T> = Result<T, Box<HttpResponse>>;
+
+fn state(req: &HttpRequest) -> Early<web::Data<AuthState>> {
     req.app_data::<web::Data<AuthState>>()
         .cloned()
-        .ok_or_else(|| error_page(StatusCode::INTERNAL_SERVER_ERROR, "not configured"))
+        .ok_or_else(|| {
+            Box::new(error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "not configured",
+            ))
+        })
 }
 
-fn form_params(body: &[u8]) -> Result<Params, HttpResponse> {
+fn form_params(body: &[u8]) -> Early<Params> {
     std::str::from_utf8(body)
         .ok()
         .and_then(|b| Params::parse(b).ok())
-        .ok_or_else(|| error_page(StatusCode::BAD_REQUEST, "malformed form"))
+        .ok_or_else(|| Box::new(error_page(StatusCode::BAD_REQUEST, "malformed form")))
 }
 
 /// The signed-in session, if any (an invalid or signed-out cookie counts as none).
 async fn session(
     state: &AuthState,
     req: &HttpRequest,
-) -> Result<Option<(ecohub_security::SessionCustomer, SessionClaims)>, HttpResponse> {
+) -> Early<Option<(ecohub_security::SessionCustomer, SessionClaims)>> {
     let Some(cookie) = req.cookie(CUSTOMER_SESSION_COOKIE) else {
         return Ok(None);
     };
     let resolver = CustomerSessionResolver::from_state(state);
     match resolver.resolve_at(cookie.value(), state.clock.now()).await {
         Ok(found) => Ok(Some(found)),
-        Err(CustomerSessionError::Unavailable) => Err(error_page(
+        Err(CustomerSessionError::Unavailable) => Err(Box::new(error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Sign-in is temporarily unavailable. Please try again shortly.",
-        )),
+        ))),
         Err(_) => Ok(None),
     }
 }
@@ -215,7 +223,7 @@ fn cookie<'c>(state: &AuthState, name: &'c str, value: String, path: &'c str) ->
 pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
     let state = match state(&req) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let return_to = local_path(query.return_to.as_deref());
     let csrf = random_id(32);
@@ -247,11 +255,11 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
 pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let state = match state(&req) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let params = match form_params(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let expected = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
     let presented = params.get("csrf_token").unwrap_or_default();
@@ -327,16 +335,16 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
 pub async fn logout(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let state = match state(&req) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let params = match form_params(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (customer, claims) = match session(&state, &req).await {
         Ok(Some(found)) => found,
         Ok(None) => return redirect("/login"),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let presented = params.get("csrf_token").unwrap_or_default();
     if !ct_eq(customer.csrf_token.as_bytes(), presented.as_bytes()) {
@@ -469,7 +477,7 @@ fn consent_page(
 pub async fn authorize(req: HttpRequest) -> HttpResponse {
     let state = match state(&req) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(params) = Params::parse(req.query_string()) else {
         return error_page(StatusCode::BAD_REQUEST, "malformed authorisation request");
@@ -488,7 +496,7 @@ pub async fn authorize(req: HttpRequest) -> HttpResponse {
             let here = format!("/authorize?{}", req.query_string());
             return redirect(&format!("/login?return_to={}", percent_encode(&here)));
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match authorization_page(&state, &params, now).await {
         Ok((loaded, consent)) => page(
@@ -525,18 +533,18 @@ pub async fn authorize(req: HttpRequest) -> HttpResponse {
 pub async fn decision(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let state = match state(&req) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let params = match form_params(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (session_customer, _) = match session(&state, &req).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             return error_page(StatusCode::UNAUTHORIZED, "Please sign in first.");
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let presented = params.get("csrf_token").unwrap_or_default();
     if !ct_eq(session_customer.csrf_token.as_bytes(), presented.as_bytes()) {

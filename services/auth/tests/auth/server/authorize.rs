@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 
 use super::{CALLBACK, HUB, Hub, JwtClient, Reply, t0};
 
+/// Parameters to change in a pushed request (`None` removes one).
+type Change<'a> = Vec<(&'a str, Option<&'a str>)>;
+
 const PASSWORD: &str = "correct horse battery";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -454,7 +457,7 @@ async fn bad_pushed_requests_are_refused_and_nothing_is_written() {
         { "type": "ecohub_consent", "consent_id": s.consent }
     ])
     .to_string();
-    let cases: Vec<(Vec<(&str, Option<&str>)>, &str)> = vec![
+    let cases: Vec<(Change<'_>, &str)> = vec![
         (vec![("code_challenge", None)], "invalid_request"),
         (vec![("code_challenge_method", None)], "invalid_request"),
         (
