@@ -2,6 +2,7 @@
 //! store per test (`ecohub_testkit::spawn_app`).
 
 mod conventions;
+mod customers;
 mod health;
 mod migrate;
 mod openapi;
