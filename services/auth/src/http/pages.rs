@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use ecohub_security::{CUSTOMER_SESSION_COOKIE, CustomerSessionError};
 use serde::Deserialize;
 
@@ -582,10 +582,9 @@ pub async fn decision(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         }
     };
     let interaction_id = req
-        .headers()
-        .get("x-fapi-interaction-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .extensions()
+        .get::<ecohub_http::InteractionId>()
+        .map(ToString::to_string);
     match decide(
         &state,
         &customer,

@@ -501,6 +501,57 @@ async fn bad_pushed_requests_are_refused_and_nothing_is_written() {
     let pushed = s.hub.store.read_all(head, &filter, 100).await.unwrap();
     assert!(pushed.is_empty());
 
+    // With client_secret_basic (development), which records nothing to authenticate, the
+    // store head does not move at all.
+    let reply = s
+        .hub
+        .register(json!({
+            "software_statement": s.hub.statement(&s.client.partner_id),
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "partner:read data:read",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [CALLBACK],
+        }))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let basic_id = reply.body["client_id"].as_str().unwrap().to_owned();
+    let authorization = super::basic(&basic_id, reply.body["client_secret"].as_str().unwrap());
+    let head = s.head().await;
+    for change in [
+        vec![("code_challenge", None)],
+        vec![("code_challenge_method", Some("plain"))],
+        vec![("redirect_uri", Some("https://evil.example/cb"))],
+        vec![("authorization_details", Some(unknown_details.as_str()))],
+        vec![("authorization_details", Some(foreign_details.as_str()))],
+    ] {
+        let mut params = s.par_params();
+        params.retain(|(n, _)| *n != "client_id");
+        params.push(("client_id", basic_id.clone()));
+        for (name, value) in &change {
+            params.retain(|(n, _)| n != name);
+            if let Some(v) = value {
+                params.push((name, (*v).to_owned()));
+            }
+        }
+        let reply = s
+            .hub
+            .send(
+                test::TestRequest::post()
+                    .uri("/par")
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .insert_header(authorization.clone())
+                    .set_payload(form(&params)),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{change:?}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(s.head().await, head);
+
     // A consent no longer pending is refused too.
     let s2 = setup().await;
     s2.hub.consents.set_status_silently(&s2.consent, "Revoked");
