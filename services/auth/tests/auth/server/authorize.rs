@@ -977,3 +977,109 @@ async fn a_consent_receipt_is_signed_with_the_published_keys() {
             .is_err()
     );
 }
+
+#[actix_web::test]
+async fn a_revoked_consent_is_refused_at_once_on_every_instance() {
+    let s = setup().await;
+    let code = s.code().await;
+    let access = s.redeem(&code, VERIFIER).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A second instance: same store, key ring and consent service, its own caches.
+    let other_state = ecohub_auth::AuthState::new(
+        s.hub.store.clone(),
+        s.hub.clock.clone(),
+        s.hub.ring.clone(),
+        s.hub.state.settings.clone(),
+    )
+    .with_consents(s.hub.consents.clone());
+    let other = ecohub_auth::TokenVerifier::from_state(&other_state);
+    let presented = ecohub_security::PresentedToken {
+        token: access.clone(),
+        dpop_scheme: false,
+        dpop_proof: None,
+        method: "GET".into(),
+        uri: format!("{HUB}/protected"),
+    };
+    let principal = other.verify_at(&presented, s.hub.now()).await.unwrap();
+    assert_eq!(principal.consent_id.as_deref(), Some(s.consent.as_str()));
+    assert_eq!(
+        s.hub.call_protected("Bearer", &access, None).await.status,
+        StatusCode::OK
+    );
+    s.hub.consents.revoke(&s.consent, s.hub.now()).await;
+    assert!(other.verify_at(&presented, s.hub.now()).await.is_err());
+    assert_eq!(
+        s.hub.call_protected("Bearer", &access, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[actix_web::test]
+async fn production_refuses_basic_clients_at_par_and_sets_secure_cookies() {
+    // A basic client registered in development is refused at PAR once in production.
+    let mut dev = setup().await;
+    let reply = dev
+        .hub
+        .register(json!({
+            "software_statement": dev.hub.statement(&dev.client.partner_id),
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "partner:read data:read",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [CALLBACK],
+        }))
+        .await;
+    let basic_id = reply.body["client_id"].as_str().unwrap().to_owned();
+    let authorization = super::basic(&basic_id, reply.body["client_secret"].as_str().unwrap());
+    dev.hub.state.settings.production = true;
+    let mut params = dev.par_params();
+    params.retain(|(n, _)| *n != "client_id");
+    params.push(("client_id", basic_id));
+    let reply = dev
+        .hub
+        .send(
+            test::TestRequest::post()
+                .uri("/par")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .insert_header(authorization)
+                .set_payload(form(&params)),
+        )
+        .await;
+    reply.assert_oauth_error(401, "invalid_client");
+
+    let s = setup_with(|a| a.production = true, Duration::from_secs(3600)).await;
+    let page = s.get("/login", None).await;
+    let pre = page
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ecohub_login_csrf="))
+        .unwrap()
+        .to_owned();
+    assert!(pre.contains("Secure") && pre.contains("HttpOnly"), "{pre}");
+    let request_uri = s.par().await;
+    let path = s.authorize_path(&request_uri);
+    let value = set_cookie(&page, "ecohub_login_csrf").unwrap();
+    let reply = s
+        .post_form(
+            "/login",
+            form(&[
+                ("username", "alice".into()),
+                ("password", PASSWORD.into()),
+                ("csrf_token", value.clone()),
+                ("return_to", path),
+            ]),
+            Some(&format!("ecohub_login_csrf={value}")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let session = reply
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ecohub_session="))
+        .unwrap()
+        .to_owned();
+    assert!(session.contains("Secure"), "{session}");
+}
