@@ -23,6 +23,9 @@ pub struct AuthState {
     /// `jti` replay guard for client assertions and DPoP proofs at the token endpoint
     /// (production: [`crate::StoreReplayGuard`], exact across instances).
     pub replay: Arc<dyn JtiReplayGuard>,
+    /// Client registrations and partner standings, remembered while the store's head has
+    /// not moved.
+    pub(crate) clients: Arc<crate::app::client_cache::ClientCache>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -48,6 +51,7 @@ impl AuthState {
             ring,
             settings,
             replay,
+            clients: Arc::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! [`crate::domain`].
 
 pub mod client_auth;
+pub(crate) mod client_cache;
 pub mod consent_port;
 pub mod introspection;
 pub mod keys;
