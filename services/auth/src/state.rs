@@ -28,6 +28,9 @@ pub struct AuthState {
     /// The consent service behind its port; without it, pushed authorisation requests answer
     /// `temporarily_unavailable` and consent-bound tokens are refused.
     pub consents: Option<Arc<dyn crate::app::consent_port::ConsentAuthority>>,
+    /// Client registrations and partner standings, remembered while the store's head has
+    /// not moved.
+    pub(crate) clients: Arc<crate::app::client_cache::ClientCache>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -56,6 +59,7 @@ impl AuthState {
             replay,
             customers,
             consents: None,
+            clients: Arc::default(),
         }
     }
 

@@ -3,8 +3,10 @@
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
+mod browser;
 mod process;
 
+pub use browser::{Browser, Page, input_value};
 pub use process::{HubProcess, ecohub_binary};
 
 use std::net::SocketAddr;

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use ecohub_kernel::Timestamp;
 
 use super::EndpointError;
+use super::client_cache::ClientSnapshot;
 use super::secrets::{verified_before, verify_against_dummy, verify_secret_cached};
 use super::store::{load_client, partner_standing};
 use crate::client_assertion::{ClientAssertionError, verify_client_assertion};
@@ -170,14 +171,15 @@ pub async fn authenticate_client(
     credentials: Credentials,
     now: Timestamp,
 ) -> Result<RegisteredClient, EndpointError> {
-    let client = match credentials {
+    let (client, standing) = match credentials {
         Credentials::None => {
             return Err(EndpointError::invalid_client(
                 "client authentication is required",
             ));
         }
         Credentials::Basic { client_id, secret } => {
-            let client = find_client(state, &client_id).await?;
+            let snapshot = find_client(state, &client_id).await?;
+            let client = snapshot.client;
             let hash = client.as_ref().and_then(|c| {
                 (c.metadata.token_endpoint_auth_method == AuthMethod::ClientSecretBasic)
                     .then(|| c.metadata.secret_hash.clone())
@@ -196,7 +198,7 @@ pub async fn authenticate_client(
                 .map_err(|e| EndpointError::ServerError(format!("secret verification: {e}")))?,
             };
             match client {
-                Some(client) if matched => client,
+                Some(client) if matched => (client, snapshot.standing),
                 Some(client)
                     if client.metadata.token_endpoint_auth_method
                         != AuthMethod::ClientSecretBasic =>
@@ -219,8 +221,9 @@ pub async fn authenticate_client(
             let client_id = client_id
                 .or_else(|| unverified_issuer(&assertion))
                 .ok_or_else(|| refused("assertion names no client"))?;
-            let client = find_client(state, &client_id)
-                .await?
+            let snapshot = find_client(state, &client_id).await?;
+            let client = snapshot
+                .client
                 .ok_or_else(|| refused("unknown or deleted client"))?;
             if client.metadata.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt {
                 return Err(refused(
@@ -250,13 +253,11 @@ pub async fn authenticate_client(
                 }
                 other => refused(&other.to_string()),
             })?;
-            client
+            (client, snapshot.standing)
         }
     };
-    if let Some(partner_id) = client.kind.partner_id() {
-        let standing = partner_standing(state.store.as_ref(), partner_id)
-            .await
-            .map_err(EndpointError::store)?;
+    if client.kind.partner_id().is_some() {
+        let standing = standing.unwrap_or_default();
         if !standing.is_active() {
             return Err(EndpointError::InvalidClient {
                 reason: format!("partner is {standing:?}"),
@@ -267,16 +268,34 @@ pub async fn authenticate_client(
     Ok(client)
 }
 
-/// The registered, not deleted client `client_id`, read exactly.
-async fn find_client(
-    state: &AuthState,
-    client_id: &str,
-) -> Result<Option<RegisteredClient>, EndpointError> {
+/// The registered, not deleted client `client_id` and its partner's standing, as the latest
+/// revisions of their streams say (possibly remembered while the store's head has not moved;
+/// see [`super::client_cache`]).
+async fn find_client(state: &AuthState, client_id: &str) -> Result<ClientSnapshot, EndpointError> {
     let Ok(id) = ClientId::parse(client_id) else {
-        return Ok(None);
+        return Ok(ClientSnapshot {
+            client: None,
+            standing: None,
+        });
     };
+    // The head is read before the streams, so a snapshot never outlives an append.
+    let head = state.store.head().await.map_err(EndpointError::store)?;
+    if let Some(snapshot) = state.clients.get(client_id, head) {
+        return Ok(snapshot);
+    }
     let (client, _) = load_client(state.store.as_ref(), &id)
         .await
         .map_err(EndpointError::store)?;
-    Ok(client.active().cloned())
+    let client = client.active().cloned();
+    let standing = match client.as_ref().and_then(|c| c.kind.partner_id()) {
+        Some(partner_id) => Some(
+            partner_standing(state.store.as_ref(), partner_id)
+                .await
+                .map_err(EndpointError::store)?,
+        ),
+        None => None,
+    };
+    let snapshot = ClientSnapshot { client, standing };
+    state.clients.put(client_id, head, snapshot.clone());
+    Ok(snapshot)
 }

@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub(crate) mod client_cache;
 pub mod consent_port;
 pub mod customers;
 pub mod introspection;

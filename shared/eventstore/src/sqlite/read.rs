@@ -160,7 +160,8 @@ fn collect(
     params: &[Value],
     capacity: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut stmt = conn.prepare(sql).map_err(db_err)?;
+    // Cached per connection: parsing the SQL costs more than a point read.
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let mut rows = stmt.query(params_from_iter(params)).map_err(db_err)?;
     let mut out = Vec::with_capacity(capacity.min(1024));
     while let Some(row) = rows.next().map_err(db_err)? {
@@ -217,11 +218,8 @@ pub(crate) fn stream_revision(
     stream: &str,
 ) -> Result<CurrentRevision, StoreError> {
     let max: Option<i64> = conn
-        .query_row(
-            "SELECT max(revision) FROM events WHERE stream = ?1",
-            [stream],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT max(revision) FROM events WHERE stream = ?1")
+        .and_then(|mut stmt| stmt.query_row([stream], |r| r.get(0)))
         .map_err(db_err)?;
     Ok(match max {
         None => CurrentRevision::NoStream,
@@ -232,9 +230,8 @@ pub(crate) fn stream_revision(
 /// The committed head position (0 when the log is empty).
 pub(crate) fn head(conn: &Connection) -> Result<u64, StoreError> {
     let head: i64 = conn
-        .query_row("SELECT coalesce(max(position), 0) FROM events", [], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT coalesce(max(position), 0) FROM events")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
         .map_err(db_err)?;
     u64::try_from(head).map_err(|_| corrupt("position"))
 }

@@ -1,0 +1,51 @@
+//! What client authentication reads from the store (the client's registration and its
+//! partner's standing), remembered under the same rule as the verifier's verdicts: an entry
+//! is used only while the store's head position is the one read *before* the entry was
+//! loaded. Any append anywhere (a registration update or deletion, a suspension) moves the
+//! head, and the next request reads the streams again — so a cached answer is always the
+//! answer the latest revisions would give. On the embedded store reading the head costs no IO;
+//! on EventStoreDB it is one call instead of two stream reads.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use ecohub_eventstore::Position;
+
+use crate::domain::{PartnerStanding, RegisteredClient};
+
+/// A client as authentication needs it: the active registration (None: unknown or deleted)
+/// and, for partner clients, the partner's standing.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientSnapshot {
+    pub(crate) client: Option<RegisteredClient>,
+    pub(crate) standing: Option<PartnerStanding>,
+}
+
+/// Bound on remembered clients (a full cache is simply cleared).
+const LIMIT: usize = 10_000;
+
+/// Head-guarded snapshots by client id.
+#[derive(Debug, Default)]
+pub(crate) struct ClientCache {
+    entries: Mutex<HashMap<String, (Option<Position>, ClientSnapshot)>>,
+}
+
+impl ClientCache {
+    /// The snapshot of `client_id` if it was loaded at exactly `head`.
+    pub(crate) fn get(&self, client_id: &str, head: Option<Position>) -> Option<ClientSnapshot> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(client_id)
+            .filter(|(seen, _)| *seen == head)
+            .map(|(_, snapshot)| snapshot.clone())
+    }
+
+    /// Remembers a snapshot loaded after reading `head`.
+    pub(crate) fn put(&self, client_id: &str, head: Option<Position>, snapshot: ClientSnapshot) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= LIMIT {
+            entries.clear();
+        }
+        entries.insert(client_id.to_owned(), (head, snapshot));
+    }
+}
