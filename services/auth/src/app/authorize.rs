@@ -22,7 +22,7 @@ use super::consent_port::{
     ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
     CustomerRef,
 };
-use super::customers::{AuthenticatedCustomer, pairwise_id};
+use super::customers::AuthenticatedCustomer;
 use super::secrets::token_hash;
 use super::store::record_revocation;
 use super::token::{TokenResponse, parse_scope};
@@ -417,7 +417,7 @@ pub async fn decide(
     }
     let customer_ref = CustomerRef {
         customer_id: customer.customer_id.clone(),
-        pairwise_id: pairwise_id(&customer.pairwise_salt, &request.partner_id),
+        pairwise_id: customer.pairwise_id(&request.partner_id),
     };
     let ctx = ActionContext {
         actor: actor.clone(),

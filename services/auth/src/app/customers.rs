@@ -65,6 +65,13 @@ pub struct AuthenticatedCustomer {
     pub pairwise_salt: String,
 }
 
+impl AuthenticatedCustomer {
+    /// This customer's pairwise subject identifier for `partner_id` (see [`pairwise_id`]).
+    pub fn pairwise_id(&self, partner_id: &str) -> String {
+        pairwise_id(&self.pairwise_salt, partner_id)
+    }
+}
+
 /// Why a customer operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerFailure {

@@ -60,6 +60,10 @@ async fn credentials_are_checked_without_saying_which_was_wrong() {
         .unwrap();
     let found = directory.authenticate("DAVE", PASSWORD).await.unwrap();
     assert_eq!(found.customer_id, added.customer_id);
+    assert_eq!(
+        found.pairwise_id("partner-1"),
+        ecohub_auth::pairwise_id(&found.pairwise_salt, "partner-1")
+    );
     for (user, password) in [("dave", "wrong password"), ("nobody", PASSWORD), ("x", "y")] {
         assert!(matches!(
             directory.authenticate(user, password).await,
