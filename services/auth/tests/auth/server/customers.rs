@@ -123,3 +123,80 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
     let later = hub.now().plus(ecohub_auth::SESSION_LIFETIME);
     assert!(here.resolve_at(&fresh, later).await.is_err());
 }
+
+/// A customer API route as other services write them: the `CustomerSession` extractor and
+/// the CSRF header on state-changing calls.
+async fn whoami(session: ecohub_security::CustomerSession) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "customer_id": session.customer.customer_id,
+        "display_name": session.customer.display_name,
+    }))
+}
+
+async fn change(
+    req: actix_web::HttpRequest,
+    session: ecohub_security::CustomerSession,
+) -> Result<actix_web::HttpResponse, CustomerSessionError> {
+    session.check_csrf_header(&req)?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
+#[actix_web::test]
+async fn the_session_resolver_serves_the_customer_session_extractor() {
+    use actix_web::{App, test, web};
+    let hub = Hub::new();
+    let directory = BuiltInDirectory::new(hub.store.clone());
+    let added = directory
+        .add("frank", "Frank", PASSWORD, hub.now(), "system:test")
+        .await
+        .unwrap();
+    let sessions: ecohub_security::SharedCustomerSessions =
+        Arc::new(CustomerSessionResolver::from_state(&hub.state));
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(sessions))
+            .route("/me", web::get().to(whoami))
+            .route("/me", web::post().to(change)),
+    )
+    .await;
+    let (cookie, claims) = ecohub_auth::app::customers::start_session(
+        &hub.ring,
+        &hub.state.settings.issuer,
+        &added.customer_id,
+        hub.now(),
+    )
+    .unwrap();
+    let cookie_header = format!("{}={cookie}", ecohub_security::CUSTOMER_SESSION_COOKIE);
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/me")
+            .insert_header(("cookie", cookie_header.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = test::read_body_json(res).await;
+    assert_eq!(body["customer_id"], added.customer_id);
+    let res = test::call_service(&app, test::TestRequest::get().uri("/me").to_request()).await;
+    assert_eq!(res.status(), 401);
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/me")
+            .insert_header(("cookie", cookie_header.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/me")
+            .insert_header(("cookie", cookie_header))
+            .insert_header((ecohub_security::CSRF_HEADER, claims.csrf))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+}
