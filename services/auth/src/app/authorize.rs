@@ -904,3 +904,55 @@ pub async fn revoke_refresh_token(
     }
     Ok(true)
 }
+
+/// RFC 7662 for refresh tokens: `None` when `token` is no refresh token of this hub's shape;
+/// otherwise active only for the current token of a live, unexpired family whose consent is
+/// authorised, to its own client (or a staff client).
+pub async fn introspect_refresh_token(
+    state: &AuthState,
+    caller: &RegisteredClient,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<super::introspection::IntrospectionResponse>, EndpointError> {
+    let Some(family_id) = family_of(token) else {
+        return Ok(None);
+    };
+    let inactive = super::introspection::IntrospectionResponse::default();
+    let (events, _) =
+        read_events::<FamilyEvent>(state.store.as_ref(), &family_stream(family_id)).await?;
+    let family = RefreshFamily::fold(&events);
+    let Some(start) = &family.start else {
+        return Ok(Some(inactive));
+    };
+    let staff = matches!(caller.kind, crate::domain::ClientKind::Staff { .. });
+    let current = family.current_hash.as_deref() == Some(token_hash(token).as_str());
+    if !current
+        || family.revoked.is_some()
+        || now >= start.expires_at
+        || (!staff && start.client_id != caller.client_id.to_string())
+    {
+        return Ok(Some(inactive));
+    }
+    let Some(consents) = state.consents.as_ref() else {
+        return Err(EndpointError::TemporarilyUnavailable(
+            "no consent service is configured".into(),
+        ));
+    };
+    match require_authorised(consents.as_ref(), &start.consent_id, now).await {
+        Ok(_) => {}
+        Err(EndpointError::InvalidGrant(_)) => return Ok(Some(inactive)),
+        Err(e) => return Err(e),
+    }
+    Ok(Some(super::introspection::IntrospectionResponse {
+        active: true,
+        scope: Some(start.scope.clone()),
+        client_id: Some(start.client_id.clone()),
+        exp: Some(start.expires_at.unix_seconds()),
+        iat: Some(start.at.unix_seconds()),
+        sub: Some(start.subject.clone()),
+        iss: Some(state.settings.issuer.clone()),
+        partner_id: start.partner_id.clone(),
+        consent_id: Some(start.consent_id.clone()),
+        ..super::introspection::IntrospectionResponse::default()
+    }))
+}

@@ -68,6 +68,11 @@ pub async fn introspect(
 ) -> Result<IntrospectionResponse, EndpointError> {
     let caller = authenticate_client(state, credentials, now).await?;
     let token = params.required("token")?;
+    if let Some(answer) =
+        super::authorize::introspect_refresh_token(state, &caller, token, now).await?
+    {
+        return Ok(answer);
+    }
     let inactive = IntrospectionResponse::default();
     let Ok(claims) = verify_access_token(
         token,

@@ -850,8 +850,16 @@ async fn refresh_and_introspection_follow_the_consent() {
     let active = introspect(access.clone()).await;
     assert_eq!(active.body["active"], true, "{}", active.body);
     assert_eq!(active.body["consent_id"], s.consent);
+    let active = introspect(refresh.clone()).await;
+    assert_eq!(active.body["active"], true, "{}", active.body);
+    assert_eq!(active.body["consent_id"], s.consent);
+    assert_eq!(active.body["scope"], "data:read partner:read");
     s.hub.consents.revoke(&s.consent, s.hub.now()).await;
     assert_eq!(introspect(access).await.body, json!({ "active": false }));
+    assert_eq!(
+        introspect(refresh.clone()).await.body,
+        json!({ "active": false })
+    );
     s.refresh(&refresh)
         .await
         .assert_oauth_error(400, "invalid_grant");
@@ -881,6 +889,17 @@ async fn revoking_a_refresh_token_revokes_its_family() {
     s.refresh(&refresh2)
         .await
         .assert_oauth_error(400, "invalid_grant");
+    let body = format!("{}&token={}", s.client.auth_params(), enc(&refresh2));
+    let reply = s
+        .hub
+        .send(
+            test::TestRequest::post()
+                .uri("/introspect")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(body),
+        )
+        .await;
+    assert_eq!(reply.body, json!({ "active": false }));
 }
 
 #[actix_web::test]
