@@ -347,9 +347,8 @@ impl ConsentsState {
         let stream = id.stream_name();
         let metadata = ctx.metadata();
         let mut prev = loaded.last_hash.clone();
-        let mut revision = loaded.revision.next();
         let mut new_events = Vec::with_capacity(events.len());
-        for event in &events {
+        for (revision, event) in (loaded.revision.next()..).zip(&events) {
             let payload = event.encode();
             let hash = chain::hash(&ChainInput {
                 stream: &stream,
@@ -372,7 +371,6 @@ impl ConsentsState {
                 metadata: metadata.clone(),
                 recorded_at: Some(ctx.now),
             });
-            revision += 1;
         }
         if !new_events.is_empty() {
             self.store

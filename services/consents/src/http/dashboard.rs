@@ -38,16 +38,14 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// A session, or the answer to give instead (a redirect to the login page, or 503).
-fn session_or_redirect(
-    session: Result<CustomerSession, CustomerSessionError>,
-) -> Result<CustomerSession, Result<HttpResponse, actix_web::Error>> {
-    match session {
-        Ok(s) => Ok(s),
-        Err(CustomerSessionError::Missing | CustomerSessionError::Invalid(_)) => {
-            Err(Ok(see_other(LOGIN_REDIRECT)))
+/// The answer to a page request without a valid session: a redirect to the login page, or
+/// 503 when sessions cannot be checked.
+fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
+    match e {
+        CustomerSessionError::Missing | CustomerSessionError::Invalid(_) => {
+            Ok(see_other(LOGIN_REDIRECT))
         }
-        Err(e) => Err(Err(e.into())),
+        e => Err(e.into()),
     }
 }
 
@@ -111,9 +109,9 @@ pub(crate) async fn page(
     state: web::Data<ConsentsState>,
     session: Result<CustomerSession, CustomerSessionError>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let session = match session_or_redirect(session) {
+    let session = match session {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return unauthenticated(e),
     };
     let customer = customer_id(&session)?;
     let consents = state
@@ -145,9 +143,9 @@ pub(crate) async fn revoke(
     path: web::Path<Uuid>,
     form: web::Form<RevokeForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let session = match session_or_redirect(session) {
+    let session = match session {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return unauthenticated(e),
     };
     session.check_csrf(form.csrf_token.as_deref())?;
     let customer = customer_id(&session)?;

@@ -148,7 +148,7 @@ async fn the_export_streams_every_consent_event_as_csv_and_jsonl() {
     let p = app.partner("A", true, false);
     // A few thousand events: many consents written directly through the application layer.
     let mut ids = Vec::new();
-    for i in 0..700 {
+    for i in 0..1000 {
         let id = app.state.new_consent_id();
         let ctx = ActionContext::client("c", format!("req-{i}"), app.now());
         let mut input = ecohub_consents::ConsentInput {
@@ -193,7 +193,7 @@ async fn the_export_streams_every_consent_event_as_csv_and_jsonl() {
         }
         ids.push(id.to_string());
     }
-    let expected_events = 700 * 2 + 700usize.div_ceil(3);
+    let expected_events = 1000 * 2 + 1000usize.div_ceil(3);
 
     let csv = app.get("/audit/consents/export?format=csv", AUDITOR).await;
     assert_eq!(csv.status, 200);
@@ -205,7 +205,7 @@ async fn the_export_streams_every_consent_event_as_csv_and_jsonl() {
     let data: serde_json::Value = serde_json::from_str(&rows[1][11]).unwrap();
     assert_eq!(data["purpose"]["text"], "Budget, \"tips\", and more");
     let streams: HashSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(streams.len(), 700);
+    assert_eq!(streams.len(), 1000);
 
     let jsonl = app
         .get("/audit/consents/export?format=jsonl", AUDITOR)

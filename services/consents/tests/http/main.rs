@@ -6,6 +6,7 @@
 mod audit;
 mod customer;
 mod jobs;
+mod openapi;
 mod partner;
 mod port;
 mod support;
