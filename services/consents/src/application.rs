@@ -11,14 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecohub_eventstore::{
-    CurrentRevision, ExpectedRevision, NewEvent, RecordedEvent, SharedStore, StoreError,
-    read_stream_to_end,
+    CurrentRevision, ExpectedRevision, RecordedEvent, SharedStore, StoreError, read_stream_to_end,
 };
-use ecohub_kernel::{
-    Aggregate, Clock, DecodeError, DomainEvent, EventId, EventMetadata, Timestamp,
-};
+use ecohub_kernel::{Aggregate, Clock, DecodeError, EventMetadata, Timestamp};
 
-use crate::chain::{self, ChainInput, ChainLink, GENESIS};
+use crate::chain::{self, GENESIS};
 use crate::domain::{
     Consent, ConsentCommand, ConsentData, ConsentError, ConsentEvent, ConsentId, ConsentStatus,
     CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
@@ -105,6 +102,17 @@ pub struct ActionContext {
 }
 
 impl ActionContext {
+    /// The metadata of the events this context causes: actor, and the interaction id as
+    /// request and correlation id.
+    pub fn metadata(&self) -> EventMetadata {
+        EventMetadata {
+            correlation_id: self.interaction_id.clone(),
+            causation_id: None,
+            actor: Some(self.actor.clone()),
+            request_id: self.interaction_id.clone(),
+        }
+    }
+
     /// An OAuth client acting in a request.
     pub fn client(client_id: &str, interaction_id: impl ToString, now: Timestamp) -> Self {
         Self {
@@ -129,15 +137,6 @@ impl ActionContext {
             actor: format!("system:{job}"),
             interaction_id: None,
             now,
-        }
-    }
-
-    fn metadata(&self) -> EventMetadata {
-        EventMetadata {
-            correlation_id: self.interaction_id.clone(),
-            causation_id: None,
-            actor: Some(self.actor.clone()),
-            request_id: self.interaction_id.clone(),
         }
     }
 }
@@ -345,33 +344,14 @@ impl ConsentsState {
     ) -> Result<ConsentData, AppError> {
         let events = loaded.consent.decide(command, ctx.now)?;
         let stream = id.stream_name();
-        let metadata = ctx.metadata();
-        let mut prev = loaded.last_hash.clone();
-        let mut new_events = Vec::with_capacity(events.len());
-        for (revision, event) in (loaded.revision.next()..).zip(&events) {
-            let payload = event.encode();
-            let hash = chain::hash(&ChainInput {
-                stream: &stream,
-                revision,
-                event_type: event.event_type(),
-                event_version: event.event_version(),
-                recorded_at: ctx.now,
-                payload: &payload,
-                metadata: &metadata,
-            });
-            let link = ChainLink {
-                prev: std::mem::replace(&mut prev, hash.clone()),
-                hash,
-            };
-            new_events.push(NewEvent {
-                event_id: EventId::generate(ctx.now),
-                event_type: event.event_type().to_owned(),
-                event_version: event.event_version(),
-                data: chain::seal(payload, &link),
-                metadata: metadata.clone(),
-                recorded_at: Some(ctx.now),
-            });
-        }
+        let new_events = chain::seal_events(
+            &stream,
+            loaded.revision,
+            &loaded.last_hash,
+            &events,
+            &ctx.metadata(),
+            ctx.now,
+        );
         if !new_events.is_empty() {
             self.store
                 .append(&stream, ExpectedRevision::from(loaded.revision), new_events)

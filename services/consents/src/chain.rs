@@ -112,6 +112,45 @@ pub fn seal(mut payload: Value, link: &ChainLink) -> Value {
     payload
 }
 
+/// Encodes `events` for appending after `revision` of `stream` (whose last hash is `prev`),
+/// each sealed into the chain, recorded at `now` with `metadata`.
+pub fn seal_events<E: ecohub_kernel::DomainEvent>(
+    stream: &str,
+    revision: ecohub_eventstore::CurrentRevision,
+    prev: &str,
+    events: &[E],
+    metadata: &EventMetadata,
+    now: Timestamp,
+) -> Vec<ecohub_eventstore::NewEvent> {
+    let mut prev = prev.to_owned();
+    let mut out = Vec::with_capacity(events.len());
+    for (revision, event) in (revision.next()..).zip(events) {
+        let payload = event.encode();
+        let hash = hash(&ChainInput {
+            stream,
+            revision,
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            recorded_at: now,
+            payload: &payload,
+            metadata,
+        });
+        let link = ChainLink {
+            prev: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        };
+        out.push(ecohub_eventstore::NewEvent {
+            event_id: ecohub_kernel::EventId::generate(now),
+            event_type: event.event_type().to_owned(),
+            event_version: event.event_version(),
+            data: seal(payload, &link),
+            metadata: metadata.clone(),
+            recorded_at: Some(now),
+        });
+    }
+    out
+}
+
 /// Splits a stored payload into the payload without the chain and the chain, if any.
 pub fn unseal(mut payload: Value) -> (Value, Option<ChainLink>) {
     let link = match &mut payload {

@@ -72,7 +72,7 @@ pub struct StatusChange {
     pub status: ConsentStatus,
     /// When.
     pub at: Timestamp,
-    /// Reason code (none for creation and authorisation).
+    /// Reason code (`consent_requested` for creation, derived from the event type).
     pub reason: Option<ReasonCode>,
     /// How a revocation was requested.
     pub revoked_by: Option<RevokedBy>,
@@ -252,6 +252,7 @@ impl Aggregate for Consent {
                 ConsentStatus::AwaitingAuthorisation => Ok(vec![ConsentEvent::Authorised {
                     customer_id,
                     pairwise_id,
+                    reason: ReasonCode::known(ReasonCode::CUSTOMER_AUTHORISED),
                     at: now,
                 }]),
                 _ => Err(refuse()),
@@ -333,7 +334,7 @@ impl Aggregate for Consent {
                 history: vec![StatusChange {
                     status: ConsentStatus::AwaitingAuthorisation,
                     at: *at,
-                    reason: None,
+                    reason: Some(ReasonCode::known(ReasonCode::CONSENT_REQUESTED)),
                     revoked_by: None,
                 }],
             });
@@ -347,11 +348,12 @@ impl Aggregate for Consent {
             ConsentEvent::Authorised {
                 customer_id,
                 pairwise_id,
+                reason,
                 ..
             } => {
                 data.customer_id = Some(customer_id.clone());
                 data.pairwise_id = Some(pairwise_id.clone());
-                (ConsentStatus::Authorised, None, None)
+                (ConsentStatus::Authorised, Some(reason.clone()), None)
             }
             ConsentEvent::Rejected {
                 customer_id,

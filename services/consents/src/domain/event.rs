@@ -40,6 +40,8 @@ pub enum ConsentEvent {
         customer_id: CustomerId,
         /// Their pairwise id for the partner.
         pairwise_id: PairwiseId,
+        /// Why (`customer_authorised`).
+        reason: ReasonCode,
         /// When.
         at: Timestamp,
     },
@@ -112,6 +114,7 @@ struct RequestedV1 {
 struct AuthorisedV1 {
     customer_id: CustomerId,
     pairwise_id: PairwiseId,
+    reason: ReasonCode,
     at: Timestamp,
 }
 
@@ -181,10 +184,12 @@ impl DomainEvent for ConsentEvent {
             ConsentEvent::Authorised {
                 customer_id,
                 pairwise_id,
+                reason,
                 at,
             } => to_value(&AuthorisedV1 {
                 customer_id,
                 pairwise_id,
+                reason,
                 at,
             }),
             ConsentEvent::Rejected {
@@ -230,6 +235,7 @@ impl DomainEvent for ConsentEvent {
                 ConsentEvent::Authorised {
                     customer_id: v.customer_id,
                     pairwise_id: v.pairwise_id,
+                    reason: v.reason,
                     at: v.at,
                 }
             }

@@ -297,6 +297,10 @@ impl PairwiseId {
 pub struct ReasonCode(String);
 
 impl ReasonCode {
+    /// The partner requested the consent (creation).
+    pub const CONSENT_REQUESTED: &'static str = "consent_requested";
+    /// The customer approved at the consent page.
+    pub const CUSTOMER_AUTHORISED: &'static str = "customer_authorised";
     /// The customer asked (dashboard or API).
     pub const CUSTOMER_REQUEST: &'static str = "customer_request";
     /// The partner asked (DELETE of an authorised consent).

@@ -63,6 +63,7 @@ fn the_customer_authorises_with_their_ids() {
             .then([ConsentEvent::Authorised {
                 customer_id: customer(),
                 pairwise_id: pairwise(),
+                reason: reason("customer_authorised"),
                 at: NOW,
             }]);
     let data = state.data().unwrap();
@@ -246,6 +247,16 @@ fn the_state_is_derivable_from_the_stream() {
     let g = given::<Consent>(events);
     let data = g.state().data().unwrap();
     let statuses: Vec<_> = data.history.iter().map(|h| h.status).collect();
+    let reasons: Vec<_> = data
+        .history
+        .iter()
+        .map(|h| h.reason.as_ref().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["consent_requested", "customer_authorised", "expired"],
+        "every status change has a reason"
+    );
     assert_eq!(
         statuses,
         [

@@ -67,6 +67,7 @@ pub fn authorised() -> ConsentEvent {
     ConsentEvent::Authorised {
         customer_id: customer(),
         pairwise_id: pairwise(),
+        reason: reason("customer_authorised"),
         at: NOW.minus(Duration::from_secs(1800)),
     }
 }

@@ -112,3 +112,99 @@ async fn altered_metadata_and_removed_events_break_the_chain() {
     let b = ecohub_consents::verify_stream(&events).unwrap_err();
     assert_eq!(b.revision, 2);
 }
+
+mod hashing {
+    use ecohub_consents::chain::{ChainInput, ChainLink, canonical_json, hash, seal, unseal};
+    use ecohub_kernel::{EventMetadata, Timestamp};
+    use serde_json::json;
+
+    fn input<'a>(payload: &'a serde_json::Value, metadata: &'a EventMetadata) -> ChainInput<'a> {
+        ChainInput {
+            stream: "consent-1",
+            revision: 3,
+            event_type: "ConsentRevoked",
+            event_version: 1,
+            recorded_at: Timestamp::from_unix_millis(1_800_000_000_123),
+            payload,
+            metadata,
+        }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a = json!({"b": 1, "a": {"y": [1, {"d": 2, "c": 3}], "x": "é\"\n"}});
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"x":"é\"\n","y":[1,{"c":3,"d":2}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn the_hash_covers_every_field() {
+        let payload = json!({"by": "customer", "reason": "customer_request"});
+        let metadata = EventMetadata {
+            actor: Some("customer:alice".into()),
+            request_id: Some("req-1".into()),
+            ..EventMetadata::default()
+        };
+        let base = hash(&input(&payload, &metadata));
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, hash(&input(&payload, &metadata)), "deterministic");
+        let reordered = json!({"reason": "customer_request", "by": "customer"});
+        assert_eq!(
+            base,
+            hash(&input(&reordered, &metadata)),
+            "key order is irrelevant"
+        );
+
+        let other_payload = json!({"by": "partner", "reason": "customer_request"});
+        let other_actor = EventMetadata {
+            actor: Some("customer:bob".into()),
+            ..metadata.clone()
+        };
+        let other_request = EventMetadata {
+            request_id: Some("req-2".into()),
+            ..metadata.clone()
+        };
+        let variants = [
+            hash(&input(&other_payload, &metadata)),
+            hash(&input(&payload, &other_actor)),
+            hash(&input(&payload, &other_request)),
+            hash(&ChainInput {
+                stream: "consent-2",
+                ..input(&payload, &metadata)
+            }),
+            hash(&ChainInput {
+                revision: 4,
+                ..input(&payload, &metadata)
+            }),
+            hash(&ChainInput {
+                event_type: "ConsentExpired",
+                ..input(&payload, &metadata)
+            }),
+            hash(&ChainInput {
+                event_version: 2,
+                ..input(&payload, &metadata)
+            }),
+            hash(&ChainInput {
+                recorded_at: Timestamp::from_unix_millis(1_800_000_000_124),
+                ..input(&payload, &metadata)
+            }),
+        ];
+        for (i, v) in variants.iter().enumerate() {
+            assert_ne!(v, &base, "variant {i}");
+        }
+    }
+
+    #[test]
+    fn seal_and_unseal_round_trip() {
+        let payload = json!({"reason": "expired"});
+        let link = ChainLink {
+            prev: "a".repeat(64),
+            hash: "b".repeat(64),
+        };
+        let sealed = seal(payload.clone(), &link);
+        assert_eq!(sealed["chain"]["prev"], link.prev);
+        assert_eq!(unseal(sealed), (payload, Some(link)));
+    }
+}
