@@ -304,6 +304,29 @@ impl Loaded {
 }
 
 impl ConsentsState {
+    /// The state and the index projection that feeds its reader: spawn the projection with
+    /// `ProjectionHandle::spawn(store, projection)`.
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: ConsentsConfig,
+        partners: Arc<dyn PartnerLookup>,
+        receipts: Arc<dyn ReceiptSigner>,
+    ) -> (ConsentsState, crate::index::ConsentIndex) {
+        let (projection, index) = crate::index::ConsentIndex::new();
+        (
+            ConsentsState {
+                store,
+                clock,
+                config,
+                partners,
+                receipts,
+                index,
+            },
+            projection,
+        )
+    }
+
     /// A fresh consent id.
     pub fn new_consent_id(&self) -> ConsentId {
         ConsentId::new_v7(self.clock.now())

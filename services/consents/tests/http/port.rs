@@ -107,7 +107,7 @@ async fn rejection_is_recorded_with_its_reason() {
 /// holds exactly one decision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn authorise_and_withdraw_race_and_exactly_one_wins() {
-    const RACERS: usize = 4;
+    const RACERS: usize = 8;
     let (app, racing) = TestApp::racing().await;
     let p = app.partner("TravelCo", true, false);
     let partner = PartnerId::parse(&p).unwrap();
@@ -161,4 +161,50 @@ async fn authorise_and_withdraw_race_and_exactly_one_wins() {
         );
     }
     assert_eq!(winners[0] + winners[1], 30);
+}
+
+/// The customer and the partner revoke one authorised consent at once: exactly one
+/// revocation is recorded, whoever wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revocations_record_exactly_one() {
+    const RACERS: usize = 6;
+    let (app, racing) = TestApp::racing().await;
+    let p = app.partner("TravelCo", true, false);
+    let partner = PartnerId::parse(&p).unwrap();
+    let state = Arc::new(app.state.clone());
+    for round in 0..20 {
+        let id = app.authorised(&p, "alice").await;
+        let consent = ConsentId::parse(&id).unwrap();
+        racing.arm(RACERS);
+        let mut tasks = Vec::new();
+        for racer in 0..RACERS {
+            let state = state.clone();
+            tasks.push(tokio::spawn(async move {
+                let now = state.clock.now();
+                if racer % 2 == 0 {
+                    let customer = ecohub_consents::domain::CustomerId::parse("alice").unwrap();
+                    let ctx = ActionContext::customer("alice", format!("r{round}"), now);
+                    state.revoke_by_customer(consent, &customer, &ctx).await
+                } else {
+                    let ctx = ActionContext::client("c", format!("r{round}"), now);
+                    state.delete_by_partner(consent, partner, &ctx).await
+                }
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(data) => {
+                    wins += 1;
+                    assert_eq!(data.history.len(), 3);
+                }
+                Err(e) => assert_eq!(e.kind(), ErrorKind::Conflict, "{e}"),
+            }
+        }
+        racing.arm(0);
+        assert_eq!(wins, 1, "round {round}");
+        let events = app.stream(&id).await;
+        assert_eq!(events.len(), 3, "round {round}");
+        assert_eq!(events[2].event_type, "ConsentRevoked");
+    }
 }

@@ -13,8 +13,8 @@ use actix_web::{App, test, web};
 use async_trait::async_trait;
 use ecohub_consents::domain::PartnerId;
 use ecohub_consents::{
-    ActionContext, ConsentIndex, ConsentsConfig, ConsentsState, CustomerRef, PartnerInfo,
-    PartnerLookup, ReceiptSigner,
+    ActionContext, ConsentsConfig, ConsentsState, CustomerRef, PartnerInfo, PartnerLookup,
+    ReceiptSigner,
 };
 use ecohub_eventstore::{
     Position, ProjectionHandle, RecordedEvent, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -172,16 +172,14 @@ impl TestApp {
     pub fn on(store: SharedStore, dir: tempfile::TempDir, db: PathBuf) -> Self {
         let clock = Arc::new(ManualClock::at(START));
         let partners = Arc::new(FakePartners::default());
-        let (projection, reader) = ConsentIndex::new();
+        let (state, projection) = ConsentsState::new(
+            store.clone(),
+            clock.clone(),
+            ConsentsConfig::default(),
+            partners.clone(),
+            Arc::new(FakeSigner),
+        );
         let index = ProjectionHandle::spawn(store.clone(), projection);
-        let state = ConsentsState {
-            store: store.clone(),
-            clock: clock.clone(),
-            config: ConsentsConfig::default(),
-            partners: partners.clone(),
-            receipts: Arc::new(FakeSigner),
-            index: reader,
-        };
         Self {
             store,
             clock,
