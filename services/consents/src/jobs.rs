@@ -93,8 +93,8 @@ struct Checkpointed {
 /// idempotent, so an instance resuming from an older checkpoint, or two instances doing the
 /// same work, change nothing twice.
 ///
-/// The partner's consents are found by reading the `ConsentRequested` events of the log up
-/// to the offboarding, so the cascade never depends on a projection's lag.
+/// The partner's consents are found by reading the `ConsentRequested` events of the log, so
+/// the cascade never depends on a projection's lag.
 pub struct OffboardingCascade {
     state: ConsentsState,
 }
@@ -114,12 +114,11 @@ impl OffboardingCascade {
         Self { state }
     }
 
-    /// Revokes the partner's live consents created before `upto`. Returns how many this call
-    /// revoked.
+    /// Revokes every live consent of the partner (all of the log, so that a consent whose
+    /// creation raced with the offboarding is caught too). Returns how many this call revoked.
     pub async fn cascade(
         state: &ConsentsState,
         partner: PartnerId,
-        upto: Position,
         now: Timestamp,
     ) -> Result<usize, AppError> {
         const PAGE: usize = 1_000;
@@ -134,9 +133,6 @@ impl OffboardingCascade {
             let page = state.store.read_all(from, &filter, PAGE).await?;
             let n = page.len();
             for e in &page {
-                if e.position > upto {
-                    return Ok(revoked);
-                }
                 let Some(id) = consent_id_of(&e.stream) else {
                     continue;
                 };
@@ -208,7 +204,7 @@ impl Projection for OffboardingCascade {
             };
             any = true;
             let now = self.state.clock.now();
-            let revoked = Self::cascade(&self.state, partner, e.position, now)
+            let revoked = Self::cascade(&self.state, partner, now)
                 .await
                 .map_err(|err| ProjectionError(err.to_string()))?;
             tracing::info!(partner = %partner, revoked, "offboarding cascade");

@@ -183,13 +183,9 @@ async fn offboarding_revokes_every_live_consent_of_the_partner_once() {
     assert_eq!(app.head().await, head);
 
     // Even replaying from zero is harmless.
-    let revoked = OffboardingCascade::cascade(
-        &app.state,
-        PartnerId::parse(&gone).unwrap(),
-        offboarded.unwrap(),
-        app.now(),
-    )
-    .await
-    .unwrap();
+    let revoked =
+        OffboardingCascade::cascade(&app.state, PartnerId::parse(&gone).unwrap(), app.now())
+            .await
+            .unwrap();
     assert_eq!(revoked, 0);
 }
