@@ -1,0 +1,707 @@
+//! The application layer: every use case loads the consent's stream (exact, never a
+//! projection), asks the pure domain to decide, seals the events into the stream's hash
+//! chain and appends them with the revision it read. A concurrent writer makes the append
+//! fail with `WrongExpectedVersion`: exactly one of racing decisions wins.
+//!
+//! The operations [`ConsentsState::pending`], [`ConsentsState::authorise`],
+//! [`ConsentsState::reject`] and [`ConsentsState::standing`] map 1:1 onto the authorization
+//! server's `ConsentAuthority` port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecohub_eventstore::{
+    CurrentRevision, ExpectedRevision, RecordedEvent, SharedStore, StoreError, read_stream_to_end,
+};
+use ecohub_kernel::{Aggregate, Clock, DecodeError, EventMetadata, Timestamp};
+
+use crate::chain::{self, GENESIS};
+use crate::domain::{
+    Consent, ConsentCommand, ConsentData, ConsentError, ConsentEvent, ConsentId, ConsentStatus,
+    CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
+    Purpose, ReasonCode, RequestConsent, RevokedBy, TransactionWindow,
+};
+use crate::index::ConsentIndexReader;
+use crate::ports::{PartnerLookup, ReceiptSigner};
+
+/// Settings of the consent service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentsConfig {
+    /// How long a consent may await authorisation before it expires
+    /// (`authorisation_timeout`). Default 1 hour.
+    pub authorisation_timeout: Duration,
+    /// The bank's name, as a data provider and receipt controller.
+    pub bank_name: String,
+    /// Receipt: jurisdiction (`GB`, `DE`, …).
+    pub jurisdiction: String,
+    /// Receipt: the controller's contact point.
+    pub controller_contact: String,
+    /// Receipt: the controller's e-mail.
+    pub controller_email: String,
+    /// Receipt: the controller's address.
+    pub controller_address: String,
+    /// Receipt: the controller's web site.
+    pub controller_url: String,
+    /// Receipt: the privacy policy.
+    pub policy_url: String,
+    /// Receipt: the `iss` of signed receipts (the hub's issuer).
+    pub issuer: String,
+}
+
+impl Default for ConsentsConfig {
+    fn default() -> Self {
+        Self {
+            authorisation_timeout: Duration::from_secs(3600),
+            bank_name: "Ecohub Bank".to_owned(),
+            jurisdiction: "GB".to_owned(),
+            controller_contact: "Data Protection Officer".to_owned(),
+            controller_email: "dpo@bank.example".to_owned(),
+            controller_address: "1 Bank Street, London".to_owned(),
+            controller_url: "https://bank.example".to_owned(),
+            policy_url: "https://bank.example/privacy".to_owned(),
+            issuer: "https://hub.example".to_owned(),
+        }
+    }
+}
+
+/// Everything the consent service needs, shared by its handlers, schedulers and the hub's
+/// port adapter. The hub puts a `web::Data<ConsentsState>` in app data.
+#[derive(Clone)]
+pub struct ConsentsState {
+    /// The event store.
+    pub store: SharedStore,
+    /// Where `now` comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: ConsentsConfig,
+    /// Partner names, status, roles.
+    pub partners: Arc<dyn PartnerLookup>,
+    /// Receipt signing.
+    pub receipts: Arc<dyn ReceiptSigner>,
+    /// The consent index (read model).
+    pub index: ConsentIndexReader,
+}
+
+impl std::fmt::Debug for ConsentsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentsState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who acts, in which request, when (the port's `ActionContext`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionContext {
+    /// `customer:<id>`, `client:<id>`, `system:<job>`.
+    pub actor: String,
+    /// The request's `x-fapi-interaction-id`.
+    pub interaction_id: Option<String>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+impl ActionContext {
+    /// The metadata of the events this context causes: actor, and the interaction id as
+    /// request and correlation id.
+    pub fn metadata(&self) -> EventMetadata {
+        EventMetadata {
+            correlation_id: self.interaction_id.clone(),
+            causation_id: None,
+            actor: Some(self.actor.clone()),
+            request_id: self.interaction_id.clone(),
+        }
+    }
+
+    /// An OAuth client acting in a request.
+    pub fn client(client_id: &str, interaction_id: impl ToString, now: Timestamp) -> Self {
+        Self {
+            actor: format!("client:{client_id}"),
+            interaction_id: Some(interaction_id.to_string()),
+            now,
+        }
+    }
+
+    /// A customer acting in a request.
+    pub fn customer(customer_id: &str, interaction_id: impl ToString, now: Timestamp) -> Self {
+        Self {
+            actor: format!("customer:{customer_id}"),
+            interaction_id: Some(interaction_id.to_string()),
+            now,
+        }
+    }
+
+    /// A system job.
+    pub fn system(job: &str, now: Timestamp) -> Self {
+        Self {
+            actor: format!("system:{job}"),
+            interaction_id: None,
+            now,
+        }
+    }
+}
+
+/// The customer deciding (the port's `CustomerRef`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRef {
+    /// The hub's internal customer id.
+    pub customer_id: String,
+    /// The customer's pairwise id for the consent's partner.
+    pub pairwise_id: String,
+}
+
+/// A permission in plain language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionView {
+    /// Code.
+    pub code: String,
+    /// Description.
+    pub description: String,
+}
+
+/// A consent as shown to the customer asked to authorise it (the port's
+/// `ConsentForAuthorisation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentForAuthorisation {
+    /// Consent id.
+    pub consent_id: String,
+    /// Partner id.
+    pub partner_id: String,
+    /// Partner's legal name.
+    pub partner_name: String,
+    /// Partner's status.
+    pub partner_status: String,
+    /// Consent status.
+    pub status: String,
+    /// Permissions.
+    pub permissions: Vec<PermissionView>,
+    /// Purpose code.
+    pub purpose_code: String,
+    /// Purpose text.
+    pub purpose_text: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Transactions from.
+    pub transaction_from: Option<Timestamp>,
+    /// Transactions to.
+    pub transaction_to: Option<Timestamp>,
+    /// Data providers (names).
+    pub data_providers: Vec<String>,
+}
+
+/// A consent's standing at a time, read exactly (the port's `ConsentStanding`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentStanding {
+    /// Authorised and not expired.
+    Authorised {
+        /// Partner id.
+        partner_id: String,
+        /// Pairwise id.
+        pairwise_id: String,
+        /// Expiry.
+        expires_at: Timestamp,
+    },
+    /// Any other status (expired by time counts as `Expired`).
+    Inactive {
+        /// The status name.
+        status: String,
+    },
+    /// No such consent.
+    NotFound,
+}
+
+/// What a partner submits to create a consent, unparsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentInput {
+    /// Permission codes.
+    pub permissions: Vec<String>,
+    /// Purpose code.
+    pub purpose_code: String,
+    /// Purpose text.
+    pub purpose_text: String,
+    /// Expiry.
+    pub expiration: Timestamp,
+    /// Transactions from.
+    pub transaction_from: Option<Timestamp>,
+    /// Transactions to.
+    pub transaction_to: Option<Timestamp>,
+    /// `bank` or partner ids.
+    pub data_providers: Vec<String>,
+}
+
+/// How an error maps onto the port's and the API's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input (400).
+    Invalid,
+    /// No such consent, or not the caller's (404).
+    NotFound,
+    /// Not allowed in the consent's status, or a concurrent decision won (409).
+    Conflict,
+    /// Could not answer (503/500).
+    Unavailable,
+}
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The domain refused.
+    #[error(transparent)]
+    Refused(#[from] ConsentError),
+    /// The store refused (`WrongExpectedVersion`: a concurrent writer won) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event cannot be decoded.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] DecodeError),
+    /// A port failed.
+    #[error("port failed: {0}")]
+    Port(String),
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        AppError::Refused(ConsentError::Invalid(e))
+    }
+}
+
+impl AppError {
+    /// The kind of answer.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AppError::Refused(ConsentError::Invalid(_)) => ErrorKind::Invalid,
+            AppError::Refused(ConsentError::NotFound) => ErrorKind::NotFound,
+            AppError::Refused(_) | AppError::Store(StoreError::WrongExpectedVersion { .. }) => {
+                ErrorKind::Conflict
+            }
+            AppError::Store(_) | AppError::Decode(_) | AppError::Port(_) => ErrorKind::Unavailable,
+        }
+    }
+
+    fn not_found() -> Self {
+        AppError::Refused(ConsentError::NotFound)
+    }
+}
+
+/// A consent's stream, read and folded.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The consent.
+    pub consent: Consent,
+    /// The revision read.
+    pub revision: CurrentRevision,
+    /// The hash of the last event (the next event's `prev`).
+    pub last_hash: String,
+    /// The stored events.
+    pub events: Vec<RecordedEvent>,
+}
+
+impl Loaded {
+    /// The consent's data, or `NotFound`.
+    pub fn data(&self) -> Result<&ConsentData, AppError> {
+        self.consent.data().ok_or_else(AppError::not_found)
+    }
+}
+
+impl ConsentsState {
+    /// The state and the index projection that feeds its reader: spawn the projection with
+    /// `ProjectionHandle::spawn(store, projection)`.
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: ConsentsConfig,
+        partners: Arc<dyn PartnerLookup>,
+        receipts: Arc<dyn ReceiptSigner>,
+    ) -> (ConsentsState, crate::index::ConsentIndex) {
+        let (projection, index) = crate::index::ConsentIndex::new();
+        (
+            ConsentsState {
+                store,
+                clock,
+                config,
+                partners,
+                receipts,
+                index,
+            },
+            projection,
+        )
+    }
+
+    /// A fresh consent id.
+    pub fn new_consent_id(&self) -> ConsentId {
+        ConsentId::new_v7(self.clock.now())
+    }
+
+    /// Reads a consent's stream (exact).
+    pub async fn load(&self, id: ConsentId) -> Result<Loaded, AppError> {
+        let events = read_stream_to_end(&*self.store, &id.stream_name()).await?;
+        let mut consent = Consent::default();
+        let mut revision = CurrentRevision::NoStream;
+        let mut last_hash = GENESIS.to_owned();
+        for r in &events {
+            let envelope = r.decode::<ConsentEvent>()?;
+            consent = consent.evolve(&envelope.payload);
+            revision = CurrentRevision::Current(r.revision);
+            last_hash = chain::link_of(r).map(|l| l.hash).unwrap_or_default();
+        }
+        Ok(Loaded {
+            consent,
+            revision,
+            last_hash,
+            events,
+        })
+    }
+
+    /// The consent (exact), `NotFound` if it does not exist.
+    pub async fn consent(&self, id: ConsentId) -> Result<ConsentData, AppError> {
+        self.load(id).await?.data().cloned()
+    }
+
+    /// Decides `command` on the loaded consent and appends the sealed events.
+    async fn run(
+        &self,
+        id: ConsentId,
+        loaded: Loaded,
+        command: ConsentCommand,
+        ctx: &ActionContext,
+    ) -> Result<ConsentData, AppError> {
+        let events = loaded.consent.decide(command, ctx.now)?;
+        let stream = id.stream_name();
+        let new_events = chain::seal_events(
+            &stream,
+            loaded.revision,
+            &loaded.last_hash,
+            &events,
+            &ctx.metadata(),
+            ctx.now,
+        );
+        if !new_events.is_empty() {
+            self.store
+                .append(&stream, ExpectedRevision::from(loaded.revision), new_events)
+                .await?;
+        }
+        let after = events.iter().fold(loaded.consent, |s, e| s.evolve(e));
+        after.data().cloned().ok_or_else(AppError::not_found)
+    }
+
+    /// A partner creates a consent. Every input is parsed at `ctx.now` and the data providers
+    /// checked before anything is written.
+    pub async fn create(
+        &self,
+        id: ConsentId,
+        partner_id: PartnerId,
+        input: ConsentInput,
+        ctx: &ActionContext,
+    ) -> Result<ConsentData, AppError> {
+        let now = ctx.now;
+        let permissions = Permissions::parse(&input.permissions)?;
+        let purpose = Purpose::parse(&input.purpose_code, &input.purpose_text)?;
+        let expiry = Expiry::parse(input.expiration, now)?;
+        let transaction_window =
+            TransactionWindow::parse(input.transaction_from, input.transaction_to)?;
+        let data_providers = DataProviders::parse(&input.data_providers)?;
+        for provider in data_providers.iter() {
+            if let DataProvider::Partner(p) = provider {
+                let ok = self
+                    .partners
+                    .partner(p)
+                    .is_some_and(|info| info.active && info.data_provider);
+                if !ok {
+                    return Err(Invalid::new(
+                        "data_providers",
+                        "data_provider_active",
+                        format!("{p} is not an active data provider"),
+                    )
+                    .into());
+                }
+            }
+        }
+        let command = ConsentCommand::Request(RequestConsent {
+            consent_id: id,
+            partner_id,
+            permissions,
+            purpose,
+            expiry,
+            transaction_window,
+            data_providers,
+            authorisation_deadline: now.plus(self.config.authorisation_timeout),
+        });
+        let loaded = self.load(id).await?;
+        self.run(id, loaded, command, ctx).await
+    }
+
+    /// The consent, if `partner` owns it; otherwise `NotFound` (no existence oracle).
+    pub async fn for_partner(
+        &self,
+        id: ConsentId,
+        partner: PartnerId,
+    ) -> Result<ConsentData, AppError> {
+        let data = self.consent(id).await?;
+        if data.partner_id != partner {
+            return Err(AppError::not_found());
+        }
+        Ok(data)
+    }
+
+    /// The owning partner deletes its consent: a pending one is withdrawn
+    /// (`partner_withdrawn`), an authorised one revoked (`partner_request`); both are
+    /// recorded as `ConsentRevoked` by `partner`.
+    pub async fn delete_by_partner(
+        &self,
+        id: ConsentId,
+        partner: PartnerId,
+        ctx: &ActionContext,
+    ) -> Result<ConsentData, AppError> {
+        let loaded = self.load(id).await?;
+        let data = loaded.data()?;
+        if data.partner_id != partner {
+            return Err(AppError::not_found());
+        }
+        let reason = match data.status_at(ctx.now) {
+            ConsentStatus::AwaitingAuthorisation => ReasonCode::PARTNER_WITHDRAWN,
+            _ => ReasonCode::PARTNER_REQUEST,
+        };
+        let command = ConsentCommand::Revoke {
+            by: RevokedBy::Partner,
+            reason: ReasonCode::known(reason),
+        };
+        self.run(id, loaded, command, ctx).await
+    }
+
+    /// The customer revokes one of their authorised consents (`customer_request`). Another
+    /// customer's consent is `NotFound`.
+    pub async fn revoke_by_customer(
+        &self,
+        id: ConsentId,
+        customer: &CustomerId,
+        ctx: &ActionContext,
+    ) -> Result<ConsentData, AppError> {
+        let loaded = self.load(id).await?;
+        if loaded.data()?.customer_id.as_ref() != Some(customer) {
+            return Err(AppError::not_found());
+        }
+        let command = ConsentCommand::Revoke {
+            by: RevokedBy::Customer,
+            reason: ReasonCode::known(ReasonCode::CUSTOMER_REQUEST),
+        };
+        self.run(id, loaded, command, ctx).await
+    }
+
+    /// The consent, if it belongs to `customer`; otherwise `NotFound`.
+    pub async fn for_customer(
+        &self,
+        id: ConsentId,
+        customer: &CustomerId,
+    ) -> Result<Loaded, AppError> {
+        let loaded = self.load(id).await?;
+        if loaded.data()?.customer_id.as_ref() != Some(customer) {
+            return Err(AppError::not_found());
+        }
+        Ok(loaded)
+    }
+
+    /// Every consent the customer decided on, newest first, read from their streams (the
+    /// index only says which).
+    pub async fn customer_consents(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Vec<ConsentData>, AppError> {
+        let mut out = Vec::new();
+        for id in self.index.by_customer(customer).into_iter().rev() {
+            let data = self.consent(id).await?;
+            if data.customer_id.as_ref() == Some(customer) {
+                out.push(data);
+            }
+        }
+        Ok(out)
+    }
+
+    fn parse_id(consent_id: &str) -> Result<ConsentId, AppError> {
+        ConsentId::parse(consent_id).map_err(|_| AppError::not_found())
+    }
+
+    /// The view the consent page shows.
+    pub fn view_for_authorisation(
+        &self,
+        data: &ConsentData,
+        now: Timestamp,
+    ) -> ConsentForAuthorisation {
+        let partner = self.partners.partner(data.partner_id);
+        ConsentForAuthorisation {
+            consent_id: data.id.to_string(),
+            partner_id: data.partner_id.to_string(),
+            partner_name: partner
+                .as_ref()
+                .map_or_else(|| data.partner_id.to_string(), |p| p.name.clone()),
+            partner_status: partner.map_or_else(|| "unknown".to_owned(), |p| p.status),
+            status: data.status_at(now).as_str().to_owned(),
+            permissions: data
+                .permissions
+                .iter()
+                .map(|p| PermissionView {
+                    code: p.code().to_owned(),
+                    description: p.description().to_owned(),
+                })
+                .collect(),
+            purpose_code: data.purpose.code().to_owned(),
+            purpose_text: data.purpose.text().to_owned(),
+            expires_at: data.expiry.at(),
+            transaction_from: data.transaction_window.from,
+            transaction_to: data.transaction_window.to,
+            data_providers: data
+                .data_providers
+                .iter()
+                .map(|p| self.provider_name(p))
+                .collect(),
+        }
+    }
+
+    /// A data provider's display name.
+    pub fn provider_name(&self, p: DataProvider) -> String {
+        match p {
+            DataProvider::Bank => self.config.bank_name.clone(),
+            DataProvider::Partner(id) => self
+                .partners
+                .partner(id)
+                .map_or_else(|| id.to_string(), |i| i.name),
+        }
+    }
+
+    /// A partner's display name.
+    pub fn partner_name(&self, id: PartnerId) -> String {
+        self.partners
+            .partner(id)
+            .map_or_else(|| id.to_string(), |i| i.name)
+    }
+
+    /// Port: the consent a pushed authorisation request names, if `partner_id` owns it and it
+    /// awaits authorisation at `now` (otherwise `NotFound` or a conflict).
+    pub async fn pending(
+        &self,
+        consent_id: &str,
+        partner_id: &str,
+        now: Timestamp,
+    ) -> Result<ConsentForAuthorisation, AppError> {
+        let id = Self::parse_id(consent_id)?;
+        let partner = PartnerId::parse(partner_id).map_err(|_| AppError::not_found())?;
+        let data = self.for_partner(id, partner).await?;
+        let status = data.status_at(now);
+        if status != ConsentStatus::AwaitingAuthorisation {
+            return Err(ConsentError::InvalidTransition {
+                from: status,
+                action: "authorise",
+            }
+            .into());
+        }
+        Ok(self.view_for_authorisation(&data, now))
+    }
+
+    /// Port: records the customer's approval. Exactly one of racing decisions wins.
+    pub async fn authorise(
+        &self,
+        consent_id: &str,
+        customer: &CustomerRef,
+        ctx: &ActionContext,
+    ) -> Result<ConsentForAuthorisation, AppError> {
+        let id = Self::parse_id(consent_id)?;
+        let command = ConsentCommand::Authorise {
+            customer_id: CustomerId::parse(&customer.customer_id)?,
+            pairwise_id: PairwiseId::parse(&customer.pairwise_id)?,
+        };
+        let loaded = self.load(id).await?;
+        let data = self.run(id, loaded, command, ctx).await?;
+        Ok(self.view_for_authorisation(&data, ctx.now))
+    }
+
+    /// Port: records the customer's refusal (`customer_rejected`).
+    pub async fn reject(
+        &self,
+        consent_id: &str,
+        customer: &CustomerRef,
+        ctx: &ActionContext,
+    ) -> Result<(), AppError> {
+        let id = Self::parse_id(consent_id)?;
+        let command = ConsentCommand::Reject {
+            customer_id: CustomerId::parse(&customer.customer_id)?,
+            reason: ReasonCode::known(ReasonCode::CUSTOMER_REJECTED),
+        };
+        let loaded = self.load(id).await?;
+        self.run(id, loaded, command, ctx).await.map(|_| ())
+    }
+
+    /// Port: the consent's standing at `now`, read at its stream's latest revision. An
+    /// authorised consent past its expiry is `Expired` even before the event is written.
+    pub async fn standing(
+        &self,
+        consent_id: &str,
+        now: Timestamp,
+    ) -> Result<ConsentStanding, AppError> {
+        let Ok(id) = ConsentId::parse(consent_id) else {
+            return Ok(ConsentStanding::NotFound);
+        };
+        let loaded = self.load(id).await?;
+        let Some(data) = loaded.consent.data() else {
+            return Ok(ConsentStanding::NotFound);
+        };
+        Ok(match (data.status_at(now), &data.pairwise_id) {
+            (ConsentStatus::Authorised, Some(pairwise)) => ConsentStanding::Authorised {
+                partner_id: data.partner_id.to_string(),
+                pairwise_id: pairwise.as_str().to_owned(),
+                expires_at: data.expiry.at(),
+            },
+            (status, _) => ConsentStanding::Inactive {
+                status: status.as_str().to_owned(),
+            },
+        })
+    }
+
+    /// Records the expiry of one consent if it is due. `Ok(true)` if this call wrote it;
+    /// `Ok(false)` if it was not due or someone else changed it first.
+    pub async fn expire_if_due(
+        &self,
+        id: ConsentId,
+        ctx: &ActionContext,
+    ) -> Result<bool, AppError> {
+        let loaded = self.load(id).await?;
+        match self.run(id, loaded, ConsentCommand::Expire, ctx).await {
+            Ok(_) => Ok(true),
+            Err(AppError::Refused(_))
+            | Err(AppError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes a consent because its partner left (`partner_offboarded`), if it is still
+    /// pending or authorised. Retries on a concurrent change; idempotent.
+    pub async fn revoke_for_offboarding(
+        &self,
+        id: ConsentId,
+        ctx: &ActionContext,
+    ) -> Result<bool, AppError> {
+        for _ in 0..5 {
+            let loaded = self.load(id).await?;
+            let Some(data) = loaded.consent.data() else {
+                return Ok(false);
+            };
+            if data.status.is_final() {
+                return Ok(false);
+            }
+            let command = ConsentCommand::Revoke {
+                by: RevokedBy::PartnerOffboarded,
+                reason: ReasonCode::known(ReasonCode::PARTNER_OFFBOARDED),
+            };
+            match self.run(id, loaded, command, ctx).await {
+                Ok(_) => return Ok(true),
+                Err(AppError::Store(StoreError::WrongExpectedVersion { .. })) => continue,
+                // Expired by time: nothing left to revoke.
+                Err(AppError::Refused(ConsentError::InvalidTransition { .. })) => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AppError::Store(StoreError::Unavailable(
+            "consent kept changing concurrently".to_owned(),
+        )))
+    }
+}

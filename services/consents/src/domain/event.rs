@@ -1,0 +1,267 @@
+//! The consent events and their stored schema (type names and versions are a public
+//! contract). The stored payload of every event also carries the tamper-evidence `chain`,
+//! which the application layer adds and which decoding ignores.
+
+use ecohub_kernel::{DecodeError, DomainEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ConsentId, CustomerId, DataProviders, Expiry, PairwiseId, PartnerId, Permissions, Purpose,
+    ReasonCode, RevokedBy, TransactionWindow,
+};
+
+/// What happened to a consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentEvent {
+    /// `ConsentRequested` v1: a partner asked for a consent.
+    Requested {
+        /// The consent.
+        consent_id: ConsentId,
+        /// The partner asking.
+        partner_id: PartnerId,
+        /// The permissions.
+        permissions: Permissions,
+        /// The purpose.
+        purpose: Purpose,
+        /// When it expires.
+        expiry: Expiry,
+        /// Transactions window.
+        transaction_window: TransactionWindow,
+        /// Data providers concerned.
+        data_providers: DataProviders,
+        /// When it times out unless authorised.
+        authorisation_deadline: Timestamp,
+        /// When.
+        at: Timestamp,
+    },
+    /// `ConsentAuthorised` v1: the customer approved.
+    Authorised {
+        /// The customer.
+        customer_id: CustomerId,
+        /// Their pairwise id for the partner.
+        pairwise_id: PairwiseId,
+        /// Why (`customer_authorised`).
+        reason: ReasonCode,
+        /// When.
+        at: Timestamp,
+    },
+    /// `ConsentRejected` v1: the customer refused.
+    Rejected {
+        /// The customer.
+        customer_id: CustomerId,
+        /// Why.
+        reason: ReasonCode,
+        /// When.
+        at: Timestamp,
+    },
+    /// `ConsentRevoked` v1: the customer or partner revoked it, or the partner left.
+    Revoked {
+        /// How it was requested.
+        by: RevokedBy,
+        /// Why.
+        reason: ReasonCode,
+        /// When.
+        at: Timestamp,
+    },
+    /// `ConsentExpired` v1: its expiry passed, or nobody authorised it in time.
+    Expired {
+        /// `expired` or `authorisation_timeout`.
+        reason: ReasonCode,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl ConsentEvent {
+    /// Every stored type name.
+    pub const TYPES: [&'static str; 5] = [
+        "ConsentRequested",
+        "ConsentAuthorised",
+        "ConsentRejected",
+        "ConsentRevoked",
+        "ConsentExpired",
+    ];
+
+    /// When it happened.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            ConsentEvent::Requested { at, .. }
+            | ConsentEvent::Authorised { at, .. }
+            | ConsentEvent::Rejected { at, .. }
+            | ConsentEvent::Revoked { at, .. }
+            | ConsentEvent::Expired { at, .. } => *at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequestedV1 {
+    consent_id: ConsentId,
+    partner_id: PartnerId,
+    permissions: Permissions,
+    purpose: Purpose,
+    expires_at: Expiry,
+    #[serde(default)]
+    transaction_from: Option<Timestamp>,
+    #[serde(default)]
+    transaction_to: Option<Timestamp>,
+    data_providers: DataProviders,
+    authorisation_deadline: Timestamp,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AuthorisedV1 {
+    customer_id: CustomerId,
+    pairwise_id: PairwiseId,
+    reason: ReasonCode,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RejectedV1 {
+    customer_id: CustomerId,
+    reason: ReasonCode,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RevokedV1 {
+    by: RevokedBy,
+    reason: ReasonCode,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExpiredV1 {
+    reason: ReasonCode,
+    at: Timestamp,
+}
+
+fn to_value<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+impl DomainEvent for ConsentEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            ConsentEvent::Requested { .. } => "ConsentRequested",
+            ConsentEvent::Authorised { .. } => "ConsentAuthorised",
+            ConsentEvent::Rejected { .. } => "ConsentRejected",
+            ConsentEvent::Revoked { .. } => "ConsentRevoked",
+            ConsentEvent::Expired { .. } => "ConsentExpired",
+        }
+    }
+
+    fn event_version(&self) -> u16 {
+        1
+    }
+
+    fn encode(&self) -> serde_json::Value {
+        match self.clone() {
+            ConsentEvent::Requested {
+                consent_id,
+                partner_id,
+                permissions,
+                purpose,
+                expiry,
+                transaction_window,
+                data_providers,
+                authorisation_deadline,
+                at,
+            } => to_value(&RequestedV1 {
+                consent_id,
+                partner_id,
+                permissions,
+                purpose,
+                expires_at: expiry,
+                transaction_from: transaction_window.from,
+                transaction_to: transaction_window.to,
+                data_providers,
+                authorisation_deadline,
+                at,
+            }),
+            ConsentEvent::Authorised {
+                customer_id,
+                pairwise_id,
+                reason,
+                at,
+            } => to_value(&AuthorisedV1 {
+                customer_id,
+                pairwise_id,
+                reason,
+                at,
+            }),
+            ConsentEvent::Rejected {
+                customer_id,
+                reason,
+                at,
+            } => to_value(&RejectedV1 {
+                customer_id,
+                reason,
+                at,
+            }),
+            ConsentEvent::Revoked { by, reason, at } => to_value(&RevokedV1 { by, reason, at }),
+            ConsentEvent::Expired { reason, at } => to_value(&ExpiredV1 { reason, at }),
+        }
+    }
+
+    fn decode(
+        event_type: &str,
+        event_version: u16,
+        data: &serde_json::Value,
+    ) -> Result<Self, DecodeError> {
+        DecodeError::check_known(event_type, event_version, &Self::TYPES, 1)?;
+        Ok(match event_type {
+            "ConsentRequested" => {
+                let v: RequestedV1 = DecodeError::parse(event_type, data)?;
+                ConsentEvent::Requested {
+                    consent_id: v.consent_id,
+                    partner_id: v.partner_id,
+                    permissions: v.permissions,
+                    purpose: v.purpose,
+                    expiry: v.expires_at,
+                    transaction_window: TransactionWindow {
+                        from: v.transaction_from,
+                        to: v.transaction_to,
+                    },
+                    data_providers: v.data_providers,
+                    authorisation_deadline: v.authorisation_deadline,
+                    at: v.at,
+                }
+            }
+            "ConsentAuthorised" => {
+                let v: AuthorisedV1 = DecodeError::parse(event_type, data)?;
+                ConsentEvent::Authorised {
+                    customer_id: v.customer_id,
+                    pairwise_id: v.pairwise_id,
+                    reason: v.reason,
+                    at: v.at,
+                }
+            }
+            "ConsentRejected" => {
+                let v: RejectedV1 = DecodeError::parse(event_type, data)?;
+                ConsentEvent::Rejected {
+                    customer_id: v.customer_id,
+                    reason: v.reason,
+                    at: v.at,
+                }
+            }
+            "ConsentRevoked" => {
+                let v: RevokedV1 = DecodeError::parse(event_type, data)?;
+                ConsentEvent::Revoked {
+                    by: v.by,
+                    reason: v.reason,
+                    at: v.at,
+                }
+            }
+            _ => {
+                let v: ExpiredV1 = DecodeError::parse(event_type, data)?;
+                ConsentEvent::Expired {
+                    reason: v.reason,
+                    at: v.at,
+                }
+            }
+        })
+    }
+}

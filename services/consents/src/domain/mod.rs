@@ -1,0 +1,30 @@
+//! The pure consent domain: the permission catalogue and its rules, parse-don't-validate
+//! inputs, the `Consent` aggregate (decide/evolve), its events and refusals. No IO, no clock:
+//! time is passed in.
+
+mod consent;
+mod event;
+mod permission;
+mod values;
+
+pub use consent::{
+    Consent, ConsentCommand, ConsentData, ConsentError, ConsentStatus, StatusChange,
+};
+pub use event::ConsentEvent;
+pub use permission::{Permission, Permissions, rules};
+pub use values::{
+    CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, Purpose, ReasonCode,
+    RequestConsent, RevokedBy, TransactionWindow, twelve_months_after,
+};
+
+ecohub_kernel::define_id!(
+    /// A consent's id; its stream is `consent-<uuidv7>`.
+    ConsentId,
+    "consent"
+);
+
+ecohub_kernel::define_id!(
+    /// A partner's id (the partners service's stream `partner-<uuidv7>`).
+    PartnerId,
+    "partner"
+);

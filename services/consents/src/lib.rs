@@ -1,0 +1,30 @@
+//! Customer consents: the legal record of what a customer allowed a partner to read.
+//!
+//! * [`domain`] — the pure `Consent` aggregate, the permission catalogue and its rules.
+//! * [`chain`] — tamper evidence: every event's hash chain, [`verify_stream`], [`verify_all`].
+//! * [`application`] — [`ConsentsState`] use cases (load → decide → seal → append with the
+//!   revision read), including the operations behind the authorization server's port.
+//! * [`index`] — [`ConsentIndex`], the read model of lists, dashboard, audit and schedulers.
+//! * [`jobs`] — the expiry scheduler and the partner-offboarding cascade.
+//! * [`ports`] — partner look-ups and receipt signing, implemented by the hub.
+//! * [`receipt`] — Kantara Consent Receipt v1.1 claims.
+//! * [`http`] — [`configure`] mounts the routes; [`ConsentsApi`] documents them.
+
+pub mod application;
+pub mod chain;
+pub mod domain;
+pub mod http;
+pub mod index;
+pub mod jobs;
+pub mod ports;
+pub mod receipt;
+
+pub use application::{
+    ActionContext, AppError, ConsentForAuthorisation, ConsentInput, ConsentStanding,
+    ConsentsConfig, ConsentsState, CustomerRef, ErrorKind, PermissionView,
+};
+pub use chain::{ChainBreak, VerifyReport, verify_all, verify_stream};
+pub use http::{ConsentsApi, configure};
+pub use index::{ConsentFilter, ConsentIndex, ConsentIndexReader, ConsentSummary};
+pub use jobs::{ExpiryRun, OffboardingCascade, run_expiry, spawn_expiry_scheduler};
+pub use ports::{PartnerInfo, PartnerLookup, ReceiptSigner};
