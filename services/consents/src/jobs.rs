@@ -52,7 +52,8 @@ pub fn spawn_expiry_scheduler(state: ConsentsState, period: Duration) -> JoinHan
     let instance = uuid::Uuid::new_v4().to_string();
     let period_ms = period.as_millis().max(1) as i64;
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(period);
+        // The first run is one period after start: starting an instance writes nothing.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

@@ -32,6 +32,50 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Authorization server.
     pub auth: AuthSettings,
+    /// Consents: timeouts and the bank's details shown on consent receipts.
+    pub consents: ConsentSettings,
+}
+
+/// Consent service settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentSettings {
+    /// Seconds a consent may await the customer's authorisation before it expires. Default
+    /// 3600.
+    pub authorisation_timeout_secs: u64,
+    /// Seconds between two runs of the expiry job (one instance runs each slot). Default 30.
+    pub expiry_check_period_secs: u64,
+    /// The bank's name (data provider `bank`, receipt controller).
+    pub bank_name: String,
+    /// Receipt: jurisdiction (`GB`, `DE`, …).
+    pub jurisdiction: String,
+    /// Receipt: the controller's contact point.
+    pub controller_contact: String,
+    /// Receipt: the controller's e-mail.
+    pub controller_email: String,
+    /// Receipt: the controller's postal address.
+    pub controller_address: String,
+    /// Receipt: the controller's web site.
+    pub controller_url: String,
+    /// Receipt: the privacy policy's URL.
+    pub policy_url: String,
+}
+
+impl Default for ConsentSettings {
+    fn default() -> Self {
+        let defaults = ecohub_consents::ConsentsConfig::default();
+        Self {
+            authorisation_timeout_secs: defaults.authorisation_timeout.as_secs(),
+            expiry_check_period_secs: 30,
+            bank_name: defaults.bank_name,
+            jurisdiction: defaults.jurisdiction,
+            controller_contact: defaults.controller_contact,
+            controller_email: defaults.controller_email,
+            controller_address: defaults.controller_address,
+            controller_url: defaults.controller_url,
+            policy_url: defaults.policy_url,
+        }
+    }
 }
 
 /// Authorization server settings.
@@ -116,6 +160,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
+            consents: ConsentSettings::default(),
         }
     }
 }
@@ -305,6 +350,16 @@ impl Settings {
         if !(10..=3600).contains(&self.auth.access_token_lifetime_secs) {
             return Err(ConfigError::Invalid(
                 "auth.access_token_lifetime_secs must be between 10 and 3600".into(),
+            ));
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.consents.authorisation_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "consents.authorisation_timeout_secs must be between 60 and 604800".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.consents.expiry_check_period_secs) {
+            return Err(ConfigError::Invalid(
+                "consents.expiry_check_period_secs must be between 1 and 3600".into(),
             ));
         }
         if self.http.max_body_bytes == 0 {

@@ -12,6 +12,7 @@
 //! * [`telemetry`] — structured logs.
 
 pub mod config;
+pub mod consent_ports;
 pub mod health;
 pub mod metrics;
 pub mod migrate;

@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: CustomersCommand,
     },
+    /// Compliance: checks the consent streams' tamper-evidence hash chains.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The authorization server's signing keys.
     Keys {
         #[command(subcommand)]
@@ -87,6 +92,15 @@ enum CustomersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recomputes every consent event's hash chain and prints a JSON report
+    /// `{"streams", "events", "first_break"}`; exits 1 when a chain is broken (the break names
+    /// the stream, the first revision that does not verify, and why). Read-only; safe while
+    /// hubs run.
+    Verify(Overrides),
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Adds a signing key: published at once, used for signing after the publication delay;
     /// the previous key keeps verifying until its tokens expire. Running hubs pick it up.
@@ -113,6 +127,9 @@ fn main() -> ExitCode {
         }
         | Command::Customers {
             command: CustomersCommand::List(o) | CustomersCommand::Add { overrides: o, .. },
+        }
+        | Command::Audit {
+            command: AuditCommand::Verify(o),
         } => o.clone(),
         Command::Openapi | Command::Migrate { .. } => Overrides::default(),
     };
@@ -139,6 +156,46 @@ fn main() -> ExitCode {
         } => admin_bootstrap(&settings),
         Command::Keys { command } => keys(&settings, command),
         Command::Customers { command } => customers(&settings, command),
+        Command::Audit {
+            command: AuditCommand::Verify(_),
+        } => audit_verify(&settings),
+    }
+}
+
+fn audit_verify(settings: &Settings) -> ExitCode {
+    ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let result: anyhow::Result<ecohub_consents::VerifyReport> = runtime.block_on(async {
+        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let report = ecohub_consents::verify_all(&*store).await;
+        store.close().await?;
+        Ok(report?)
+    });
+    match result {
+        Ok(report) => {
+            let first_break = report.first_break.as_ref().map(|b| {
+                serde_json::json!({"stream": b.stream, "revision": b.revision, "reason": b.reason})
+            });
+            println!(
+                "{}",
+                serde_json::json!({
+                    "streams": report.streams,
+                    "events": report.events,
+                    "first_break": first_break,
+                })
+            );
+            if first_break.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("ecohub: audit verify failed: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let mut doc = HubDoc::openapi();
     doc.merge(ecohub_auth::AuthApi::openapi());
     doc.merge(ecohub_partners::PartnersApi::openapi());
+    doc.merge(ecohub_consents::ConsentsApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ecohub_auth::{AuthState, KeyRing, TokenVerifier};
+use ecohub_consents::{ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::domain::PartnerId;
@@ -18,6 +19,7 @@ use ecohub_partners::{
 use ecohub_security::{SharedCustomerSessions, SharedVerifier};
 
 use crate::config::Settings;
+use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
 
 /// The services' shared state, built once per process.
 #[derive(Clone)]
@@ -30,6 +32,8 @@ pub struct Services {
     pub customer_sessions: SharedCustomerSessions,
     /// Partner onboarding.
     pub partners: PartnersState,
+    /// Consents: the partner and customer APIs, the dashboard, the compliance audit.
+    pub consents: ConsentsState,
 }
 
 impl std::fmt::Debug for Services {
@@ -69,18 +73,40 @@ pub fn build(
     );
     ecohub_auth::spawn_key_reloader(ring.clone(), ecohub_auth::KEY_RELOAD_PERIOD);
     let auth_settings = auth_settings(settings, listening);
+    // The partners read model first: the consent service looks partners up in it.
+    let (directory, reader) = PartnerDirectory::new();
+    let mut projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
+
+    let (consents, consent_index) = ConsentsState::new(
+        store.clone(),
+        clock.clone(),
+        consents_config(settings, &auth_settings),
+        Arc::new(DirectoryLookup(reader.clone())),
+        Arc::new(RingReceipts {
+            ring: ring.clone(),
+            settings: auth_settings.clone(),
+            clock: clock.clone(),
+        }),
+    );
+    projections.push(ProjectionHandle::spawn(store.clone(), consent_index));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        OffboardingCascade::new(consents.clone()),
+    ));
+
+    // The verifier and the session resolver copy the consent port from the state: build them
+    // after it is set.
     let auth = AuthState::new(
         store.clone(),
         clock.clone(),
         ring.clone(),
         auth_settings.clone(),
-    );
+    )
+    .with_consents(Arc::new(ConsentsAuthority(consents.clone())));
     let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&auth));
     let customer_sessions: SharedCustomerSessions =
         Arc::new(ecohub_auth::CustomerSessionResolver::from_state(&auth));
 
-    let (directory, reader) = PartnerDirectory::new();
-    let projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
     let ports = Arc::new(AuthPorts {
         ring,
         settings: auth_settings,
@@ -101,9 +127,29 @@ pub fn build(
             verifier,
             customer_sessions,
             partners,
+            consents,
         },
         projections,
     ))
+}
+
+/// The consent service's configuration from the hub's settings.
+fn consents_config(
+    settings: &Settings,
+    auth: &ecohub_auth::AuthSettings,
+) -> ecohub_consents::ConsentsConfig {
+    let c = &settings.consents;
+    ecohub_consents::ConsentsConfig {
+        authorisation_timeout: Duration::from_secs(c.authorisation_timeout_secs),
+        bank_name: c.bank_name.clone(),
+        jurisdiction: c.jurisdiction.clone(),
+        controller_contact: c.controller_contact.clone(),
+        controller_email: c.controller_email.clone(),
+        controller_address: c.controller_address.clone(),
+        controller_url: c.controller_url.clone(),
+        policy_url: c.policy_url.clone(),
+        issuer: auth.issuer.clone(),
+    }
 }
 
 /// The authorization server behind the partners service's ports.

@@ -34,8 +34,10 @@ pub struct AppState {
     pub projections: Vec<ProjectionHandle>,
     /// Idempotency keys.
     pub idempotency: SharedIdempotencyStore,
-    /// The service crates' state (authorization server, partners).
+    /// The service crates' state (authorization server, partners, consents).
     pub services: Services,
+    /// Background jobs (the consent expiry scheduler), aborted at shutdown.
+    pub jobs: Arc<Vec<tokio::task::JoinHandle<()>>>,
     /// Effective settings.
     pub settings: Arc<Settings>,
 }
@@ -63,6 +65,10 @@ impl AppState {
             StoreStatistics::new(metrics.clone()),
         )];
         projections.extend(service_projections);
+        let jobs = Arc::new(vec![ecohub_consents::spawn_expiry_scheduler(
+            services.consents.clone(),
+            std::time::Duration::from_secs(settings.consents.expiry_check_period_secs),
+        )]);
         let idempotency: SharedIdempotencyStore =
             Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));
         Ok(Self {
@@ -71,12 +77,16 @@ impl AppState {
             projections,
             idempotency,
             services,
+            jobs,
             settings: Arc::new(settings),
         })
     }
 
     /// Stops projections and closes the store, making every acknowledged append durable.
     pub async fn shutdown(&self) -> anyhow::Result<()> {
+        for job in self.jobs.iter() {
+            job.abort();
+        }
         for p in &self.projections {
             p.stop();
         }
@@ -136,9 +146,11 @@ pub fn create_app(
         .app_data(web::Data::new(state.services.customer_sessions.clone()))
         .app_data(web::Data::new(state.services.auth.clone()))
         .app_data(web::Data::new(state.services.partners.clone()))
+        .app_data(web::Data::new(state.services.consents.clone()))
         .configure(crate::health::configure)
         .configure(ecohub_auth::configure)
         .configure(ecohub_partners::configure)
+        .configure(ecohub_consents::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
         // Registered last = runs first: interaction id → metrics/logging → compression →
         // problem fallback → idempotency → routes. Idempotency sits inside compression so a
