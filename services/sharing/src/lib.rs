@@ -1,0 +1,27 @@
+//! Data sharing under consent.
+//!
+//! * [`domain`] — pure: the dataset catalogue and field-level minimisation, the
+//!   `CustomerRecords` aggregate, `DataAccessed` evidence, notification subscriptions.
+//! * [`app`] — [`SharingState`] and its use cases: publish, read under a consent (recorded
+//!   before it is answered), define datasets.
+//! * [`readmodel`] — in-memory read models and the projections that feed them.
+//! * [`ports`] — what the hub provides: consent grants, customer ids, webhooks, SET signing.
+//! * [`ratelimit`] — per-partner token buckets (per instance).
+//! * [`http`] — [`configure`] mounts the routes; [`SharingApi`] documents them.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod ratelimit;
+pub mod readmodel;
+
+pub use app::{
+    AppError, Publication, Published, ReadQuery, RequestContext, SharingPorts, SharingProjections,
+    SharingState,
+};
+pub use config::{DeliveryConfig, SharingConfig};
+pub use http::{SharingApi, configure};
+pub use ports::{ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
+pub use ratelimit::Limit;
