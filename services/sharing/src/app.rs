@@ -56,6 +56,8 @@ pub struct SharingState {
     pub catalogue: CatalogueReader,
     /// The records read model.
     pub records: RecordsReader,
+    /// The notifications read model.
+    pub notifications: crate::notify::NotificationsReader,
     read_limiter: Arc<RateLimiter>,
     publish_limiter: Arc<RateLimiter>,
 }
@@ -76,6 +78,10 @@ pub struct SharingProjections {
     pub catalogue: CatalogueProjection,
     /// Feeds the records.
     pub records: RecordsProjection,
+    /// Feeds the notifications read model.
+    pub notifications: crate::notify::NotificationsProjection,
+    /// Turns hub events into queued notifications (durable checkpoint).
+    pub dispatcher: crate::notify::Dispatcher,
 }
 
 /// Who asks, in which request: the metadata of the events it causes (never personal data).
@@ -96,7 +102,7 @@ impl RequestContext {
         }
     }
 
-    fn metadata(&self) -> EventMetadata {
+    pub(crate) fn metadata(&self) -> EventMetadata {
         EventMetadata {
             correlation_id: Some(self.interaction_id.clone()),
             causation_id: None,
@@ -284,10 +290,7 @@ impl SharingState {
             parse_catalogue(DEFAULT_CATALOGUE).expect("the bundled catalogue is valid (tested)");
         let catalogue = CatalogueReader::new(defaults);
         let records = RecordsReader::default();
-        let projections = SharingProjections {
-            catalogue: CatalogueProjection::new(catalogue.clone()),
-            records: RecordsProjection::new(records.clone()),
-        };
+        let notifications = crate::notify::NotificationsReader::default();
         let state = Self {
             read_limiter: Arc::new(RateLimiter::new(config.read_limit)),
             publish_limiter: Arc::new(RateLimiter::new(config.publish_limit)),
@@ -295,8 +298,15 @@ impl SharingState {
             clock,
             config,
             ports,
-            catalogue,
-            records,
+            catalogue: catalogue.clone(),
+            records: records.clone(),
+            notifications: notifications.clone(),
+        };
+        let projections = SharingProjections {
+            catalogue: CatalogueProjection::new(catalogue),
+            records: RecordsProjection::new(records),
+            notifications: crate::notify::NotificationsProjection::new(notifications),
+            dispatcher: crate::notify::Dispatcher::new(&state),
         };
         (state, projections)
     }

@@ -21,6 +21,8 @@ pub struct DeliveryConfig {
     pub tick: Duration,
     /// How long a claimed attempt is reserved for its instance (default 60 s).
     pub claim_ttl: Duration,
+    /// How long a poll without `returnImmediately` waits for a SET (default 10 s).
+    pub long_poll: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -32,6 +34,7 @@ impl Default for DeliveryConfig {
             request_timeout: Duration::from_secs(10),
             tick: Duration::from_millis(500),
             claim_ttl: Duration::from_secs(60),
+            long_poll: Duration::from_secs(10),
         }
     }
 }

@@ -7,12 +7,15 @@
 //! * [`readmodel`] — in-memory read models and the projections that feed them.
 //! * [`ports`] — what the hub provides: consent grants, customer ids, webhooks, SET signing.
 //! * [`ratelimit`] — per-partner token buckets (per instance).
+//! * [`notify`] — event notifications: the dispatcher, the notifications read model, the
+//!   push delivery worker, polling.
 //! * [`http`] — [`configure`] mounts the routes; [`SharingApi`] documents them.
 
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod notify;
 pub mod ports;
 pub mod ratelimit;
 pub mod readmodel;
@@ -23,5 +26,6 @@ pub use app::{
 };
 pub use config::{DeliveryConfig, SharingConfig};
 pub use http::{SharingApi, configure};
+pub use notify::{DeliveryWorker, Dispatcher, NotificationsProjection, NotificationsReader};
 pub use ports::{ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
 pub use ratelimit::Limit;

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod catalogue;
+pub mod notifications;
 pub mod records;
 
 use sha2::{Digest, Sha256};

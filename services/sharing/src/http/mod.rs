@@ -12,6 +12,7 @@
 mod admin;
 mod audit;
 mod data;
+mod notifications;
 mod openapi;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -22,6 +23,10 @@ use ecohub_http::{ApiError, ErrorCode};
 pub use admin::{DatasetList, DatasetView};
 pub use audit::{AccessRecordView, AuditQuery};
 pub use data::{DataQuery, PublishRequest, PublishResponse, RecordInput, RecordView};
+pub use notifications::{
+    DeliveryView, PollRequest, PollResponse, SetError, SubscriptionList, SubscriptionRequest,
+    SubscriptionView,
+};
 pub use openapi::SharingApi;
 
 use crate::app::AppError;
@@ -37,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/data/{dataset}").route(web::get().to(data::read)))
         .service(web::resource("/audit/data-access").route(web::get().to(audit::list)))
         .service(web::resource("/audit/data-access/export").route(web::get().to(audit::export)));
+    notifications::configure(cfg);
 }
 
 impl From<AppError> for ApiError {

@@ -6,6 +6,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use super::admin::{self, DatasetList, DatasetView};
 use super::audit::{self, AccessRecordView};
 use super::data::{self, PublishRequest, PublishResponse, RecordInput, RecordView};
+use super::notifications::{
+    self, DeliveryView, PollRequest, PollResponse, SetError, SubscriptionList, SubscriptionRequest,
+    SubscriptionView,
+};
 use crate::domain::catalogue::{DatasetDefinition, DirectionRule};
 
 /// Every sharing route, its bodies, its problem responses and the `bearer` security scheme.
@@ -19,6 +23,12 @@ use crate::domain::catalogue::{DatasetDefinition, DirectionRule};
         data::read,
         audit::list,
         audit::export,
+        notifications::create,
+        notifications::list,
+        notifications::show,
+        notifications::remove,
+        notifications::deliveries,
+        notifications::poll,
     ),
     components(schemas(
         ecohub_http::Problem,
@@ -32,12 +42,20 @@ use crate::domain::catalogue::{DatasetDefinition, DirectionRule};
         RecordInput,
         RecordView,
         AccessRecordView,
+        SubscriptionRequest,
+        SubscriptionView,
+        SubscriptionList,
+        DeliveryView,
+        SetError,
+        PollRequest,
+        PollResponse,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "sharing", description = "The dataset catalogue, publishing customer data, reading it under a consent"),
         (name = "sharing-admin", description = "Bank staff: defining datasets"),
         (name = "sharing-audit", description = "Compliance: the record of every data access"),
+        (name = "notifications", description = "Event notifications: subscriptions, signed SETs pushed (RFC 8935) or polled (RFC 8936), the delivery log"),
     ),
 )]
 pub struct SharingApi;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod catalogue;
+mod notifications;
 mod openapi;
 mod publish;
 mod read;

@@ -58,6 +58,7 @@ async fn publishing_is_idempotent_by_record_id_and_by_idempotency_key() {
     };
     let first = app.send(with_token(send(), Some(BANK_TOKEN))).await;
     assert_eq!(first.status, 200);
+    app.settled().await;
     let head = app.head().await;
     let replay = app.send(with_token(send(), Some(BANK_TOKEN))).await;
     assert_eq!(replay.status, 200);
@@ -230,6 +231,7 @@ async fn publishing_is_rate_limited_per_partner_with_retry_after() {
             .status,
         200
     );
+    app.settled().await;
     let head = app.head().await;
     let res = app
         .post("/data/accounts/records", Some(BANK_TOKEN), body("a4"))

@@ -314,7 +314,6 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub grants: Arc<FakeGrants>,
     pub customers: Arc<FakeCustomers>,
-    #[allow(dead_code)] // used by the notification tests
     pub webhooks: Arc<FakeWebhooks>,
     pub state: SharingState,
     pub projections: Vec<ProjectionHandle>,
@@ -355,6 +354,8 @@ impl TestApp {
         let projections = vec![
             ProjectionHandle::spawn(sqlite.clone(), projections.catalogue),
             ProjectionHandle::spawn(sqlite.clone(), projections.records),
+            ProjectionHandle::spawn(sqlite.clone(), projections.notifications),
+            ProjectionHandle::spawn(sqlite.clone(), projections.dispatcher),
         ];
         Self {
             store,
@@ -423,7 +424,6 @@ impl TestApp {
         .await
     }
 
-    #[allow(dead_code)] // used by the notification tests
     pub async fn delete(&self, uri: &str, token: Option<&str>) -> Res {
         self.send(with_token(test::TestRequest::delete().uri(uri), token))
             .await
@@ -441,6 +441,19 @@ impl TestApp {
             tokio::time::timeout(Duration::from_secs(10), p.wait_for(head))
                 .await
                 .expect("projection caught up");
+        }
+    }
+
+    /// Waits until every projection, the dispatcher included, has applied everything and
+    /// the dispatcher has queued nothing more.
+    pub async fn settled(&self) {
+        loop {
+            let before = self.head().await;
+            self.caught_up().await;
+            if self.head().await == before {
+                self.caught_up().await;
+                return;
+            }
         }
     }
 
@@ -471,7 +484,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
-        self.caught_up().await;
+        self.settled().await;
         res
     }
 }
