@@ -9,6 +9,7 @@
 //! * [`ratelimit`] — per-partner token buckets (per instance).
 //! * [`notify`] — event notifications: the dispatcher, the notifications read model, the
 //!   push delivery worker, polling.
+//! * [`tasks`] — [`SharingTasks`]: the projections and the delivery worker, spawned at once.
 //! * [`http`] — [`configure`] mounts the routes; [`SharingApi`] documents them.
 
 pub mod app;
@@ -19,6 +20,7 @@ pub mod notify;
 pub mod ports;
 pub mod ratelimit;
 pub mod readmodel;
+pub mod tasks;
 
 pub use app::{
     AppError, Publication, Published, ReadQuery, RequestContext, SharingPorts, SharingProjections,
@@ -29,3 +31,4 @@ pub use http::{SharingApi, configure};
 pub use notify::{DeliveryWorker, Dispatcher, NotificationsProjection, NotificationsReader};
 pub use ports::{ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
 pub use ratelimit::Limit;
+pub use tasks::SharingTasks;
