@@ -162,7 +162,12 @@ async fn main() -> std::io::Result<()> {
             .wrap(from_fn(ecohub_http::problem_fallback))
             .wrap(from_fn(ecohub_http::interaction_id))
     })
-    .workers(2)
+    .workers(
+        std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(2),
+    )
     .bind(addr)?
     .run()
     .await

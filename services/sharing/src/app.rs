@@ -24,9 +24,7 @@ use crate::domain::records::{
 };
 use crate::ports::{ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
 use crate::ratelimit::RateLimiter;
-use crate::readmodel::{
-    CatalogueProjection, CatalogueReader, RecordsProjection, RecordsReader, StoredRecord,
-};
+use crate::readmodel::{CatalogueProjection, CatalogueReader, RecordsProjection, RecordsReader};
 
 /// The ports the hub provides.
 #[derive(Clone)]
@@ -191,6 +189,17 @@ pub struct Published {
     pub unchanged: usize,
 }
 
+/// One record as served: reduced to the unlocked fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedRecord {
+    /// Who published it.
+    pub provider: String,
+    /// Its id.
+    pub id: String,
+    /// The unlocked fields.
+    pub data: serde_json::Value,
+}
+
 /// A read's filters and page.
 #[derive(Debug, Clone, Default)]
 pub struct ReadQuery {
@@ -208,7 +217,7 @@ pub struct ReadQuery {
 #[derive(Debug, Clone)]
 pub struct ReadResult {
     /// The records (data already minimised).
-    pub records: Vec<StoredRecord>,
+    pub records: Vec<ServedRecord>,
     /// The fields the consent unlocks.
     pub fields: BTreeSet<String>,
 }
@@ -488,9 +497,10 @@ impl SharingState {
                 },
             )
             .into_iter()
-            .map(|r| StoredRecord {
-                data: Arc::new(dataset.minimise(&r.data, &unlocked)),
-                ..r
+            .map(|r| ServedRecord {
+                data: dataset.minimise(&r.data, &unlocked),
+                provider: r.provider,
+                id: r.id,
             })
             .collect::<Vec<_>>();
         let returned = records.len().min(query.page_size);

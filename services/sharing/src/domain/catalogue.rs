@@ -97,7 +97,7 @@ pub struct SchemaViolation {
 /// A checked definition with its compiled schema.
 #[derive(Clone)]
 pub struct Dataset {
-    definition: DatasetDefinition,
+    definition: Arc<DatasetDefinition>,
     validator: Arc<jsonschema::Validator>,
 }
 
@@ -156,7 +156,7 @@ impl Dataset {
         let validator = jsonschema::validator_for(&definition.schema)
             .map_err(|e| invalid("/schema", format!("is not a valid JSON schema: {e}")))?;
         Ok(Self {
-            definition,
+            definition: Arc::new(definition),
             validator: Arc::new(validator),
         })
     }

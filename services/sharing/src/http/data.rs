@@ -184,7 +184,7 @@ pub(crate) async fn read(
         .map(|r| RecordView {
             id: r.id,
             provider: r.provider,
-            data: (*r.data).clone(),
+            data: r.data,
         })
         .collect();
     let page = Page::from_overfetch(items, page_size, &base, query.cursor.as_deref(), |r| {
