@@ -476,12 +476,13 @@ impl Projection for Dispatcher {
             .await?;
         let checkpoint: Option<Position> = match last.first() {
             None => None,
-            Some(e) => Some(
-                serde_json::from_slice::<Value>(&e.data)
-                    .ok()
-                    .and_then(|v| serde_json::from_value(v["position"].clone()).ok())
-                    .ok_or_else(|| ProjectionError("malformed dispatcher checkpoint".into()))?,
-            ),
+            // `null` after a reset: start from zero.
+            Some(e) => serde_json::from_slice::<Value>(&e.data)
+                .ok()
+                .and_then(|v| {
+                    serde_json::from_value::<Option<Position>>(v["position"].clone()).ok()
+                })
+                .ok_or_else(|| ProjectionError("malformed dispatcher checkpoint".into()))?,
         };
         // Rebuild what was learnt before the checkpoint (subscriptions, consents).
         self.subscriptions.clear();
@@ -826,14 +827,8 @@ impl SharingState {
         ctx: &crate::app::RequestContext,
     ) -> Result<Polled, AppError> {
         let mut handled = Vec::new();
-        let owned = |jti: &str| {
-            self.notifications
-                .get(jti)
-                .and_then(|n| n.queued)
-                .is_some_and(|q| q.partner_id == partner_id)
-        };
         for jti in &poll.ack {
-            if owned(jti) {
+            if self.owns(partner_id, jti).await? {
                 execute::<Notification>(
                     &*self.store,
                     &notification_stream(jti),
@@ -846,7 +841,7 @@ impl SharingState {
             }
         }
         for (jti, err, description) in &poll.set_errs {
-            if owned(jti) {
+            if self.owns(partner_id, jti).await? {
                 execute::<Notification>(
                     &*self.store,
                     &notification_stream(jti),
@@ -882,6 +877,20 @@ impl SharingState {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Whether `jti` is a notification of `partner_id`, read exactly. Anything that is not a
+    /// jti this hub issued (32 hex digits) is not, and never reaches a stream name.
+    async fn owns(&self, partner_id: &str, jti: &str) -> Result<bool, AppError> {
+        if jti.len() != 32
+            || !jti
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Ok(false);
+        }
+        let (n, _) = load::<Notification>(&*self.store, &notification_stream(jti)).await?;
+        Ok(n.queued.is_some_and(|q| q.partner_id == partner_id))
     }
 
     /// The partner's delivery log.

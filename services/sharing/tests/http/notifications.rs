@@ -525,3 +525,49 @@ async fn subscriptions_are_per_partner_and_checked() {
         json!([])
     );
 }
+
+#[actix_web::test]
+async fn a_rebuilt_dispatcher_replays_the_log_without_queuing_twice() {
+    let app = TestApp::with(delivery_config()).await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/hook",
+        &["consent-expired"],
+    )
+    .await;
+    consent_event(
+        &app,
+        "0190f0c4-4444-7000-8000-000000000001",
+        "ConsentExpired",
+        RECIPIENT,
+    )
+    .await;
+    assert_eq!(app.events("notification-").await.len(), 1);
+    app.projections[3].rebuild().await.unwrap();
+    app.settled().await;
+    consent_event(
+        &app,
+        "0190f0c4-4444-7000-8000-000000000002",
+        "ConsentExpired",
+        RECIPIENT,
+    )
+    .await;
+    let queued: Vec<_> = app
+        .events("notification-")
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "NotificationQueued")
+        .collect();
+    assert_eq!(queued.len(), 2, "the first once, the new one once");
+    // Garbage or foreign jtis in a poll are ignored, never turned into stream names.
+    let res = app
+        .post(
+            "/events",
+            Some(&provider_token(RECIPIENT)),
+            json!({"ack": ["../../x", "0123"], "setErrs": {"zz": {"err": "invalid_request"}}, "maxEvents": 0, "returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["sets"], json!({}));
+}
