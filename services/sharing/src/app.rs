@@ -1,0 +1,546 @@
+//! The application layer: each use case checks who asks (through the ports, exactly), asks
+//! the pure domain to decide, and appends with the revision it read. Reads are served from
+//! the in-memory read models, and recorded durably before they are answered.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecohub_eventstore::{
+    EventFilter, ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError,
+    execute,
+};
+use ecohub_kernel::{Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_security::Principal;
+
+use crate::config::SharingConfig;
+use crate::domain::access::{ACCESS_CATEGORY, DataAccessed, access_stream};
+use crate::domain::catalogue::{
+    BANK, CatalogueError, DEFAULT_CATALOGUE, Dataset, DatasetCommand, DatasetDefinition,
+    DatasetState, dataset_stream, parse_catalogue,
+};
+use crate::domain::records::{
+    CustomerRecords, Record, RecordsCommand, RecordsError, records_stream,
+};
+use crate::ports::{ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
+use crate::ratelimit::RateLimiter;
+use crate::readmodel::{CatalogueProjection, CatalogueReader, RecordsProjection, RecordsReader};
+
+/// The ports the hub provides.
+#[derive(Clone)]
+pub struct SharingPorts {
+    /// What consents grant.
+    pub grants: Arc<dyn ConsentGrants>,
+    /// Pairwise → internal customer ids.
+    pub customers: Arc<dyn Customers>,
+    /// Partners' registered webhooks.
+    pub webhooks: Arc<dyn PartnerWebhooks>,
+    /// Signs SETs.
+    pub signer: Arc<dyn SetSigner>,
+}
+
+/// Everything sharing needs, shared by its handlers (`web::Data<SharingState>`).
+#[derive(Clone)]
+pub struct SharingState {
+    /// The event store.
+    pub store: SharedStore,
+    /// Where `now` comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: SharingConfig,
+    /// The hub's ports.
+    pub ports: SharingPorts,
+    /// The catalogue read model.
+    pub catalogue: CatalogueReader,
+    /// The records read model.
+    pub records: RecordsReader,
+    /// The notifications read model.
+    pub notifications: crate::notify::NotificationsReader,
+    read_limiter: Arc<RateLimiter>,
+    publish_limiter: Arc<RateLimiter>,
+}
+
+impl std::fmt::Debug for SharingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharingState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The projections that feed a [`SharingState`]'s read models; spawn each with
+/// `ProjectionHandle::spawn(store, projection)`.
+#[derive(Debug)]
+pub struct SharingProjections {
+    /// Feeds the catalogue.
+    pub catalogue: CatalogueProjection,
+    /// Feeds the records.
+    pub records: RecordsProjection,
+    /// Feeds the notifications read model.
+    pub notifications: crate::notify::NotificationsProjection,
+    /// Turns hub events into queued notifications (durable checkpoint).
+    pub dispatcher: crate::notify::Dispatcher,
+}
+
+/// Who asks, in which request: the metadata of the events it causes (never personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// `client:<client_id>`.
+    pub actor: String,
+    /// The `x-fapi-interaction-id`.
+    pub interaction_id: String,
+}
+
+impl RequestContext {
+    /// An authenticated client.
+    pub fn client(client_id: &str, interaction_id: impl ToString) -> Self {
+        Self {
+            actor: format!("client:{client_id}"),
+            interaction_id: interaction_id.to_string(),
+        }
+    }
+
+    pub(crate) fn metadata(&self) -> EventMetadata {
+        EventMetadata {
+            correlation_id: Some(self.interaction_id.clone()),
+            causation_id: None,
+            actor: Some(self.actor.clone()),
+            request_id: Some(self.interaction_id.clone()),
+        }
+    }
+}
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Unknown (or not visible) resource.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Invalid input, at a JSON pointer or parameter.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Where.
+        field: String,
+        /// What.
+        message: String,
+    },
+    /// The request conflicts with the resource's state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The read could not be recorded, so it is refused (503).
+    #[error("access could not be recorded: {0}")]
+    AccessNotRecorded(StoreError),
+    /// Over the rate limit; retry after this.
+    #[error("rate limited")]
+    RateLimited(Duration),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event cannot be decoded.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] DecodeError),
+    /// A port failed.
+    #[error("port failed: {0}")]
+    Port(#[from] PortError),
+}
+
+impl From<CatalogueError> for AppError {
+    fn from(e: CatalogueError) -> Self {
+        let CatalogueError::Invalid { field, message } = e;
+        AppError::Invalid { field, message }
+    }
+}
+
+impl From<RecordsError> for AppError {
+    fn from(e: RecordsError) -> Self {
+        let RecordsError::Invalid { field, message } = e;
+        AppError::Invalid { field, message }
+    }
+}
+
+impl<E: Into<AppError> + std::error::Error + 'static> From<ExecuteError<E>> for AppError {
+    fn from(e: ExecuteError<E>) -> Self {
+        match e {
+            ExecuteError::Refused(e) => e.into(),
+            ExecuteError::Store(e) => AppError::Store(e),
+            ExecuteError::Decode(e) => AppError::Decode(e),
+        }
+    }
+}
+
+/// A publication, as received.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// The customer as the provider knows them (pairwise id; internal id for the bank).
+    pub customer_id: String,
+    /// The records.
+    pub records: Vec<Record>,
+}
+
+/// What a publication did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// Records stored (new or changed).
+    pub stored: usize,
+    /// Records already stored with the same content.
+    pub unchanged: usize,
+}
+
+/// One record as served: reduced to the unlocked fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedRecord {
+    /// Who published it.
+    pub provider: String,
+    /// Its id.
+    pub id: String,
+    /// The unlocked fields.
+    pub data: serde_json::Value,
+}
+
+/// A read's filters and page.
+#[derive(Debug, Clone, Default)]
+pub struct ReadQuery {
+    /// Only records at or after this time (within the consent's window).
+    pub from: Option<Timestamp>,
+    /// Only records at or before this time.
+    pub to: Option<Timestamp>,
+    /// After this (provider, record id).
+    pub after: Option<(String, String)>,
+    /// Page size.
+    pub page_size: usize,
+}
+
+/// The records of one read, minimised, with one more than the page size when more exist.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// The records (data already minimised).
+    pub records: Vec<ServedRecord>,
+    /// The fields the consent unlocks.
+    pub fields: BTreeSet<String>,
+}
+
+/// Filters of the compliance list.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFilter {
+    /// Only this consent.
+    pub consent_id: Option<String>,
+    /// Only this recipient.
+    pub partner_id: Option<String>,
+    /// Only this dataset.
+    pub dataset: Option<String>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+}
+
+impl AccessFilter {
+    /// Whether `a` passes.
+    pub fn matches(&self, a: &DataAccessed) -> bool {
+        self.consent_id.as_ref().is_none_or(|c| *c == a.consent_id)
+            && self.partner_id.as_ref().is_none_or(|p| *p == a.partner_id)
+            && self.dataset.as_ref().is_none_or(|d| *d == a.dataset)
+            && self.from.is_none_or(|f| a.at >= f)
+            && self.to.is_none_or(|t| a.at < t)
+    }
+}
+
+/// The global-log filter of access records.
+pub fn access_filter() -> EventFilter {
+    EventFilter {
+        stream_prefixes: vec![ACCESS_CATEGORY.to_owned()],
+        event_type_prefixes: vec![DataAccessed::TYPE.to_owned()],
+    }
+}
+
+/// Reads up to `limit` access records after `from` matching `filter`, scanning the log in
+/// batches (memory bounded by the batch and the limit).
+pub async fn access_records(
+    store: &dyn ecohub_eventstore::EventStore,
+    mut from: Option<Position>,
+    filter: &AccessFilter,
+    limit: usize,
+) -> Result<(Vec<(Position, DataAccessed)>, bool), AppError> {
+    const BATCH: usize = 500;
+    let log_filter = access_filter();
+    let mut out = Vec::new();
+    loop {
+        let batch = store.read_all(from, &log_filter, BATCH).await?;
+        let n = batch.len();
+        for e in batch {
+            from = Some(e.position);
+            let a = e.decode::<DataAccessed>()?.payload;
+            if filter.matches(&a) {
+                out.push((e.position, a));
+                if out.len() >= limit {
+                    return Ok((out, true));
+                }
+            }
+        }
+        if n < BATCH {
+            return Ok((out, false));
+        }
+    }
+}
+
+impl SharingState {
+    /// A state over `store` with the default catalogue, and the projections that feed its
+    /// read models (spawn them; reads see published records once they have caught up).
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: SharingConfig,
+        ports: SharingPorts,
+    ) -> (Self, SharingProjections) {
+        let (_, defaults) =
+            parse_catalogue(DEFAULT_CATALOGUE).expect("the bundled catalogue is valid (tested)");
+        let catalogue = CatalogueReader::new(defaults);
+        let records = RecordsReader::default();
+        let notifications = crate::notify::NotificationsReader::default();
+        let state = Self {
+            read_limiter: Arc::new(RateLimiter::new(config.read_limit)),
+            publish_limiter: Arc::new(RateLimiter::new(config.publish_limit)),
+            store,
+            clock,
+            config,
+            ports,
+            catalogue: catalogue.clone(),
+            records: records.clone(),
+            notifications: notifications.clone(),
+        };
+        let projections = SharingProjections {
+            catalogue: CatalogueProjection::new(catalogue),
+            records: RecordsProjection::new(records),
+            notifications: crate::notify::NotificationsProjection::new(notifications),
+            dispatcher: crate::notify::Dispatcher::new(&state),
+        };
+        (state, projections)
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn limit(&self, limiter: &RateLimiter, principal: &Principal) -> Result<(), AppError> {
+        let key = principal
+            .partner_id
+            .clone()
+            .unwrap_or_else(|| format!("client:{}", principal.client_id));
+        limiter
+            .check(&key, self.now())
+            .map_err(AppError::RateLimited)
+    }
+
+    /// Admins define or replace a dataset.
+    pub async fn define_dataset(
+        &self,
+        definition: DatasetDefinition,
+        ctx: &RequestContext,
+    ) -> Result<Dataset, AppError> {
+        let name = definition.name.clone();
+        let executed = execute::<DatasetState>(
+            &*self.store,
+            &dataset_stream(&name),
+            DatasetCommand::DefineDataset {
+                definition,
+                by: ctx.actor.clone(),
+            },
+            self.now(),
+            ctx.metadata(),
+        )
+        .await?;
+        let definition = executed
+            .state
+            .definition
+            .ok_or_else(|| AppError::Conflict("dataset has no definition".into()))?;
+        let dataset = Dataset::new(definition)?;
+        self.catalogue.put(dataset.clone());
+        Ok(dataset)
+    }
+
+    /// A provider publishes records about one of its customers.
+    pub async fn publish(
+        &self,
+        principal: &Principal,
+        dataset: &str,
+        publication: Publication,
+        ctx: &RequestContext,
+    ) -> Result<Published, AppError> {
+        let dataset = self
+            .catalogue
+            .get(dataset)
+            .ok_or(AppError::NotFound("dataset"))?;
+        let provider = match principal.partner_id.as_deref() {
+            Some(p) => p.to_owned(),
+            None if principal.has_scope("admin") => BANK.to_owned(),
+            None => return Err(AppError::Forbidden("only providers publish data")),
+        };
+        if !dataset.has_provider(&provider) {
+            return Err(AppError::Forbidden("not a provider of this dataset"));
+        }
+        self.limit(&self.publish_limiter, principal)?;
+        if publication.customer_id.trim().is_empty() {
+            return Err(AppError::Invalid {
+                field: "/customer_id".into(),
+                message: "must not be empty".into(),
+            });
+        }
+        for (i, r) in publication.records.iter().enumerate() {
+            dataset.validate(&r.data).map_err(|v| AppError::Invalid {
+                field: format!("/records/{i}/data{}", v.path),
+                message: v.message,
+            })?;
+        }
+        let customer_id = if provider == BANK {
+            publication.customer_id
+        } else {
+            self.ports
+                .customers
+                .resolve(&provider, &publication.customer_id)
+                .await?
+                .ok_or(AppError::NotFound("customer"))?
+        };
+        let total = publication.records.len();
+        let executed = execute::<CustomerRecords>(
+            &*self.store,
+            &records_stream(dataset.name(), &provider, &customer_id),
+            RecordsCommand::PublishRecords {
+                dataset: dataset.name().to_owned(),
+                provider,
+                customer_id,
+                records: publication.records,
+            },
+            self.now(),
+            ctx.metadata(),
+        )
+        .await?;
+        let stored = executed
+            .events
+            .iter()
+            .map(|e| {
+                let crate::domain::records::RecordsEvent::RecordsPublished { records, .. } = e;
+                records.len()
+            })
+            .sum();
+        Ok(Published {
+            stored,
+            unchanged: total - stored,
+        })
+    }
+
+    /// A recipient reads one dataset under the consent its token is bound to. The access is
+    /// recorded (appended and acknowledged) before the records are returned; if it cannot
+    /// be, the read fails.
+    pub async fn read(
+        &self,
+        principal: &Principal,
+        dataset_name: &str,
+        query: ReadQuery,
+        interaction_id: &str,
+    ) -> Result<ReadResult, AppError> {
+        let Some(consent_id) = principal.consent_id.as_deref() else {
+            return Err(AppError::Forbidden(
+                "a consent-bound access token is required",
+            ));
+        };
+        let Some(partner_id) = principal.partner_id.as_deref() else {
+            return Err(AppError::Forbidden(
+                "a consent-bound access token is required",
+            ));
+        };
+        self.limit(&self.read_limiter, principal)?;
+        let now = self.now();
+        let grant = self
+            .ports
+            .grants
+            .grant(consent_id, now)
+            .await?
+            .ok_or(AppError::Forbidden("the consent is not authorised"))?;
+        if grant.partner_id != partner_id || grant.consent_id != consent_id {
+            return Err(AppError::Forbidden("the consent is not authorised"));
+        }
+        let dataset = self
+            .catalogue
+            .get(dataset_name)
+            .ok_or(AppError::NotFound("dataset"))?;
+        let unlocked = dataset
+            .unlocked(&grant.permissions)
+            .ok_or(AppError::Forbidden(
+                "the consent does not cover this dataset",
+            ))?;
+        let providers: Vec<&String> = grant
+            .data_providers
+            .iter()
+            .filter(|p| dataset.has_provider(p))
+            .collect();
+        if providers.is_empty() {
+            return Err(AppError::Forbidden(
+                "the consent does not cover this dataset",
+            ));
+        }
+        let from = max_opt(grant.transaction_from, query.from);
+        let to = min_opt(grant.transaction_to, query.to);
+        let records = self
+            .records
+            .page(
+                &grant.customer_id,
+                dataset.name(),
+                query.after.as_ref(),
+                query.page_size + 1,
+                |provider, data| {
+                    providers.iter().any(|p| *p == provider)
+                        && dataset.admits(data, &unlocked, from, to)
+                },
+            )
+            .into_iter()
+            .map(|r| ServedRecord {
+                data: dataset.minimise(&r.data, &unlocked),
+                provider: r.provider,
+                id: r.id,
+            })
+            .collect::<Vec<_>>();
+        let returned = records.len().min(query.page_size);
+        let access = DataAccessed {
+            partner_id: partner_id.to_owned(),
+            client_id: principal.client_id.clone(),
+            consent_id: consent_id.to_owned(),
+            customer: principal.subject.clone(),
+            dataset: dataset.name().to_owned(),
+            fields: unlocked.fields.iter().cloned().collect(),
+            record_count: returned as u64,
+            interaction_id: interaction_id.to_owned(),
+            at: now,
+        };
+        let ctx = RequestContext::client(&principal.client_id, interaction_id);
+        self.store
+            .append(
+                &access_stream(consent_id),
+                ExpectedRevision::Any,
+                vec![NewEvent::from_domain(&access, ctx.metadata(), now)],
+            )
+            .await
+            .map_err(AppError::AccessNotRecorded)?;
+        Ok(ReadResult {
+            records,
+            fields: unlocked.fields,
+        })
+    }
+}
+
+fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

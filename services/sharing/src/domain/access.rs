@@ -1,0 +1,60 @@
+//! `DataAccessed`: the evidence of one read, appended and acknowledged before the data is
+//! sent. Stream `dataaccess-<key>`, the key a hash of the consent id.
+
+use ecohub_kernel::{DecodeError, DomainEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::stream_key;
+
+/// The stream category of access records.
+pub const ACCESS_CATEGORY: &str = "dataaccess-";
+
+/// The stream of the access records of one consent.
+pub fn access_stream(consent_id: &str) -> String {
+    format!("{ACCESS_CATEGORY}{}", stream_key(&[consent_id]))
+}
+
+/// One read of customer data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DataAccessed {
+    /// The recipient partner.
+    pub partner_id: String,
+    /// Its OAuth client.
+    pub client_id: String,
+    /// The consent the read was made under.
+    pub consent_id: String,
+    /// The customer's pairwise id for the recipient (the token's subject).
+    pub customer: String,
+    /// The dataset read.
+    pub dataset: String,
+    /// The fields the response could contain (the unlocked ones), sorted.
+    pub fields: Vec<String>,
+    /// How many records the response holds.
+    pub record_count: u64,
+    /// The request's `x-fapi-interaction-id`.
+    pub interaction_id: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+impl DataAccessed {
+    /// The event type.
+    pub const TYPE: &'static str = "DataAccessed";
+}
+
+impl DomainEvent for DataAccessed {
+    fn event_type(&self) -> &'static str {
+        Self::TYPE
+    }
+    fn event_version(&self) -> u16 {
+        1
+    }
+    fn encode(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
+        DecodeError::check_known(event_type, event_version, &[Self::TYPE], 1)?;
+        DecodeError::parse(event_type, data)
+    }
+}

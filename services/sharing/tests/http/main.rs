@@ -1,0 +1,11 @@
+//! The sharing API over HTTP (`actix_web::test` against the embedded store in a temporary
+//! directory, a fake token verifier and fake ports): the catalogue, publishing, reading
+//! under a consent with minimisation, access records, rate limits and the OpenAPI document.
+
+mod audit;
+mod catalogue;
+mod notifications;
+mod openapi;
+mod publish;
+mod read;
+mod support;

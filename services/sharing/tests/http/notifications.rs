@@ -1,0 +1,573 @@
+//! Event notifications end to end: subscriptions over HTTP, the dispatcher mapping hub
+//! events, pushes to a real receiver on loopback that fails, times out, then acknowledges,
+//! the delivery log, restarts, and RFC 8936 polling.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use ecohub_eventstore::{ExpectedRevision, NewEvent, ProjectionHandle};
+use ecohub_sharing::notify::{deliver_due, http_client};
+use ecohub_sharing::{DeliveryConfig, SharingConfig, SharingPorts, SharingState};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// What the receiver answers, in order (then 202 forever): a status, or `None` to hang past
+/// the pusher's timeout.
+struct Receiver {
+    script: Mutex<Vec<Option<u16>>>,
+    received: Mutex<Vec<(String, String)>>,
+}
+
+async fn receive(req: HttpRequest, body: String, rx: web::Data<Arc<Receiver>>) -> HttpResponse {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    rx.received.lock().unwrap().push((content_type, body));
+    let next = {
+        let mut script = rx.script.lock().unwrap();
+        if script.is_empty() {
+            Some(202)
+        } else {
+            script.remove(0)
+        }
+    };
+    match next {
+        None => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            HttpResponse::Accepted().finish()
+        }
+        Some(status) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+        }
+    }
+}
+
+/// Starts a receiver on 127.0.0.1:0; returns it and its URL.
+fn start_receiver(script: Vec<Option<u16>>) -> (Arc<Receiver>, String) {
+    let rx = Arc::new(Receiver {
+        script: Mutex::new(script),
+        received: Mutex::new(Vec::new()),
+    });
+    let data = rx.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(data.clone()))
+            .route("/hook", web::post().to(receive))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    (rx, format!("http://{addr}/hook"))
+}
+
+fn delivery_config() -> SharingConfig {
+    SharingConfig {
+        delivery: DeliveryConfig {
+            initial_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(15),
+            max_retries: 5,
+            request_timeout: Duration::from_millis(500),
+            ..DeliveryConfig::default()
+        },
+        instance_id: "instance-a".into(),
+        ..SharingConfig::default()
+    }
+}
+
+async fn subscribe(app: &TestApp, partner: &str, url: &str, types: &[&str]) -> String {
+    app.webhooks
+        .0
+        .lock()
+        .unwrap()
+        .entry(partner.to_owned())
+        .or_default()
+        .push(url.to_owned());
+    let res = app
+        .post(
+            "/event-subscriptions",
+            Some(&provider_token(partner)),
+            json!({"url": url, "event_types": types}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body["subscription_id"].as_str().unwrap().to_owned()
+}
+
+/// A hub event as the consents service would append it.
+async fn consent_event(app: &TestApp, consent: &str, event_type: &str, partner: &str) {
+    app.store
+        .append(
+            &format!("consent-{consent}"),
+            ExpectedRevision::Any,
+            vec![NewEvent::raw(
+                event_type,
+                json!({"partner_id": partner, "consent_id": consent}),
+                app.state.now(),
+            )],
+        )
+        .await
+        .unwrap();
+    app.settled().await;
+}
+
+fn claims_of(set: &str) -> Value {
+    serde_json::from_str(set.strip_prefix("set.").unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn a_failing_then_slow_then_healthy_receiver_gets_it_exactly_once_acknowledged() {
+    let app = TestApp::with(delivery_config()).await;
+    let (rx, url) = start_receiver(vec![Some(500), None]);
+    subscribe(&app, RECIPIENT, &url, &["consent-revoked"]).await;
+    consent_event(
+        &app,
+        "0190f0c4-1111-7000-8000-000000000001",
+        "ConsentRevoked",
+        RECIPIENT,
+    )
+    .await;
+    // Not subscribed to this type, and another partner's consent: nothing queued for them.
+    consent_event(
+        &app,
+        "0190f0c4-1111-7000-8000-000000000002",
+        "ConsentAuthorised",
+        RECIPIENT,
+    )
+    .await;
+    consent_event(
+        &app,
+        "0190f0c4-1111-7000-8000-000000000003",
+        "ConsentRevoked",
+        OTHER_RECIPIENT,
+    )
+    .await;
+    assert_eq!(app.events("notification-").await.len(), 1);
+
+    let client = http_client(&app.state);
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        1,
+        "attempt 1: 500"
+    );
+    app.settled().await;
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        0,
+        "backing off"
+    );
+    app.clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        1,
+        "attempt 2: times out"
+    );
+    app.settled().await;
+    app.clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        0,
+        "second backoff is 15 s"
+    );
+    app.clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        1,
+        "attempt 3: 202"
+    );
+    app.settled().await;
+    app.clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        deliver_due(&app.state, &client).await.unwrap(),
+        0,
+        "acknowledged: never again"
+    );
+
+    let received = rx.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 3);
+    assert!(
+        received
+            .iter()
+            .all(|(ct, _)| ct == "application/secevent+jwt")
+    );
+    let claims = claims_of(&received[2].1);
+    assert_eq!(claims["aud"], RECIPIENT);
+    assert_eq!(
+        claims["events"]["urn:ecohub:events:consent-revoked"]["consent_id"],
+        "0190f0c4-1111-7000-8000-000000000001"
+    );
+    assert_eq!(
+        claims_of(&received[0].1)["jti"],
+        claims["jti"],
+        "same SET each attempt"
+    );
+
+    let log = app
+        .get("/event-deliveries", Some(&provider_token(RECIPIENT)))
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let attempts = log.body["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[0]["status"], 500);
+    assert_eq!(attempts[1]["status"], Value::Null);
+    assert_eq!(attempts[1]["error"], "timed out");
+    assert_eq!(attempts[2]["status"], 202);
+    assert_eq!(attempts[2]["acknowledged"], true);
+    let other = app
+        .get("/event-deliveries", Some(&provider_token(OTHER_RECIPIENT)))
+        .await;
+    assert_eq!(
+        other.body["data"],
+        json!([]),
+        "another partner sees nothing"
+    );
+
+    // Restart: a new instance over the same log re-sends nothing and queues nothing twice.
+    for p in &app.projections {
+        p.stop();
+    }
+    let notifications_before = app.events("notification-").await.len();
+    let ports = SharingPorts {
+        grants: app.grants.clone(),
+        customers: app.customers.clone(),
+        webhooks: app.webhooks.clone(),
+        signer: Arc::new(FakeSigner),
+    };
+    let (restarted, projections) = SharingState::new(
+        app.store.clone(),
+        app.clock.clone(),
+        delivery_config(),
+        ports,
+    );
+    let handles = [
+        ProjectionHandle::spawn(app.store.clone(), projections.notifications),
+        ProjectionHandle::spawn(app.store.clone(), projections.dispatcher),
+    ];
+    let head = app.head().await;
+    for h in &handles {
+        tokio::time::timeout(Duration::from_secs(10), h.wait_for(head))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        app.head().await,
+        head,
+        "the dispatcher resumed from its checkpoint"
+    );
+    assert_eq!(
+        app.events("notification-").await.len(),
+        notifications_before
+    );
+    app.clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliver_due(&restarted, &client).await.unwrap(), 0);
+    assert_eq!(rx.received.lock().unwrap().len(), 3);
+}
+
+#[actix_web::test]
+async fn two_instances_never_push_the_same_attempt() {
+    let app = TestApp::with(delivery_config()).await;
+    let (rx, url) = start_receiver(vec![]);
+    subscribe(&app, RECIPIENT, &url, &["partner-status-changed"]).await;
+    app.store
+        .append(
+            &format!("partner-{RECIPIENT}"),
+            ExpectedRevision::Any,
+            vec![NewEvent::raw(
+                "PartnerSuspended",
+                json!({"reason": "review"}),
+                app.state.now(),
+            )],
+        )
+        .await
+        .unwrap();
+    app.settled().await;
+    let mut other = app.state.clone();
+    other.config.instance_id = "instance-b".into();
+    let client = http_client(&app.state);
+    let (a, b) = tokio::join!(
+        deliver_due(&app.state, &client),
+        deliver_due(&other, &client)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(rx.received.lock().unwrap().len(), 1);
+    let claims = claims_of(&rx.received.lock().unwrap()[0].1);
+    assert_eq!(
+        claims["events"]["urn:ecohub:events:partner-status-changed"]["change"],
+        "PartnerSuspended"
+    );
+}
+
+#[actix_web::test]
+async fn data_updates_reach_recipients_whose_consent_covers_them() {
+    let app = TestApp::with(delivery_config()).await;
+    let consent = "0190f0c4-2222-7000-8000-000000000001";
+    app.consent(consent, RECIPIENT, &["ReadAccountsBasic"], &["bank"]);
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/unused",
+        &["data-updated"],
+    )
+    .await;
+    subscribe(
+        &app,
+        OTHER_RECIPIENT,
+        "http://127.0.0.1:9/other",
+        &["data-updated"],
+    )
+    .await;
+    consent_event(&app, consent, "ConsentAuthorised", RECIPIENT).await;
+    app.bank_publishes("accounts", CUSTOMER, &[("a1", account("a1"))])
+        .await;
+    app.bank_publishes("accounts", OTHER_CUSTOMER, &[("b1", account("b1"))])
+        .await;
+    app.bank_publishes(
+        "transactions",
+        CUSTOMER,
+        &[(
+            "t1",
+            transaction("a1", "1.00", "Credit", "2027-01-01T00:00:00Z"),
+        )],
+    )
+    .await;
+    app.settled().await;
+    let polled = app
+        .post(
+            "/events",
+            Some(&provider_token(RECIPIENT)),
+            json!({"returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(polled.status, 200, "{}", polled.text);
+    let sets = polled.body["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1, "only the covered dataset and customer");
+    let claims = claims_of(sets.values().next().unwrap().as_str().unwrap());
+    assert_eq!(
+        claims["events"]["urn:ecohub:events:data-updated"],
+        json!({"consent_id": consent, "dataset": "accounts", "provider": "bank"})
+    );
+    assert!(!polled.text.contains(CUSTOMER), "no customer id in SETs");
+    let other = app
+        .post(
+            "/events",
+            Some(&provider_token(OTHER_RECIPIENT)),
+            json!({"returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(other.body["sets"], json!({}));
+}
+
+#[actix_web::test]
+async fn polling_returns_pending_sets_and_records_acks_and_errors() {
+    let app = TestApp::with(delivery_config()).await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/hook",
+        &["consent-authorised", "consent-revoked"],
+    )
+    .await;
+    for i in 1..=3 {
+        consent_event(
+            &app,
+            &format!("0190f0c4-3333-7000-8000-00000000000{i}"),
+            "ConsentAuthorised",
+            RECIPIENT,
+        )
+        .await;
+    }
+    let token = provider_token(RECIPIENT);
+    let first = app
+        .post(
+            "/events",
+            Some(&token),
+            json!({"maxEvents": 2, "returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["moreAvailable"], true);
+    let jtis: Vec<String> = first.body["sets"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(jtis.len(), 2);
+    let second = app
+        .post(
+            "/events",
+            Some(&token),
+            json!({"ack": [jtis[0]], "setErrs": {jtis[1].clone(): {"err": "invalid_request", "description": "bad"}}, "returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let left: Vec<String> = second.body["sets"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(left.len(), 1);
+    assert!(!jtis.contains(&left[0]));
+    app.settled().await;
+    // Acknowledged and rejected SETs are never pushed: only the third is due.
+    assert_eq!(app.state.notifications.due(app.state.now()).len(), 1);
+    // Another partner cannot acknowledge them.
+    let foreign = app
+        .post(
+            "/events",
+            Some(&provider_token(OTHER_RECIPIENT)),
+            json!({"ack": [left[0]], "returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(foreign.body["sets"], json!({}));
+    app.settled().await;
+    assert_eq!(app.state.notifications.due(app.state.now()).len(), 1);
+    app.post("/events", Some(&token), json!({"maxEvents": 101}))
+        .await
+        .problem(400, "invalid_request");
+    app.post("/events", Some(&token), json!({"max": 1}))
+        .await
+        .problem(400, "invalid_json");
+}
+
+#[actix_web::test]
+async fn subscriptions_are_per_partner_and_checked() {
+    let app = TestApp::new().await;
+    let head = app.head().await;
+    let token = provider_token(RECIPIENT);
+    app.post(
+        "/event-subscriptions",
+        Some(&token),
+        json!({"url": "https://not-registered.example/hook", "event_types": ["consent-revoked"]}),
+    )
+    .await
+    .problem(400, "invalid_request");
+    app.webhooks
+        .0
+        .lock()
+        .unwrap()
+        .insert(RECIPIENT.into(), vec!["https://r.example/hook".into()]);
+    let res = app
+        .post(
+            "/event-subscriptions",
+            Some(&token),
+            json!({"url": "https://r.example/hook", "event_types": ["consent-eaten"]}),
+        )
+        .await;
+    res.problem(400, "invalid_request");
+    assert_eq!(res.fields(), ["/event_types/0"]);
+    app.post(
+        "/event-subscriptions",
+        Some(&token),
+        json!({"url": "https://r.example/hook", "event_types": []}),
+    )
+    .await
+    .problem(400, "invalid_request");
+    app.post(
+        "/event-subscriptions",
+        Some(&recipient_token(RECIPIENT, "c1")),
+        json!({"url": "https://r.example/hook", "event_types": ["consent-revoked"]}),
+    )
+    .await
+    .problem(403, "insufficient_scope");
+    assert_eq!(app.head().await, head, "nothing written");
+    let id = subscribe(
+        &app,
+        RECIPIENT,
+        "https://r.example/hook",
+        &["data-updated", "consent-revoked", "data-updated"],
+    )
+    .await;
+    let mine = app
+        .get(&format!("/event-subscriptions/{id}"), Some(&token))
+        .await;
+    assert_eq!(
+        mine.body["event_types"],
+        json!(["consent-revoked", "data-updated"])
+    );
+    let list = app.get("/event-subscriptions", Some(&token)).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    let other = provider_token(OTHER_RECIPIENT);
+    app.get(&format!("/event-subscriptions/{id}"), Some(&other))
+        .await
+        .problem(404, "not_found");
+    app.delete(&format!("/event-subscriptions/{id}"), Some(&other))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(
+        app.get("/event-subscriptions", Some(&other)).await.body["data"],
+        json!([])
+    );
+    app.get("/event-subscriptions/not-a-uuid", Some(&token))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(
+        app.delete(&format!("/event-subscriptions/{id}"), Some(&token))
+            .await
+            .status,
+        204
+    );
+    app.get(&format!("/event-subscriptions/{id}"), Some(&token))
+        .await
+        .problem(404, "not_found");
+    app.delete(&format!("/event-subscriptions/{id}"), Some(&token))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(
+        app.get("/event-subscriptions", Some(&token)).await.body["data"],
+        json!([])
+    );
+}
+
+#[actix_web::test]
+async fn a_rebuilt_dispatcher_replays_the_log_without_queuing_twice() {
+    let app = TestApp::with(delivery_config()).await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/hook",
+        &["consent-expired"],
+    )
+    .await;
+    consent_event(
+        &app,
+        "0190f0c4-4444-7000-8000-000000000001",
+        "ConsentExpired",
+        RECIPIENT,
+    )
+    .await;
+    assert_eq!(app.events("notification-").await.len(), 1);
+    app.projections[3].rebuild().await.unwrap();
+    app.settled().await;
+    consent_event(
+        &app,
+        "0190f0c4-4444-7000-8000-000000000002",
+        "ConsentExpired",
+        RECIPIENT,
+    )
+    .await;
+    let queued: Vec<_> = app
+        .events("notification-")
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "NotificationQueued")
+        .collect();
+    assert_eq!(queued.len(), 2, "the first once, the new one once");
+    // Garbage or foreign jtis in a poll are ignored, never turned into stream names.
+    let res = app
+        .post(
+            "/events",
+            Some(&provider_token(RECIPIENT)),
+            json!({"ack": ["../../x", "0123"], "setErrs": {"zz": {"err": "invalid_request"}}, "maxEvents": 0, "returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["sets"], json!({}));
+}
