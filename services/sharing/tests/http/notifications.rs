@@ -687,3 +687,31 @@ async fn a_poll_without_return_immediately_waits_for_a_set() {
         .unwrap();
     assert_eq!(polled.sets.len(), 1);
 }
+
+#[actix_web::test]
+async fn a_webhook_removed_after_subscribing_is_never_pushed_to() {
+    let app = TestApp::with(delivery_config()).await;
+    let (rx, url) = start_receiver(vec![]);
+    subscribe(&app, RECIPIENT, &url, &["consent-revoked"]).await;
+    app.webhooks
+        .0
+        .lock()
+        .unwrap()
+        .insert(RECIPIENT.into(), vec![]);
+    consent_event(
+        &app,
+        "0190f0c4-7777-7000-8000-000000000001",
+        "ConsentRevoked",
+        RECIPIENT,
+    )
+    .await;
+    let client = http_client(&app.state);
+    assert_eq!(deliver_due(&app.state, &client).await.unwrap(), 1);
+    app.settled().await;
+    assert!(rx.received.lock().unwrap().is_empty());
+    let log = app
+        .get("/event-deliveries", Some(&provider_token(RECIPIENT)))
+        .await;
+    assert_eq!(log.body["data"][0]["error"], "webhook no longer registered");
+    assert_eq!(log.body["data"][0]["acknowledged"], false);
+}
