@@ -648,7 +648,41 @@ async fn deliver_one(
     let Some(queued) = current.queued else {
         return Ok(false);
     };
-    let (status, error) = match state.ports.signer.sign(&queued.claims) {
+    // The partner may have removed the webhook since subscribing: never push to it then.
+    let registered = state.ports.webhooks.webhooks(&queued.partner_id).await;
+    let (status, error) = match registered {
+        Err(e) => (None, Some(format!("webhooks unavailable: {e}"))),
+        Ok(urls) if !urls.contains(&queued.url) => {
+            (None, Some("webhook no longer registered".to_owned()))
+        }
+        Ok(_) => push(state, client, &queued).await,
+    };
+    let d = &state.config.delivery;
+    execute::<Notification>(
+        &*state.store,
+        &stream,
+        NotificationCommand::RecordAttempt {
+            instance,
+            status,
+            error,
+            max_retries: d.max_retries,
+            initial_backoff: d.initial_backoff,
+            max_backoff: d.max_backoff,
+        },
+        state.now(),
+        EventMetadata::system("sharing-delivery"),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Signs and POSTs one SET; the receiver's status and what went wrong, if anything.
+async fn push(
+    state: &SharingState,
+    client: &reqwest::Client,
+    queued: &Queued,
+) -> (Option<u16>, Option<String>) {
+    match state.ports.signer.sign(&queued.claims) {
         Err(e) => (None, Some(format!("signing failed: {e}"))),
         Ok(set) => match client
             .post(&queued.url)
@@ -669,24 +703,7 @@ async fn deliver_one(
                 Some(format!("request failed: {}", lowercase_error(&e))),
             ),
         },
-    };
-    let d = &state.config.delivery;
-    execute::<Notification>(
-        &*state.store,
-        &stream,
-        NotificationCommand::RecordAttempt {
-            instance,
-            status,
-            error,
-            max_retries: d.max_retries,
-            initial_backoff: d.initial_backoff,
-            max_backoff: d.max_backoff,
-        },
-        state.now(),
-        EventMetadata::system("sharing-delivery"),
-    )
-    .await?;
-    Ok(true)
+    }
 }
 
 fn lowercase_error(e: &reqwest::Error) -> String {

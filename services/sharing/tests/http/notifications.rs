@@ -571,3 +571,147 @@ async fn a_rebuilt_dispatcher_replays_the_log_without_queuing_twice() {
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["sets"], json!({}));
 }
+
+#[actix_web::test]
+async fn the_background_tasks_deliver_without_being_driven() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: ecohub_eventstore::SharedStore = Arc::new(
+        ecohub_eventstore::SqliteStore::open(dir.path().join("events.db"), Default::default())
+            .unwrap(),
+    );
+    let (rx, url) = start_receiver(vec![Some(503)]);
+    let webhooks = Arc::new(FakeWebhooks::default());
+    webhooks
+        .0
+        .lock()
+        .unwrap()
+        .insert(RECIPIENT.into(), vec![url.clone()]);
+    let ports = SharingPorts {
+        grants: Arc::new(FakeGrants::default()),
+        customers: Arc::new(FakeCustomers::default()),
+        webhooks,
+        signer: Arc::new(FakeSigner),
+    };
+    let config = SharingConfig {
+        delivery: DeliveryConfig {
+            initial_backoff: Duration::from_millis(50),
+            tick: Duration::from_millis(20),
+            ..DeliveryConfig::default()
+        },
+        ..SharingConfig::default()
+    };
+    let clock = Arc::new(ecohub_kernel::SystemClock);
+    let (state, projections) = SharingState::new(store.clone(), clock, config, ports);
+    let tasks = ecohub_sharing::SharingTasks::spawn(store.clone(), &state, projections);
+    let ctx =
+        ecohub_sharing::RequestContext::client("client-r", "00000000-0000-4000-8000-000000000000");
+    state
+        .create_subscription(RECIPIENT, url, vec!["consent-authorised".into()], &ctx)
+        .await
+        .unwrap();
+    store
+        .append(
+            "consent-0190f0c4-5555-7000-8000-000000000001",
+            ExpectedRevision::Any,
+            vec![NewEvent::raw(
+                "ConsentAuthorised",
+                json!({"partner_id": RECIPIENT}),
+                state.now(),
+            )],
+        )
+        .await
+        .unwrap();
+    let acknowledged = async {
+        loop {
+            let attempts = state.deliveries(RECIPIENT);
+            if attempts.iter().any(|a| a.attempt.acknowledged) {
+                return attempts;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let attempts = tokio::time::timeout(Duration::from_secs(10), acknowledged)
+        .await
+        .expect("delivered");
+    assert_eq!(attempts.len(), 2, "a 503, then the 202");
+    assert_eq!(attempts[0].attempt.status, Some(503));
+    tasks.stop();
+    assert_eq!(rx.received.lock().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_poll_without_return_immediately_waits_for_a_set() {
+    let config = SharingConfig {
+        delivery: DeliveryConfig {
+            long_poll: Duration::from_secs(5),
+            ..DeliveryConfig::default()
+        },
+        ..SharingConfig::default()
+    };
+    let app = TestApp::with(config).await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/hook",
+        &["consent-revoked"],
+    )
+    .await;
+    let state = app.state.clone();
+    let poll = tokio::spawn(async move {
+        let ctx =
+            ecohub_sharing::RequestContext::client("c", "00000000-0000-4000-8000-000000000000");
+        state
+            .poll(
+                RECIPIENT,
+                ecohub_sharing::notify::Poll {
+                    max_events: 5,
+                    ..Default::default()
+                },
+                &ctx,
+            )
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!poll.is_finished(), "waits while nothing is pending");
+    consent_event(
+        &app,
+        "0190f0c4-6666-7000-8000-000000000001",
+        "ConsentRevoked",
+        RECIPIENT,
+    )
+    .await;
+    let polled = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.sets.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_webhook_removed_after_subscribing_is_never_pushed_to() {
+    let app = TestApp::with(delivery_config()).await;
+    let (rx, url) = start_receiver(vec![]);
+    subscribe(&app, RECIPIENT, &url, &["consent-revoked"]).await;
+    app.webhooks
+        .0
+        .lock()
+        .unwrap()
+        .insert(RECIPIENT.into(), vec![]);
+    consent_event(
+        &app,
+        "0190f0c4-7777-7000-8000-000000000001",
+        "ConsentRevoked",
+        RECIPIENT,
+    )
+    .await;
+    let client = http_client(&app.state);
+    assert_eq!(deliver_due(&app.state, &client).await.unwrap(), 1);
+    app.settled().await;
+    assert!(rx.received.lock().unwrap().is_empty());
+    let log = app
+        .get("/event-deliveries", Some(&provider_token(RECIPIENT)))
+        .await;
+    assert_eq!(log.body["data"][0]["error"], "webhook no longer registered");
+    assert_eq!(log.body["data"][0]["acknowledged"], false);
+}
