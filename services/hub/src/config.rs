@@ -34,6 +34,45 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Consents: timeouts and the bank's details shown on consent receipts.
     pub consents: ConsentSettings,
+    /// Data sharing: rate limits and notification delivery.
+    pub sharing: SharingSettings,
+}
+
+/// Data sharing settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharingSettings {
+    /// Sustained data reads per second per partner and instance (429 beyond). Default 5000.
+    pub read_per_second: f64,
+    /// Read burst per partner and instance. Default 10000.
+    pub read_burst: f64,
+    /// Sustained publications per second per partner and instance. Default 1000.
+    pub publish_per_second: f64,
+    /// Publication burst per partner and instance. Default 2000.
+    pub publish_burst: f64,
+    /// Failed push attempts after which a notification is left to polling. Default 10.
+    pub delivery_max_retries: u32,
+    /// Delay before the first retry, doubled after each failure, in ms. Default 1000.
+    pub delivery_initial_backoff_ms: u64,
+    /// Longest delay between two attempts, in seconds. Default 300.
+    pub delivery_max_backoff_secs: u64,
+    /// Timeout of one push, in seconds. Default 10.
+    pub delivery_timeout_secs: u64,
+}
+
+impl Default for SharingSettings {
+    fn default() -> Self {
+        Self {
+            read_per_second: 5000.0,
+            read_burst: 10_000.0,
+            publish_per_second: 1000.0,
+            publish_burst: 2000.0,
+            delivery_max_retries: 10,
+            delivery_initial_backoff_ms: 1000,
+            delivery_max_backoff_secs: 300,
+            delivery_timeout_secs: 10,
+        }
+    }
 }
 
 /// Consent service settings.
@@ -161,6 +200,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
             consents: ConsentSettings::default(),
+            sharing: SharingSettings::default(),
         }
     }
 }
@@ -360,6 +400,26 @@ impl Settings {
         if !(1..=3600).contains(&self.consents.expiry_check_period_secs) {
             return Err(ConfigError::Invalid(
                 "consents.expiry_check_period_secs must be between 1 and 3600".into(),
+            ));
+        }
+        let sharing = &self.sharing;
+        let rates = [
+            sharing.read_per_second,
+            sharing.read_burst,
+            sharing.publish_per_second,
+            sharing.publish_burst,
+        ];
+        if rates.iter().any(|r| !r.is_finite() || *r < 1.0) {
+            return Err(ConfigError::Invalid(
+                "sharing rate limits and bursts must be at least 1".into(),
+            ));
+        }
+        if sharing.delivery_initial_backoff_ms == 0
+            || sharing.delivery_max_backoff_secs == 0
+            || !(1..=120).contains(&sharing.delivery_timeout_secs)
+        {
+            return Err(ConfigError::Invalid(
+                "sharing delivery backoffs must be positive and the timeout 1–120 s".into(),
             ));
         }
         if self.http.max_body_bytes == 0 {

@@ -19,5 +19,6 @@ pub mod migrate;
 pub mod openapi;
 pub mod projections;
 pub mod services;
+pub mod sharing_ports;
 pub mod startup;
 pub mod telemetry;

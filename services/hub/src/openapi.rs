@@ -24,6 +24,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     doc.merge(ecohub_auth::AuthApi::openapi());
     doc.merge(ecohub_partners::PartnersApi::openapi());
     doc.merge(ecohub_consents::ConsentsApi::openapi());
+    doc.merge(ecohub_sharing::SharingApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -17,9 +17,11 @@ use ecohub_partners::{
     SoftwareStatementClaims, SoftwareStatements,
 };
 use ecohub_security::{SharedCustomerSessions, SharedVerifier};
+use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
 use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
+use crate::sharing_ports::{ConsentStreams, PairwiseResolver, PartnerStreams, RingSets};
 
 /// The services' shared state, built once per process.
 #[derive(Clone)]
@@ -34,6 +36,11 @@ pub struct Services {
     pub partners: PartnersState,
     /// Consents: the partner and customer APIs, the dashboard, the compliance audit.
     pub consents: ConsentsState,
+    /// Data sharing: catalogue, publishing, reads under consent, notifications.
+    pub sharing: SharingState,
+    /// Sharing's background work (its projections are also in the readiness list); stopped
+    /// at shutdown.
+    pub sharing_tasks: Arc<SharingTasks>,
 }
 
 impl std::fmt::Debug for Services {
@@ -112,8 +119,8 @@ pub fn build(
         settings: auth_settings,
     });
     let partners = PartnersState {
-        store,
-        clock,
+        store: store.clone(),
+        clock: clock.clone(),
         applicant_tokens: ports.clone(),
         statements: ports,
         config: PartnersConfig {
@@ -121,6 +128,22 @@ pub fn build(
         },
         directory: reader,
     };
+    let (sharing, sharing_projections) = SharingState::new(
+        store.clone(),
+        clock.clone(),
+        sharing_config(settings, &auth.settings),
+        SharingPorts {
+            grants: Arc::new(ConsentStreams(consents.clone())),
+            customers: Arc::new(PairwiseResolver::new(store.clone())),
+            webhooks: Arc::new(PartnerStreams(partners.clone())),
+            signer: Arc::new(RingSets {
+                ring: auth.ring.clone(),
+                clock,
+            }),
+        },
+    );
+    let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
+    projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((
         Services {
             auth,
@@ -128,6 +151,8 @@ pub fn build(
             customer_sessions,
             partners,
             consents,
+            sharing,
+            sharing_tasks,
         },
         projections,
     ))
@@ -149,6 +174,34 @@ fn consents_config(
         controller_url: c.controller_url.clone(),
         policy_url: c.policy_url.clone(),
         issuer: auth.issuer.clone(),
+    }
+}
+
+/// The sharing service's configuration from the hub's settings.
+fn sharing_config(
+    settings: &Settings,
+    auth: &ecohub_auth::AuthSettings,
+) -> ecohub_sharing::SharingConfig {
+    let s = &settings.sharing;
+    let defaults = ecohub_sharing::SharingConfig::default();
+    ecohub_sharing::SharingConfig {
+        read_limit: ecohub_sharing::Limit {
+            per_second: s.read_per_second,
+            burst: s.read_burst,
+        },
+        publish_limit: ecohub_sharing::Limit {
+            per_second: s.publish_per_second,
+            burst: s.publish_burst,
+        },
+        issuer: auth.issuer.clone(),
+        delivery: ecohub_sharing::DeliveryConfig {
+            initial_backoff: Duration::from_millis(s.delivery_initial_backoff_ms),
+            max_backoff: Duration::from_secs(s.delivery_max_backoff_secs),
+            max_retries: s.delivery_max_retries,
+            request_timeout: Duration::from_secs(s.delivery_timeout_secs),
+            ..defaults.delivery
+        },
+        ..defaults
     }
 }
 

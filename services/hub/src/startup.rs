@@ -87,6 +87,7 @@ impl AppState {
         for job in self.jobs.iter() {
             job.abort();
         }
+        self.services.sharing_tasks.stop();
         for p in &self.projections {
             p.stop();
         }
@@ -147,10 +148,12 @@ pub fn create_app(
         .app_data(web::Data::new(state.services.auth.clone()))
         .app_data(web::Data::new(state.services.partners.clone()))
         .app_data(web::Data::new(state.services.consents.clone()))
+        .app_data(web::Data::new(state.services.sharing.clone()))
         .configure(crate::health::configure)
         .configure(ecohub_auth::configure)
         .configure(ecohub_partners::configure)
         .configure(ecohub_consents::configure)
+        .configure(ecohub_sharing::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
         // Registered last = runs first: interaction id → metrics/logging → compression →
         // problem fallback → idempotency → routes. Idempotency sits inside compression so a

@@ -1,7 +1,8 @@
 //! Two `ecohub serve` processes against one EventStoreDB store (the protocol double, with one
 //! shared signing-key directory) behave as one system: a partner approved through one
 //! instance gets a token from the other, and a suspension made through one is refused by the
-//! other on the very next request.
+//! other on the very next request; so is a consent revoked by the customer through the other
+//! instance.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -181,6 +182,93 @@ async fn a_suspension_through_one_instance_is_refused_by_the_other_at_once() {
             200
         );
     }
+    for hub in [one, two] {
+        assert!(hub.terminate().0.success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once() {
+    use ecohub_e2e::{add_customer, authorise_consent, create_consent, onboard};
+    use ecohub_kernel::{Clock, SystemClock, Timestamp};
+    use ecohub_testkit::Browser;
+
+    let cluster = DoubleCluster::start(1).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap();
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let http = loopback_client();
+    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &one).await;
+    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &two).await;
+    let store_args = ["--store", store.as_str()];
+
+    let (_, partner) = onboard(
+        &one,
+        shared.path(),
+        &store_args,
+        "http://hub.test",
+        "Globetrotter Travel Ltd",
+        &["data_recipient"],
+        "consents:write consents:read data:read",
+    )
+    .await;
+    add_customer(shared.path(), &store_args, "alice");
+    let expiration = Timestamp::from_unix_seconds(SystemClock.now().unix_seconds() + 30 * 86_400);
+    let consent = create_consent(
+        &one,
+        &partner,
+        &json!({
+            "permissions": ["ReadAccountsBasic"],
+            "purpose": {"code": "travel-offers", "text": "Tailor travel offers"},
+            "expiration": expiration.to_rfc3339(),
+            "data_providers": ["bank"]
+        }),
+    )
+    .await;
+    // Authorised through instance two; the token works on both.
+    let mut browser = Browser::new();
+    let tokens = authorise_consent(
+        &two,
+        &partner,
+        &mut browser,
+        &consent,
+        ("alice", ecohub_e2e::PASSWORD),
+    )
+    .await;
+    for hub in [&one, &two] {
+        let (status, body) = call(
+            http.get(hub.url("/data/accounts"))
+                .bearer_auth(&tokens.access_token),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // The customer revokes on instance two's dashboard: instance one refuses the very next
+    // request.
+    let dashboard = browser.get(&two.url("/dashboard")).await;
+    let csrf = dashboard.input("csrf_token").unwrap();
+    let revoked = browser
+        .post_form(
+            &two.url(&format!("/dashboard/consents/{consent}/revoke")),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let (status, body) = call(
+        http.get(one.url("/data/accounts"))
+            .bearer_auth(&tokens.access_token),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
     for hub in [one, two] {
         assert!(hub.terminate().0.success());
     }

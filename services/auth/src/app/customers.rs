@@ -249,6 +249,29 @@ impl BuiltInDirectory {
 
     /// Every customer, in registration order (reads the `customer-` streams of the log).
     pub async fn list(&self) -> Result<Vec<CustomerSummary>, CustomerFailure> {
+        Ok(self.registered().await?.iter().map(summary).collect())
+    }
+
+    /// Every customer's pairwise id for `partner_id`, as `(pairwise id, customer id)`: the
+    /// reverse look-up a data provider's pairwise ids need (pairwise ids are one-way).
+    pub async fn pairwise_ids(
+        &self,
+        partner_id: &str,
+    ) -> Result<Vec<(String, String)>, CustomerFailure> {
+        Ok(self
+            .registered()
+            .await?
+            .iter()
+            .map(|c| {
+                (
+                    pairwise_id(&c.pairwise_salt, partner_id),
+                    c.customer_id.to_string(),
+                )
+            })
+            .collect())
+    }
+
+    async fn registered(&self) -> Result<Vec<RegisteredCustomer>, CustomerFailure> {
         let filter = EventFilter::streams(["customer-"]);
         let mut from = None;
         let mut out = Vec::new();
@@ -264,7 +287,7 @@ impl BuiltInDirectory {
                 let CustomerEvent::Registered(c) =
                     CustomerEvent::decode(&recorded.event_type, recorded.event_version, &data)
                         .map_err(|e| CustomerFailure::Store(e.to_string()))?;
-                out.push(summary(&c));
+                out.push(c);
             }
             match page.last() {
                 Some(last) if n == 1000 => from = Some(last.position),
