@@ -216,6 +216,8 @@ impl Projection for NotificationsProjection {
 struct KnownConsent {
     partner_id: String,
     customer_id: Option<String>,
+    /// Authorised and not yet revoked or expired (as far as the log has said).
+    active: bool,
 }
 
 /// Maps hub events to queued notifications (see the module docs).
@@ -277,23 +279,45 @@ impl Dispatcher {
                 Err(err) => tracing::warn!(error = %err, "undecodable subscription event skipped"),
             }
         } else if let Some(consent_id) = e.stream.strip_prefix("consent-") {
+            // The partner is named when the consent is requested; the customer when it is
+            // authorised. A revoked or expired consent is remembered (inactive) so that its
+            // own revocation or expiry can still be addressed to its partner.
             match e.event_type.as_str() {
-                "ConsentAuthorised" => {
+                "ConsentRequested" => {
                     if let Some(partner) = data.get("partner_id").and_then(Value::as_str) {
                         self.consents.insert(
                             consent_id.to_owned(),
                             KnownConsent {
                                 partner_id: partner.to_owned(),
-                                customer_id: data
-                                    .get("customer_id")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_owned),
+                                customer_id: None,
+                                active: false,
                             },
                         );
                     }
                 }
-                "ConsentRevoked" | "ConsentExpired" => {
-                    self.consents.remove(consent_id);
+                "ConsentAuthorised" => {
+                    let customer = data
+                        .get("customer_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    if let Some(known) = self.consents.get_mut(consent_id) {
+                        known.customer_id = customer;
+                        known.active = true;
+                    } else if let Some(partner) = data.get("partner_id").and_then(Value::as_str) {
+                        self.consents.insert(
+                            consent_id.to_owned(),
+                            KnownConsent {
+                                partner_id: partner.to_owned(),
+                                customer_id: customer,
+                                active: true,
+                            },
+                        );
+                    }
+                }
+                "ConsentRevoked" | "ConsentExpired" | "ConsentRejected" => {
+                    if let Some(known) = self.consents.get_mut(consent_id) {
+                        known.active = false;
+                    }
                 }
                 _ => {}
             }
@@ -357,7 +381,12 @@ impl Dispatcher {
                     return Ok(Vec::new());
                 };
                 let mut out = Vec::new();
-                let ids: Vec<String> = self.consents.keys().cloned().collect();
+                let ids: Vec<String> = self
+                    .consents
+                    .iter()
+                    .filter(|(_, k)| k.active)
+                    .map(|(id, _)| id.clone())
+                    .collect();
                 for consent_id in ids {
                     let known = self.consents.get(&consent_id).cloned();
                     if known

@@ -283,6 +283,10 @@ fn check_metadata(metadata: &ClientMetadata) -> Result<(), ClientError> {
 /// Scopes only bank staff may hold.
 pub const STAFF_SCOPES: [&str; 2] = ["admin", "audit"];
 
+/// Scopes the bank's own clients may hold: the staff scopes, and `data:publish` for the bank's
+/// feeds publishing its customers' data as provider `bank`.
+pub const BANK_CLIENT_SCOPES: [&str; 3] = ["admin", "audit", "data:publish"];
+
 fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), ClientError> {
     match kind {
         ClientKind::Partner {
@@ -304,9 +308,11 @@ fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), Client
             if metadata
                 .scope
                 .iter()
-                .any(|s| !STAFF_SCOPES.contains(&s.as_str()))
+                .any(|s| !BANK_CLIENT_SCOPES.contains(&s.as_str()))
             {
-                return Err(invalid("staff clients may only hold admin and audit"));
+                return Err(invalid(
+                    "staff clients may only hold admin, audit and data:publish",
+                ));
             }
             if metadata.grant_types != BTreeSet::from([GrantType::ClientCredentials]) {
                 return Err(invalid("staff clients only use client_credentials"));

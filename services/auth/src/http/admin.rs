@@ -14,11 +14,12 @@ use crate::app::registration::{StaffClientCredentials, StaffClientError, create_
 pub struct CreateStaffClient {
     /// What the client is for (1 to 200 characters).
     pub description: String,
-    /// Space-separated scopes, a non-empty subset of `admin audit`.
+    /// Space-separated scopes, a non-empty subset of `admin audit data:publish` (`data:publish`:
+    /// the bank's own data feeds, publishing as provider `bank`).
     pub scope: String,
 }
 
-/// Creates a staff client (`client_secret_basic`, scopes ⊆ `admin audit`); the secret is
+/// Creates a staff client (`client_secret_basic`, scopes ⊆ `admin audit data:publish`); the secret is
 /// shown once.
 #[utoipa::path(
     post,
