@@ -17,6 +17,28 @@ use oauth2::{
 };
 use serde_json::{Value, json};
 
+/// A hub the journeys talk to: a process the test started, or one already running.
+pub trait Hub {
+    /// `http://<address><path>`.
+    fn url(&self, path: &str) -> String;
+}
+
+impl Hub for HubProcess {
+    fn url(&self, path: &str) -> String {
+        HubProcess::url(self, path)
+    }
+}
+
+/// A hub already running at a base URL (`http://127.0.0.1:8080`).
+#[derive(Debug, Clone)]
+pub struct RunningHub(pub String);
+
+impl Hub for RunningHub {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+}
+
 /// The partner's registered redirect URI (never followed: tests read `Location`).
 pub const CALLBACK: &str = "https://globetrotter.example/callback";
 /// The test customer's password.
@@ -47,7 +69,7 @@ pub async fn oauth_http(
 }
 
 /// Waits until `/health/ready` answers 200.
-pub async fn wait_ready(hub: &HubProcess) {
+pub async fn wait_ready(hub: &impl Hub) {
     let client = loopback_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client
@@ -72,7 +94,7 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 /// A client_credentials token with client_secret_basic, through the `oauth2` crate.
-pub async fn basic_token(hub: &HubProcess, id: &str, secret: &str, scope: &str) -> String {
+pub async fn basic_token(hub: &impl Hub, id: &str, secret: &str, scope: &str) -> String {
     BasicClient::new(ClientId::new(id.to_owned()))
         .set_client_secret(ClientSecret::new(secret.to_owned()))
         .set_token_uri(TokenUrl::new(hub.url("/token")).unwrap())
@@ -242,7 +264,7 @@ pub struct Staff {
 /// with `roles` and registers its `private_key_jwt` client for the code flow with `scope`.
 /// `issuer` is the hub's issuer (the assertions' audience is `<issuer>/token`).
 pub async fn onboard(
-    hub: &HubProcess,
+    hub: &impl Hub,
     dir: &std::path::Path,
     store_args: &[&str],
     issuer: &str,
@@ -355,7 +377,7 @@ pub struct ConsentTokens {
 }
 
 /// The partner creates a consent (client_credentials token) and returns its id.
-pub async fn create_consent(hub: &HubProcess, partner: &Partner, body: &Value) -> String {
+pub async fn create_consent(hub: &impl Hub, partner: &Partner, body: &Value) -> String {
     let http = loopback_client();
     let mut form = partner.auth_form();
     form.push(("grant_type", "client_credentials".into()));
@@ -375,7 +397,7 @@ pub async fn create_consent(hub: &HubProcess, partner: &Partner, body: &Value) -
 /// PAR, then the customer signs in with `browser` (if not yet) on the real pages and approves,
 /// then the partner redeems the code with PKCE through the `oauth2` crate.
 pub async fn authorise_consent(
-    hub: &HubProcess,
+    hub: &impl Hub,
     partner: &Partner,
     browser: &mut Browser,
     consent_id: &str,

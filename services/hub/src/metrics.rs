@@ -308,6 +308,14 @@ impl EventStore for MeteredStore {
         self.inner.head().await
     }
 
+    async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
+        self.inner.category_head(prefix).await
+    }
+
+    async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
+        self.inner.category_heads(prefixes).await
+    }
+
     async fn is_healthy(&self) -> bool {
         self.inner.is_healthy().await
     }

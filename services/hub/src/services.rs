@@ -133,7 +133,7 @@ pub fn build(
         clock.clone(),
         sharing_config(settings, &auth.settings),
         SharingPorts {
-            grants: Arc::new(ConsentStreams(consents.clone())),
+            grants: Arc::new(ConsentStreams::new(consents.clone())),
             customers: Arc::new(PairwiseResolver::new(store.clone())),
             webhooks: Arc::new(PartnerStreams(partners.clone())),
             signer: Arc::new(RingSets {

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use ecohub_auth::{BuiltInDirectory, KeyRing};
 use ecohub_consents::ConsentsState;
-use ecohub_consents::domain::{ConsentId, ConsentStatus};
+use ecohub_consents::domain::{ConsentData, ConsentId, ConsentStatus};
+use ecohub_eventstore::Position;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::PartnerId;
@@ -15,8 +16,42 @@ use ecohub_sharing::{
     ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner,
 };
 
-/// [`ConsentGrants`] on the consent streams, read at their latest revision.
-pub struct ConsentStreams(pub ConsentsState);
+/// [`ConsentGrants`] on the consent streams, read at their latest revision. A consent read is
+/// remembered with the head of the `consent-` category read before it, and used again only
+/// while that head is unchanged (no consent stream has changed since: exact); the status is
+/// evaluated at the time asked, so an expiry needs no event to take effect.
+pub struct ConsentStreams {
+    state: ConsentsState,
+    seen: Mutex<HashMap<String, SeenConsent>>,
+}
+
+/// A consent as read, with the `consent-` category head read before it.
+type SeenConsent = (Option<Position>, Option<ConsentData>);
+
+impl ConsentStreams {
+    /// Grants read from `state`'s store.
+    pub fn new(state: ConsentsState) -> Self {
+        Self {
+            state,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remembered(&self, consent_id: &str, head: Option<Position>) -> Option<Option<ConsentData>> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.get(consent_id)
+            .filter(|(at, _)| *at == head)
+            .map(|(_, data)| data.clone())
+    }
+
+    fn remember(&self, consent_id: &str, head: Option<Position>, data: Option<ConsentData>) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.len() >= 100_000 {
+            seen.clear();
+        }
+        seen.insert(consent_id.to_owned(), (head, data));
+    }
+}
 
 #[async_trait]
 impl ConsentGrants for ConsentStreams {
@@ -28,9 +63,25 @@ impl ConsentGrants for ConsentStreams {
         let Ok(id) = ConsentId::parse(consent_id) else {
             return Ok(None);
         };
-        let state = self.0.clone();
-        let loaded = state.load(id).await.map_err(|e| PortError(e.to_string()))?;
-        let Some(data) = loaded.consent.data() else {
+        let store = self.state.store.clone();
+        let head = store
+            .category_head("consent-")
+            .await
+            .map_err(|e| PortError(e.to_string()))?;
+        let data = match self.remembered(consent_id, head) {
+            Some(data) => data,
+            None => {
+                let loaded = self
+                    .state
+                    .load(id)
+                    .await
+                    .map_err(|e| PortError(e.to_string()))?;
+                let data = loaded.consent.data().cloned();
+                self.remember(consent_id, head, data.clone());
+                data
+            }
+        };
+        let Some(data) = data else {
             return Ok(None);
         };
         if data.status_at(now) != ConsentStatus::Authorised {

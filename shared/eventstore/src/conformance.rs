@@ -115,6 +115,7 @@ macro_rules! conformance_tests {
             invalid_requests_are_refused,
             data_and_metadata_round_trip,
             head_follows_the_log,
+            category_head_moves_with_appends_to_the_category,
             racing_exact_appends_have_one_winner_per_revision,
             optimistic_writers_leave_no_holes,
             concurrent_writers_to_distinct_streams_all_succeed,
@@ -892,6 +893,38 @@ pub async fn head_follows_the_log(store: SharedStore) {
     assert_eq!(
         store.stream_revision(&stream).await.unwrap(),
         CurrentRevision::Current(2)
+    );
+}
+
+/// `category_head` changes once an append to a stream of the category is acknowledged
+/// (whatever else it does: the default follows the global head).
+pub async fn category_head_moves_with_appends_to_the_category(store: SharedStore) {
+    let category = format!("{}-", scope());
+    let before = store.category_head(&category).await.unwrap();
+    let stream = format!("{category}1");
+    append_ok(
+        &*store,
+        &stream,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
+    let after = store.category_head(&category).await.unwrap();
+    assert_ne!(before, after);
+    assert_eq!(store.category_head(&category).await.unwrap(), after);
+    let other = format!("{category}2");
+    append_ok(
+        &*store,
+        &other,
+        ExpectedRevision::NoStream,
+        events("T", 0..1),
+    )
+    .await;
+    assert_ne!(store.category_head(&category).await.unwrap(), after);
+    let now = store.category_head(&category).await.unwrap();
+    assert_eq!(
+        store.category_heads(&[&category, &category]).await.unwrap(),
+        vec![now, now]
     );
 }
 

@@ -81,6 +81,25 @@ pub trait EventStore: Send + Sync + 'static {
     /// Position of the last event in the global log, `None` when the log is empty.
     async fn head(&self) -> Result<Option<Position>, StoreError>;
 
+    /// A position that moves whenever an event is appended to a stream whose name starts with
+    /// `prefix` (`consent-`), and covers every acknowledged append (read after an append was
+    /// acknowledged, it reflects that append). Callers compare two readings for equality to
+    /// know that no stream of the category changed in between; the value means nothing else.
+    /// The default is the global [`EventStore::head`], which moves on every append: exact,
+    /// only coarser. The embedded store tracks categories (streams named `<category>-<id>`)
+    /// in memory.
+    async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
+        let _ = prefix;
+        self.head().await
+    }
+
+    /// [`EventStore::category_head`] of each prefix, in order (the default reads the global
+    /// head once).
+    async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
+        let head = self.head().await?;
+        Ok(vec![head; prefixes.len()])
+    }
+
     /// Whether the store can serve requests right now (connected, writer alive).
     async fn is_healthy(&self) -> bool;
 

@@ -539,3 +539,45 @@ async fn overlap_at_the_current_revision_is_refused() {
     ecohub_eventstore::conformance::overlap_at_the_current_revision_is_refused(store.clone()).await;
     store.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn category_heads_move_only_with_their_category_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = open(&path);
+    let alpha = store
+        .append("alpha-1", ExpectedRevision::NoStream, events(2))
+        .await
+        .unwrap()
+        .position;
+    assert_eq!(store.category_head("alpha-").await.unwrap(), alpha);
+    // Appends to another category leave it alone; the global head moves.
+    let beta = store
+        .append("beta-1", ExpectedRevision::NoStream, events(1))
+        .await
+        .unwrap()
+        .position;
+    assert_eq!(store.category_head("alpha-").await.unwrap(), alpha);
+    assert_eq!(store.category_head("beta-").await.unwrap(), beta);
+    assert_eq!(store.head().await.unwrap(), beta);
+    // A name sharing the prefix's first letters is another category.
+    store
+        .append("alphabet-1", ExpectedRevision::NoStream, events(1))
+        .await
+        .unwrap();
+    assert_eq!(store.category_head("alpha-").await.unwrap(), alpha);
+    assert_eq!(store.category_head("gamma-").await.unwrap(), None);
+    store.close().await.unwrap();
+
+    // Reopened: categories not written since are read from the database.
+    let store = open(&path);
+    assert_eq!(store.category_head("alpha-").await.unwrap(), alpha);
+    assert_eq!(store.category_head("beta-").await.unwrap(), beta);
+    let next = store
+        .append("alpha-2", ExpectedRevision::NoStream, events(1))
+        .await
+        .unwrap()
+        .position;
+    assert_eq!(store.category_head("alpha-").await.unwrap(), next);
+    store.close().await.unwrap();
+}

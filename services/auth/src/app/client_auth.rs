@@ -279,8 +279,10 @@ async fn find_client(state: &AuthState, client_id: &str) -> Result<ClientSnapsho
         });
     };
     // The head is read before the streams, so a snapshot never outlives an append.
-    let head = state.store.head().await.map_err(EndpointError::store)?;
-    if let Some(snapshot) = state.clients.get(client_id, head) {
+    let head = super::stamp::read_stamp(state.store.as_ref())
+        .await
+        .map_err(EndpointError::store)?;
+    if let Some(snapshot) = state.clients.get(client_id, &head) {
         return Ok(snapshot);
     }
     let (client, _) = load_client(state.store.as_ref(), &id)

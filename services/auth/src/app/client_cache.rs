@@ -1,15 +1,14 @@
 //! What client authentication reads from the store (the client's registration and its
 //! partner's standing), remembered under the same rule as the verifier's verdicts: an entry
-//! is used only while the store's head position is the one read *before* the entry was
-//! loaded. Any append anywhere (a registration update or deletion, a suspension) moves the
-//! head, and the next request reads the streams again — so a cached answer is always the
+//! is used only while the [`super::stamp::Stamp`] (heads of the client, partner, revocation
+//! and consent categories) is the one read *before* the entry was loaded. Any append to those
+//! categories (a registration update or deletion, a suspension) changes it, and the next
+//! request reads the streams again — so a cached answer is always the
 //! answer the latest revisions would give. On the embedded store reading the head costs no IO;
 //! on EventStoreDB it is one call instead of two stream reads.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-
-use ecohub_eventstore::Position;
 
 use crate::domain::{PartnerStanding, RegisteredClient};
 
@@ -27,21 +26,25 @@ const LIMIT: usize = 10_000;
 /// Head-guarded snapshots by client id.
 #[derive(Debug, Default)]
 pub(crate) struct ClientCache {
-    entries: Mutex<HashMap<String, (Option<Position>, ClientSnapshot)>>,
+    entries: Mutex<HashMap<String, (super::stamp::Stamp, ClientSnapshot)>>,
 }
 
 impl ClientCache {
     /// The snapshot of `client_id` if it was loaded at exactly `head`.
-    pub(crate) fn get(&self, client_id: &str, head: Option<Position>) -> Option<ClientSnapshot> {
+    pub(crate) fn get(
+        &self,
+        client_id: &str,
+        head: &super::stamp::Stamp,
+    ) -> Option<ClientSnapshot> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(client_id)
-            .filter(|(seen, _)| *seen == head)
+            .filter(|(seen, _)| seen == head)
             .map(|(_, snapshot)| snapshot.clone())
     }
 
     /// Remembers a snapshot loaded after reading `head`.
-    pub(crate) fn put(&self, client_id: &str, head: Option<Position>, snapshot: ClientSnapshot) {
+    pub(crate) fn put(&self, client_id: &str, head: super::stamp::Stamp, snapshot: ClientSnapshot) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= LIMIT {
             entries.clear();

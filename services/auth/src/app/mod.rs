@@ -13,6 +13,7 @@ pub mod keys;
 pub mod ports;
 pub mod registration;
 pub mod secrets;
+pub(crate) mod stamp;
 pub mod store;
 pub mod token;
 pub mod verifier;

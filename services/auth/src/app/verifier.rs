@@ -127,11 +127,12 @@ pub struct TokenVerifier {
     consents: Option<Arc<dyn ConsentAuthority>>,
 }
 
-/// Tokens that passed [`check_current`], each with the store's head read *before* the check.
-/// While the head has not moved, no event has been appended anywhere, so the streams the check
-/// read are still at the revisions it saw: the verdict is still exact. Any append (a
-/// suspension, a revocation, a deletion, a consent revocation — the consent service writes to
-/// the same store) moves the head, and the next request re-checks. A consent also expires by
+/// Tokens that passed [`check_current`], each with the [`super::stamp::Stamp`] (heads of the
+/// revocation, client, partner and consent categories) read *before* the check. While the
+/// stamp is unchanged, no stream the check read has changed, so the verdict is still exact.
+/// Any such append (a suspension, a revocation, a deletion, a consent revocation — the consent
+/// service writes to the same store) changes the stamp, and the next request re-checks;
+/// appends elsewhere (data access records) do not. A consent also expires by
 /// time without any append, so a consent-bound verdict carries the consent's expiry and is
 /// never used at or after it. On the embedded store reading the head costs no IO; on
 /// EventStoreDB it is one call instead of three.
@@ -140,9 +141,9 @@ struct CurrentCache {
     passed: std::sync::Mutex<std::collections::HashMap<String, CachedVerdict>>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct CachedVerdict {
-    head: Option<ecohub_eventstore::Position>,
+    head: super::stamp::Stamp,
     valid_until: Option<Timestamp>,
 }
 
@@ -150,24 +151,14 @@ struct CachedVerdict {
 const CURRENT_CACHE_LIMIT: usize = 100_000;
 
 impl CurrentCache {
-    fn still_current(
-        &self,
-        jti: &str,
-        head: Option<ecohub_eventstore::Position>,
-        now: Timestamp,
-    ) -> bool {
+    fn still_current(&self, jti: &str, head: &super::stamp::Stamp, now: Timestamp) -> bool {
         let passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
         passed.get(jti).is_some_and(|seen| {
-            seen.head == head && seen.valid_until.is_none_or(|until| now < until)
+            seen.head == *head && seen.valid_until.is_none_or(|until| now < until)
         })
     }
 
-    fn remember(
-        &self,
-        jti: &str,
-        head: Option<ecohub_eventstore::Position>,
-        valid_until: Option<Timestamp>,
-    ) {
+    fn remember(&self, jti: &str, head: super::stamp::Stamp, valid_until: Option<Timestamp>) {
         let mut passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
         if passed.len() >= CURRENT_CACHE_LIMIT {
             passed.clear();
@@ -272,12 +263,15 @@ impl TokenVerifier {
             }
             None => {}
         }
-        // The head is read before the check, so a verdict never outlives an append.
-        let head = self.store.head().await.map_err(|e| {
-            tracing::warn!(error = %e, "token check unavailable");
-            AuthError::Unavailable
-        })?;
-        if !self.current.still_current(&claims.jti, head, now) {
+        // The stamp is read before the check, so a verdict never outlives an append to a
+        // stream the check reads.
+        let head = super::stamp::read_stamp(self.store.as_ref())
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "token check unavailable");
+                AuthError::Unavailable
+            })?;
+        if !self.current.still_current(&claims.jti, &head, now) {
             let valid_until =
                 check_current(self.store.as_ref(), self.consents.as_deref(), &claims, now)
                     .await

@@ -16,7 +16,7 @@ mod schema;
 mod subscription;
 mod writer;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -82,7 +82,52 @@ struct Inner {
     writer_alive: Arc<AtomicBool>,
     pool: Arc<ReadPool>,
     head: watch::Receiver<u64>,
+    categories: Arc<CategoryHeads>,
     counters: Arc<Counters>,
+}
+
+/// The category of a stream: its name up to and including the first `-` (`consent-`), or the
+/// whole name when it has none.
+pub(crate) fn category_of(stream: &str) -> &str {
+    match stream.find('-') {
+        Some(i) => &stream[..=i],
+        None => stream,
+    }
+}
+
+/// Last committed position per stream category. The writer raises an entry after each COMMIT
+/// and before answering, creating it if needed (its position is then the category's newest);
+/// a category not written since the store opened is read from the database once. Both sides
+/// only ever raise an entry, so whatever order they run in, an entry is at least the position
+/// of every acknowledged append to its category.
+#[derive(Debug, Default)]
+pub(crate) struct CategoryHeads {
+    heads: Mutex<HashMap<String, u64>>,
+}
+
+impl CategoryHeads {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.heads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn advance(&self, written: HashMap<String, u64>) {
+        let mut heads = self.lock();
+        for (category, position) in written {
+            let entry = heads.entry(category).or_insert(0);
+            *entry = (*entry).max(position);
+        }
+    }
+
+    fn get(&self, category: &str) -> Option<u64> {
+        self.lock().get(category).copied()
+    }
+
+    fn raise(&self, category: &str, position: u64) -> u64 {
+        let mut heads = self.lock();
+        let entry = heads.entry(category.to_owned()).or_insert(0);
+        *entry = (*entry).max(position);
+        *entry
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -136,6 +181,7 @@ impl SqliteStore {
         let (sender, requests) = mpsc::channel();
         let (head_tx, head_rx) = watch::channel(head);
         let counters = Arc::new(Counters::default());
+        let categories = Arc::new(CategoryHeads::default());
         let writer_alive = Arc::new(AtomicBool::new(false));
         let writer = writer::spawn(
             conn,
@@ -145,6 +191,7 @@ impl SqliteStore {
                 counters: Arc::clone(&counters),
                 alive: Arc::clone(&writer_alive),
                 head: head_tx,
+                categories: Arc::clone(&categories),
             },
         )?;
         Ok(Self {
@@ -155,6 +202,7 @@ impl SqliteStore {
                 writer: Mutex::new(Some(writer)),
                 writer_alive,
                 head: head_rx,
+                categories,
                 counters,
             }),
         })
@@ -322,6 +370,38 @@ impl EventStore for SqliteStore {
         // covers every acknowledged append without a database round trip.
         let head = *self.inner.head.borrow();
         Ok((head > 0).then(|| Position::new(head)))
+    }
+
+    async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
+        if self.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        let category = category_of(prefix);
+        if category.len() != prefix.len() || !category.ends_with('-') {
+            // Not a `<category>-` prefix: fall back to the global head (exact, coarser).
+            return self.head().await;
+        }
+        let known = match self.inner.categories.get(category) {
+            Some(known) => known,
+            None => {
+                let owned = category.to_owned();
+                let stored = self
+                    .inner
+                    .pool
+                    .run(move |conn| read::category_head(conn, &owned))
+                    .await?;
+                self.inner.categories.raise(category, stored)
+            }
+        };
+        Ok((known > 0).then(|| Position::new(known)))
+    }
+
+    async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
+        let mut heads = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            heads.push(self.category_head(prefix).await?);
+        }
+        Ok(heads)
     }
 
     async fn is_healthy(&self) -> bool {

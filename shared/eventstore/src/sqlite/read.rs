@@ -227,6 +227,18 @@ pub(crate) fn stream_revision(
     })
 }
 
+/// The last committed position of a stream whose name starts with `category` (which ends
+/// with `-`), 0 when there is none: a range scan of the stream index.
+pub(crate) fn category_head(conn: &mut Connection, category: &str) -> Result<u64, StoreError> {
+    // Every name starting with `<category>-` sorts in [`<category>-`, `<category>.`).
+    let end = format!("{}.", &category[..category.len() - 1]);
+    let max: Option<i64> = conn
+        .prepare_cached("SELECT max(position) FROM events WHERE stream >= ?1 AND stream < ?2")
+        .and_then(|mut stmt| stmt.query_row([category, end.as_str()], |r| r.get(0)))
+        .map_err(db_err)?;
+    Ok(max.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
+}
+
 /// The committed head position (0 when the log is empty).
 pub(crate) fn head(conn: &Connection) -> Result<u64, StoreError> {
     let head: i64 = conn

@@ -62,6 +62,9 @@ impl Drop for AliveGuard {
 }
 
 pub(crate) struct WriterConfig {
+    /// Last committed position per stream category, updated after each COMMIT and before
+    /// answering (see [`super::CategoryHeads`]).
+    pub(crate) categories: Arc<super::CategoryHeads>,
     pub(crate) max_batch_events: usize,
     pub(crate) counters: Arc<Counters>,
     pub(crate) alive: Arc<AtomicBool>,
@@ -155,6 +158,8 @@ struct Written {
     appends: u64,
     events: u64,
     last_position: Option<u64>,
+    /// Last position written per stream category in the open transaction.
+    categories: HashMap<String, u64>,
 }
 
 type Outcome = Result<AppendResult, StoreError>;
@@ -210,6 +215,9 @@ impl<'c> Writer<'c> {
                     counters
                         .events
                         .fetch_add(self.written.events, Ordering::Relaxed);
+                    self.config
+                        .categories
+                        .advance(std::mem::take(&mut self.written.categories));
                     self.config.head.send_replace(head);
                 }
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
@@ -357,6 +365,15 @@ impl<'c> Writer<'c> {
         self.written.appends += 1;
         self.written.events += request.events.len() as u64;
         self.written.last_position = Some(position);
+        let category = super::category_of(stream);
+        match self.written.categories.get_mut(category) {
+            Some(p) => *p = position,
+            None => {
+                self.written
+                    .categories
+                    .insert(category.to_owned(), position);
+            }
+        }
         Ok(Ok(AppendResult {
             next_expected: CurrentRevision::Current(last),
             position: Some(Position::new(position)),

@@ -1,0 +1,91 @@
+//! Prepares a running hub for the consent-checked read benchmark (`tests/perf/sharing-bench.sh`):
+//! onboards a data recipient, adds a customer, publishes 20 accounts for them as the bank,
+//! has the customer authorise a `ReadAccountsBasic` consent through the real pages, and prints
+//! `{"access_token": …, "admin_token": …}` — a consent-bound token and a bank staff token.
+//!
+//! `consent_token <hub base URL> <hub data dir>` (the CLI runs against the same data dir).
+
+use ecohub_e2e::{
+    PASSWORD, RunningHub, add_customer, authorise_consent, basic_token, create_consent, onboard,
+    send,
+};
+use ecohub_kernel::{Clock, SystemClock, Timestamp};
+use ecohub_testkit::{Browser, loopback_client};
+use serde_json::json;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, base, dir] = args.as_slice() else {
+        eprintln!("usage: consent_token <hub base URL> <hub data dir>");
+        std::process::exit(2);
+    };
+    let hub = RunningHub(base.clone());
+    let dir = std::path::Path::new(dir);
+    let http = loopback_client();
+    let (staff, recipient) = onboard(
+        &hub,
+        dir,
+        &[],
+        base,
+        "Benchmark Travel Ltd",
+        &["data_recipient"],
+        "consents:write consents:read data:read",
+    )
+    .await;
+    let customer = add_customer(dir, &[], "bench");
+    let (status, feed) = send(
+        http.post(ecohub_e2e::Hub::url(&hub, "/admin/clients"))
+            .bearer_auth(&staff.maker)
+            .json(&json!({"description": "core banking feed", "scope": "admin data:publish"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{feed}");
+    let feed = basic_token(
+        &hub,
+        feed["client_id"].as_str().unwrap(),
+        feed["client_secret"].as_str().unwrap(),
+        "admin data:publish",
+    )
+    .await;
+    let records: Vec<_> = (0..20)
+        .map(|i| {
+            json!({"id": format!("acc-{i}"), "data": {
+                "account_id": format!("acc-{i}"), "currency": "GBP", "account_type": "personal",
+                "nickname": format!("Pot {i}"), "iban": "GB29NWBK60161331926819",
+                "holder_name": "Bench Customer"
+            }})
+        })
+        .collect();
+    let (status, body) = send(
+        http.post(ecohub_e2e::Hub::url(&hub, "/data/accounts/records"))
+            .bearer_auth(&feed)
+            .json(&json!({"customer_id": customer, "records": records})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let expiration = Timestamp::from_unix_seconds(SystemClock.now().unix_seconds() + 86_400);
+    let consent = create_consent(
+        &hub,
+        &recipient,
+        &json!({
+            "permissions": ["ReadAccountsBasic"],
+            "purpose": {"code": "benchmark", "text": "Load test"},
+            "expiration": expiration.to_rfc3339(),
+            "data_providers": ["bank"]
+        }),
+    )
+    .await;
+    let tokens = authorise_consent(
+        &hub,
+        &recipient,
+        &mut Browser::new(),
+        &consent,
+        ("bench", PASSWORD),
+    )
+    .await;
+    println!(
+        "{}",
+        json!({"access_token": tokens.access_token, "admin_token": staff.maker})
+    );
+}
