@@ -581,3 +581,66 @@ async fn category_heads_move_only_with_their_category_and_survive_a_reopen() {
     assert_eq!(store.category_head("alpha-").await.unwrap(), next);
     store.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_category_subscription_skips_other_categories_without_missing_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("events.db"));
+    store
+        .append("alpha-0", ExpectedRevision::NoStream, events(1))
+        .await
+        .unwrap();
+    let mut sub = store
+        .subscribe_all(None, EventFilter::streams(["alpha-"]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sub.next().await,
+        Some(Ok(SubscriptionMessage::Event(_)))
+    ));
+    assert!(matches!(
+        sub.next().await,
+        Some(Ok(SubscriptionMessage::CaughtUp { .. }))
+    ));
+    // Live: many appends elsewhere, then one of its own, then more elsewhere and another.
+    let mut expected = Vec::new();
+    for round in 0..3u64 {
+        for i in 0..20 {
+            store
+                .append(
+                    &format!("beta-{round}-{i}"),
+                    ExpectedRevision::Any,
+                    events(1),
+                )
+                .await
+                .unwrap();
+        }
+        let own = store
+            .append(
+                &format!("alpha-{}", round + 1),
+                ExpectedRevision::NoStream,
+                events(1),
+            )
+            .await
+            .unwrap();
+        expected.push(own.position.unwrap());
+    }
+    let mut delivered = Vec::new();
+    let mut last_checkpoint = None;
+    while delivered.len() < expected.len() {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .expect("the subscription keeps up")
+        {
+            Some(Ok(SubscriptionMessage::Event(e))) => {
+                assert!(e.stream.starts_with("alpha-"), "{}", e.stream);
+                assert!(last_checkpoint.is_none_or(|c| c < e.position));
+                delivered.push(e.position);
+            }
+            Some(Ok(SubscriptionMessage::Checkpoint(p))) => last_checkpoint = Some(p),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(delivered, expected);
+    store.close().await.unwrap();
+}

@@ -122,6 +122,11 @@ impl CategoryHeads {
         self.lock().get(category).copied()
     }
 
+    /// The category's head if this process has written it or read it since opening.
+    pub(crate) fn known(&self, category: &str) -> Option<u64> {
+        self.get(category)
+    }
+
     fn raise(&self, category: &str, position: u64) -> u64 {
         let mut heads = self.lock();
         let entry = heads.entry(category.to_owned()).or_insert(0);
@@ -357,6 +362,7 @@ impl EventStore for SqliteStore {
         Ok(subscription::subscribe(
             Arc::clone(&self.inner.pool),
             self.inner.head.clone(),
+            Arc::clone(&self.inner.categories),
             from,
             SqlFilter::new(&filter),
         ))

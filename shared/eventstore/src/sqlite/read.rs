@@ -295,6 +295,15 @@ impl SqlFilter {
         }
     }
 
+    /// The stream categories (`consent-`) this filter accepts events of, when it accepts
+    /// nothing else: a subscription need not query while none of them got an append.
+    pub(crate) fn categories(&self) -> Option<Vec<String>> {
+        match &self.streams {
+            StreamCondition::Categories(c) => Some(c.iter().map(|c| format!("{c}-")).collect()),
+            StreamCondition::Any | StreamCondition::Prefixes(_) => None,
+        }
+    }
+
     /// Whether answering needs a scan of the log (rather than an index walk of matching
     /// events), so that a subscription bounds the positions one page may scan.
     fn scans(&self) -> bool {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::CategoryHeads;
 use super::read::{ReadPool, SqlFilter, read_page};
 use crate::{Position, StoreError, Subscription, SubscriptionMessage};
 
@@ -26,6 +27,10 @@ const SCAN_WINDOW: u64 = 8_192;
 struct State {
     pool: Arc<ReadPool>,
     head: watch::Receiver<u64>,
+    /// Last committed position per category (raised before the head is published).
+    heads: Arc<CategoryHeads>,
+    /// The categories a category filter accepts (`None`: any other filter).
+    categories: Option<Vec<String>>,
     filter: Arc<SqlFilter>,
     /// Every position up to this one has been considered.
     cursor: u64,
@@ -39,6 +44,7 @@ struct State {
 pub(crate) fn subscribe(
     pool: Arc<ReadPool>,
     head: watch::Receiver<u64>,
+    heads: Arc<CategoryHeads>,
     from: Option<Position>,
     filter: SqlFilter,
 ) -> Subscription {
@@ -46,6 +52,8 @@ pub(crate) fn subscribe(
     let state = State {
         pool,
         head,
+        heads,
+        categories: filter.categories(),
         filter: Arc::new(filter),
         cursor,
         marked: cursor,
@@ -81,11 +89,43 @@ impl State {
                 }
                 continue;
             }
+            if self.caught_up && self.nothing_new_for_the_filter() {
+                continue;
+            }
             if let Err(e) = self.read_next_page().await {
                 self.finished = true;
                 return Some(Err(e));
             }
         }
+    }
+
+    /// Live, with a category filter: when no accepted category got an append after the
+    /// cursor, moves the cursor to the head without reading (and lets the consumer checkpoint
+    /// there, as a page of filtered-out events would). The writer raises the category heads
+    /// before it publishes a head, so every commit up to the head read here is visible in
+    /// them; a category absent from them has had no append since the store opened, so none
+    /// after a caught-up cursor.
+    fn nothing_new_for_the_filter(&mut self) -> bool {
+        let Some(categories) = &self.categories else {
+            return false;
+        };
+        let head = *self.head.borrow();
+        if head <= self.cursor {
+            return false;
+        }
+        if categories
+            .iter()
+            .any(|c| self.heads.known(c).is_some_and(|p| p > self.cursor))
+        {
+            return false;
+        }
+        self.cursor = head;
+        if self.cursor > self.marked {
+            self.marked = self.cursor;
+            self.buffer
+                .push_back(SubscriptionMessage::Checkpoint(Position::new(self.cursor)));
+        }
+        true
     }
 
     async fn read_next_page(&mut self) -> Result<(), StoreError> {
