@@ -104,7 +104,20 @@ fn render(state: &ConsentsState, name: &str, csrf: &str, consents: &[ConsentData
     html
 }
 
-/// The dashboard page.
+/// The customer's consent dashboard (HTML, no JavaScript): every consent with its partner,
+/// permissions in plain language, status, expiry and history, and a Revoke button per
+/// authorised one. Without a session: 303 to the sign-in page.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "customer",
+    operation_id = "dashboard_page",
+    responses(
+        (status = 200, description = "The dashboard (text/html)", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to `/login?return_to=/dashboard`"),
+    ),
+    security(("customer_session" = [])),
+)]
 pub(crate) async fn page(
     state: web::Data<ConsentsState>,
     session: Result<CustomerSession, CustomerSessionError>,
@@ -135,7 +148,23 @@ pub(crate) async fn page(
         .body(html))
 }
 
-/// The Revoke button: checks the CSRF token, revokes, and goes back to the dashboard.
+/// The Revoke button (form post with the session's `csrf_token`): revokes the consent
+/// (`customer_request`) and goes back to the dashboard.
+#[utoipa::path(
+    post,
+    path = "/dashboard/consents/{consent_id}/revoke",
+    tag = "customer",
+    operation_id = "dashboard_revoke",
+    params(("consent_id" = Uuid, Path, description = "The consent")),
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked: back to `/dashboard` (or, without a session, to the sign-in page)"),
+        (status = 403, description = "CSRF token missing or wrong", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not this customer's consent", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not authorised (already revoked, expired, …)", body = ecohub_http::Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
 pub(crate) async fn revoke(
     state: web::Data<ConsentsState>,
     session: Result<CustomerSession, CustomerSessionError>,

@@ -350,7 +350,7 @@ pub struct ExportQuery {
 }
 
 /// The form of the dashboard's Revoke button.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct RevokeForm {
     /// The session's CSRF token.
     pub csrf_token: Option<String>,
