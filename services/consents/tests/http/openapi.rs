@@ -1,4 +1,4 @@
-//! The OpenAPI document lists every API route with its security.
+//! The OpenAPI document lists every route (the dashboard pages too) with its security.
 
 use ecohub_consents::ConsentsApi;
 use utoipa::OpenApi;
@@ -26,7 +26,9 @@ fn the_document_lists_every_route_and_scheme() {
         ("get", "/consents/{consent_id}"),
         ("get", "/customer/consents"),
         ("get", "/customer/consents/{consent_id}/receipt"),
+        ("get", "/dashboard"),
         ("post", "/consents"),
+        ("post", "/dashboard/consents/{consent_id}/revoke"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
