@@ -221,6 +221,39 @@ async fn a_consent_from_request_to_revocation_with_its_audit_trail() {
     let refresh2 = rotated.refresh_token().expect("rotated").clone();
     assert_ne!(refresh2.secret(), refresh.secret());
 
+    // The customer fetches a signed consent receipt (Kantara v1.1), verifiable with /jwks.
+    let receipt = browser
+        .get(&hub.url(&format!("/customer/consents/{consent_id}/receipt")))
+        .await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    let receipt: Value = serde_json::from_str(&receipt.body).unwrap();
+    let jwt = receipt["receipt"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("consent-receipt+jwt"));
+    let (_, jwks) = send(http.get(hub.url("/jwks"))).await;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"].as_str() == header.kid.as_deref())
+        .expect("the receipt's key is published")
+        .clone();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(jwk).unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .expect("the receipt verifies with the hub's JWKS")
+        .claims;
+    assert_eq!(claims["version"], "KI-CR-v1.1.0");
+    assert_eq!(claims["piiPrincipalId"], customer_id.as_str());
+    assert!(
+        claims["consentReceiptID"]
+            .as_str()
+            .unwrap()
+            .starts_with(&consent_id)
+    );
+
     // The customer sees the consent on the dashboard and revokes it with one action.
     let dashboard = browser.get(&hub.url("/dashboard")).await;
     assert_eq!(dashboard.status, 200, "{}", dashboard.body);
