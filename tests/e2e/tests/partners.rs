@@ -6,34 +6,14 @@
 //! and offboarding take effect on the very next request.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use ecohub_auth::{SigningAlgorithm, SigningKey};
+use ecohub_e2e::{oauth_http, wait_ready};
 use ecohub_kernel::{Clock, SystemClock};
 use ecohub_testkit::{HubProcess, ecohub_binary, loopback_client};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::{Value, json};
-
-/// The `oauth2` crate's HTTP client, on the test's reqwest client (loopback only).
-async fn oauth_http(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
-    let client = loopback_client();
-    let (parts, body) = request.into_parts();
-    let mut builder = client
-        .request(parts.method, parts.uri.to_string())
-        .body(body);
-    for (name, value) in &parts.headers {
-        builder = builder.header(name, value);
-    }
-    let response = builder.send().await?;
-    let mut out = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        out = out.header(name, value);
-    }
-    Ok(out
-        .body(response.bytes().await?.to_vec())
-        .expect("valid response"))
-}
 
 async fn client_credentials(
     hub: &HubProcess,
@@ -53,21 +33,6 @@ async fn client_credentials(
         .map_err(|e| format!("{e:?}"))
 }
 
-async fn wait_ready(client: &reqwest::Client, hub: &HubProcess) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(hub.url("/health/ready"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        assert!(Instant::now() < deadline, "hub not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn send(client: &reqwest::Client, req: reqwest::RequestBuilder) -> (u16, Value) {
     let _ = client;
     let res = req.send().await.unwrap();
@@ -81,7 +46,7 @@ async fn partner_journey_from_application_to_offboarding() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start_in(dir.path(), &[]);
     let http = loopback_client();
-    wait_ready(&http, &hub).await;
+    wait_ready(&hub).await;
 
     // Bank staff: the first administrator is bootstrapped while the hub runs on the same store.
     let out = Command::new(ecohub_binary())
