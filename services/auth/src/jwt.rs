@@ -347,6 +347,23 @@ pub fn verify_access_token<K: KeySource + ?Sized>(
     })
 }
 
+/// The time-dependent part of [`verify_access_token`]: `exp`, `nbf` and `iat` at `now`, for
+/// claims whose signature and static checks already passed (a remembered verification).
+pub fn check_access_token_times(
+    claims: &AccessTokenClaims,
+    now: Timestamp,
+) -> Result<(), TokenError> {
+    check_exp(claims.exp, now)?;
+    check_nbf(claims.nbf, now)?;
+    check_iat(claims.iat, now)?;
+    Ok(())
+}
+
+/// The `kid` of a compact JWS's protected header, without verifying anything.
+pub fn header_kid(token: &str) -> Option<String> {
+    jws::parse(token).ok()?.header.kid
+}
+
 /// The claims of a software statement the hub issues to an approved partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SoftwareStatementClaims {

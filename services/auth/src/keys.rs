@@ -732,6 +732,16 @@ impl KeyInfo {
     }
 }
 
+impl KeyRing {
+    /// Whether a key with this `kid` still verifies at `now` (published and not retired):
+    /// what [`KeySource::verifying_key`] finds, without copying the key.
+    pub fn trusts(&self, kid: &str, now: Timestamp) -> bool {
+        self.snapshot()
+            .iter()
+            .any(|k| k.kid == kid && !k.is_retired(now))
+    }
+}
+
 impl KeySource for KeyRing {
     /// Any published, unretired key verifies (a pending key too: it is already in the JWKS).
     fn verifying_key(&self, kid: &str, now: Timestamp) -> Option<VerifyingKey> {

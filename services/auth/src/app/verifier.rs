@@ -13,7 +13,7 @@ use super::consent_port::{ConsentAuthority, ConsentPortError, ConsentStanding};
 use super::store::{is_revoked, load_client, partner_standing};
 use crate::domain::ClientId;
 use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
-use crate::jwt::{AccessTokenClaims, verify_access_token};
+use crate::jwt::{AccessTokenClaims, check_access_token_times, header_kid, verify_access_token};
 use crate::keys::KeyRing;
 use crate::replay::InMemoryJtiReplayGuard;
 use crate::settings::AuthSettings;
@@ -124,7 +124,47 @@ pub struct TokenVerifier {
     audience: String,
     dpop_replay: InMemoryJtiReplayGuard,
     current: CurrentCache,
+    signatures: SignatureCache,
     consents: Option<Arc<dyn ConsentAuthority>>,
+}
+
+/// Access tokens whose signature and static claims (`typ`, `alg`, `iss`, `aud`, required
+/// claims) verified, by the SHA-256 of the token's exact bytes, with the `kid` that signed
+/// them. The same bytes always verify the same way, so a remembered verification is exact
+/// as long as the signing key is still trusted, which every use checks against the ring at
+/// `now` (a retired or pruned key refuses its tokens at once); the time claims (`exp`,
+/// `nbf`, `iat`) are checked at every use too. Only tokens that verified are remembered, so
+/// presenting forged or garbage tokens cannot fill it. An ES256 verification costs about as
+/// much as the rest of a consent-checked read; a digest and a map lookup cost ~1 µs.
+#[derive(Default)]
+struct SignatureCache {
+    verified: std::sync::Mutex<std::collections::HashMap<[u8; 32], RememberedSignature>>,
+}
+
+struct RememberedSignature {
+    kid: String,
+    claims: Arc<AccessTokenClaims>,
+}
+
+/// Bound on remembered signatures (a full cache is simply cleared). Access tokens live
+/// minutes, so the active set of a busy hub fits many times over.
+const SIGNATURE_CACHE_LIMIT: usize = 50_000;
+
+impl SignatureCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<(String, Arc<AccessTokenClaims>)> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified
+            .get(digest)
+            .map(|r| (r.kid.clone(), Arc::clone(&r.claims)))
+    }
+
+    fn remember(&self, digest: [u8; 32], kid: String, claims: Arc<AccessTokenClaims>) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= SIGNATURE_CACHE_LIMIT {
+            verified.clear();
+        }
+        verified.insert(digest, RememberedSignature { kid, claims });
+    }
 }
 
 /// Tokens that passed [`check_current`], each with the [`super::stamp::Stamp`] (heads of the
@@ -192,6 +232,7 @@ impl TokenVerifier {
             audience: settings.audience.clone(),
             dpop_replay: InMemoryJtiReplayGuard::new(),
             current: CurrentCache::default(),
+            signatures: SignatureCache::default(),
             consents: None,
         }
     }
@@ -217,20 +258,42 @@ impl TokenVerifier {
         }
     }
 
+    /// The token's claims after the signature, static and time checks at `now`; the
+    /// signature and static checks are remembered (see [`SignatureCache`]).
+    fn verified_claims(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Arc<AccessTokenClaims>, AuthError> {
+        let invalid = |e: crate::jwt::TokenError| AuthError::InvalidToken(e.to_string());
+        let digest: [u8; 32] =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                .as_ref()
+                .try_into()
+                .map_err(|_| AuthError::Unavailable)?;
+        if let Some((kid, claims)) = self.signatures.get(&digest)
+            && self.ring.trusts(&kid, now)
+        {
+            check_access_token_times(&claims, now).map_err(invalid)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(
+            verify_access_token(token, self.ring.as_ref(), &self.issuer, &self.audience, now)
+                .map_err(invalid)?,
+        );
+        if let Some(kid) = header_kid(token) {
+            self.signatures.remember(digest, kid, Arc::clone(&claims));
+        }
+        Ok(claims)
+    }
+
     /// Verifies at `now` (see the type's documentation).
     pub async fn verify_at(
         &self,
         presented: &PresentedToken,
         now: Timestamp,
     ) -> Result<Principal, AuthError> {
-        let claims = verify_access_token(
-            &presented.token,
-            self.ring.as_ref(),
-            &self.issuer,
-            &self.audience,
-            now,
-        )
-        .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let claims = self.verified_claims(&presented.token, now)?;
         match claims.jkt() {
             Some(jkt) => {
                 if !presented.dpop_scheme {

@@ -127,3 +127,64 @@ async fn staff_scopes_never_reach_a_software_statement() {
     );
     assert!(refused.is_err());
 }
+
+#[actix_web::test]
+async fn a_remembered_signature_dies_with_its_key() {
+    let hub = Hub::new();
+    let client = hub.basic_client().await;
+    let token = token_of(&hub, &client).await;
+    // Verified once, so its signature is remembered.
+    for _ in 0..2 {
+        assert_eq!(
+            hub.call_protected("Bearer", &token, None).await.status,
+            StatusCode::OK
+        );
+    }
+    // A rotation that retires the signing key 10 s (the clock skew) from now, while the token
+    // itself is still far from its expiry.
+    hub.ring
+        .rotate(
+            SigningAlgorithm::Es256,
+            hub.now(),
+            std::time::Duration::ZERO,
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+    hub.clock.advance(std::time::Duration::from_secs(9));
+    assert_eq!(
+        hub.call_protected("Bearer", &token, None).await.status,
+        StatusCode::OK
+    );
+    hub.clock.advance(std::time::Duration::from_secs(2));
+    hub.call_protected("Bearer", &token, None)
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn a_remembered_signature_never_outlives_the_tokens_expiry() {
+    let hub = Hub::new();
+    let client = hub.basic_client().await;
+    let token = token_of(&hub, &client).await;
+    assert_eq!(
+        hub.call_protected("Bearer", &token, None).await.status,
+        StatusCode::OK
+    );
+    // 300 s lifetime, 10 s skew: refused from 310 s on.
+    hub.clock.advance(std::time::Duration::from_secs(309));
+    assert_eq!(
+        hub.call_protected("Bearer", &token, None).await.status,
+        StatusCode::OK
+    );
+    hub.clock.advance(std::time::Duration::from_secs(1));
+    hub.call_protected("Bearer", &token, None)
+        .await
+        .assert_problem(401, "invalid_token");
+    // A tampered copy of a remembered token is a different token: verified, and refused.
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    hub.call_protected("Bearer", &tampered, None)
+        .await
+        .assert_problem(401, "invalid_token");
+}
