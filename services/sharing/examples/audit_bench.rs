@@ -129,7 +129,7 @@ async fn main() {
         index.streams()
     );
 
-    // The cursor of a second page: the position of the consent's 10th record.
+    // A mid-log cursor: the position of the selective consent's 10th record.
     let consent = AccessFilter {
         consent_id: Some("bench-consent".into()),
         ..AccessFilter::default()
@@ -140,7 +140,7 @@ async fn main() {
     let cursor: Option<Position> = first.last().map(|(p, _)| *p);
     let cases: Vec<(&str, AccessFilter, Option<Position>)> = vec![
         ("consent_id (20 records)", consent.clone(), None),
-        ("consent_id, 2nd page (cursor)", consent, cursor),
+        ("consent_id, after a mid-log cursor", consent, cursor),
         (
             "partner_id (5 consents, 40 records)",
             AccessFilter {
@@ -150,7 +150,7 @@ async fn main() {
             None,
         ),
         (
-            "partner_id, 2nd page (cursor)",
+            "partner_id, after a mid-log cursor",
             AccessFilter {
                 partner_id: Some("bench-partner".into()),
                 ..AccessFilter::default()
