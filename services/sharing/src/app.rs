@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecohub_eventstore::{
-    EventFilter, ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError,
-    execute,
+    ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError, execute,
 };
 use ecohub_kernel::{Clock, DecodeError, EventMetadata, Timestamp};
 use ecohub_security::Principal;
 
+pub use crate::audit::{AccessFilter, access_filter};
+use crate::audit::{AccessIndex, AccessIndexProjection, AccessPage};
 use crate::config::SharingConfig;
-use crate::domain::access::{ACCESS_CATEGORY, DataAccessed, access_stream};
+use crate::domain::access::{DataAccessed, access_stream};
 use crate::domain::catalogue::{
     BANK, CatalogueError, DEFAULT_CATALOGUE, Dataset, DatasetCommand, DatasetDefinition,
     DatasetState, dataset_stream, parse_catalogue,
@@ -56,6 +57,8 @@ pub struct SharingState {
     pub records: RecordsReader,
     /// The notifications read model.
     pub notifications: crate::notify::NotificationsReader,
+    /// Which access streams hold which partners' and datasets' records (for the audit).
+    pub access_index: AccessIndex,
     read_limiter: Arc<RateLimiter>,
     publish_limiter: Arc<RateLimiter>,
 }
@@ -80,6 +83,8 @@ pub struct SharingProjections {
     pub notifications: crate::notify::NotificationsProjection,
     /// Turns hub events into queued notifications (durable checkpoint).
     pub dispatcher: crate::notify::Dispatcher,
+    /// Feeds the access index the compliance audit is served from.
+    pub access_index: AccessIndexProjection,
 }
 
 /// Who asks, in which request: the metadata of the events it causes (never personal data).
@@ -222,70 +227,6 @@ pub struct ReadResult {
     pub fields: BTreeSet<String>,
 }
 
-/// Filters of the compliance list.
-#[derive(Debug, Clone, Default)]
-pub struct AccessFilter {
-    /// Only this consent.
-    pub consent_id: Option<String>,
-    /// Only this recipient.
-    pub partner_id: Option<String>,
-    /// Only this dataset.
-    pub dataset: Option<String>,
-    /// At or after.
-    pub from: Option<Timestamp>,
-    /// Before.
-    pub to: Option<Timestamp>,
-}
-
-impl AccessFilter {
-    /// Whether `a` passes.
-    pub fn matches(&self, a: &DataAccessed) -> bool {
-        self.consent_id.as_ref().is_none_or(|c| *c == a.consent_id)
-            && self.partner_id.as_ref().is_none_or(|p| *p == a.partner_id)
-            && self.dataset.as_ref().is_none_or(|d| *d == a.dataset)
-            && self.from.is_none_or(|f| a.at >= f)
-            && self.to.is_none_or(|t| a.at < t)
-    }
-}
-
-/// The global-log filter of access records.
-pub fn access_filter() -> EventFilter {
-    EventFilter {
-        stream_prefixes: vec![ACCESS_CATEGORY.to_owned()],
-        event_type_prefixes: vec![DataAccessed::TYPE.to_owned()],
-    }
-}
-
-/// Reads up to `limit` access records after `from` matching `filter`, scanning the log in
-/// batches (memory bounded by the batch and the limit).
-pub async fn access_records(
-    store: &dyn ecohub_eventstore::EventStore,
-    mut from: Option<Position>,
-    filter: &AccessFilter,
-    limit: usize,
-) -> Result<(Vec<(Position, DataAccessed)>, bool), AppError> {
-    const BATCH: usize = 500;
-    let log_filter = access_filter();
-    let mut out = Vec::new();
-    loop {
-        let batch = store.read_all(from, &log_filter, BATCH).await?;
-        let n = batch.len();
-        for e in batch {
-            from = Some(e.position);
-            let a = e.decode::<DataAccessed>()?.payload;
-            if filter.matches(&a) {
-                out.push((e.position, a));
-                if out.len() >= limit {
-                    return Ok((out, true));
-                }
-            }
-        }
-        if n < BATCH {
-            return Ok((out, false));
-        }
-    }
-}
-
 impl SharingState {
     /// A state over `store` with the default catalogue, and the projections that feed its
     /// read models (spawn them; reads see published records once they have caught up).
@@ -300,6 +241,7 @@ impl SharingState {
         let catalogue = CatalogueReader::new(defaults);
         let records = RecordsReader::default();
         let notifications = crate::notify::NotificationsReader::default();
+        let access_index = AccessIndex::default();
         let state = Self {
             read_limiter: Arc::new(RateLimiter::new(config.read_limit)),
             publish_limiter: Arc::new(RateLimiter::new(config.publish_limit)),
@@ -310,14 +252,28 @@ impl SharingState {
             catalogue: catalogue.clone(),
             records: records.clone(),
             notifications: notifications.clone(),
+            access_index: access_index.clone(),
         };
         let projections = SharingProjections {
             catalogue: CatalogueProjection::new(catalogue),
             records: RecordsProjection::new(records),
             notifications: crate::notify::NotificationsProjection::new(notifications),
             dispatcher: crate::notify::Dispatcher::new(&state),
+            access_index: AccessIndexProjection::new(access_index),
         };
         (state, projections)
+    }
+
+    /// Up to `limit` access records after `after` that `filter` accepts, oldest first, and
+    /// whether the limit was reached: the compliance list and export. Exact (what a scan of
+    /// the log would return) and costing about what it returns (see [`crate::audit`]).
+    pub async fn access_records(
+        &self,
+        after: Option<Position>,
+        filter: &AccessFilter,
+        limit: usize,
+    ) -> Result<AccessPage, AppError> {
+        crate::audit::access_records(&*self.store, &self.access_index, after, filter, limit).await
     }
 
     /// Now.

@@ -4,6 +4,8 @@
 //!   `CustomerRecords` aggregate, `DataAccessed` evidence, notification subscriptions.
 //! * [`app`] — [`SharingState`] and its use cases: publish, read under a consent (recorded
 //!   before it is answered), define datasets.
+//! * [`audit`] — the compliance audit of data accesses: queries served from the consent's
+//!   stream or the streams the access index names, never a scan of the whole log per page.
 //! * [`readmodel`] — in-memory read models and the projections that feed them.
 //! * [`ports`] — what the hub provides: consent grants, customer ids, webhooks, SET signing.
 //! * [`ratelimit`] — per-partner token buckets (per instance).
@@ -13,6 +15,7 @@
 //! * [`http`] — [`configure`] mounts the routes; [`SharingApi`] documents them.
 
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -5,11 +5,11 @@ use ecohub_eventstore::{ProjectionHandle, SharedStore};
 use crate::app::{SharingProjections, SharingState};
 use crate::notify::DeliveryWorker;
 
-/// The running projections (catalogue, records, notifications, dispatcher) and the push
-/// delivery worker. Dropping it stops the worker; call [`SharingTasks::stop`] to stop all.
+/// The running projections (catalogue, records, notifications, dispatcher, access index) and
+/// the push delivery worker. Dropping it stops the worker; call [`SharingTasks::stop`] to stop all.
 #[derive(Debug)]
 pub struct SharingTasks {
-    /// Catalogue, records, notifications, dispatcher (in that order).
+    /// Catalogue, records, notifications, dispatcher, access index (in that order).
     pub projections: Vec<ProjectionHandle>,
     /// The push worker.
     pub delivery: DeliveryWorker,
@@ -28,7 +28,8 @@ impl SharingTasks {
                 ProjectionHandle::spawn(store.clone(), projections.catalogue),
                 ProjectionHandle::spawn(store.clone(), projections.records),
                 ProjectionHandle::spawn(store.clone(), projections.notifications),
-                ProjectionHandle::spawn(store, projections.dispatcher),
+                ProjectionHandle::spawn(store.clone(), projections.dispatcher),
+                ProjectionHandle::spawn(store, projections.access_index),
             ],
             delivery: DeliveryWorker::spawn(state.clone()),
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{AccessFilter, SharingState, access_records};
+use crate::app::{AccessFilter, SharingState};
 use crate::domain::access::DataAccessed;
 
 /// Filters and page of the access log.
@@ -113,7 +113,9 @@ pub(crate) async fn list(
     };
     let page_size = page.page_size()?;
     let after: Option<Position> = page.cursor()?;
-    let (items, _) = access_records(&*state.store, after, &filter, page_size as usize + 1).await?;
+    let (items, _) = state
+        .access_records(after, &filter, page_size as usize + 1)
+        .await?;
     let mut base = "/audit/data-access".to_owned();
     let mut sep = '?';
     for (name, value) in [
@@ -202,7 +204,6 @@ pub(crate) async fn export(
         }
     };
     const CHUNK: usize = 500;
-    let store = state.store.clone();
     struct Cursor {
         from: Option<Position>,
         header: bool,
@@ -214,7 +215,7 @@ pub(crate) async fn export(
         done: false,
     };
     let body = futures_util::stream::unfold(start, move |mut c| {
-        let store = store.clone();
+        let state = state.clone();
         let filter = filter.clone();
         async move {
             if c.header {
@@ -227,7 +228,7 @@ pub(crate) async fn export(
             if c.done {
                 return None;
             }
-            match access_records(&*store, c.from, &filter, CHUNK).await {
+            match state.access_records(c.from, &filter, CHUNK).await {
                 Err(e) => {
                     c.done = true;
                     Some((Err(ApiError::from(e)), c))

@@ -3,7 +3,9 @@
 //! under a consent with minimisation, access records, rate limits and the OpenAPI document.
 
 mod audit;
+mod audit_index;
 mod catalogue;
+mod counting;
 mod notifications;
 mod openapi;
 mod publish;
