@@ -7,3 +7,4 @@ mod customers;
 mod health;
 mod migrate;
 mod openapi;
+mod pairwise;
