@@ -183,22 +183,23 @@ impl Resolved {
         } = self;
         let ids = partners.entry(partner.to_owned()).or_default();
         ids.last_used = *tick;
+        let held = ids.ids.len();
         for (i, c) in customers.iter().enumerate().skip(ids.computed) {
             ids.ids.insert(pairwise_id(&c.salt, partner).into(), i);
         }
-        *mapped += customers.len() - ids.computed;
+        *mapped += ids.ids.len() - held;
         ids.computed = customers.len();
         let found = ids
             .ids
             .get(pairwise)
             .map(|&i| customers[i].customer_id.clone());
-        self.evict(partner);
+        self.evict(partner, PairwiseResolver::MAX_MAPPED);
         found
     }
 
-    /// Drops the least recently used maps (never `keep`'s) while over the bound.
-    fn evict(&mut self, keep: &str) {
-        while self.mapped > PairwiseResolver::MAX_MAPPED {
+    /// Drops the least recently used maps (never `keep`'s) while more than `max` ids are held.
+    fn evict(&mut self, keep: &str, max: usize) {
+        while self.mapped > max {
             let Some(oldest) = self
                 .partners
                 .iter()
@@ -323,5 +324,47 @@ impl SetSigner for RingSets {
             .map_err(|e| PortError(e.to_string()))?;
         key.sign_jwt("secevent+jwt", claims)
             .map_err(|e| PortError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(n: usize) -> Resolved {
+        Resolved {
+            customers: (0..n)
+                .map(|i| PairwiseSalt {
+                    customer_id: format!("customer-{i}"),
+                    salt: format!("salt-{i}"),
+                })
+                .collect(),
+            ..Resolved::default()
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_partner_maps_go_first_and_come_back_from_memory() {
+        let mut resolved = directory(3);
+        for partner in ["a", "b", "c"] {
+            let id = pairwise_id("salt-1", partner);
+            assert_eq!(resolved.find(partner, &id).as_deref(), Some("customer-1"));
+        }
+        assert_eq!(resolved.mapped, 9);
+        // "a" is used again: "b" is now the least recently used.
+        assert!(resolved.find("a", "unknown").is_none());
+        resolved.evict("c", 6);
+        assert_eq!(resolved.mapped, 6);
+        let mut kept: Vec<_> = resolved.partners.keys().cloned().collect();
+        kept.sort();
+        assert_eq!(kept, ["a", "c"]);
+        // The one asked for is never dropped, even alone over the bound.
+        resolved.evict("c", 0);
+        assert_eq!(resolved.partners.keys().collect::<Vec<_>>(), ["c"]);
+        assert_eq!(resolved.mapped, 3);
+        // A dropped map is recomputed from the directory in memory.
+        let id = pairwise_id("salt-2", "b");
+        assert_eq!(resolved.find("b", &id).as_deref(), Some("customer-2"));
+        assert_eq!(resolved.mapped, 6);
     }
 }
