@@ -42,8 +42,8 @@ pub use app::consent_port::{
 };
 pub use app::customers::{
     AuthenticatedCustomer, BuiltInDirectory, CustomerAuthenticator, CustomerFailure,
-    CustomerSessionResolver, CustomerSummary, SESSION_LIFETIME, SharedCustomerAuthenticator,
-    pairwise_id,
+    CustomerSessionResolver, CustomerSummary, PairwiseSalt, SESSION_LIFETIME,
+    SharedCustomerAuthenticator, pairwise_id,
 };
 pub use app::keys::{KEY_RELOAD_PERIOD, list_keys, rotate_keys, spawn_key_reloader};
 pub use app::ports::{issue_applicant_token, issue_partner_statement};

@@ -1,86 +1,26 @@
-//! Test kit: start the hub for a test, in-process ([`spawn_app`]) or as the real binary
-//! ([`HubProcess`]), each on port 0 with a fresh store in its own temporary directory.
+//! Test kit, for every crate's tests (it depends on shared crates only, never on a service):
+//!
+//! * [`FaultyStore`]: an event store wrapper that fails appends, runs a hook before them and
+//!   counts reads;
+//! * [`FakeVerifier`]: tokens a test chooses, mapped to the principals it chooses;
+//! * [`http`]: a service's routes wired as the hub wires them, and responses read once;
+//! * [`HubProcess`]: the real `ecohub` binary on port 0 with a fresh store in its own
+//!   temporary directory, for black-box tests, and [`Browser`] for its customer pages.
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
 mod browser;
+pub mod http;
 mod process;
+mod store;
+mod verifier;
 
 pub use browser::{Browser, Page, input_value};
 pub use process::{HubProcess, ecohub_binary};
+pub use store::{FaultyStore, HookFuture, StoreCounts};
+pub use verifier::{FakeVerifier, PrincipalExt, principal};
 
-use std::net::SocketAddr;
 use std::sync::Once;
-
-use ecohub::config::{LogFormat, LogSettings, Settings};
-use ecohub::startup::{AppState, Application};
-
-/// A hub running in-process for one test.
-pub struct TestApp {
-    /// `http://127.0.0.1:<port>`.
-    pub base_url: String,
-    /// The listening address.
-    pub address: SocketAddr,
-    /// A client for it (no proxy, loopback only).
-    pub client: reqwest::Client,
-    /// Shared state, for white-box assertions (store, projections).
-    pub state: AppState,
-    handle: ecohub::startup::ServerHandle,
-    _dir: tempfile::TempDir,
-}
-
-impl TestApp {
-    /// `base_url` + `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base_url, path)
-    }
-
-    /// Stops the server gracefully and closes the store.
-    pub async fn stop(self) {
-        self.handle.stop(true).await;
-        let _ = self.state.shutdown().await;
-    }
-}
-
-/// Settings for a test: port 0, data in `dir`, quiet logs.
-pub fn test_settings(dir: &std::path::Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.server.workers = 2;
-    settings.server.shutdown_timeout_secs = 5;
-    settings.data_dir = dir.to_path_buf();
-    settings.log = LogSettings {
-        format: LogFormat::Pretty,
-        level: "info".into(),
-    };
-    settings
-}
-
-/// Starts the hub in-process on port 0 with a fresh embedded store.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-/// Like [`spawn_app`], with a chance to adjust the settings first.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    init_test_logs();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mut settings = test_settings(dir.path());
-    adjust(&mut settings);
-    let app = Application::build(settings).await.expect("hub starts");
-    let address = app.address();
-    let state = app.state().clone();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base_url: format!("http://{address}"),
-        address,
-        client: loopback_client(),
-        state,
-        handle,
-        _dir: dir,
-    }
-}
 
 /// A reqwest client that never uses a proxy (tests touch loopback only).
 pub fn loopback_client() -> reqwest::Client {

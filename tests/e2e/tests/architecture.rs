@@ -21,6 +21,16 @@ fn deps(table: &toml::Table) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The folders under `parent` (`services`, `shared`) that hold a crate.
+fn crate_dirs(parent: &str) -> Vec<String> {
+    std::fs::read_dir(root().join(parent))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -75,12 +85,7 @@ fn store_and_http_plumbing_stay_apart() {
 /// Services never depend on each other; they meet through events and kernel types.
 #[test]
 fn services_do_not_depend_on_each_other() {
-    let services: Vec<String> = std::fs::read_dir(root().join("services"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let services = crate_dirs("services");
     for s in &services {
         if s == "hub" {
             continue; // the hub mounts every service
@@ -93,6 +98,34 @@ fn services_do_not_depend_on_each_other() {
                     && services.iter().any(|o| dep == format!("ecohub-{o}"))),
                 "{name} depends on service {dep}"
             );
+        }
+    }
+}
+
+/// Shared crates, the test kit included, depend on no service (not even for their tests):
+/// every crate can use them without a dependency cycle.
+#[test]
+fn shared_crates_depend_on_no_service() {
+    let services: Vec<String> = crate_dirs("services")
+        .iter()
+        .map(|dir| {
+            let table = manifest(&format!("services/{dir}/Cargo.toml"));
+            table["package"]["name"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(services.iter().any(|s| s == "ecohub"), "{services:?}");
+    for dir in crate_dirs("shared") {
+        let table = manifest(&format!("shared/{dir}/Cargo.toml"));
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(deps) = table.get(section).and_then(|d| d.as_table()) else {
+                continue;
+            };
+            for dep in deps.keys() {
+                assert!(
+                    !services.contains(dep),
+                    "shared/{dir} depends on service {dep} ({section})"
+                );
+            }
         }
     }
 }

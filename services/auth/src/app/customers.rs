@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ecohub_eventstore::{
-    CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, SharedStore, StoreError,
+    CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, Position, SharedStore,
+    StoreError,
 };
 use ecohub_kernel::{Aggregate, Clock, DomainEvent, EventMetadata, Timestamp};
 use ecohub_security::{CustomerSessionError, CustomerSessions, SessionCustomer};
@@ -44,8 +45,8 @@ pub const MIN_PASSWORD_LENGTH: usize = 10;
 /// The customer's pairwise subject identifier for `partner_id`: base64url(SHA-256(salt ‖ 0x00
 /// ‖ partner_id)) over the customer's secret salt. Deterministic per (customer, partner);
 /// without the salt, identifiers of one customer at two partners cannot be linked. (The
-/// reverse lookup — pairwise id and partner to customer — is a projection to build with data
-/// sharing.)
+/// reverse lookup — pairwise id and partner to customer — needs the salts:
+/// [`BuiltInDirectory::pairwise_salts_after`].)
 pub fn pairwise_id(pairwise_salt: &str, partner_id: &str) -> String {
     let mut input = Vec::with_capacity(pairwise_salt.len() + partner_id.len() + 1);
     input.extend_from_slice(pairwise_salt.as_bytes());
@@ -143,6 +144,24 @@ pub struct CustomerSummary {
     pub display_name: String,
     /// When it was registered.
     pub registered_at: Timestamp,
+}
+
+/// A customer's id with the secret salt of its pairwise ids (see
+/// [`BuiltInDirectory::pairwise_salts_after`]). Its `Debug` never shows the salt.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PairwiseSalt {
+    /// The hub's customer id.
+    pub customer_id: String,
+    /// The secret salt (base64url).
+    pub salt: String,
+}
+
+impl std::fmt::Debug for PairwiseSalt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairwiseSalt")
+            .field("customer_id", &self.customer_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The built-in customer directory on the event store.
@@ -249,35 +268,41 @@ impl BuiltInDirectory {
 
     /// Every customer, in registration order (reads the `customer-` streams of the log).
     pub async fn list(&self) -> Result<Vec<CustomerSummary>, CustomerFailure> {
-        Ok(self.registered().await?.iter().map(summary).collect())
+        let (registered, _) = self.registered_after(None).await?;
+        Ok(registered.iter().map(summary).collect())
     }
 
-    /// Every customer's pairwise id for `partner_id`, as `(pairwise id, customer id)`: the
-    /// reverse look-up a data provider's pairwise ids need (pairwise ids are one-way).
-    pub async fn pairwise_ids(
+    /// The customers registered after `from` (exclusive; `None`: from the beginning), in
+    /// registration order, each with the secret salt of its pairwise ids (see
+    /// [`pairwise_id`]; pairwise ids are one-way, so mapping a partner's pairwise id back to a
+    /// customer needs the salts), and the position of the last `customer-` event read (`from`
+    /// when there was none): what to pass as `from` next time to read only the customers
+    /// registered since.
+    pub async fn pairwise_salts_after(
         &self,
-        partner_id: &str,
-    ) -> Result<Vec<(String, String)>, CustomerFailure> {
-        Ok(self
-            .registered()
-            .await?
-            .iter()
-            .map(|c| {
-                (
-                    pairwise_id(&c.pairwise_salt, partner_id),
-                    c.customer_id.to_string(),
-                )
+        from: Option<Position>,
+    ) -> Result<(Vec<PairwiseSalt>, Option<Position>), CustomerFailure> {
+        let (registered, last) = self.registered_after(from).await?;
+        let salts = registered
+            .into_iter()
+            .map(|c| PairwiseSalt {
+                customer_id: c.customer_id.to_string(),
+                salt: c.pairwise_salt,
             })
-            .collect())
+            .collect();
+        Ok((salts, last))
     }
 
-    async fn registered(&self) -> Result<Vec<RegisteredCustomer>, CustomerFailure> {
+    /// The customers registered after `from`, and the position of the last event read.
+    async fn registered_after(
+        &self,
+        mut from: Option<Position>,
+    ) -> Result<(Vec<RegisteredCustomer>, Option<Position>), CustomerFailure> {
+        const PAGE: usize = 1000;
         let filter = EventFilter::streams(["customer-"]);
-        let mut from = None;
         let mut out = Vec::new();
         loop {
-            let page = self.store.read_all(from, &filter, 1000).await?;
-            let n = page.len();
+            let page = self.store.read_all(from, &filter, PAGE).await?;
             for recorded in &page {
                 if recorded.event_type != "CustomerRegistered" {
                     continue;
@@ -289,9 +314,11 @@ impl BuiltInDirectory {
                         .map_err(|e| CustomerFailure::Store(e.to_string()))?;
                 out.push(c);
             }
-            match page.last() {
-                Some(last) if n == 1000 => from = Some(last.position),
-                _ => return Ok(out),
+            if let Some(last) = page.last() {
+                from = Some(last.position);
+            }
+            if page.len() < PAGE {
+                return Ok((out, from));
             }
         }
     }

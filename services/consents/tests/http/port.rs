@@ -116,7 +116,7 @@ async fn authorise_and_withdraw_race_and_exactly_one_wins() {
     for round in 0..30 {
         let id = app.create(&p).await;
         let consent = ConsentId::parse(&id).unwrap();
-        racing.arm(RACERS);
+        racing.race_appends(RACERS);
         let mut tasks = Vec::new();
         for racer in 0..RACERS {
             let state = state.clone();
@@ -151,7 +151,7 @@ async fn authorise_and_withdraw_race_and_exactly_one_wins() {
                 Err(e) => assert_eq!(e.kind(), ErrorKind::Conflict, "{e}"),
             }
         }
-        racing.arm(0);
+        racing.disarm();
         assert_eq!(wins, 1, "round {round}");
         let events = app.stream(&id).await;
         assert_eq!(events.len(), 2, "round {round}");
@@ -175,7 +175,7 @@ async fn concurrent_revocations_record_exactly_one() {
     for round in 0..20 {
         let id = app.authorised(&p, "alice").await;
         let consent = ConsentId::parse(&id).unwrap();
-        racing.arm(RACERS);
+        racing.race_appends(RACERS);
         let mut tasks = Vec::new();
         for racer in 0..RACERS {
             let state = state.clone();
@@ -201,7 +201,7 @@ async fn concurrent_revocations_record_exactly_one() {
                 Err(e) => assert_eq!(e.kind(), ErrorKind::Conflict, "{e}"),
             }
         }
-        racing.arm(0);
+        racing.disarm();
         assert_eq!(wins, 1, "round {round}");
         let events = app.stream(&id).await;
         assert_eq!(events.len(), 3, "round {round}");

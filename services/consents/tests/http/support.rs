@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::HeaderMap;
-use actix_web::middleware::from_fn;
-use actix_web::{App, test, web};
+use actix_web::{test, web};
 use async_trait::async_trait;
 use ecohub_consents::domain::PartnerId;
 use ecohub_consents::{
@@ -22,9 +18,11 @@ use ecohub_eventstore::{
 };
 use ecohub_kernel::{Clock, ManualClock, Timestamp};
 use ecohub_security::{
-    AccessTokenVerifier, AuthError, CustomerSessionError, CustomerSessions, PresentedToken,
-    Principal, SessionCustomer, SharedCustomerSessions, SharedVerifier,
+    CustomerSessionError, CustomerSessions, SessionCustomer, SharedCustomerSessions, SharedVerifier,
 };
+use ecohub_testkit::http::service_app;
+pub use ecohub_testkit::http::{Res, bearer, call};
+use ecohub_testkit::{FakeVerifier, FaultyStore, PrincipalExt, principal};
 use serde_json::{Value, json};
 
 /// When the test clock starts.
@@ -43,39 +41,22 @@ pub fn reader_token(id: &str) -> String {
     format!("reader:{id}")
 }
 
-struct FakeVerifier;
-
-#[async_trait(?Send)]
-impl AccessTokenVerifier for FakeVerifier {
-    async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError> {
-        let token = presented.token.as_str();
-        let principal = |client: &str, partner: Option<&str>, scopes: &[&str]| Principal {
-            client_id: client.to_owned(),
-            subject: client.to_owned(),
-            partner_id: partner.map(str::to_owned),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            token_id: format!("jti-{token}"),
-            consent_id: None,
-        };
-        if token == AUDITOR {
-            return Ok(principal("auditor-client", None, &["audit"]));
-        }
-        if let Some(id) = token.strip_prefix("partner:") {
-            return Ok(principal(
+/// `auditor` (audit), `partner:<id>` (consents:write and consents:read), `reader:<id>`
+/// (consents:read); anything else is invalid.
+fn verifier() -> SharedVerifier {
+    FakeVerifier::new()
+        .token(AUDITOR, principal("auditor-client", &["audit"]))
+        .prefixed("partner:", |id| {
+            principal(
                 &format!("client-{id}"),
-                Some(id),
                 &["consents:write", "consents:read"],
-            ));
-        }
-        if let Some(id) = token.strip_prefix("reader:") {
-            return Ok(principal(
-                &format!("reader-{id}"),
-                Some(id),
-                &["consents:read"],
-            ));
-        }
-        Err(AuthError::InvalidToken("unknown token".into()))
-    }
+            )
+            .partner(id)
+        })
+        .prefixed("reader:", |id| {
+            principal(&format!("reader-{id}"), &["consents:read"]).partner(id)
+        })
+        .shared()
 }
 
 /// Sessions: cookie `session-<customer>` → customer `<customer>`, CSRF `csrf-<customer>`.
@@ -118,35 +99,6 @@ pub struct FakeSigner;
 impl ReceiptSigner for FakeSigner {
     fn sign(&self, claims: &Value) -> Result<String, String> {
         Ok(format!("signed.{claims}"))
-    }
-}
-
-/// A response, read.
-#[derive(Debug)]
-pub struct Res {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub text: String,
-    pub body: Value,
-}
-
-impl Res {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts a problem+json answer with this status and code.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str) -> &Self {
-        assert_eq!(self.status, status, "{}", self.text);
-        assert_eq!(self.body["code"], code, "{}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{}",
-            self.text
-        );
-        self
     }
 }
 
@@ -213,8 +165,12 @@ impl TestApp {
     /// Sends `req` (the clock moves one second first).
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
-        let app = test::init_service(app(self.state.clone())).await;
-        read(test::call_service(&app, req.to_request()).await).await
+        let sessions: SharedCustomerSessions = Arc::new(FakeSessions);
+        let app = service_app(verifier())
+            .app_data(web::Data::new(sessions))
+            .app_data(web::Data::new(self.state.clone()))
+            .configure(ecohub_consents::configure);
+        call(app, req).await
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> Res {
@@ -310,128 +266,14 @@ pub fn consent_body(now: Timestamp) -> Value {
     })
 }
 
-/// The consent routes, wired as the hub wires them.
-pub fn app(
-    state: ConsentsState,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let verifier: SharedVerifier = Arc::new(FakeVerifier);
-    let sessions: SharedCustomerSessions = Arc::new(FakeSessions);
-    App::new()
-        .app_data(web::Data::new(state))
-        .app_data(web::Data::new(verifier))
-        .app_data(web::Data::new(sessions))
-        .app_data(ecohub_http::json_config())
-        .app_data(ecohub_http::query_config())
-        .app_data(ecohub_http::path_config())
-        .configure(ecohub_consents::configure)
-        .wrap(from_fn(ecohub_http::problem_fallback))
-        .wrap(from_fn(ecohub_http::interaction_id))
-}
-
-pub fn bearer(req: test::TestRequest, token: &str) -> test::TestRequest {
-    req.insert_header(("authorization", format!("Bearer {token}")))
-}
-
-pub async fn read(res: ServiceResponse<impl MessageBody>) -> Res {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = test::read_body(res).await;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        text,
-        body,
-    }
-}
-
-/// A store whose appends, once armed, wait until `n` of them have arrived (so every racer
-/// has loaded its state before any appends): concurrent commands really race.
-pub struct RacingStore {
-    pub inner: SharedStore,
-    pub barrier: Mutex<Option<Arc<tokio::sync::Barrier>>>,
-}
-
-impl RacingStore {
-    /// From now on, appends wait for each other in groups of `n` (`0` disarms).
-    pub fn arm(&self, n: usize) {
-        *self.barrier.lock().unwrap() = (n > 0).then(|| Arc::new(tokio::sync::Barrier::new(n)));
-    }
-}
-
-#[async_trait]
-impl ecohub_eventstore::EventStore for RacingStore {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: ecohub_eventstore::ExpectedRevision,
-        events: Vec<ecohub_eventstore::NewEvent>,
-    ) -> Result<ecohub_eventstore::AppendResult, ecohub_eventstore::StoreError> {
-        let barrier = self.barrier.lock().unwrap().clone();
-        if let Some(barrier) = barrier {
-            barrier.wait().await;
-        }
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        options: ecohub_eventstore::ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>, ecohub_eventstore::StoreError> {
-        self.inner.read_stream(stream, options).await
-    }
-    async fn stream_revision(
-        &self,
-        stream: &str,
-    ) -> Result<ecohub_eventstore::CurrentRevision, ecohub_eventstore::StoreError> {
-        self.inner.stream_revision(stream).await
-    }
-    async fn read_all(
-        &self,
-        from: Option<Position>,
-        filter: &ecohub_eventstore::EventFilter,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, ecohub_eventstore::StoreError> {
-        self.inner.read_all(from, filter, limit).await
-    }
-    async fn subscribe_all(
-        &self,
-        from: Option<Position>,
-        filter: ecohub_eventstore::EventFilter,
-    ) -> Result<ecohub_eventstore::Subscription, ecohub_eventstore::StoreError> {
-        self.inner.subscribe_all(from, filter).await
-    }
-    async fn head(&self) -> Result<Option<Position>, ecohub_eventstore::StoreError> {
-        self.inner.head().await
-    }
-    async fn is_healthy(&self) -> bool {
-        self.inner.is_healthy().await
-    }
-    async fn close(&self) -> Result<(), ecohub_eventstore::StoreError> {
-        self.inner.close().await
-    }
-}
-
 impl TestApp {
     /// An app whose store can be armed to make appends race.
-    pub async fn racing() -> (Self, Arc<RacingStore>) {
+    pub async fn racing() -> (Self, Arc<FaultyStore>) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("events.db");
         let inner: SharedStore =
             Arc::new(SqliteStore::open(&db, SqliteStoreOptions::default()).unwrap());
-        let racing = Arc::new(RacingStore {
-            inner,
-            barrier: Mutex::new(None),
-        });
-        (Self::on(racing.clone(), dir, db), racing)
+        let faulty = FaultyStore::new(inner);
+        (Self::on(faulty.clone(), dir, db), faulty)
     }
 }

@@ -1,4 +1,4 @@
-use ecohub_testkit::spawn_app;
+use crate::app::spawn_app;
 use serde_json::Value;
 
 #[tokio::test]

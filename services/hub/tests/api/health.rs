@@ -1,6 +1,6 @@
+use crate::app::spawn_app;
 use ecohub_eventstore::{EventFilter, ExpectedRevision, NewEvent, Position};
 use ecohub_kernel::{Clock, SystemClock};
-use ecohub_testkit::spawn_app;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! HTTP tests of the hub against the embedded store: the real app on port 0 with a fresh
-//! store per test (`ecohub_testkit::spawn_app`).
+//! store per test (`app::spawn_app`).
 
+mod app;
 mod conventions;
 mod customers;
 mod health;
 mod migrate;
 mod openapi;
+mod pairwise;

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use ecohub_testkit::spawn_app;
+use crate::app::spawn_app;
 use serde_json::Value;
 
 fn committed_spec_path() -> PathBuf {

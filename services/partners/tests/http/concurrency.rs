@@ -12,8 +12,8 @@ async fn of_two_racing_approvals_one_wins_and_the_other_gets_409() {
     t.verify(&id).await;
 
     // Both requests load the stream before either appends.
-    t.racing.arm(2);
-    let app = test::init_service(app(t.state.clone())).await;
+    t.faulty.race_appends(2);
+    let app = test::init_service(t.app()).await;
     let approve = |staff: &str| {
         with_token(
             test::TestRequest::post()

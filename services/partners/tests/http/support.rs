@@ -8,14 +8,10 @@ use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::HeaderMap;
-use actix_web::middleware::from_fn;
 use actix_web::{App, test, web};
-use async_trait::async_trait;
 use ecohub_eventstore::{
-    AppendResult, CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, Position,
-    ProjectionHandle, ReadStreamOptions, RecordedEvent, SharedStore, SqliteStore,
-    SqliteStoreOptions, StoreError, Subscription, read_stream_to_end,
+    Position, ProjectionHandle, RecordedEvent, SharedStore, SqliteStore, SqliteStoreOptions,
+    read_stream_to_end,
 };
 use ecohub_kernel::{ManualClock, Timestamp};
 use ecohub_partners::domain::PartnerId;
@@ -23,7 +19,10 @@ use ecohub_partners::{
     ApplicantTokens, IssuedToken, PartnerDirectory, PartnersConfig, PartnersState, PortError,
     SoftwareStatementClaims, SoftwareStatements,
 };
-use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal, SharedVerifier};
+use ecohub_security::SharedVerifier;
+use ecohub_testkit::http::service_app;
+pub use ecohub_testkit::http::{Res, call, read, with_token};
+use ecohub_testkit::{FakeVerifier, FaultyStore, PrincipalExt, principal};
 use serde_json::{Value, json};
 
 /// When the test clock starts.
@@ -46,42 +45,24 @@ pub fn partner_token(id: &str) -> String {
 /// Maps fixed tokens to principals: `staff-a|b|c` (admin), `partner:<id>` (partner:read,
 /// webhooks:manage), `applicant:<id>` (partner:read, as the fake applicant port mints),
 /// `no-scope`; anything else is invalid.
-struct FakeVerifier;
-
-#[async_trait(?Send)]
-impl AccessTokenVerifier for FakeVerifier {
-    async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError> {
-        let token = presented.token.as_str();
-        let principal = |client: &str, partner: Option<&str>, scopes: &[&str]| Principal {
-            client_id: client.to_owned(),
-            subject: client.to_owned(),
-            partner_id: partner.map(str::to_owned),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            token_id: format!("jti-{token}"),
-            consent_id: None,
-        };
-        if [STAFF_A, STAFF_B, STAFF_C].contains(&token) {
-            return Ok(principal(token, None, &["admin"]));
-        }
-        if token == NO_SCOPE {
-            return Ok(principal("client-no-scope", None, &[]));
-        }
-        if let Some(id) = token.strip_prefix("partner:") {
-            return Ok(principal(
+fn verifier() -> SharedVerifier {
+    [STAFF_A, STAFF_B, STAFF_C]
+        .into_iter()
+        .fold(FakeVerifier::new(), |v, staff| {
+            v.token(staff, principal(staff, &["admin"]))
+        })
+        .token(NO_SCOPE, principal("client-no-scope", &[]))
+        .prefixed("partner:", |id| {
+            principal(
                 &format!("client-{id}"),
-                Some(id),
                 &["partner:read", "webhooks:manage", "consents:read"],
-            ));
-        }
-        if let Some(id) = token.strip_prefix("applicant:") {
-            return Ok(principal(
-                &format!("applicant-{id}"),
-                Some(id),
-                &["partner:read"],
-            ));
-        }
-        Err(AuthError::InvalidToken("unknown token".into()))
-    }
+            )
+            .partner(id)
+        })
+        .prefixed("applicant:", |id| {
+            principal(&format!("applicant-{id}"), &["partner:read"]).partner(id)
+        })
+        .shared()
 }
 
 /// Mints `applicant:<id>`.
@@ -129,110 +110,6 @@ pub fn statement_claims(statement: &str) -> Value {
     .unwrap()
 }
 
-/// A store whose appends, once armed, wait until `n` of them have arrived (so every racer
-/// has loaded its state before any appends): concurrent commands really race.
-pub struct RacingStore {
-    inner: SharedStore,
-    barrier: std::sync::Mutex<Option<Arc<tokio::sync::Barrier>>>,
-}
-
-impl RacingStore {
-    /// From now on, appends wait for each other in groups of `n`.
-    pub fn arm(&self, n: usize) {
-        *self.barrier.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(n)));
-    }
-}
-
-#[async_trait]
-impl EventStore for RacingStore {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: ExpectedRevision,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        let barrier = self.barrier.lock().unwrap().clone();
-        if let Some(barrier) = barrier {
-            barrier.wait().await;
-        }
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        options: ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_stream(stream, options).await
-    }
-    async fn stream_revision(&self, stream: &str) -> Result<CurrentRevision, StoreError> {
-        self.inner.stream_revision(stream).await
-    }
-    async fn read_all(
-        &self,
-        from: Option<Position>,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_all(from, filter, limit).await
-    }
-    async fn subscribe_all(
-        &self,
-        from: Option<Position>,
-        filter: EventFilter,
-    ) -> Result<Subscription, StoreError> {
-        self.inner.subscribe_all(from, filter).await
-    }
-    async fn head(&self) -> Result<Option<Position>, StoreError> {
-        self.inner.head().await
-    }
-    async fn is_healthy(&self) -> bool {
-        self.inner.is_healthy().await
-    }
-    async fn close(&self) -> Result<(), StoreError> {
-        self.inner.close().await
-    }
-}
-
-/// A response, read.
-#[derive(Debug)]
-pub struct Res {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Res {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts a problem+json answer with this status and code.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str) -> &Self {
-        assert_eq!(self.status, status, "{:#}", self.body);
-        assert_eq!(self.body["code"], code, "{:#}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{:#}",
-            self.body
-        );
-        self
-    }
-
-    /// The JSON pointers of the field errors.
-    pub fn fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// The partner service under test: its state, store, clock, fakes and directory runner.
 pub struct TestApp {
     pub store: SharedStore,
@@ -240,7 +117,8 @@ pub struct TestApp {
     pub statements: Arc<FakeStatements>,
     pub directory: ProjectionHandle,
     pub state: PartnersState,
-    pub racing: Arc<RacingStore>,
+    /// The store under `store`: arm it to make appends race or fail.
+    pub faulty: Arc<FaultyStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -258,11 +136,8 @@ impl TestApp {
         let sqlite: SharedStore = Arc::new(
             SqliteStore::open(dir.path().join("events.db"), SqliteStoreOptions::default()).unwrap(),
         );
-        let racing = Arc::new(RacingStore {
-            inner: sqlite.clone(),
-            barrier: std::sync::Mutex::new(None),
-        });
-        let store: SharedStore = racing.clone();
+        let faulty = FaultyStore::new(sqlite.clone());
+        let store: SharedStore = faulty.clone();
         let clock = Arc::new(ManualClock::at(START));
         let statements = Arc::new(FakeStatements::default());
         let (projection, reader) = PartnerDirectory::new();
@@ -281,7 +156,7 @@ impl TestApp {
             statements,
             directory,
             state,
-            racing,
+            faulty,
             _dir: dir,
         }
     }
@@ -289,8 +164,24 @@ impl TestApp {
     /// Sends `req` (the clock moves one second first, so ids and times are ordered).
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
-        let app = test::init_service(app(self.state.clone())).await;
-        read(test::call_service(&app, req.to_request()).await).await
+        call(self.app(), req).await
+    }
+
+    /// The partner routes, wired as the hub wires them.
+    pub fn app(
+        &self,
+    ) -> App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody + use<>>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + use<>,
+    > {
+        service_app(verifier())
+            .app_data(web::Data::new(self.state.clone()))
+            .configure(ecohub_partners::configure)
     }
 
     pub async fn get(&self, uri: &str, token: Option<&str>) -> Res {
@@ -382,49 +273,6 @@ impl TestApp {
     pub async fn directory_caught_up(&self) {
         let head = self.head().await;
         self.directory.wait_for(head).await;
-    }
-}
-
-/// The partner routes, wired as the hub wires them.
-pub fn app(
-    state: PartnersState,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let verifier: SharedVerifier = Arc::new(FakeVerifier);
-    App::new()
-        .app_data(web::Data::new(state))
-        .app_data(web::Data::new(verifier))
-        .app_data(ecohub_http::json_config())
-        .app_data(ecohub_http::query_config())
-        .app_data(ecohub_http::path_config())
-        .configure(ecohub_partners::configure)
-        .wrap(from_fn(ecohub_http::problem_fallback))
-        .wrap(from_fn(ecohub_http::interaction_id))
-}
-
-pub fn with_token(req: test::TestRequest, token: Option<&str>) -> test::TestRequest {
-    match token {
-        Some(t) => req.insert_header(("authorization", format!("Bearer {t}"))),
-        None => req,
-    }
-}
-
-pub async fn read(res: ServiceResponse<impl MessageBody>) -> Res {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = test::read_body(res).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        body,
     }
 }
 

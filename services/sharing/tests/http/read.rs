@@ -290,7 +290,7 @@ async fn every_read_is_recorded_before_the_response() {
     );
 
     // When the access cannot be recorded, the data is not sent.
-    *app.flaky.fail_prefix.lock().unwrap() = Some("dataaccess-".into());
+    app.flaky.fail_appends_to("dataaccess-");
     let res = app
         .get("/data/accounts", Some(&recipient_token(RECIPIENT, "c1")))
         .await;
@@ -301,7 +301,7 @@ async fn every_read_is_recorded_before_the_response() {
         "{}",
         res.text
     );
-    *app.flaky.fail_prefix.lock().unwrap() = None;
+    app.flaky.disarm();
     assert_eq!(app.events("dataaccess-").await.len(), 1);
 }
 

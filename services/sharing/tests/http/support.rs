@@ -6,24 +6,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::HeaderMap;
-use actix_web::middleware::from_fn;
-use actix_web::{App, test, web};
+use actix_web::{test, web};
 use async_trait::async_trait;
 use ecohub_eventstore::{
-    AppendResult, CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, Position,
-    ProjectionHandle, ReadStreamOptions, RecordedEvent, SharedStore, SqliteStore,
-    SqliteStoreOptions, StoreError, Subscription,
+    EventFilter, Position, ProjectionHandle, RecordedEvent, SharedStore, SqliteStore,
+    SqliteStoreOptions,
 };
 use ecohub_http::{IdempotencyConfig, InMemoryIdempotencyStore, SharedIdempotencyStore};
 use ecohub_kernel::{ManualClock, Timestamp};
-use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal, SharedVerifier};
+use ecohub_security::SharedVerifier;
 use ecohub_sharing::{
     ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner, SharingConfig,
     SharingPorts, SharingState,
 };
+use ecohub_testkit::http::service_app;
+pub use ecohub_testkit::http::{Res, call, with_token};
+use ecohub_testkit::{FakeVerifier, FaultyStore, PrincipalExt, principal};
 use serde_json::Value;
 
 /// When the test clock starts (2027-01-15T08:00:00Z).
@@ -61,69 +59,36 @@ pub const ADMIN_TOKEN: &str = "admin";
 /// A compliance auditor.
 pub const AUDITOR_TOKEN: &str = "auditor";
 
-struct FakeVerifier;
-
-#[async_trait(?Send)]
-impl AccessTokenVerifier for FakeVerifier {
-    async fn verify(&self, presented: &PresentedToken) -> Result<Principal, AuthError> {
-        let token = presented.token.as_str();
-        let p = |client: &str,
-                 subject: &str,
-                 partner: Option<&str>,
-                 consent: Option<&str>,
-                 scopes: &[&str]| Principal {
-            client_id: client.to_owned(),
-            subject: subject.to_owned(),
-            partner_id: partner.map(str::to_owned),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            token_id: format!("jti-{token}"),
-            consent_id: consent.map(str::to_owned),
-        };
-        if token == BANK_TOKEN {
-            return Ok(p(
-                "bank-core",
-                "bank-core",
-                None,
-                None,
-                &["admin", "data:publish"],
-            ));
-        }
-        if token == ADMIN_TOKEN {
-            return Ok(p("staff-a", "staff-a", None, None, &["admin"]));
-        }
-        if token == AUDITOR_TOKEN {
-            return Ok(p("auditor-1", "auditor-1", None, None, &["audit"]));
-        }
-        if let Some(rest) = token.strip_prefix("recipient:") {
+/// The tokens above: `bank`, `admin`, `auditor`, `recipient:<partner>:<consent>` (subject
+/// `pairwise-<consent>`), `unbound:<partner>`, `provider:<partner>`; anything else is invalid.
+fn verifier() -> SharedVerifier {
+    FakeVerifier::new()
+        .token(
+            BANK_TOKEN,
+            principal("bank-core", &["admin", "data:publish"]),
+        )
+        .token(ADMIN_TOKEN, principal("staff-a", &["admin"]))
+        .token(AUDITOR_TOKEN, principal("auditor-1", &["audit"]))
+        .prefixed("recipient:", |rest| {
             let (partner, consent) = rest.split_once(':').unwrap();
-            return Ok(p(
+            principal(&format!("client-{partner}"), &["data:read"])
+                .subject(&format!("pairwise-{consent}"))
+                .partner(partner)
+                .consent(consent)
+        })
+        .prefixed("unbound:", |partner| {
+            principal(&format!("client-{partner}"), &["data:read"])
+                .subject("x")
+                .partner(partner)
+        })
+        .prefixed("provider:", |partner| {
+            principal(
                 &format!("client-{partner}"),
-                &format!("pairwise-{consent}"),
-                Some(partner),
-                Some(consent),
-                &["data:read"],
-            ));
-        }
-        if let Some(partner) = token.strip_prefix("unbound:") {
-            return Ok(p(
-                &format!("client-{partner}"),
-                "x",
-                Some(partner),
-                None,
-                &["data:read"],
-            ));
-        }
-        if let Some(partner) = token.strip_prefix("provider:") {
-            return Ok(p(
-                &format!("client-{partner}"),
-                &format!("client-{partner}"),
-                Some(partner),
-                None,
                 &["data:publish", "webhooks:manage"],
-            ));
-        }
-        Err(AuthError::InvalidToken("unknown token".into()))
-    }
+            )
+            .partner(partner)
+        })
+        .shared()
 }
 
 /// Consent grants held in memory; `revoke` makes `grant` answer `None`, like an exact read
@@ -212,105 +177,11 @@ impl SetSigner for FakeSigner {
     }
 }
 
-/// A store whose appends to streams starting with a prefix fail while armed.
-pub struct FlakyStore {
-    inner: SharedStore,
-    pub fail_prefix: Mutex<Option<String>>,
-}
-
-#[async_trait]
-impl EventStore for FlakyStore {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: ExpectedRevision,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        let prefix = self.fail_prefix.lock().unwrap().clone();
-        if prefix.is_some_and(|p| stream.starts_with(&p)) {
-            return Err(StoreError::Unavailable("disk gone".into()));
-        }
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        options: ReadStreamOptions,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_stream(stream, options).await
-    }
-    async fn stream_revision(&self, stream: &str) -> Result<CurrentRevision, StoreError> {
-        self.inner.stream_revision(stream).await
-    }
-    async fn read_all(
-        &self,
-        from: Option<Position>,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_all(from, filter, limit).await
-    }
-    async fn subscribe_all(
-        &self,
-        from: Option<Position>,
-        filter: EventFilter,
-    ) -> Result<Subscription, StoreError> {
-        self.inner.subscribe_all(from, filter).await
-    }
-    async fn head(&self) -> Result<Option<Position>, StoreError> {
-        self.inner.head().await
-    }
-    async fn is_healthy(&self) -> bool {
-        self.inner.is_healthy().await
-    }
-    async fn close(&self) -> Result<(), StoreError> {
-        self.inner.close().await
-    }
-}
-
-/// A response, read.
-#[derive(Debug)]
-pub struct Res {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Res {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts a problem+json answer with this status and code.
-    #[track_caller]
-    pub fn problem(&self, status: u16, code: &str) -> &Self {
-        assert_eq!(self.status, status, "{}", self.text);
-        assert_eq!(self.body["code"], code, "{}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
-        self
-    }
-
-    /// The JSON pointers of the field errors.
-    pub fn fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// The service under test.
 pub struct TestApp {
     pub store: SharedStore,
-    pub flaky: Arc<FlakyStore>,
+    /// The store under `store`: arm it to make appends fail.
+    pub flaky: Arc<FaultyStore>,
     pub clock: Arc<ManualClock>,
     pub grants: Arc<FakeGrants>,
     pub customers: Arc<FakeCustomers>,
@@ -331,10 +202,7 @@ impl TestApp {
         let sqlite: SharedStore = Arc::new(
             SqliteStore::open(dir.path().join("events.db"), SqliteStoreOptions::default()).unwrap(),
         );
-        let flaky = Arc::new(FlakyStore {
-            inner: sqlite.clone(),
-            fail_prefix: Mutex::new(None),
-        });
+        let flaky = FaultyStore::new(sqlite.clone());
         let store: SharedStore = flaky.clone();
         let clock = Arc::new(ManualClock::at(START));
         let grants = Arc::new(FakeGrants::default());
@@ -399,8 +267,11 @@ impl TestApp {
     /// Sends `req` (the clock moves one second first).
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
-        let app = test::init_service(app(self.state.clone(), self.idempotency.clone())).await;
-        read(test::call_service(&app, req.to_request()).await).await
+        let app = service_app(verifier())
+            .app_data(web::Data::new(self.idempotency.clone()))
+            .app_data(web::Data::new(self.state.clone()))
+            .configure(ecohub_sharing::configure);
+        call(app, req).await
     }
 
     pub async fn get(&self, uri: &str, token: Option<&str>) -> Res {
@@ -486,55 +357,6 @@ impl TestApp {
         assert_eq!(res.status, 200, "{}", res.text);
         self.settled().await;
         res
-    }
-}
-
-/// The sharing routes, wired as the hub wires them.
-pub fn app(
-    state: SharingState,
-    idempotency: SharedIdempotencyStore,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let verifier: SharedVerifier = Arc::new(FakeVerifier);
-    App::new()
-        .app_data(web::Data::new(state))
-        .app_data(web::Data::new(verifier))
-        .app_data(web::Data::new(idempotency))
-        .app_data(web::Data::new(IdempotencyConfig::default()))
-        .app_data(ecohub_http::json_config())
-        .app_data(ecohub_http::query_config())
-        .app_data(ecohub_http::path_config())
-        .configure(ecohub_sharing::configure)
-        .wrap(from_fn(ecohub_http::idempotency))
-        .wrap(from_fn(ecohub_http::problem_fallback))
-        .wrap(from_fn(ecohub_http::interaction_id))
-}
-
-pub fn with_token(req: test::TestRequest, token: Option<&str>) -> test::TestRequest {
-    match token {
-        Some(t) => req.insert_header(("authorization", format!("Bearer {t}"))),
-        None => req,
-    }
-}
-
-pub async fn read(res: ServiceResponse<impl MessageBody>) -> Res {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = test::read_body(res).await;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Res {
-        status,
-        headers,
-        body,
-        text,
     }
 }
 
