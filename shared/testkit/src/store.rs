@@ -66,6 +66,8 @@ pub struct StoreCounts {
     /// Events returned by `read_stream` and `read_all` (not those delivered by
     /// subscriptions).
     pub events_read: u64,
+    /// Events returned by `read_all` alone (reads of the global log).
+    pub log_events_read: u64,
     /// `stream_revision` calls.
     pub revision_reads: u64,
     /// `subscribe_all` calls.
@@ -90,6 +92,7 @@ struct Counters {
     stream_reads: AtomicU64,
     all_reads: AtomicU64,
     events_read: AtomicU64,
+    log_events_read: AtomicU64,
     revision_reads: AtomicU64,
     subscriptions: AtomicU64,
     head_reads: AtomicU64,
@@ -168,10 +171,30 @@ impl FaultyStore {
             stream_reads: get(&c.stream_reads),
             all_reads: get(&c.all_reads),
             events_read: get(&c.events_read),
+            log_events_read: get(&c.log_events_read),
             revision_reads: get(&c.revision_reads),
             subscriptions: get(&c.subscriptions),
             head_reads: get(&c.head_reads),
             category_head_reads: get(&c.category_head_reads),
+        }
+    }
+
+    /// Sets every count back to zero (to count what one step of a test asks).
+    pub fn reset_counts(&self) {
+        let c = &self.counters;
+        for counter in [
+            &c.appends,
+            &c.failed_appends,
+            &c.stream_reads,
+            &c.all_reads,
+            &c.events_read,
+            &c.log_events_read,
+            &c.revision_reads,
+            &c.subscriptions,
+            &c.head_reads,
+            &c.category_head_reads,
+        ] {
+            counter.store(0, Ordering::SeqCst);
         }
     }
 
@@ -250,6 +273,7 @@ impl EventStore for FaultyStore {
         bump(&self.counters.all_reads, 1);
         let events = self.inner.read_all(from, filter, limit).await?;
         bump(&self.counters.events_read, events.len() as u64);
+        bump(&self.counters.log_events_read, events.len() as u64);
         Ok(events)
     }
 

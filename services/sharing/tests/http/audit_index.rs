@@ -19,8 +19,8 @@ use ecohub_sharing::domain::access::{DataAccessed, access_stream};
 use ecohub_sharing::{SharingConfig, SharingPorts, SharingState};
 use serde_json::Value;
 
-use crate::counting::CountingStore;
 use crate::support::*;
+use ecohub_testkit::FaultyStore;
 
 const PARTNERS: [&str; 3] = [RECIPIENT, OTHER_RECIPIENT, TRAVELCO];
 const NOBODY: &str = "0190f0c4-0000-7000-8000-00000000dddd";
@@ -28,7 +28,7 @@ const NOBODY: &str = "0190f0c4-0000-7000-8000-00000000dddd";
 /// Sharing over a counting wrapper of the embedded store, with the access index running.
 struct Audit {
     sqlite: SharedStore,
-    counting: Arc<CountingStore>,
+    counting: Arc<FaultyStore>,
     state: SharingState,
     index: ProjectionHandle,
     idempotency: SharedIdempotencyStore,
@@ -42,7 +42,7 @@ impl Audit {
         let sqlite: SharedStore = Arc::new(
             SqliteStore::open(dir.path().join("events.db"), SqliteStoreOptions::default()).unwrap(),
         );
-        let counting = Arc::new(CountingStore::new(sqlite.clone()));
+        let counting = FaultyStore::new(sqlite.clone());
         let ports = SharingPorts {
             grants: Arc::new(FakeGrants::default()),
             customers: Arc::new(FakeCustomers::default()),
@@ -103,9 +103,8 @@ impl Audit {
     }
 
     async fn get(&self, uri: &str) -> Res {
-        let app = test::init_service(app(self.state.clone(), self.idempotency.clone())).await;
         let req = with_token(test::TestRequest::get().uri(uri), Some(AUDITOR_TOKEN));
-        read(test::call_service(&app, req.to_request()).await).await
+        call(app(self.state.clone(), self.idempotency.clone()), req).await
     }
 
     /// Every page of the list, following `links.next`: the interaction ids, in order.
@@ -241,14 +240,13 @@ async fn a_partner_page_merges_many_streams_by_position_without_gaps_or_duplicat
         assert_eq!(got, expected, "page size {page_size}");
     }
     // The export (chunks of 500) and the list agree too.
-    let app = test::init_service(app(audit.state.clone(), audit.idempotency.clone())).await;
     let req = with_token(
         test::TestRequest::get().uri(&format!(
             "/audit/data-access/export?format=jsonl&partner_id={RECIPIENT}&dataset=accounts"
         )),
         Some(AUDITOR_TOKEN),
     );
-    let res = read(test::call_service(&app, req.to_request()).await).await;
+    let res = call(app(audit.state.clone(), audit.idempotency.clone()), req).await;
     assert_eq!(res.status, 200);
     let exported: Vec<String> = res
         .text
@@ -323,30 +321,34 @@ async fn selective_queries_read_what_they_return_not_the_log() {
     audit.record(&accesses).await;
     audit.indexed().await;
 
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let page = audit.list_all("&consent_id=target", 50).await;
     assert_eq!(page.len(), 3);
-    let read = audit.counting.events_read();
+    let read = audit.counting.counts().events_read;
     assert!(read <= 6, "consent query read {read} events");
 
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let page = audit.list_all(&format!("&partner_id={NOBODY}"), 50).await;
     assert_eq!(page.len(), 3);
-    let read = audit.counting.events_read();
+    let read = audit.counting.counts().events_read;
     assert!(read <= 6, "partner query read {read} events");
-    assert_eq!(audit.counting.log_events_read(), 0, "the index was current");
+    assert_eq!(
+        audit.counting.counts().log_events_read,
+        0,
+        "the index was current"
+    );
 
     // Paging one record at a time: a binary search per page, still nothing like the log.
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let paged = audit.list_all(&format!("&partner_id={NOBODY}"), 1).await;
     assert_eq!(paged, page);
-    let read = audit.counting.events_read();
+    let read = audit.counting.counts().events_read;
     assert!(read <= 30, "paged partner query read {read} events");
 
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let paged = audit.list_all("&consent_id=target", 1).await;
     assert_eq!(paged, page);
-    let read = audit.counting.events_read();
+    let read = audit.counting.counts().events_read;
     assert!(read <= 30, "paged consent query read {read} events");
 
     // Deep in a long consent, the cursor is found by a binary search, not by reading the
@@ -360,20 +362,20 @@ async fn selective_queries_read_what_they_return_not_the_log() {
         let res = audit.get(&uri).await;
         uri = res.body["links"]["next"].as_str().unwrap().to_owned();
     }
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let fifth = audit.get(&uri).await;
     let expected: Vec<String> = (200..250)
         .map(|n| format!("i-{}", audit.appended - 300 + n + 1))
         .collect();
     assert_eq!(ids(&fifth.body["data"]), expected);
-    let read = audit.counting.events_read();
+    let read = audit.counting.counts().events_read;
     assert!(
         read <= 51 + 12,
         "fifth page of 300 records read {read} events"
     );
 
     // The scan it replaced reads the whole category for the same answer.
-    audit.counting.reset();
+    audit.counting.reset_counts();
     let filter = AccessFilter {
         partner_id: Some(NOBODY.to_owned()),
         ..AccessFilter::default()
@@ -382,5 +384,5 @@ async fn selective_queries_read_what_they_return_not_the_log() {
         .await
         .unwrap();
     assert_eq!(items.len(), 3);
-    assert!(audit.counting.events_read() >= 5_000);
+    assert!(audit.counting.counts().events_read >= 5_000);
 }

@@ -5,7 +5,6 @@
 mod audit;
 mod audit_index;
 mod catalogue;
-mod counting;
 mod notifications;
 mod openapi;
 mod publish;

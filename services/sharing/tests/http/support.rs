@@ -91,6 +91,25 @@ fn verifier() -> SharedVerifier {
         .shared()
 }
 
+/// The sharing routes over `state` with the hub's middleware and the fake verifier.
+pub fn app(
+    state: SharingState,
+    idempotency: SharedIdempotencyStore,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    service_app(verifier())
+        .app_data(web::Data::new(idempotency))
+        .app_data(web::Data::new(state))
+        .configure(ecohub_sharing::configure)
+}
+
 /// Consent grants held in memory; `revoke` makes `grant` answer `None`, like an exact read
 /// of a revoked consent.
 #[derive(Default)]
@@ -224,6 +243,7 @@ impl TestApp {
             ProjectionHandle::spawn(sqlite.clone(), projections.records),
             ProjectionHandle::spawn(sqlite.clone(), projections.notifications),
             ProjectionHandle::spawn(sqlite.clone(), projections.dispatcher),
+            ProjectionHandle::spawn(sqlite.clone(), projections.access_index),
         ];
         Self {
             store,
@@ -267,11 +287,7 @@ impl TestApp {
     /// Sends `req` (the clock moves one second first).
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
-        let app = service_app(verifier())
-            .app_data(web::Data::new(self.idempotency.clone()))
-            .app_data(web::Data::new(self.state.clone()))
-            .configure(ecohub_sharing::configure);
-        call(app, req).await
+        call(app(self.state.clone(), self.idempotency.clone()), req).await
     }
 
     pub async fn get(&self, uri: &str, token: Option<&str>) -> Res {

@@ -191,6 +191,7 @@ async fn reads_and_events_read_are_counted() {
             stream_reads: 1,
             all_reads: 1,
             events_read: 3,
+            log_events_read: 1,
             revision_reads: 1,
             subscriptions: 1,
             head_reads: 1,
@@ -198,4 +199,6 @@ async fn reads_and_events_read_are_counted() {
         }
     );
     assert_eq!(store.counts().reads(), 2);
+    store.reset_counts();
+    assert_eq!(store.counts(), StoreCounts::default());
 }
