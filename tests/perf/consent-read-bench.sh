@@ -50,9 +50,14 @@ cat >"$work/bearer.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
 
-run() { # url → "req/s p99"
-  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/bearer.lua" "$1" |
-    awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}'
+run() { # url → "req/s p99"; a round with any non-2xx answer (e.g. 401, 429) is an error
+  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/bearer.lua" "$1" >"$work/wrk.out"
+  if grep -q "Non-2xx" "$work/wrk.out"; then
+    echo "non-2xx answers from $1:" >&2
+    cat "$work/wrk.out" >&2
+    exit 1
+  fi
+  awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}' "$work/wrk.out"
 }
 : >"$work/hub.rps" >"$work/bare.rps"
 wrk -t2 -c"$conns" -d2s -s "$work/bearer.lua" "$hub/data/accounts" >/dev/null # warm-up

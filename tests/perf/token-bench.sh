@@ -52,7 +52,15 @@ pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:3000/.well-known/openid-configuration" && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:18081/protected" -H "Authorization: Bearer $token" >/dev/null
 
-run() { wrk -t2 -c32 -d"${secs}s" --latency "$@" | awk '/Requests\/sec/ {print $2}'; }
+run() { # → req/s; a round with any non-2xx answer is an error
+  wrk -t2 -c32 -d"${secs}s" --latency "$@" >"$work/wrk.out"
+  if grep -q "Non-2xx" "$work/wrk.out"; then
+    echo "non-2xx answers ($*):" >&2
+    cat "$work/wrk.out" >&2
+    exit 1
+  fi
+  awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >"$work/hub-token" >"$work/node-token" >"$work/hub-get" >"$work/bare-get"
 for r in $(seq "$rounds"); do
