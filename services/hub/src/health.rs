@@ -40,6 +40,10 @@ pub struct ProjectionReadiness {
     /// Last error, if the projection is retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Whether readiness waits for this projection. Background projections (store
+    /// statistics, the audit's access index) read the whole log or every access record, so
+    /// the hub serves before they catch up; audit queries stay exact meanwhile.
+    pub gates_readiness: bool,
 }
 
 /// Readiness answer.
@@ -66,7 +70,8 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-/// The hub can serve traffic: the store answers and every projection has caught up.
+/// The hub can serve traffic: the store answers and every projection serving needs has caught
+/// up (background projections are reported with `gates_readiness: false`).
 #[utoipa::path(
     get,
     path = "/health/ready",
@@ -78,10 +83,11 @@ pub async fn live() -> HttpResponse {
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.is_healthy().await;
-    let projections: BTreeMap<String, ProjectionReadiness> = state
-        .projections
-        .iter()
-        .map(|p| {
+    let gating = state.projections.iter().map(|p| (p, true));
+    let background = state.background_projections.iter().map(|p| (p, false));
+    let projections: BTreeMap<String, ProjectionReadiness> = gating
+        .chain(background)
+        .map(|(p, gates_readiness)| {
             let s = p.status();
             (
                 p.name().to_owned(),
@@ -89,11 +95,15 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
                     caught_up: s.caught_up,
                     checkpoint: s.checkpoint.map(|c| c.commit),
                     last_error: s.last_error,
+                    gates_readiness,
                 },
             )
         })
         .collect();
-    let is_ready = store && projections.values().all(|p| p.caught_up);
+    let is_ready = store
+        && projections
+            .values()
+            .all(|p| p.caught_up || !p.gates_readiness);
     let body = Ready {
         status: if is_ready { "ready" } else { "not_ready" }.into(),
         store,
@@ -116,7 +126,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String))
 )]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    for p in &state.projections {
+    for p in state
+        .projections
+        .iter()
+        .chain(&state.background_projections)
+    {
         let s = p.status();
         state
             .metrics

@@ -30,8 +30,13 @@ pub struct AppState {
     pub store: Arc<dyn EventStore>,
     /// Metrics registry.
     pub metrics: Metrics,
-    /// Running projections (readiness waits for all of them).
+    /// Running projections that serving needs (readiness waits for all of them).
     pub projections: Vec<ProjectionHandle>,
+    /// Running projections that serving does not need (store statistics, the audit's access
+    /// index): reported by readiness and metrics, but not waited for, because they read every
+    /// event (or every access record) ever written, which would make a restart's readiness
+    /// grow with the log.
+    pub background_projections: Vec<ProjectionHandle>,
     /// Idempotency keys.
     pub idempotency: SharedIdempotencyStore,
     /// The service crates' state (authorization server, partners, consents).
@@ -60,11 +65,12 @@ impl AppState {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (services, service_projections) =
             crate::services::build(&settings, listening, store.clone(), clock)?;
-        let mut projections = vec![ProjectionHandle::spawn(
+        let projections = service_projections;
+        let mut background_projections = vec![ProjectionHandle::spawn(
             store.clone(),
             StoreStatistics::new(metrics.clone()),
         )];
-        projections.extend(service_projections);
+        background_projections.extend(services.sharing_tasks.background.iter().cloned());
         let jobs = Arc::new(vec![ecohub_consents::spawn_expiry_scheduler(
             services.consents.clone(),
             std::time::Duration::from_secs(settings.consents.expiry_check_period_secs),
@@ -75,6 +81,7 @@ impl AppState {
             store,
             metrics,
             projections,
+            background_projections,
             idempotency,
             services,
             jobs,
@@ -88,7 +95,7 @@ impl AppState {
             job.abort();
         }
         self.services.sharing_tasks.stop();
-        for p in &self.projections {
+        for p in self.projections.iter().chain(&self.background_projections) {
             p.stop();
         }
         self.store.close().await.context("closing the event store")

@@ -5,12 +5,17 @@ use ecohub_eventstore::{ProjectionHandle, SharedStore};
 use crate::app::{SharingProjections, SharingState};
 use crate::notify::DeliveryWorker;
 
-/// The running projections (catalogue, records, notifications, dispatcher, access index) and
-/// the push delivery worker. Dropping it stops the worker; call [`SharingTasks::stop`] to stop all.
+/// The running projections (catalogue, records, notifications, dispatcher; the access index in
+/// the background) and the push delivery worker. Dropping it stops the worker; call
+/// [`SharingTasks::stop`] to stop all.
 #[derive(Debug)]
 pub struct SharingTasks {
-    /// Catalogue, records, notifications, dispatcher, access index (in that order).
+    /// Catalogue, records, notifications, dispatcher (in that order): what serving needs, so
+    /// readiness waits for them.
     pub projections: Vec<ProjectionHandle>,
+    /// The access index: audit queries are exact without it (they scan what it has not
+    /// applied), and it reads every access record ever made, so readiness does not wait for it.
+    pub background: Vec<ProjectionHandle>,
     /// The push worker.
     pub delivery: DeliveryWorker,
 }
@@ -29,15 +34,15 @@ impl SharingTasks {
                 ProjectionHandle::spawn(store.clone(), projections.records),
                 ProjectionHandle::spawn(store.clone(), projections.notifications),
                 ProjectionHandle::spawn(store.clone(), projections.dispatcher),
-                ProjectionHandle::spawn(store, projections.access_index),
             ],
+            background: vec![ProjectionHandle::spawn(store, projections.access_index)],
             delivery: DeliveryWorker::spawn(state.clone()),
         }
     }
 
     /// Stops everything.
     pub fn stop(&self) {
-        for p in &self.projections {
+        for p in self.projections.iter().chain(&self.background) {
             p.stop();
         }
         self.delivery.stop();

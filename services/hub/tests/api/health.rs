@@ -40,7 +40,12 @@ async fn ready_reports_store_and_projection_progress() {
         last = r.position;
     }
     let last: Position = last.unwrap();
-    for p in &app.state.projections {
+    for p in app
+        .state
+        .projections
+        .iter()
+        .chain(&app.state.background_projections)
+    {
         p.wait_for(Some(last)).await;
     }
     let res = app
@@ -54,6 +59,19 @@ async fn ready_reports_store_and_projection_progress() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["store"], true);
     assert_eq!(body["projections"]["store_statistics"]["caught_up"], true);
+    // Statistics and the audit's access index read the whole log: reported, not waited for.
+    assert_eq!(
+        body["projections"]["store_statistics"]["gates_readiness"],
+        false
+    );
+    assert_eq!(
+        body["projections"]["sharing-access-index"]["gates_readiness"],
+        false
+    );
+    assert_eq!(
+        body["projections"]["sharing-records"]["gates_readiness"],
+        true
+    );
     assert_eq!(
         body["projections"]["store_statistics"]["checkpoint"],
         last.commit
