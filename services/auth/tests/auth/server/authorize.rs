@@ -702,6 +702,7 @@ async fn login_needs_its_csrf_token_and_says_nothing_about_which_credential_was_
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(set_cookie(&reply, "ecohub_session").is_none());
     }
+    assert_eq!(s.head().await, head);
     // Wrong password and unknown user: the same answer.
     let wrong = attempt(
         "alice",
@@ -716,7 +717,19 @@ async fn login_needs_its_csrf_token_and_says_nothing_about_which_credential_was_
         assert!(html(reply).contains("Wrong username or password."));
         assert!(set_cookie(reply, "ecohub_session").is_none());
     }
-    assert_eq!(s.head().await, head);
+    // Both failures are recorded in their usernames' attempts streams, and only there.
+    let written = s
+        .hub
+        .store
+        .read_all(head, &ecohub_eventstore::EventFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(
+        written
+            .iter()
+            .all(|e| e.stream.starts_with("loginattempts-") && e.event_type == "LoginFailed")
+    );
     // An absolute return_to is no open redirect.
     let reply = s
         .post_form(
