@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::domain::LoginPolicy;
+
 /// How long an applicant's `partner:read` token lives (see [`crate::issue_applicant_token`]).
 pub const APPLICANT_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long a software statement lives (see [`crate::issue_partner_statement`]).
@@ -22,11 +24,14 @@ pub struct AuthSettings {
     pub access_token_lifetime: Duration,
     /// Production mode: https-only redirect URIs, no `client_secret_basic` for partners.
     pub production: bool,
+    /// When repeated failed sign-ins lock a username (default: 5 failures within 15 minutes
+    /// lock it for 1 minute, doubling up to 1 hour).
+    pub login: LoginPolicy,
 }
 
 impl AuthSettings {
     /// Settings for `issuer` with the defaults: audience = issuer, 5-minute tokens, not
-    /// production.
+    /// production, the default sign-in throttling.
     pub fn new(issuer: impl Into<String>) -> Self {
         let issuer = issuer.into().trim_end_matches('/').to_owned();
         Self {
@@ -34,6 +39,7 @@ impl AuthSettings {
             issuer,
             access_token_lifetime: Duration::from_secs(300),
             production: false,
+            login: LoginPolicy::default(),
         }
     }
 

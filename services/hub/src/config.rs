@@ -127,13 +127,28 @@ pub struct AuthSettings {
     pub issuer: Option<String>,
     /// Access-token lifetime in seconds. Default 300.
     pub access_token_lifetime_secs: u64,
+    /// Failed sign-ins of one username (within `login_failure_window_secs`) that lock it.
+    /// Default 5.
+    pub login_max_failures: u32,
+    /// How far back failed sign-ins count towards a lock, in seconds. Default 900.
+    pub login_failure_window_secs: u64,
+    /// The first lock's duration in seconds; each further lock (within 24 h, before a
+    /// successful sign-in) doubles it. Default 60.
+    pub login_lockout_secs: u64,
+    /// The longest lock in seconds. Default 3600.
+    pub login_max_lockout_secs: u64,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
+        let login = ecohub_auth::domain::LoginPolicy::default();
         Self {
             issuer: None,
             access_token_lifetime_secs: 300,
+            login_max_failures: login.max_failures,
+            login_failure_window_secs: login.failure_window.as_secs(),
+            login_lockout_secs: login.lockout.as_secs(),
+            login_max_lockout_secs: login.max_lockout.as_secs(),
         }
     }
 }
@@ -391,6 +406,24 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "auth.access_token_lifetime_secs must be between 10 and 3600".into(),
             ));
+        }
+        let day = ecohub_auth::domain::LOCK_MEMORY.as_secs();
+        if !(1..=1000).contains(&self.auth.login_max_failures) {
+            return Err(ConfigError::Invalid(
+                "auth.login_max_failures must be between 1 and 1000".into(),
+            ));
+        }
+        if !(1..=day).contains(&self.auth.login_failure_window_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "auth.login_failure_window_secs must be between 1 and {day}"
+            )));
+        }
+        if !(1..=day).contains(&self.auth.login_lockout_secs)
+            || !(self.auth.login_lockout_secs..=day).contains(&self.auth.login_max_lockout_secs)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "auth.login_lockout_secs and auth.login_max_lockout_secs must be between 1 and {day}, the maximum not below the first"
+            )));
         }
         if !(60..=7 * 24 * 3600).contains(&self.consents.authorisation_timeout_secs) {
             return Err(ConfigError::Invalid(
@@ -654,6 +687,43 @@ mod tests {
             &Overrides::default(),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn login_throttling_settings_have_defaults_and_are_validated() {
+        let defaults = Settings::load_from(None, env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(
+            (
+                defaults.auth.login_max_failures,
+                defaults.auth.login_failure_window_secs,
+                defaults.auth.login_lockout_secs,
+                defaults.auth.login_max_lockout_secs
+            ),
+            (5, 900, 60, 3600)
+        );
+        let ok = Settings::load_from(
+            None,
+            env(&[
+                ("ECOHUB_AUTH__LOGIN_MAX_FAILURES", "3"),
+                ("ECOHUB_AUTH__LOGIN_LOCKOUT_SECS", "30"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.auth.login_max_failures, ok.auth.login_lockout_secs),
+            (3, 30)
+        );
+        for bad in [
+            ("ECOHUB_AUTH__LOGIN_MAX_FAILURES", "0"),
+            ("ECOHUB_AUTH__LOGIN_FAILURE_WINDOW_SECS", "0"),
+            ("ECOHUB_AUTH__LOGIN_FAILURE_WINDOW_SECS", "86401"),
+            ("ECOHUB_AUTH__LOGIN_LOCKOUT_SECS", "7200"),
+            ("ECOHUB_AUTH__LOGIN_MAX_LOCKOUT_SECS", "86401"),
+        ] {
+            let err = Settings::load_from(None, env(&[bad]), &Overrides::default());
+            assert!(err.is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -60,6 +60,12 @@ pub fn auth_settings(settings: &Settings, listening: SocketAddr) -> ecohub_auth:
     let mut auth = ecohub_auth::AuthSettings::new(issuer);
     auth.access_token_lifetime = Duration::from_secs(settings.auth.access_token_lifetime_secs);
     auth.production = settings.production;
+    auth.login = ecohub_auth::domain::LoginPolicy {
+        max_failures: settings.auth.login_max_failures,
+        failure_window: Duration::from_secs(settings.auth.login_failure_window_secs),
+        lockout: Duration::from_secs(settings.auth.login_lockout_secs),
+        max_lockout: Duration::from_secs(settings.auth.login_max_lockout_secs),
+    };
     auth
 }
 

@@ -24,13 +24,13 @@ use super::consent_port::{
 };
 use super::customers::AuthenticatedCustomer;
 use super::secrets::token_hash;
-use super::store::record_revocation;
+use super::store::{is_revoked, record_revocation};
 use super::token::{TokenResponse, parse_scope};
 use super::{EndpointError, Params};
 use crate::domain::authorization::{
-    AuthorizationCode, CodeEvent, CodeGrant, CodeRefusal, FamilyEvent, FamilyStart, PushedRequest,
-    PushedRequestEvent, PushedRequestState, RedeemCode, Redemption, RefreshFamily, RequestRefusal,
-    Rotation,
+    AuthorizationCode, CodeEvent, CodeGrant, CodeRefusal, FamilyAccessToken, FamilyEvent,
+    FamilyStart, PushedRequest, PushedRequestEvent, PushedRequestState, RedeemCode, Redemption,
+    RefreshFamily, RequestRefusal, Rotation,
 };
 use crate::domain::{AuthMethod, GrantType, RegisteredClient};
 use crate::jwt::{IssueError, NewAccessToken, issue_access_token};
@@ -700,6 +700,7 @@ pub async fn redeem_code(
             token_hash: token_hash(&token),
             expires_at: consent_expires_at.min(now.plus(REFRESH_TOKEN_LIFETIME)),
             at: now,
+            access_token: Some(family_access_token(&issued)),
         };
         state
             .store
@@ -717,8 +718,8 @@ pub async fn redeem_code(
     Ok(response(&issued, refresh_token))
 }
 
-/// A reused code: records the reuse and revokes what its redemption issued (the access token
-/// and the refresh-token family; RFC 6749 §4.1.2).
+/// A reused code: records the reuse and revokes what its redemption issued (the access token,
+/// the refresh-token family and every access token the family issued; RFC 6749 §4.1.2).
 async fn revoke_code_issue(
     state: &AuthState,
     stream: &str,
@@ -750,6 +751,14 @@ async fn revoke_code_issue(
     revoke_family(state, &grant.family_id, "code_reused", actor, now).await
 }
 
+fn family_access_token(issued: &crate::jwt::IssuedAccessToken) -> FamilyAccessToken {
+    FamilyAccessToken {
+        jti: issued.claims.jti.clone(),
+        expires_at: issued.claims.expires_at(),
+    }
+}
+
+/// Revokes the family (unless it already is), then every unexpired access token it issued.
 async fn revoke_family(
     state: &AuthState,
     family_id: &str,
@@ -770,6 +779,36 @@ async fn revoke_family(
             .await
             .map_err(EndpointError::store)?;
     }
+    revoke_family_access_tokens(state, &stream, now).await
+}
+
+/// Appends `AccessTokenRevoked` to `revocation-<jti>` for every unexpired access token the
+/// family in `stream` issued — read *after* the family's revocation was appended, so no
+/// rotation can add one later (a rotation appends at the exact revision it read, and every
+/// access token is recorded in the family before it is handed out). Idempotent: tokens
+/// already revoked are skipped, so running it again finishes an interrupted run.
+async fn revoke_family_access_tokens(
+    state: &AuthState,
+    stream: &str,
+    now: Timestamp,
+) -> Result<(), EndpointError> {
+    let store = state.store.as_ref();
+    let (events, _) = read_events::<FamilyEvent>(store, stream).await?;
+    let family = RefreshFamily::fold(&events);
+    let Some(start) = &family.start else {
+        return Ok(());
+    };
+    for token in family.live_access_tokens(now) {
+        if is_revoked(store, &token.jti)
+            .await
+            .map_err(EndpointError::store)?
+        {
+            continue;
+        }
+        record_revocation(store, &token.jti, &start.client_id, token.expires_at, now)
+            .await
+            .map_err(EndpointError::store)?;
+    }
     Ok(())
 }
 
@@ -778,7 +817,9 @@ fn family_of(token: &str) -> Option<&str> {
     (uuid::Uuid::try_parse(family).is_ok() && secret.len() >= 43).then_some(family)
 }
 
-/// The `refresh_token` grant: rotation on every use; a rotated-out token revokes its family.
+/// The `refresh_token` grant: rotation on every use, each rotation recording the access token
+/// it issues; a rotated-out token revokes its family and the family's unexpired access
+/// tokens.
 pub async fn refresh(
     state: &AuthState,
     client: &RegisteredClient,
@@ -804,17 +845,30 @@ pub async fn refresh(
         match family.rotate(&presented_hash, &client_id, &new_hash, now) {
             Rotation::Refuse(reason) => return Err(EndpointError::InvalidGrant(reason.into())),
             Rotation::RevokeFamily(event) => {
-                state
-                    .store
-                    .append(
-                        &stream,
-                        ExpectedRevision::Any,
-                        vec![encode(&event, &actor, now)],
-                    )
-                    .await
-                    .map_err(EndpointError::store)?;
+                // Reuse (RFC 9700 §4.14.2): the family first, so that no rotation can issue
+                // another access token, then every access token it issued. A family already
+                // revoked (`None`) gets its access tokens revoked again: that finishes a
+                // revocation a crash interrupted, and is a no-op otherwise.
+                let already = event.is_none();
+                if let Some(event) = event {
+                    state
+                        .store
+                        .append(
+                            &stream,
+                            ExpectedRevision::Any,
+                            vec![encode(&event, &actor, now)],
+                        )
+                        .await
+                        .map_err(EndpointError::store)?;
+                }
+                revoke_family_access_tokens(state, &stream, now).await?;
                 return Err(EndpointError::InvalidGrant(
-                    "refresh token was already used: its family is revoked".into(),
+                    if already {
+                        "refresh token family was revoked"
+                    } else {
+                        "refresh token was already used: its family is revoked"
+                    }
+                    .into(),
                 ));
             }
             Rotation::Rotate(event) => {
@@ -834,6 +888,22 @@ pub async fn refresh(
                         requested.into_iter().collect::<Vec<_>>().join(" ")
                     }
                 };
+                // Signed first, recorded with the rotation, handed out only once that append
+                // succeeded: every access token of the family is in its stream (what a
+                // revocation of the family revokes). A lost race discards it unseen.
+                let issued = issue_consent_token(
+                    state,
+                    AccessGrant {
+                        client,
+                        subject: &start.subject,
+                        scope: &scope,
+                        consent_id: &start.consent_id,
+                        consent_expires_at: consent_expires_at.min(start.expires_at),
+                        dpop_jkt: dpop_jkt.clone(),
+                    },
+                    now,
+                )?;
+                let event = event.with_access_token(family_access_token(&issued));
                 match state
                     .store
                     .append(
@@ -847,18 +917,6 @@ pub async fn refresh(
                     Err(StoreError::WrongExpectedVersion { .. }) => continue,
                     Err(e) => return Err(EndpointError::store(e)),
                 }
-                let issued = issue_consent_token(
-                    state,
-                    AccessGrant {
-                        client,
-                        subject: &start.subject,
-                        scope: &scope,
-                        consent_id: &start.consent_id,
-                        consent_expires_at: consent_expires_at.min(start.expires_at),
-                        dpop_jkt,
-                    },
-                    now,
-                )?;
                 return Ok(response(&issued, Some(new_token)));
             }
         }
@@ -868,7 +926,8 @@ pub async fn refresh(
     ))
 }
 
-/// RFC 7009 for refresh tokens: revokes the token's family when `client_id` owns it. Returns
+/// RFC 7009 for refresh tokens: revokes the token's family and the access tokens it issued
+/// when `client_id` owns it. Returns
 /// whether the token was a refresh token of this hub.
 pub async fn revoke_refresh_token(
     state: &AuthState,
@@ -891,17 +950,15 @@ pub async fn revoke_refresh_token(
     if !known || start.client_id != client_id {
         return Ok(true);
     }
-    if let Some(event) = family.revoke("revoked_by_client", now) {
-        state
-            .store
-            .append(
-                &stream,
-                ExpectedRevision::Any,
-                vec![encode(&event, &format!("client:{client_id}"), now)],
-            )
-            .await
-            .map_err(EndpointError::store)?;
-    }
+    // RFC 7009 §2.1: the access tokens of the same grant go with it.
+    revoke_family(
+        state,
+        family_id,
+        "revoked_by_client",
+        &format!("client:{client_id}"),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 

@@ -10,6 +10,7 @@ pub mod consent_port;
 pub mod customers;
 pub mod introspection;
 pub mod keys;
+pub mod login;
 pub mod ports;
 pub mod registration;
 pub mod secrets;

@@ -6,7 +6,8 @@
 //!   redirect URI, PKCE challenge, consent, subject and scope; redeemed once, within its
 //!   lifetime.
 //! * [`RefreshFamily`] (stream `refresh-<family id>`): the refresh tokens issued from one code,
-//!   rotated on every use; presenting a rotated-out token revokes the family.
+//!   rotated on every use, and the access token (`jti`, expiry) issued with each; presenting a
+//!   rotated-out token revokes the family and the access tokens it issued.
 //!
 //! Only hashes of the request_uri, code and refresh tokens are ever stored; the application
 //! layer computes them (and the PKCE S256 transform) and passes them in.
@@ -354,6 +355,16 @@ impl AuthorizationCode {
 // Refresh-token families
 // ---------------------------------------------------------------------------------------
 
+/// An access token a family issued (with its start or a rotation): what revoking the family
+/// must revoke too (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyAccessToken {
+    /// The access token's `jti`.
+    pub jti: String,
+    /// When it expires.
+    pub expires_at: Timestamp,
+}
+
 /// A family's start: what every refresh token of the family grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyStart {
@@ -375,6 +386,10 @@ pub struct FamilyStart {
     pub expires_at: Timestamp,
     /// When.
     pub at: Timestamp,
+    /// The access token issued with the first refresh token (absent in events stored before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<FamilyAccessToken>,
 }
 
 /// Events of a family's stream.
@@ -386,6 +401,9 @@ pub enum FamilyEvent {
     Rotated {
         /// SHA-256 of the new current token.
         token_hash: String,
+        /// The access token issued with it (absent in events stored before it was
+        /// recorded).
+        access_token: Option<FamilyAccessToken>,
         /// When.
         at: Timestamp,
     },
@@ -398,9 +416,13 @@ pub enum FamilyEvent {
     },
 }
 
+/// Version 1 of `RefreshTokenRotated`; `access_token` was added later as an optional field
+/// (older events decode without it), so the version did not change.
 #[derive(Serialize, Deserialize)]
 struct RotatedV1 {
     token_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<FamilyAccessToken>,
     at: Timestamp,
 }
 
@@ -433,8 +455,13 @@ impl DomainEvent for FamilyEvent {
     fn encode(&self) -> serde_json::Value {
         match self {
             Self::Started(s) => encode_payload(s),
-            Self::Rotated { token_hash, at } => encode_payload(&RotatedV1 {
+            Self::Rotated {
+                token_hash,
+                access_token,
+                at,
+            } => encode_payload(&RotatedV1 {
                 token_hash: token_hash.clone(),
+                access_token: access_token.clone(),
                 at: *at,
             }),
             Self::Revoked { reason, at } => encode_payload(&RevokedV1 {
@@ -451,6 +478,7 @@ impl DomainEvent for FamilyEvent {
                 let r: RotatedV1 = decode_payload(t, data)?;
                 Self::Rotated {
                     token_hash: r.token_hash,
+                    access_token: r.access_token,
                     at: r.at,
                 }
             }
@@ -476,17 +504,42 @@ pub struct RefreshFamily {
     pub retired: Vec<String>,
     /// Why it was revoked, if it was.
     pub revoked: Option<String>,
+    /// The access tokens the family issued (those recorded), oldest first.
+    pub access_tokens: Vec<FamilyAccessToken>,
 }
 
 /// What presenting a refresh token leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The current token: rotate to the new one.
+    /// The current token: rotate to the new one (the caller records the access token it
+    /// issues with [`FamilyEvent::with_access_token`]).
     Rotate(FamilyEvent),
-    /// A rotated-out token (stolen, or replayed): revoke the whole family, refuse.
-    RevokeFamily(FamilyEvent),
-    /// Refuse without writing (unknown token, other client, expired, already revoked).
+    /// A rotated-out token (stolen, or replayed): revoke the whole family (the event), then
+    /// every access token it issued that has not expired ([`RefreshFamily::live_access_tokens`]
+    /// after the revocation), and refuse. `None`: the family is revoked already — revoking its
+    /// access tokens again finishes a revocation that was interrupted (idempotent).
+    RevokeFamily(Option<FamilyEvent>),
+    /// Refuse without writing (unknown token, other client, expired).
     Refuse(&'static str),
+}
+
+impl FamilyEvent {
+    /// The same start or rotation, recording the access token issued with it (other events
+    /// are returned unchanged).
+    pub fn with_access_token(self, token: FamilyAccessToken) -> Self {
+        match self {
+            Self::Started(start) => Self::Started(FamilyStart {
+                access_token: Some(token),
+                ..start
+            }),
+            Self::Rotated { token_hash, at, .. } => Self::Rotated {
+                token_hash,
+                access_token: Some(token),
+                at,
+            },
+            other => other,
+        }
+    }
 }
 
 impl RefreshFamily {
@@ -496,12 +549,18 @@ impl RefreshFamily {
             match e {
                 FamilyEvent::Started(start) => {
                     s.current_hash = Some(start.token_hash.clone());
+                    s.access_tokens.extend(start.access_token.clone());
                     s.start = Some(start.clone());
                 }
-                FamilyEvent::Rotated { token_hash, .. } => {
+                FamilyEvent::Rotated {
+                    token_hash,
+                    access_token,
+                    ..
+                } => {
                     if let Some(old) = s.current_hash.replace(token_hash.clone()) {
                         s.retired.push(old);
                     }
+                    s.access_tokens.extend(access_token.clone());
                 }
                 FamilyEvent::Revoked { reason, .. } => s.revoked = Some(reason.clone()),
             }
@@ -524,14 +583,20 @@ impl RefreshFamily {
         if start.client_id != client_id {
             return Rotation::Refuse("refresh token was issued to another client");
         }
+        let known = self.current_hash.as_deref() == Some(presented_hash)
+            || self.retired.iter().any(|h| h == presented_hash);
         if self.revoked.is_some() {
-            return Rotation::Refuse("refresh token family was revoked");
+            return if known {
+                Rotation::RevokeFamily(None)
+            } else {
+                Rotation::Refuse("unknown refresh token")
+            };
         }
         if self.retired.iter().any(|h| h == presented_hash) {
-            return Rotation::RevokeFamily(FamilyEvent::Revoked {
+            return Rotation::RevokeFamily(Some(FamilyEvent::Revoked {
                 reason: "reuse_detected".into(),
                 at: now,
-            });
+            }));
         }
         if self.current_hash.as_deref() != Some(presented_hash) {
             return Rotation::Refuse("unknown refresh token");
@@ -541,8 +606,17 @@ impl RefreshFamily {
         }
         Rotation::Rotate(FamilyEvent::Rotated {
             token_hash: new_hash.to_owned(),
+            access_token: None,
             at: now,
         })
+    }
+
+    /// The access tokens the family issued that have not expired at `now`: what a revocation
+    /// of the family must revoke too (the expired ones are refused anyway).
+    pub fn live_access_tokens(&self, now: Timestamp) -> impl Iterator<Item = &FamilyAccessToken> {
+        self.access_tokens
+            .iter()
+            .filter(move |t| t.expires_at > now)
     }
 
     /// Decides a revocation (RFC 7009 or a reused code): nothing when already revoked.

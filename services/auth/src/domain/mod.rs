@@ -10,6 +10,7 @@ pub mod authorization;
 mod client;
 mod customer;
 mod event;
+pub mod login;
 mod partner;
 
 pub use client::{
@@ -21,6 +22,10 @@ pub use customer::{
     normalise_username,
 };
 pub use event::ClientEvent;
+pub use login::{
+    LOCK_MEMORY, LoginAttemptCommand, LoginAttemptEvent, LoginAttempts, LoginFailure, LoginPolicy,
+    LoginRefusal,
+};
 pub use partner::{PARTNER_STATUS_EVENTS, PartnerStanding};
 
 ecohub_kernel::define_id!(

@@ -21,8 +21,9 @@ use crate::app::authorize::{
 };
 use crate::app::consent_port::ConsentForAuthorisation;
 use crate::app::customers::{
-    CustomerFailure, CustomerSessionResolver, SESSION_LIFETIME, end_session, start_session,
+    CustomerSessionResolver, SESSION_LIFETIME, end_session, start_session,
 };
+use crate::app::login::{SignInFailure, sign_in};
 use crate::jwt::SessionClaims;
 use crate::state::AuthState;
 use crate::util::{ct_eq, random_id};
@@ -238,9 +239,10 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
     response
 }
 
-/// Signs a customer in: checks the login CSRF token, then the credentials (one generic
-/// error whatever was wrong), sets the `ecohub_session` cookie and redirects (303) to the
-/// local `return_to`.
+/// Signs a customer in: checks the login CSRF token, then — unless the username is locked
+/// after too many failed attempts (429 with `Retry-After`, the password not checked) — the
+/// credentials (one generic error whatever was wrong; every failure is recorded), sets the
+/// `ecohub_session` cookie and redirects (303) to the local `return_to`.
 #[utoipa::path(
     post,
     path = "/login",
@@ -250,6 +252,8 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
         (status = 303, description = "Signed in: to return_to, with the session cookie"),
         (status = 401, description = "Wrong username or password (the form again)", content_type = "text/html"),
         (status = 403, description = "Login CSRF token missing or wrong", content_type = "text/html"),
+        (status = 429, description = "Too many failed attempts for this username: locked for `Retry-After` seconds, the password not checked (the form again, with a hint)", content_type = "text/html"),
+        (status = 503, description = "Sign-in temporarily unavailable (nothing recorded)", content_type = "text/html"),
     ),
 )]
 pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -275,18 +279,37 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let return_to = local_path(params.get("return_to"));
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
-    let customer = match state.customers.authenticate(username, password).await {
+    let interaction_id = req
+        .extensions()
+        .get::<ecohub_http::InteractionId>()
+        .map(ToString::to_string);
+    let csrf = expected.as_deref().unwrap_or_default();
+    let customer = match sign_in(&state, username, password, interaction_id.as_deref()).await {
         Ok(c) => c,
-        Err(CustomerFailure::BadCredentials | CustomerFailure::Refused(_)) => {
+        Err(SignInFailure::BadCredentials) => {
             return page(
                 StatusCode::UNAUTHORIZED,
                 "Sign in",
-                &login_form(
-                    &return_to,
-                    expected.as_deref().unwrap_or_default(),
-                    Some("Wrong username or password."),
-                ),
+                &login_form(&return_to, csrf, Some("Wrong username or password.")),
             );
+        }
+        Err(SignInFailure::Locked { until }) => {
+            let wait = until.since(state.clock.now()).as_secs().max(1);
+            tracing::info!(retry_after = wait, "customer sign-in throttled");
+            let minutes = wait.div_ceil(60);
+            let hint = format!(
+                "Too many sign-in attempts. Please try again later (in about {minutes} minute{}).",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut response = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Sign in",
+                &login_form(&return_to, csrf, Some(&hint)),
+            );
+            if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
         }
         Err(e) => {
             tracing::warn!(error = %e, "customer sign-in unavailable");

@@ -247,13 +247,22 @@ fn start() -> FamilyStart {
         token_hash: "h1".into(),
         expires_at: at(1000),
         at: t0(),
+        access_token: None,
     }
 }
 
 fn rotated(hash: &str, when: Timestamp) -> FamilyEvent {
     FamilyEvent::Rotated {
         token_hash: hash.into(),
+        access_token: None,
         at: when,
+    }
+}
+
+fn access(jti: &str, expires: i64) -> FamilyAccessToken {
+    FamilyAccessToken {
+        jti: jti.into(),
+        expires_at: at(expires),
     }
 }
 
@@ -281,7 +290,7 @@ fn a_rotated_out_token_revokes_the_family() {
     let family = RefreshFamily::fold(&history);
     // When h1 is presented again, then the family is revoked
     let decision = family.rotate("h1", "client-1", "h3", at(20));
-    let Rotation::RevokeFamily(event) = decision else {
+    let Rotation::RevokeFamily(Some(event)) = decision else {
         panic!("expected a revocation, got {decision:?}");
     };
     assert_eq!(
@@ -291,13 +300,76 @@ fn a_rotated_out_token_revokes_the_family() {
             at: at(20)
         }
     );
-    // Given it was revoked, then even the current token is refused
+    // Given it was revoked, then even the current token is refused — and any token of the
+    // family presented again asks for its access tokens to be revoked again (idempotent: it
+    // finishes an interrupted revocation), an unknown one does not
     let revoked = RefreshFamily::fold(history.iter().chain([&event]));
+    for presented in ["h1", "h2"] {
+        assert_eq!(
+            revoked.rotate(presented, "client-1", "h3", at(21)),
+            Rotation::RevokeFamily(None)
+        );
+    }
     assert_eq!(
-        revoked.rotate("h2", "client-1", "h3", at(21)),
-        Rotation::Refuse("refresh token family was revoked")
+        revoked.rotate("nope", "client-1", "h3", at(21)),
+        Rotation::Refuse("unknown refresh token")
     );
     assert_eq!(revoked.revoke("revoked_by_client", at(22)), None);
+}
+
+#[test]
+fn a_family_records_the_access_tokens_it_issued_and_knows_the_live_ones() {
+    // Given a start and two rotations, each recording the access token issued with it
+    let history = [
+        FamilyEvent::Started(start()).with_access_token(access("j1", 300)),
+        rotated("h2", at(250)).with_access_token(access("j2", 550)),
+        rotated("h3", at(500)).with_access_token(access("j3", 800)),
+    ];
+    let family = RefreshFamily::fold(&history);
+    assert_eq!(family.access_tokens.len(), 3);
+    // Then at 400 the first has expired: only the others need revoking
+    let live: Vec<&str> = family
+        .live_access_tokens(at(400))
+        .map(|t| t.jti.as_str())
+        .collect();
+    assert_eq!(live, ["j2", "j3"]);
+    assert_eq!(family.live_access_tokens(at(800)).count(), 0);
+    // A revocation event is not changed by `with_access_token`
+    let revoked = FamilyEvent::Revoked {
+        reason: "r".into(),
+        at: at(1),
+    };
+    assert_eq!(revoked.clone().with_access_token(access("x", 1)), revoked);
+}
+
+#[test]
+fn family_events_stored_before_access_tokens_were_recorded_still_load() {
+    let started = serde_json::json!({
+        "family_id": "family", "client_id": "client-1", "partner_id": "partner-1",
+        "consent_id": "consent-1", "subject": "pairwise", "scope": "data:read",
+        "token_hash": "h1", "expires_at": at(1000), "at": t0()
+    });
+    let rotated_v1 = serde_json::json!({ "token_hash": "h2", "at": at(10) });
+    let history = [
+        FamilyEvent::decode("RefreshFamilyStarted", 1, &started).unwrap(),
+        FamilyEvent::decode("RefreshTokenRotated", 1, &rotated_v1).unwrap(),
+    ];
+    assert_eq!(history[0], FamilyEvent::Started(start()));
+    assert_eq!(history[1], rotated("h2", at(10)));
+    let family = RefreshFamily::fold(&history);
+    assert!(family.access_tokens.is_empty());
+    assert!(matches!(
+        family.rotate("h1", "client-1", "h3", at(20)),
+        Rotation::RevokeFamily(Some(_))
+    ));
+    // And the new shape only adds the optional field
+    let new = FamilyEvent::Started(start()).with_access_token(access("j1", 300));
+    assert_eq!(
+        new.encode()["access_token"],
+        serde_json::json!({ "jti": "j1", "expires_at": at(300) })
+    );
+    assert_eq!(FamilyEvent::Started(start()).encode(), started);
+    assert_eq!(rotated("h2", at(10)).encode(), rotated_v1);
 }
 
 #[test]
@@ -340,7 +412,9 @@ fn flow_events_round_trip_their_stored_shapes() {
     }
     let events_family = [
         FamilyEvent::Started(start()),
+        FamilyEvent::Started(start()).with_access_token(access("j1", 300)),
         rotated("h2", at(1)),
+        rotated("h3", at(2)).with_access_token(access("j2", 302)),
         FamilyEvent::Revoked {
             reason: "r".into(),
             at: at(2),

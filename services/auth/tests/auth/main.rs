@@ -8,6 +8,7 @@ mod clients;
 mod dpop;
 mod flow_domain;
 mod keys;
+mod login_domain;
 mod server;
 mod software_statements;
 mod support;

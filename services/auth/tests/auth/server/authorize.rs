@@ -702,6 +702,7 @@ async fn login_needs_its_csrf_token_and_says_nothing_about_which_credential_was_
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(set_cookie(&reply, "ecohub_session").is_none());
     }
+    assert_eq!(s.head().await, head);
     // Wrong password and unknown user: the same answer.
     let wrong = attempt(
         "alice",
@@ -716,7 +717,19 @@ async fn login_needs_its_csrf_token_and_says_nothing_about_which_credential_was_
         assert!(html(reply).contains("Wrong username or password."));
         assert!(set_cookie(reply, "ecohub_session").is_none());
     }
-    assert_eq!(s.head().await, head);
+    // Both failures are recorded in their usernames' attempts streams, and only there.
+    let written = s
+        .hub
+        .store
+        .read_all(head, &ecohub_eventstore::EventFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(
+        written
+            .iter()
+            .all(|e| e.stream.starts_with("loginattempts-") && e.event_type == "LoginFailed")
+    );
     // An absolute return_to is no open redirect.
     let reply = s
         .post_form(
@@ -1101,4 +1114,210 @@ async fn production_refuses_basic_clients_at_par_and_sets_secure_cookies() {
         .unwrap()
         .to_owned();
     assert!(session.contains("Secure"), "{session}");
+}
+
+impl Setup {
+    /// The access and refresh tokens of a token response.
+    fn tokens(reply: &Reply) -> (String, String) {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        (
+            reply.body["access_token"].as_str().unwrap().to_owned(),
+            reply.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A second consent of the same client, authorised through the pages: its tokens.
+    async fn other_grant(&self) -> (String, String) {
+        let consent = self.hub.consents.add_pending(
+            &self.client.partner_id,
+            self.hub.now().plus(Duration::from_secs(3600)),
+        );
+        let details = json!([{ "type": "ecohub_consent", "consent_id": consent }]).to_string();
+        let reply = self
+            .par_changed(&[("authorization_details", Some(details.as_str()))])
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let request_uri = reply.body["request_uri"].as_str().unwrap().to_owned();
+        let cookie = self.sign_in(&self.authorize_path(&request_uri)).await;
+        let csrf = self.consent_page(&request_uri, &cookie).await;
+        let reply = self.decide(&request_uri, &cookie, &csrf, "approve").await;
+        let code = param(&location_params(&reply), "code").unwrap();
+        Self::tokens(&self.redeem(&code, VERIFIER).await)
+    }
+
+    async fn assert_usable(&self, access: &str) {
+        let reply = self.hub.call_protected("Bearer", access, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    async fn assert_refused(&self, access: &str) {
+        self.hub
+            .call_protected("Bearer", access, None)
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+}
+
+fn family_of(refresh: &str) -> String {
+    format!("refresh-{}", refresh.split_once('.').unwrap().0)
+}
+
+#[actix_web::test]
+async fn reusing_a_refresh_token_revokes_every_access_token_its_family_issued() {
+    let s = setup().await;
+    let code = s.code().await;
+    let (access0, refresh1) = Setup::tokens(&s.redeem(&code, VERIFIER).await);
+    let (access1, refresh2) = Setup::tokens(&s.refresh(&refresh1).await);
+    let (other_access, other_refresh) = s.other_grant().await;
+    // Every token works, and the verifier has remembered its verdicts.
+    for access in [&access0, &access1, &other_access] {
+        s.assert_usable(access).await;
+        s.assert_usable(access).await;
+    }
+    // The rotated-out refresh token comes back: a reuse.
+    s.refresh(&refresh1)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    // The family's access tokens are refused on the very next request...
+    s.assert_refused(&access0).await;
+    s.assert_refused(&access1).await;
+    // ...the family cannot refresh any more...
+    s.refresh(&refresh2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    // ...and the client's other grant is untouched.
+    s.assert_usable(&other_access).await;
+    let (newer_access, _) = Setup::tokens(&s.refresh(&other_refresh).await);
+    s.assert_usable(&newer_access).await;
+    // Introspection agrees.
+    let body = format!("{}&token={}", s.client.auth_params(), enc(&access1));
+    let reply = s
+        .hub
+        .send(
+            test::TestRequest::post()
+                .uri("/introspect")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(body),
+        )
+        .await;
+    assert_eq!(reply.body, json!({ "active": false }));
+}
+
+#[actix_web::test]
+async fn an_interrupted_revocation_is_finished_by_the_next_presentation() {
+    let s = setup().await;
+    let code = s.code().await;
+    let (access0, refresh1) = Setup::tokens(&s.redeem(&code, VERIFIER).await);
+    let (access1, refresh2) = Setup::tokens(&s.refresh(&refresh1).await);
+    s.assert_usable(&access1).await;
+    // The process died right after revoking the family, before revoking its access tokens.
+    s.hub
+        .store
+        .append(
+            &family_of(&refresh1),
+            ecohub_eventstore::ExpectedRevision::Any,
+            vec![ecohub_eventstore::NewEvent::raw(
+                "RefreshFamilyRevoked",
+                json!({ "reason": "reuse_detected", "at": s.hub.now() }),
+                s.hub.now(),
+            )],
+        )
+        .await
+        .unwrap();
+    s.assert_usable(&access0).await;
+    s.assert_usable(&access1).await;
+    // Any token of the family presented again (here the current one) finishes the job.
+    s.refresh(&refresh2)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    s.assert_refused(&access0).await;
+    s.assert_refused(&access1).await;
+    // Again: nothing more to do, nothing written to the family or the revocations.
+    let head = s.head().await;
+    s.refresh(&refresh1)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    let written = s
+        .hub
+        .store
+        .read_all(
+            head,
+            &ecohub_eventstore::EventFilter::streams(["refresh-", "revocation-"]),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[actix_web::test]
+async fn a_reused_code_and_a_revoked_refresh_token_revoke_the_family_access_tokens_too() {
+    // A reused code: the access tokens of the refreshes go with the family.
+    let s = setup().await;
+    let code = s.code().await;
+    let (access0, refresh1) = Setup::tokens(&s.redeem(&code, VERIFIER).await);
+    let (access1, _) = Setup::tokens(&s.refresh(&refresh1).await);
+    s.redeem(&code, VERIFIER)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    s.assert_refused(&access0).await;
+    s.assert_refused(&access1).await;
+
+    // RFC 7009 on a refresh token: its family's access tokens go with it (§2.1).
+    let (access2, refresh2) = s.other_grant().await;
+    let (access3, refresh3) = Setup::tokens(&s.refresh(&refresh2).await);
+    s.assert_usable(&access3).await;
+    let body = format!("{}&token={}", s.client.auth_params(), enc(&refresh3));
+    let reply = s
+        .hub
+        .send(
+            test::TestRequest::post()
+                .uri("/revoke")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    s.assert_refused(&access2).await;
+    s.assert_refused(&access3).await;
+}
+
+#[actix_web::test]
+async fn a_family_stored_before_access_tokens_were_recorded_still_works_and_is_revoked() {
+    let s = setup().await;
+    // A code flow authorises the consent.
+    let code = s.code().await;
+    s.redeem(&code, VERIFIER).await;
+    // A family written in the old shape (no access token in its start).
+    let family = uuid::Uuid::now_v7().to_string();
+    let old_token = format!("{family}.{}", "a".repeat(43));
+    s.hub
+        .store
+        .append(
+            &format!("refresh-{family}"),
+            ecohub_eventstore::ExpectedRevision::NoStream,
+            vec![ecohub_eventstore::NewEvent::raw(
+                "RefreshFamilyStarted",
+                json!({
+                    "family_id": family, "client_id": s.client.client_id,
+                    "partner_id": s.client.partner_id, "consent_id": s.consent,
+                    "subject": pairwise_id(&s.salt, &s.client.partner_id),
+                    "scope": "partner:read data:read",
+                    "token_hash": ecohub_auth::app::secrets::token_hash(&old_token),
+                    "expires_at": s.hub.now().plus(Duration::from_secs(3600)),
+                    "at": s.hub.now()
+                }),
+                s.hub.now(),
+            )],
+        )
+        .await
+        .unwrap();
+    // It loads and rotates (the rotation records its access token)...
+    let (access, _) = Setup::tokens(&s.refresh(&old_token).await);
+    s.assert_usable(&access).await;
+    // ...and a reuse revokes what was recorded.
+    s.refresh(&old_token)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    s.assert_refused(&access).await;
 }

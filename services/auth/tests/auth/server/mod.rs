@@ -6,6 +6,7 @@ mod admin;
 mod authorize;
 mod customers;
 mod fake_consents;
+mod login;
 mod registration;
 mod token;
 mod verifier;
