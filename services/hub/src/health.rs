@@ -70,8 +70,11 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-/// The hub can serve traffic: the store answers and every projection serving needs has caught
-/// up (background projections are reported with `gates_readiness: false`).
+/// The hub can serve traffic.
+///
+/// The store answers and every projection serving needs has caught up. Background
+/// projections (store statistics, the audit's access index) are reported with
+/// `gates_readiness: false` and not waited for.
 #[utoipa::path(
     get,
     path = "/health/ready",
