@@ -239,6 +239,68 @@ impl Partner {
     }
 }
 
+/// A DPoP proof (RFC 9449) by `key` for `method` `url`, with `ath` when an access token is
+/// given, issued at `iat` (Unix seconds) with a unique `jti`.
+pub fn dpop_proof(
+    key: &SigningKey,
+    method: &str,
+    url: &str,
+    access_token: Option<&str>,
+    iat: i64,
+) -> String {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut jwk = serde_json::to_value(key.public_jwk()).unwrap();
+    jwk.as_object_mut().unwrap().remove("kid");
+    let header = json!({"typ": "dpop+jwt", "alg": key.algorithm().as_str(), "jwk": jwk});
+    let mut claims = json!({"jti": uuid_like(), "htm": method, "htu": url, "iat": iat});
+    if let Some(token) = access_token {
+        claims["ath"] = json!(ecohub_auth::access_token_hash(token));
+    }
+    let mut jws = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = key.sign(jws.as_bytes()).unwrap();
+    jws.push('.');
+    jws.push_str(&b64(&signature));
+    jws
+}
+
+/// The refresh grant with a DPoP proof by `key`: a sender-constrained (`token_type: DPoP`)
+/// access token bound to `key`, and the rotated refresh token.
+pub async fn refresh_with_dpop(
+    hub: &impl Hub,
+    partner: &Partner,
+    refresh_token: &str,
+    key: &SigningKey,
+) -> ConsentTokens {
+    let http = loopback_client();
+    let mut form = partner.auth_form();
+    form.push(("grant_type", "refresh_token".into()));
+    form.push(("refresh_token", refresh_token.to_owned()));
+    let proof = dpop_proof(
+        key,
+        "POST",
+        &partner.token_url,
+        None,
+        SystemClock.now().unix_seconds(),
+    );
+    let (status, body) = send(
+        http.post(hub.url("/token"))
+            .header("DPoP", proof)
+            .form(&form),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    ConsentTokens {
+        access_token: body["access_token"].as_str().unwrap().to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// A unique `jti`.
 pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

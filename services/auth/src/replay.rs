@@ -51,10 +51,22 @@ pub fn replay_key(namespace: &str, jti: &str) -> String {
     b64url(sha256(&input))
 }
 
-/// A single-process guard in memory, for tests and single-instance development.
+/// A single-process guard in memory, for tests and single-instance development, and for the
+/// DPoP proofs resource servers see (one per request).
+///
+/// Entries are also kept ordered by expiry, so [`InMemoryJtiReplayGuard::purge`] costs what it
+/// forgets, not what is remembered: at a few thousand proofs per second the guard holds
+/// hundreds of thousands of live entries, and scanning them all on every request made DPoP
+/// reads quadratic.
 #[derive(Debug, Default)]
 pub struct InMemoryJtiReplayGuard {
-    seen: Mutex<HashMap<String, Timestamp>>,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    expires: HashMap<String, Timestamp>,
+    by_expiry: std::collections::BTreeSet<(Timestamp, String)>,
 }
 
 impl InMemoryJtiReplayGuard {
@@ -65,10 +77,12 @@ impl InMemoryJtiReplayGuard {
 
     /// Forgets entries that expired before `now`.
     pub fn purge(&self, now: Timestamp) {
-        self.seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, expires_at| *expires_at >= now);
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        while seen.by_expiry.first().is_some_and(|(at, _)| *at < now) {
+            if let Some((_, key)) = seen.by_expiry.pop_first() {
+                seen.expires.remove(&key);
+            }
+        }
     }
 
     /// How many entries are remembered.
@@ -76,6 +90,7 @@ impl InMemoryJtiReplayGuard {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .expires
             .len()
     }
 
@@ -94,14 +109,52 @@ impl JtiReplayGuard for InMemoryJtiReplayGuard {
     ) -> ReplayFuture<'a> {
         let key = replay_key(namespace, jti);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = match seen.entry(key) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(expires_at);
-                true
-            }
-        };
+        let first = !seen.expires.contains_key(&key);
+        if first {
+            seen.by_expiry.insert((expires_at, key.clone()));
+            seen.expires.insert(key, expires_at);
+        }
         drop(seen);
         Box::pin(std::future::ready(Ok(first)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_unix_seconds(s)
+    }
+
+    fn first_use(guard: &InMemoryJtiReplayGuard, jti: &str, expires: i64) -> bool {
+        let future = guard.first_use("dpop:k", jti, at(expires));
+        let waker = std::task::Waker::noop();
+        match std::pin::pin!(future).poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(r) => r.unwrap(),
+            std::task::Poll::Pending => unreachable!("the in-memory guard answers at once"),
+        }
+    }
+
+    #[test]
+    fn purging_forgets_exactly_the_expired_entries_whatever_their_order() {
+        let guard = InMemoryJtiReplayGuard::new();
+        assert!(first_use(&guard, "late", 100));
+        assert!(first_use(&guard, "early", 50));
+        assert!(first_use(&guard, "middle", 70));
+        assert!(!first_use(&guard, "late", 100));
+        guard.purge(at(60));
+        assert_eq!(guard.len(), 2);
+        // Still remembered: a replay is refused.
+        assert!(!first_use(&guard, "late", 100));
+        assert!(!first_use(&guard, "middle", 70));
+        guard.purge(at(70));
+        assert_eq!(guard.len(), 2, "kept until its expiry instant has passed");
+        guard.purge(at(71));
+        assert_eq!(guard.len(), 1);
+        guard.purge(at(101));
+        assert!(guard.is_empty());
     }
 }

@@ -3,11 +3,14 @@
 //! has the customer authorise a `ReadAccountsBasic` consent through the real pages, and prints
 //! `{"access_token": …, "admin_token": …}` — a consent-bound token and a bank staff token.
 //!
-//! `consent_token <hub base URL> <hub data dir>` (the CLI runs against the same data dir).
+//! `consent_token <hub base URL> <hub data dir> [--dpop <key dir>]` (the CLI runs against the
+//! same data dir). With `--dpop`, the access token printed is sender-constrained (RFC 9449):
+//! obtained by a refresh grant with a DPoP proof by the ES256 key kept in `<key dir>/keys`
+//! (created if absent), so that `dpop_proofs` can sign the requests' proofs with it.
 
 use ecohub_e2e::{
     PASSWORD, RunningHub, add_customer, authorise_consent, basic_token, create_consent, onboard,
-    send,
+    refresh_with_dpop, send,
 };
 use ecohub_kernel::{Clock, SystemClock, Timestamp};
 use ecohub_testkit::{Browser, loopback_client};
@@ -16,9 +19,13 @@ use serde_json::json;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, base, dir] = args.as_slice() else {
-        eprintln!("usage: consent_token <hub base URL> <hub data dir>");
-        std::process::exit(2);
+    let (base, dir, dpop_keys) = match args.as_slice() {
+        [_, base, dir] => (base, dir, None),
+        [_, base, dir, flag, keys] if flag == "--dpop" => (base, dir, Some(keys)),
+        _ => {
+            eprintln!("usage: consent_token <hub base URL> <hub data dir> [--dpop <key dir>]");
+            std::process::exit(2);
+        }
     };
     let hub = RunningHub(base.clone());
     let dir = std::path::Path::new(dir);
@@ -76,7 +83,7 @@ async fn main() {
         }),
     )
     .await;
-    let tokens = authorise_consent(
+    let mut tokens = authorise_consent(
         &hub,
         &recipient,
         &mut Browser::new(),
@@ -84,6 +91,11 @@ async fn main() {
         ("bench", PASSWORD),
     )
     .await;
+    if let Some(keys) = dpop_keys {
+        let ring = ecohub_auth::KeyRing::open(keys, SystemClock.now()).expect("DPoP key");
+        let key = ring.signing_key(SystemClock.now()).expect("DPoP key");
+        tokens = refresh_with_dpop(&hub, &recipient, &tokens.refresh_token, &key).await;
+    }
     println!(
         "{}",
         json!({"access_token": tokens.access_token, "admin_token": staff.maker})
