@@ -1,7 +1,7 @@
 //! One-time use of `jti` values: client assertions (RFC 7523 §3 item 7) and DPoP proofs
 //! (RFC 9449 §11.1) are refused when their `jti` was seen before.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
@@ -54,10 +54,13 @@ pub fn replay_key(namespace: &str, jti: &str) -> String {
 /// A single-process guard in memory, for tests and single-instance development, and for the
 /// DPoP proofs resource servers see (one per request).
 ///
-/// Entries are also kept ordered by expiry, so [`InMemoryJtiReplayGuard::purge`] costs what it
-/// forgets, not what is remembered: at a few thousand proofs per second the guard holds
-/// hundreds of thousands of live entries, and scanning them all on every request made DPoP
-/// reads quadratic.
+/// Entries are kept in one set per expiry second, so [`InMemoryJtiReplayGuard::purge`] drops
+/// whole seconds (it costs what it forgets, not what is remembered) and no single set grows to
+/// the whole population (no long rehash under the lock). At a few thousand proofs per second
+/// the guard holds hundreds of thousands of live entries; the first version scanned them all
+/// on every request, which made DPoP reads quadratic. A lookup checks each live second's set
+/// (about 70 for DPoP proofs), keyed by the SHA-256 of namespace and `jti` (no allocation).
+/// An entry is forgotten once the whole second of its expiry has passed (at most 1 s late).
 #[derive(Debug, Default)]
 pub struct InMemoryJtiReplayGuard {
     seen: Mutex<Seen>,
@@ -65,8 +68,34 @@ pub struct InMemoryJtiReplayGuard {
 
 #[derive(Debug, Default)]
 struct Seen {
-    expires: HashMap<String, Timestamp>,
-    by_expiry: std::collections::BTreeSet<(Timestamp, String)>,
+    /// Expiry second (Unix seconds) → digests of the keys expiring within it.
+    by_second: std::collections::BTreeMap<i64, HashSet<[u8; 32], DigestState>>,
+    len: usize,
+}
+
+/// The keys are SHA-256 digests already: their first 8 bytes are a uniform hash.
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestState;
+
+impl std::hash::BuildHasher for DigestState {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
 }
 
 impl InMemoryJtiReplayGuard {
@@ -75,29 +104,35 @@ impl InMemoryJtiReplayGuard {
         Self::default()
     }
 
-    /// Forgets entries that expired before `now`.
+    /// Forgets entries that expired before `now` (entries whose expiry second has passed).
     pub fn purge(&self, now: Timestamp) {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        while seen.by_expiry.first().is_some_and(|(at, _)| *at < now) {
-            if let Some((_, key)) = seen.by_expiry.pop_first() {
-                seen.expires.remove(&key);
+        let current = second_of(now);
+        // Every entry of second `s` expires before `s + 1`, so before `now` once `s` < the
+        // current second.
+        while let Some(entry) = seen.by_second.first_entry() {
+            if *entry.key() >= current {
+                break;
             }
+            let forgotten = entry.remove().len();
+            seen.len -= forgotten;
         }
     }
 
     /// How many entries are remembered.
     pub fn len(&self) -> usize {
-        self.seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .expires
-            .len()
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).len
     }
 
     /// Whether no entry is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The whole seconds of `t` (rounded down).
+fn second_of(t: Timestamp) -> i64 {
+    t.unix_seconds()
 }
 
 impl JtiReplayGuard for InMemoryJtiReplayGuard {
@@ -107,12 +142,22 @@ impl JtiReplayGuard for InMemoryJtiReplayGuard {
         jti: &'a str,
         expires_at: Timestamp,
     ) -> ReplayFuture<'a> {
-        let key = replay_key(namespace, jti);
+        let mut input = Vec::with_capacity(namespace.len() + 1 + jti.len());
+        input.extend_from_slice(namespace.as_bytes());
+        input.push(0);
+        input.extend_from_slice(jti.as_bytes());
+        let digest: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input)
+            .as_ref()
+            .try_into()
+            .unwrap_or([0; 32]);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = !seen.expires.contains_key(&key);
+        let first = !seen.by_second.values().any(|set| set.contains(&digest));
         if first {
-            seen.by_expiry.insert((expires_at, key.clone()));
-            seen.expires.insert(key, expires_at);
+            seen.by_second
+                .entry(second_of(expires_at))
+                .or_default()
+                .insert(digest);
+            seen.len += 1;
         }
         drop(seen);
         Box::pin(std::future::ready(Ok(first)))
