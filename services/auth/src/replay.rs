@@ -44,11 +44,18 @@ pub trait JtiReplayGuard: Send + Sync {
 /// A fixed-length, opaque key for `(namespace, jti)`: base64url(SHA-256(namespace ‖ 0x00 ‖
 /// jti)), 43 characters of `[A-Za-z0-9_-]`, safe in a stream name and free of client data.
 pub fn replay_key(namespace: &str, jti: &str) -> String {
+    b64url(replay_digest(namespace, jti))
+}
+
+/// SHA-256(namespace ‖ 0x00 ‖ jti): what [`replay_key`] encodes.
+fn replay_digest(namespace: &str, jti: &str) -> [u8; 32] {
     let mut input = Vec::with_capacity(namespace.len() + 1 + jti.len());
     input.extend_from_slice(namespace.as_bytes());
     input.push(0);
     input.extend_from_slice(jti.as_bytes());
-    b64url(sha256(&input))
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(&sha256(&input));
+    digest
 }
 
 /// A single-process guard in memory, for tests and single-instance development, and for the
@@ -142,14 +149,7 @@ impl JtiReplayGuard for InMemoryJtiReplayGuard {
         jti: &'a str,
         expires_at: Timestamp,
     ) -> ReplayFuture<'a> {
-        let mut input = Vec::with_capacity(namespace.len() + 1 + jti.len());
-        input.extend_from_slice(namespace.as_bytes());
-        input.push(0);
-        input.extend_from_slice(jti.as_bytes());
-        let digest: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input)
-            .as_ref()
-            .try_into()
-            .unwrap_or([0; 32]);
+        let digest = replay_digest(namespace, jti);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let first = !seen.by_second.values().any(|set| set.contains(&digest));
         if first {
