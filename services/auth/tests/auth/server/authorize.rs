@@ -846,31 +846,17 @@ async fn refresh_and_introspection_follow_the_consent() {
     let reply = s.redeem(&code, VERIFIER).await;
     let access = reply.body["access_token"].as_str().unwrap().to_owned();
     let refresh = reply.body["refresh_token"].as_str().unwrap().to_owned();
-    let introspect = |token: String| {
-        let s = &s;
-        async move {
-            let body = format!("{}&token={}", s.client.auth_params(), enc(&token));
-            s.hub
-                .send(
-                    test::TestRequest::post()
-                        .uri("/introspect")
-                        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                        .set_payload(body),
-                )
-                .await
-        }
-    };
-    let active = introspect(access.clone()).await;
+    let active = s.introspect(&access).await;
     assert_eq!(active.body["active"], true, "{}", active.body);
     assert_eq!(active.body["consent_id"], s.consent);
-    let active = introspect(refresh.clone()).await;
+    let active = s.introspect(&refresh).await;
     assert_eq!(active.body["active"], true, "{}", active.body);
     assert_eq!(active.body["consent_id"], s.consent);
     assert_eq!(active.body["scope"], "data:read partner:read");
     s.hub.consents.revoke(&s.consent, s.hub.now()).await;
-    assert_eq!(introspect(access).await.body, json!({ "active": false }));
+    assert_eq!(s.introspect(&access).await.body, json!({ "active": false }));
     assert_eq!(
-        introspect(refresh.clone()).await.body,
+        s.introspect(&refresh).await.body,
         json!({ "active": false })
     );
     s.refresh(&refresh)
@@ -902,17 +888,7 @@ async fn revoking_a_refresh_token_revokes_its_family() {
     s.refresh(&refresh2)
         .await
         .assert_oauth_error(400, "invalid_grant");
-    let body = format!("{}&token={}", s.client.auth_params(), enc(&refresh2));
-    let reply = s
-        .hub
-        .send(
-            test::TestRequest::post()
-                .uri("/introspect")
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(body),
-        )
-        .await;
-    assert_eq!(reply.body, json!({ "active": false }));
+    s.assert_inactive(&refresh2).await;
 }
 
 #[actix_web::test]
@@ -1150,6 +1126,27 @@ impl Setup {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
+    /// Introspection (RFC 7662) of `token` by the client.
+    async fn introspect(&self, token: &str) -> Reply {
+        let body = format!("{}&token={}", self.client.auth_params(), enc(token));
+        self.hub
+            .send(
+                test::TestRequest::post()
+                    .uri("/introspect")
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .set_payload(body),
+            )
+            .await
+    }
+
+    /// Introspection by the client says `token` is not active.
+    async fn assert_inactive(&self, token: &str) {
+        assert_eq!(
+            self.introspect(token).await.body,
+            json!({ "active": false })
+        );
+    }
+
     async fn assert_refused(&self, access: &str) {
         self.hub
             .call_protected("Bearer", access, None)
@@ -1190,17 +1187,7 @@ async fn reusing_a_refresh_token_revokes_every_access_token_its_family_issued() 
     let (newer_access, _) = Setup::tokens(&s.refresh(&other_refresh).await);
     s.assert_usable(&newer_access).await;
     // Introspection agrees.
-    let body = format!("{}&token={}", s.client.auth_params(), enc(&access1));
-    let reply = s
-        .hub
-        .send(
-            test::TestRequest::post()
-                .uri("/introspect")
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(body),
-        )
-        .await;
-    assert_eq!(reply.body, json!({ "active": false }));
+    s.assert_inactive(&access1).await;
 }
 
 #[actix_web::test]
