@@ -18,6 +18,10 @@
 # are valid for 60 s), PROOFS_PER_SECOND (default 40000, an upper bound of the request rate)
 # per second of the round, one file per wrk thread so that none is sent twice.
 #
+# With STORE=kurrentdb the hub runs on the KurrentDB backend against the protocol double
+# (shared/kurrentdb-double/examples/serve_double.rs, in memory, one node) — or against a real
+# server when ECOHUB_EVENTSTOREDB_URL is set — instead of the embedded store.
+#
 # A round with any non-2xx answer (401, 429, …) fails the run. Needs wrk (Debian package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +40,18 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p ecohub
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p ecohub-auth --example bare_verify_server
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p ecohub-e2e --example consent_token --example dpop_proofs
 bin="$target/release/ecohub"
+if [ "${STORE:-}" = kurrentdb ]; then
+  if [ -n "${ECOHUB_EVENTSTOREDB_URL:-}" ]; then
+    export ECOHUB_STORE__URL="$ECOHUB_EVENTSTOREDB_URL"
+  else
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p ecohub-kurrentdb-double --example serve_double
+    "$target/release/examples/serve_double" >"$work/double.url" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -s "$work/double.url" ] && break; sleep 0.1; done
+    export ECOHUB_STORE__URL="$(cat "$work/double.url")"
+  fi
+  echo "store: $ECOHUB_STORE__URL" >&2
+fi
 
 port=18180; hub="http://127.0.0.1:$port"; url="$hub/data/accounts"
 cat >"$work/ecohub.toml" <<TOML
