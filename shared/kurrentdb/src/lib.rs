@@ -45,6 +45,122 @@ pub struct KurrentDbStore {
     conn: Arc<Connection>,
     closed: Arc<AtomicBool>,
     monitor: JoinHandle<()>,
+    categories: Arc<CategoryTracker>,
+    tracker: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// How long [`EventStore::category_heads`] waits for the category tracker to pass the head
+/// it read before answering with the global head instead (exact, only coarser).
+const TRACKER_WAIT: Duration = Duration::from_millis(100);
+
+/// Per-instance category heads, fed by a live subscription to `$all` started when the store
+/// connects. The server cannot answer "the newest position of a stream category" cheaply and
+/// exactly (a filtered backwards read of `$all` scans past every other event; the `$ce-`
+/// system streams lag), so each instance follows the log itself. A head is only answered once
+/// the subscription has delivered everything up to the global head read from the leader at the
+/// start of the call, so it covers every append acknowledged before the call, by any instance;
+/// if the subscription lags longer than [`TRACKER_WAIT`] the call answers with that global head.
+#[derive(Debug)]
+struct CategoryTracker {
+    /// Position the subscription started after (the head at connect time): the head of every
+    /// category it has not seen an append to since.
+    start: Option<Position>,
+    heads: std::sync::Mutex<std::collections::HashMap<String, Position>>,
+    /// The last position delivered, raised only after `heads` took the event in.
+    seen: tokio::sync::watch::Sender<Option<Position>>,
+}
+
+impl CategoryTracker {
+    fn new(start: Option<Position>) -> Self {
+        Self {
+            start,
+            heads: std::sync::Mutex::new(std::collections::HashMap::new()),
+            seen: tokio::sync::watch::Sender::new(start),
+        }
+    }
+
+    fn heads(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Position>> {
+        self.heads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn observe(&self, message: &SubscriptionMessage) {
+        let position = match message {
+            SubscriptionMessage::Event(e) => {
+                let category = category_of(&e.stream);
+                let mut heads = self.heads();
+                match heads.get_mut(category) {
+                    Some(p) => *p = (*p).max(e.position),
+                    None => {
+                        heads.insert(category.to_owned(), e.position);
+                    }
+                }
+                Some(e.position)
+            }
+            SubscriptionMessage::Checkpoint(p) => Some(*p),
+            SubscriptionMessage::CaughtUp { position } => *position,
+        };
+        if let Some(p) = position {
+            self.seen.send_if_modified(|seen| {
+                let raise = seen.is_none_or(|s| p > s);
+                if raise {
+                    *seen = Some(p);
+                }
+                raise
+            });
+        }
+    }
+
+    /// The category's head once the subscription has delivered up to `head`, or `None` if it
+    /// did not within [`TRACKER_WAIT`].
+    async fn head_after(&self, category: &str, head: Position) -> Option<Option<Position>> {
+        let mut seen = self.seen.subscribe();
+        let passed = tokio::time::timeout(
+            TRACKER_WAIT,
+            seen.wait_for(|s| s.is_some_and(|s| s >= head)),
+        )
+        .await;
+        if !matches!(passed, Ok(Ok(_))) {
+            return None;
+        }
+        Some(self.heads().get(category).copied().or(self.start))
+    }
+}
+
+/// The category of a stream: its name up to and including the first `-`, or the whole name.
+fn category_of(stream: &str) -> &str {
+    match stream.find('-') {
+        Some(i) => &stream[..=i],
+        None => stream,
+    }
+}
+
+/// Follows `$all` from `start` into `tracker` until the store closes.
+async fn track_categories(
+    conn: Arc<Connection>,
+    closed: Arc<AtomicBool>,
+    tracker: Arc<CategoryTracker>,
+) {
+    let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
+    let task = tokio::spawn(subscription_task(
+        conn,
+        closed,
+        tracker.start,
+        EventFilter::all(),
+        tx,
+    ));
+    while let Some(message) = rx.recv().await {
+        match message {
+            Ok(message) => tracker.observe(&message),
+            Err(e) => {
+                // Heads then fall back to the global head after TRACKER_WAIT.
+                tracing::warn!(error = %e, "category tracking stopped");
+                break;
+            }
+        }
+    }
+    task.abort();
 }
 
 impl std::fmt::Debug for KurrentDbStore {
@@ -67,8 +183,18 @@ impl KurrentDbStore {
             .map_err(|e| StoreError::InvalidRequest(e.to_string()))?;
         let conn = Connection::new(settings)?;
         conn.get().await?;
-        let store = Self::with_connection(conn);
-        store.probe().await?;
+        let mut store = Self::with_connection(conn);
+        let start = store.head().await?;
+        store.categories = Arc::new(CategoryTracker::new(start));
+        let tracker = tokio::spawn(track_categories(
+            store.conn.clone(),
+            store.closed.clone(),
+            store.categories.clone(),
+        ));
+        *store
+            .tracker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tracker);
         Ok(store)
     }
 
@@ -79,11 +205,20 @@ impl KurrentDbStore {
             conn,
             closed,
             monitor,
+            categories: Arc::new(CategoryTracker::new(None)),
+            tracker: std::sync::Mutex::new(None),
         }
     }
 
-    async fn probe(&self) -> Result<(), StoreError> {
-        self.head().await.map(|_| ())
+    fn stop_tracking(&self) {
+        if let Some(t) = self
+            .tracker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            t.abort();
+        }
     }
 
     fn check_open(&self) -> Result<(), StoreError> {
@@ -465,6 +600,31 @@ impl EventStore for KurrentDbStore {
         Ok(None)
     }
 
+    /// Exact for every append acknowledged before the call, by any instance (see
+    /// [`CategoryTracker`]): one head read on the leader, then this instance's tracker.
+    async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
+        Ok(self.category_heads(&[prefix]).await?.remove(0))
+    }
+
+    async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
+        let head = self.head().await?;
+        let Some(head) = head else {
+            return Ok(vec![None; prefixes.len()]);
+        };
+        let mut heads = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            let category = category_of(prefix);
+            let tracked = if category.len() == prefix.len() && category.ends_with('-') {
+                self.categories.head_after(category, head).await
+            } else {
+                None
+            };
+            // Not a `<category>-` prefix, or the tracker lags: the global head (exact, coarser).
+            heads.push(tracked.unwrap_or(Some(head)));
+        }
+        Ok(heads)
+    }
+
     async fn is_healthy(&self) -> bool {
         !self.closed.load(Ordering::SeqCst) && self.conn.healthy.load(Ordering::SeqCst)
     }
@@ -472,6 +632,7 @@ impl EventStore for KurrentDbStore {
     async fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::SeqCst);
         self.monitor.abort();
+        self.stop_tracking();
         Ok(())
     }
 }
@@ -480,6 +641,7 @@ impl Drop for KurrentDbStore {
     fn drop(&mut self) {
         self.closed.store(true, Ordering::SeqCst);
         self.monitor.abort();
+        self.stop_tracking();
     }
 }
 

@@ -219,3 +219,50 @@ async fn scheduled_job_slots_run_once_across_instances() {
     all.sort_unstable();
     assert_eq!(all, (1..=30).collect::<Vec<u64>>());
 }
+
+async fn append(store: &KurrentDbStore, stream: String) -> ecohub_eventstore::AppendResult {
+    let event = NewEvent::raw("Happened", json!({}), now());
+    store
+        .append(&stream, ExpectedRevision::Any, vec![event])
+        .await
+        .unwrap()
+}
+
+/// Category heads are exact across instances: what another instance appended a moment ago is
+/// in this instance's head on the very next call, and appends to other categories leave it
+/// alone (so checks remembered against it survive them) — also across a leader change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn category_heads_follow_every_instance_and_only_their_category() {
+    let cluster = DoubleCluster::start(3).await;
+    let url = cluster.connection_string();
+    let one = KurrentDbStore::connect(&url).await.unwrap();
+    let two = KurrentDbStore::connect(&url).await.unwrap();
+    assert_eq!(one.category_head("consent-").await.unwrap(), None);
+    append(&two, "consent-1".into()).await;
+    let first = one.category_head("consent-").await.unwrap();
+    assert!(first.is_some());
+    for round in 0..50 {
+        // Other categories, through either instance: the head stays.
+        append(&two, format!("dataaccess-{round}")).await;
+        append(&one, format!("dataaccess-{round}")).await;
+        let [consent, access] = one
+            .category_heads(&["consent-", "dataaccess-"])
+            .await
+            .unwrap()[..]
+        else {
+            unreachable!()
+        };
+        assert_eq!(consent, first, "round {round}");
+        assert!(access > first, "round {round}");
+    }
+    // The category, through the other instance: moved on the very next call.
+    let appended = append(&two, "consent-2".into()).await.position;
+    assert_eq!(one.category_head("consent-").await.unwrap(), appended);
+    // Across a leader change too.
+    cluster.elect(1);
+    let appended = append(&two, "consent-3".into()).await.position;
+    assert_eq!(one.category_head("consent-").await.unwrap(), appended);
+    // A prefix that is not a `<category>-` gets the global head.
+    let head = one.head().await.unwrap();
+    assert_eq!(one.category_head("consent").await.unwrap(), head);
+}
