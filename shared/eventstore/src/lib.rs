@@ -87,7 +87,8 @@ pub trait EventStore: Send + Sync + 'static {
     /// know that no stream of the category changed in between; the value means nothing else.
     /// The default is the global [`EventStore::head`], which moves on every append: exact,
     /// only coarser. The embedded store tracks categories (streams named `<category>-<id>`)
-    /// in memory.
+    /// in memory; the KurrentDB backend follows `$all` per instance and answers once it has
+    /// passed the leader's head.
     async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
         let _ = prefix;
         self.head().await
