@@ -438,6 +438,20 @@ pub struct ConsentTokens {
     pub refresh_token: String,
 }
 
+/// The body of a consent for basic account information from the bank, for travel offers,
+/// expiring in `days` days.
+pub fn basic_accounts_consent(days: i64) -> Value {
+    let expiration = ecohub_kernel::Timestamp::from_unix_seconds(
+        SystemClock.now().unix_seconds() + days * 86_400,
+    );
+    json!({
+        "permissions": ["ReadAccountsBasic"],
+        "purpose": {"code": "travel-offers", "text": "Tailor travel offers"},
+        "expiration": expiration.to_rfc3339(),
+        "data_providers": ["bank"]
+    })
+}
+
 /// The partner creates a consent (client_credentials token) and returns its id.
 pub async fn create_consent(hub: &impl Hub, partner: &Partner, body: &Value) -> String {
     let http = loopback_client();

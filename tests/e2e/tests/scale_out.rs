@@ -189,8 +189,9 @@ async fn a_suspension_through_one_instance_is_refused_by_the_other_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once() {
-    use ecohub_e2e::{add_customer, authorise_consent, create_consent, onboard};
-    use ecohub_kernel::{Clock, SystemClock, Timestamp};
+    use ecohub_e2e::{
+        add_customer, authorise_consent, basic_accounts_consent, create_consent, onboard,
+    };
     use ecohub_testkit::Browser;
 
     let cluster = DoubleCluster::start(1).await;
@@ -217,18 +218,7 @@ async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once(
     )
     .await;
     add_customer(shared.path(), &store_args, "alice");
-    let expiration = Timestamp::from_unix_seconds(SystemClock.now().unix_seconds() + 30 * 86_400);
-    let consent = create_consent(
-        &one,
-        &partner,
-        &json!({
-            "permissions": ["ReadAccountsBasic"],
-            "purpose": {"code": "travel-offers", "text": "Tailor travel offers"},
-            "expiration": expiration.to_rfc3339(),
-            "data_providers": ["bank"]
-        }),
-    )
-    .await;
+    let consent = create_consent(&one, &partner, &basic_accounts_consent(30)).await;
     // Authorised through instance two; the token works on both.
     let mut browser = Browser::new();
     let tokens = authorise_consent(

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use ecohub_e2e::{
-    PASSWORD, add_customer, authorise_consent, create_consent, onboard, send, wait_ready,
+    PASSWORD, add_customer, authorise_consent, basic_accounts_consent, create_consent, onboard,
+    send, wait_ready,
 };
-use ecohub_kernel::{Clock, SystemClock, Timestamp};
 use ecohub_testkit::{Browser, HubProcess, loopback_client};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -180,18 +180,7 @@ async fn a_recipient_reads_only_what_the_consent_allows_until_the_customer_revok
     );
 
     // The customer authorises a consent for basic account information only.
-    let expiration = Timestamp::from_unix_seconds(SystemClock.now().unix_seconds() + 30 * 86_400);
-    let consent = create_consent(
-        &hub,
-        &recipient,
-        &json!({
-            "permissions": ["ReadAccountsBasic"],
-            "purpose": {"code": "travel-offers", "text": "Tailor travel offers"},
-            "expiration": expiration.to_rfc3339(),
-            "data_providers": ["bank"]
-        }),
-    )
-    .await;
+    let consent = create_consent(&hub, &recipient, &basic_accounts_consent(30)).await;
     let mut browser = Browser::new();
     let tokens = authorise_consent(
         &hub,

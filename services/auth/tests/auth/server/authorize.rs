@@ -874,17 +874,7 @@ async fn revoking_a_refresh_token_revokes_its_family() {
         .as_str()
         .unwrap()
         .to_owned();
-    let body = format!("{}&token={}", s.client.auth_params(), enc(&refresh1));
-    let reply = s
-        .hub
-        .send(
-            test::TestRequest::post()
-                .uri("/revoke")
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(body),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(s.revoke(&refresh1).await.status, StatusCode::OK);
     s.refresh(&refresh2)
         .await
         .assert_oauth_error(400, "invalid_grant");
@@ -1126,17 +1116,27 @@ impl Setup {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
-    /// Introspection (RFC 7662) of `token` by the client.
-    async fn introspect(&self, token: &str) -> Reply {
+    /// `token` posted by the authenticated client to `uri` (`/introspect`, `/revoke`).
+    async fn post_token(&self, uri: &str, token: &str) -> Reply {
         let body = format!("{}&token={}", self.client.auth_params(), enc(token));
         self.hub
             .send(
                 test::TestRequest::post()
-                    .uri("/introspect")
+                    .uri(uri)
                     .insert_header(("content-type", "application/x-www-form-urlencoded"))
                     .set_payload(body),
             )
             .await
+    }
+
+    /// Introspection (RFC 7662) of `token` by the client.
+    async fn introspect(&self, token: &str) -> Reply {
+        self.post_token("/introspect", token).await
+    }
+
+    /// Revocation (RFC 7009) of `token` by the client.
+    async fn revoke(&self, token: &str) -> Reply {
+        self.post_token("/revoke", token).await
     }
 
     /// Introspection by the client says `token` is not active.
@@ -1254,17 +1254,7 @@ async fn a_reused_code_and_a_revoked_refresh_token_revoke_the_family_access_toke
     let (access2, refresh2) = s.other_grant().await;
     let (access3, refresh3) = Setup::tokens(&s.refresh(&refresh2).await);
     s.assert_usable(&access3).await;
-    let body = format!("{}&token={}", s.client.auth_params(), enc(&refresh3));
-    let reply = s
-        .hub
-        .send(
-            test::TestRequest::post()
-                .uri("/revoke")
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(body),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(s.revoke(&refresh3).await.status, StatusCode::OK);
     s.assert_refused(&access2).await;
     s.assert_refused(&access3).await;
 }
