@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ecohub_auth::{SigningAlgorithm, SigningKey};
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 use ecohub_kernel::{Clock, SystemClock};
 use ecohub_testkit::{Browser, HubProcess, ecohub_binary, loopback_client};
 use oauth2::basic::BasicClient;
@@ -248,24 +248,14 @@ pub fn dpop_proof(
     access_token: Option<&str>,
     iat: i64,
 ) -> String {
-    use base64::Engine;
-    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut jwk = serde_json::to_value(key.public_jwk()).unwrap();
     jwk.as_object_mut().unwrap().remove("kid");
     let header = json!({"typ": "dpop+jwt", "alg": key.algorithm().as_str(), "jwk": jwk});
     let mut claims = json!({"jti": uuid_like(), "htm": method, "htu": url, "iat": iat});
     if let Some(token) = access_token {
-        claims["ath"] = json!(ecohub_auth::access_token_hash(token));
+        claims["ath"] = json!(ecohub_jose::access_token_hash(token));
     }
-    let mut jws = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let signature = key.sign(jws.as_bytes()).unwrap();
-    jws.push('.');
-    jws.push_str(&b64(&signature));
-    jws
+    ecohub_jose::testing::signed(key, &header, &claims)
 }
 
 /// The refresh grant with a DPoP proof by `key`: a sender-constrained (`token_type: DPoP`)

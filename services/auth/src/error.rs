@@ -1,4 +1,7 @@
-//! Errors shared by every JWT this crate verifies, and the OAuth error codes they map to.
+//! The OAuth error codes, and the one each error of the JOSE core ([`ecohub_jose`]) is
+//! rendered as: the core says what was wrong with a JWT, this server decides what to answer.
+
+use ecohub_jose::{ClientAssertionError, DpopError, SoftwareStatementError, TokenError};
 
 /// The OAuth error code an error must be rendered as.
 ///
@@ -45,60 +48,43 @@ impl std::fmt::Display for OAuthError {
     }
 }
 
-/// Why a JWT (of any kind) was refused: its structure, header, signature or standard claims.
-///
-/// Each concern wraps it in its own error ([`crate::TokenError`],
-/// [`crate::ClientAssertionError`], ...) which knows the OAuth error to render.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwtError {
-    /// Not three base64url parts, bad JSON, oversized, a claim of the wrong JSON type.
-    #[error("malformed jwt: {0}")]
-    Malformed(&'static str),
-    /// `alg` is not ES256, PS256 or EdDSA (this covers `none`, HS*, RS*).
-    #[error("algorithm {0} is not allowed")]
-    AlgorithmNotAllowed(String),
-    /// The `typ` header is missing or not the one this kind of JWT must carry.
-    #[error("unexpected jwt type {found:?}, expected {expected}")]
-    WrongType {
-        /// The type this kind of JWT must have.
-        expected: &'static str,
-        /// The type the header carried.
-        found: Option<String>,
-    },
-    /// The header lists critical extensions (`crit`); we understand none.
-    #[error("critical header parameters are not supported")]
-    CriticalHeader,
-    /// The header has no `kid` where one is required.
-    #[error("missing key id")]
-    MissingKeyId,
-    /// No trusted key has this `kid`.
-    #[error("unknown key id {0}")]
-    UnknownKeyId(String),
-    /// The key found cannot be used with the header's `alg`.
-    #[error("key does not match the algorithm")]
-    KeyAlgorithmMismatch,
-    /// The signature does not verify.
-    #[error("invalid signature")]
-    InvalidSignature,
-    /// A required claim is absent.
-    #[error("missing claim {0}")]
-    MissingClaim(&'static str),
-    /// A claim is present but unusable (empty, wrong format).
-    #[error("invalid claim {0}")]
-    InvalidClaim(&'static str),
-    /// `exp` has passed (beyond the allowed skew).
-    #[error("jwt expired")]
-    Expired,
-    /// `nbf` is in the future (beyond the allowed skew).
-    #[error("jwt not valid yet")]
-    NotYetValid,
-    /// `iat` is in the future (beyond the allowed skew).
-    #[error("jwt issued in the future")]
-    IssuedInFuture,
-    /// `iss` is not the expected issuer.
-    #[error("wrong issuer")]
-    WrongIssuer,
-    /// `aud` does not contain an expected audience.
-    #[error("wrong audience")]
-    WrongAudience,
+/// Any refused access token is `invalid_token` (RFC 6750 §3.1).
+impl From<&TokenError> for OAuthError {
+    fn from(_: &TokenError) -> Self {
+        Self::InvalidToken
+    }
+}
+
+/// `invalid_client` (RFC 6749 §5.2), or `server_error` when the replay store failed.
+impl From<&ClientAssertionError> for OAuthError {
+    fn from(e: &ClientAssertionError) -> Self {
+        match e {
+            ClientAssertionError::ReplayGuard(_) => Self::ServerError,
+            _ => Self::InvalidClient,
+        }
+    }
+}
+
+/// `invalid_dpop_proof` (RFC 9449 §5 at the token endpoint, §7.1 with `WWW-Authenticate: DPoP`
+/// at a resource), or `server_error` when the replay store failed. A refresh token presented
+/// with the wrong key is `invalid_grant` at the token endpoint (§5.0): the caller knows that
+/// context.
+impl From<&DpopError> for OAuthError {
+    fn from(e: &DpopError) -> Self {
+        match e {
+            DpopError::ReplayGuard(_) => Self::ServerError,
+            _ => Self::InvalidDpopProof,
+        }
+    }
+}
+
+/// Not signed by one of our keys or not issued by us: `unapproved_software_statement`;
+/// anything else wrong: `invalid_software_statement` (RFC 7591 §3.2.2).
+impl From<&SoftwareStatementError> for OAuthError {
+    fn from(e: &SoftwareStatementError) -> Self {
+        match e {
+            SoftwareStatementError::Unapproved(_) => Self::UnapprovedSoftwareStatement,
+            SoftwareStatementError::Invalid(_) => Self::InvalidSoftwareStatement,
+        }
+    }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use ecohub_eventstore::SharedStore;
 use ecohub_kernel::Clock;
 
-use crate::keys::KeyRing;
-use crate::replay::JtiReplayGuard;
 use crate::settings::AuthSettings;
+use ecohub_jose::keys::KeyRing;
+use ecohub_jose::replay::JtiReplayGuard;
 
 /// The authorization server's state, in actix app data as `web::Data<AuthState>`.
 #[derive(Clone)]

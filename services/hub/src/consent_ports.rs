@@ -7,9 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ecohub_auth::{
     ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
-    CustomerRef, KeyRing, PermissionView,
+    CustomerRef, PermissionView,
 };
 use ecohub_consents::{ConsentsState, ErrorKind, PartnerInfo, PartnerLookup, ReceiptSigner};
+use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::DirectoryReader;
 use ecohub_partners::domain::{PartnerId, PartnerStatus, Role};

@@ -300,7 +300,7 @@ fn keys(settings: &Settings, command: KeysCommand) -> ExitCode {
     let now = SystemClock.now();
     let auth = ecohub::services::auth_settings(settings, settings.server.bind);
     let result = match command {
-        KeysCommand::Rotate { alg, .. } => match alg.parse::<ecohub_auth::SigningAlgorithm>() {
+        KeysCommand::Rotate { alg, .. } => match alg.parse::<ecohub_jose::SigningAlgorithm>() {
             Ok(alg) => ecohub_auth::rotate_keys(&settings.data_dir, alg, now, &auth)
                 .map(|key| serde_json::json!(key)),
             Err(_) => {

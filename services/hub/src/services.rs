@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ecohub_auth::{AuthState, KeyRing, TokenVerifier};
+use ecohub_auth::{AuthState, TokenVerifier};
 use ecohub_consents::{ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
+use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use ecohub_auth::{BuiltInDirectory, KeyRing, PairwiseSalt, pairwise_id};
+use ecohub_auth::{BuiltInDirectory, PairwiseSalt, pairwise_id};
 use ecohub_consents::ConsentsState;
 use ecohub_consents::domain::{ConsentData, ConsentId, ConsentStatus};
 use ecohub_eventstore::{Position, SharedStore};
+use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::PartnerId;

@@ -92,7 +92,7 @@ async fn main() {
     )
     .await;
     if let Some(keys) = dpop_keys {
-        let ring = ecohub_auth::KeyRing::open(keys, SystemClock.now()).expect("DPoP key");
+        let ring = ecohub_jose::KeyRing::open(keys, SystemClock.now()).expect("DPoP key");
         let key = ring.signing_key(SystemClock.now()).expect("DPoP key");
         tokens = refresh_with_dpop(&hub, &recipient, &tokens.refresh_token, &key).await;
     }

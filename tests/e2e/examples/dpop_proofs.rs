@@ -18,7 +18,7 @@ fn main() {
     };
     let count: usize = count.parse().expect("count");
     let files: usize = files.parse::<usize>().expect("files").max(1);
-    let ring = ecohub_auth::KeyRing::open(keys, SystemClock.now()).expect("DPoP key");
+    let ring = ecohub_jose::KeyRing::open(keys, SystemClock.now()).expect("DPoP key");
     let key = ring.signing_key(SystemClock.now()).expect("DPoP key");
     let iat = SystemClock.now().unix_seconds();
     let mut writers: Vec<_> = (0..files)

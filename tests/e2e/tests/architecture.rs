@@ -102,10 +102,11 @@ fn services_do_not_depend_on_each_other() {
     }
 }
 
-/// Shared crates, the test kit included, depend on no service (not even for their tests):
-/// every crate can use them without a dependency cycle.
+/// Shared crates, the test kit included, and these end-to-end tests depend on no service (not
+/// even for their tests): every crate can use the shared ones without a dependency cycle, and
+/// the end-to-end tests see the hub only as a partner would, through its binary.
 #[test]
-fn shared_crates_depend_on_no_service() {
+fn shared_crates_and_e2e_tests_depend_on_no_service() {
     let services: Vec<String> = crate_dirs("services")
         .iter()
         .map(|dir| {
@@ -114,8 +115,15 @@ fn shared_crates_depend_on_no_service() {
         })
         .collect();
     assert!(services.iter().any(|s| s == "ecohub"), "{services:?}");
-    for dir in crate_dirs("shared") {
-        let table = manifest(&format!("shared/{dir}/Cargo.toml"));
+    assert!(services.iter().any(|s| s == "ecohub-auth"), "{services:?}");
+    let mut crates: Vec<String> = crate_dirs("shared")
+        .into_iter()
+        .map(|dir| format!("shared/{dir}"))
+        .collect();
+    assert!(crates.iter().any(|c| c == "shared/jose"), "{crates:?}");
+    crates.push("tests/e2e".into());
+    for dir in crates {
+        let table = manifest(&format!("{dir}/Cargo.toml"));
         for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
             let Some(deps) = table.get(section).and_then(|d| d.as_table()) else {
                 continue;
@@ -123,10 +131,34 @@ fn shared_crates_depend_on_no_service() {
             for dep in deps.keys() {
                 assert!(
                     !services.contains(dep),
-                    "shared/{dir} depends on service {dep} ({section})"
+                    "{dir} depends on service {dep} ({section})"
                 );
             }
         }
+    }
+}
+
+/// The JOSE core knows nothing of HTTP, storage or a runtime: pure functions over values and
+/// one file-backed key ring.
+#[test]
+fn jose_core_depends_on_no_http_storage_or_runtime() {
+    let forbidden = [
+        "actix-web",
+        "actix-http",
+        "utoipa",
+        "tokio",
+        "rusqlite",
+        "reqwest",
+        "async-trait",
+        "ecohub-eventstore",
+        "ecohub-http",
+        "ecohub-security",
+    ];
+    for dep in deps(&manifest("shared/jose/Cargo.toml")) {
+        assert!(
+            !forbidden.contains(&dep.as_str()),
+            "ecohub-jose must not depend on {dep}"
+        );
     }
 }
 

@@ -7,8 +7,8 @@
 
 use std::process::Command;
 
-use ecohub_auth::{SigningAlgorithm, SigningKey};
 use ecohub_e2e::{oauth_http, wait_ready};
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 use ecohub_kernel::{Clock, SystemClock};
 use ecohub_testkit::{HubProcess, ecohub_binary, loopback_client};
 use oauth2::basic::BasicClient;

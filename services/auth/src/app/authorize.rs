@@ -33,9 +33,9 @@ use crate::domain::authorization::{
     RefreshFamily, RequestRefusal, Rotation,
 };
 use crate::domain::{AuthMethod, GrantType, RegisteredClient};
-use crate::jwt::{IssueError, NewAccessToken, issue_access_token};
 use crate::state::AuthState;
-use crate::util::{b64url, random_id, sha256};
+use ecohub_jose::jwt::{IssueError, NewAccessToken, issue_access_token};
+use ecohub_jose::util::{b64url, random_id, sha256};
 
 /// The prefix of the `request_uri`s the hub hands out.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -552,7 +552,7 @@ fn issue_consent_token(
     state: &AuthState,
     grant: AccessGrant<'_>,
     now: Timestamp,
-) -> Result<crate::jwt::IssuedAccessToken, EndpointError> {
+) -> Result<ecohub_jose::jwt::IssuedAccessToken, EndpointError> {
     let lifetime = state
         .settings
         .access_token_lifetime
@@ -581,7 +581,7 @@ fn issue_consent_token(
 }
 
 fn response(
-    issued: &crate::jwt::IssuedAccessToken,
+    issued: &ecohub_jose::jwt::IssuedAccessToken,
     refresh_token: Option<String>,
 ) -> TokenResponse {
     TokenResponse {
@@ -751,7 +751,7 @@ async fn revoke_code_issue(
     revoke_family(state, &grant.family_id, "code_reused", actor, now).await
 }
 
-fn family_access_token(issued: &crate::jwt::IssuedAccessToken) -> FamilyAccessToken {
+fn family_access_token(issued: &ecohub_jose::jwt::IssuedAccessToken) -> FamilyAccessToken {
     FamilyAccessToken {
         jti: issued.claims.jti.clone(),
         expires_at: issued.claims.expires_at(),

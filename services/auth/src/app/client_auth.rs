@@ -11,10 +11,10 @@ use super::EndpointError;
 use super::client_cache::ClientSnapshot;
 use super::secrets::{verified_before, verify_against_dummy, verify_secret_cached};
 use super::store::{load_client, partner_standing};
-use crate::client_assertion::{ClientAssertionError, verify_client_assertion};
 use crate::domain::{AuthMethod, ClientId, RegisteredClient};
-use crate::jwk::Jwks;
 use crate::state::AuthState;
+use ecohub_jose::client_assertion::{ClientAssertionError, verify_client_assertion};
+use ecohub_jose::jwk::Jwks;
 
 /// RFC 7523 §2.2 `client_assertion_type`.
 pub const JWT_BEARER_ASSERTION_TYPE: &str =
@@ -160,7 +160,7 @@ fn form_decode(s: &str) -> Option<String> {
 /// verify it).
 fn unverified_issuer(assertion: &str) -> Option<String> {
     let payload = assertion.split('.').nth(1)?;
-    let bytes = crate::util::b64url_decode(payload)?;
+    let bytes = ecohub_jose::util::b64url_decode(payload)?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims.get("iss")?.as_str().map(str::to_owned)
 }

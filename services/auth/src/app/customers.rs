@@ -29,13 +29,13 @@ use ecohub_security::{CustomerSessionError, CustomerSessions, SessionCustomer};
 use serde::{Deserialize, Serialize};
 
 use super::secrets::{hash_secret, verify_secret};
+use super::session::{SessionClaims, sign_session, verify_session};
 use crate::domain::{
     Customer, CustomerCommand, CustomerError, CustomerEvent, CustomerId, RegisterCustomer,
     RegisteredCustomer, normalise_username,
 };
-use crate::jwt::{SessionClaims, sign_session, verify_session};
-use crate::keys::KeyRing;
-use crate::util::{b64url, random_id, sha256};
+use ecohub_jose::keys::KeyRing;
+use ecohub_jose::util::{b64url, random_id, sha256};
 
 /// How long a customer session lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 60);
@@ -423,7 +423,7 @@ pub fn start_session(
     issuer: &str,
     customer_id: &str,
     now: Timestamp,
-) -> Result<(String, SessionClaims), crate::keys::KeyError> {
+) -> Result<(String, SessionClaims), ecohub_jose::keys::KeyError> {
     let iat = now.unix_seconds();
     let claims = SessionClaims {
         iss: issuer.to_owned(),

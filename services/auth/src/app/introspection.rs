@@ -8,8 +8,8 @@ use super::store::record_revocation;
 use super::verifier::{Inactive, check_current};
 use super::{EndpointError, Params};
 use crate::domain::ClientKind;
-use crate::jwt::verify_access_token;
 use crate::state::AuthState;
+use ecohub_jose::jwt::verify_access_token;
 
 /// An introspection response: `{"active": false}`, or the token's claims.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ecohub_kernel::{Clock, SystemClock, Timestamp};
 
-use crate::keys::{KeyError, KeyInfo, KeyRing, SigningAlgorithm};
 use crate::settings::{AuthSettings, KEY_PUBLISH_AHEAD};
+use ecohub_jose::keys::{KeyError, KeyInfo, KeyRing, SigningAlgorithm};
 
 /// Rotates the ring in `<data_dir>/keys`: a new `alg` key, published now, signing from
 /// `now + KEY_PUBLISH_AHEAD` (15 min: more than the reloader period plus the JWKS max-age);

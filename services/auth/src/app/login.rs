@@ -26,7 +26,7 @@ use crate::domain::{
     normalise_username,
 };
 use crate::state::AuthState;
-use crate::util::sha256;
+use ecohub_jose::util::sha256;
 
 /// How often a conflicting append is re-read and re-decided before giving up.
 const ATTEMPTS: usize = 5;

@@ -14,6 +14,7 @@ pub mod login;
 pub mod ports;
 pub mod registration;
 pub mod secrets;
+pub mod session;
 pub(crate) mod stamp;
 pub mod store;
 pub mod token;

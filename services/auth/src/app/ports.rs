@@ -1,14 +1,14 @@
-//! What the partners service needs from the authorization server, as plain functions the hub
-//! adapts to the partners crate's port traits (services never depend on each other).
+//! What the partners and consents services need from the authorization server, as plain
+//! functions the hub adapts to their port traits (services never depend on each other).
 
 use ecohub_kernel::Timestamp;
 
 use super::verifier::APPLICANT_CLIENT_ID;
-use crate::jwt::{
-    IssueError, NewAccessToken, NewSoftwareStatement, issue_access_token, issue_software_statement,
-};
-use crate::keys::KeyRing;
 use crate::settings::{APPLICANT_TOKEN_LIFETIME, AuthSettings, SOFTWARE_STATEMENT_LIFETIME};
+use ecohub_jose::{
+    IssueError, KeyRing, NewAccessToken, NewSoftwareStatement, issue_access_token,
+    issue_software_statement,
+};
 
 /// Mints the token an applicant uses to follow its own application: scope `partner:read`,
 /// `client_id` `applicant`, `sub` `applicant:<partner_id>`, the `partner_id` claim, 30 days.
@@ -76,4 +76,29 @@ pub fn issue_partner_statement(
         now,
     )?;
     Ok(issued.statement)
+}
+
+/// `typ` of signed consent receipts.
+pub const CONSENT_RECEIPT_TYPE: &str = "consent-receipt+jwt";
+
+/// Signs a consent receipt (for the consents service): a JWT with `typ`
+/// `consent-receipt+jwt`, the ring's current key (verifiable with `/jwks`), the given claims
+/// plus `iss` = the issuer and `iat` = `now` unless the claims set them. `claims` must be a
+/// JSON object.
+pub fn sign_consent_receipt(
+    ring: &KeyRing,
+    settings: &AuthSettings,
+    claims: &serde_json::Value,
+    now: Timestamp,
+) -> Result<String, IssueError> {
+    let mut object = claims
+        .as_object()
+        .cloned()
+        .ok_or(IssueError::MissingValue("claims object"))?;
+    object.insert("iss".into(), serde_json::json!(settings.issuer));
+    object
+        .entry("iat")
+        .or_insert_with(|| serde_json::json!(now.unix_seconds()));
+    let key = ring.signing_key(now)?;
+    Ok(key.sign_jwt(CONSENT_RECEIPT_TYPE, &serde_json::Value::Object(object))?)
 }

@@ -15,9 +15,9 @@ use crate::domain::{
     AuthMethod, ClientCommand, ClientError, ClientId, ClientKind, ClientMetadata, DeleteClient,
     GrantType, RegisterClient, RegisteredClient, UpdateClient,
 };
-use crate::jwk::Jwks;
-use crate::jwt::{SoftwareStatementClaims, verify_software_statement};
 use crate::state::AuthState;
+use ecohub_jose::jwk::Jwks;
+use ecohub_jose::jwt::{SoftwareStatementClaims, verify_software_statement};
 
 /// A registration request (RFC 7591 §2, §3.1) or an RFC 7592 update. Unknown members are
 /// ignored (RFC 7591 §2).
@@ -126,10 +126,10 @@ async fn verified_statement(
     })?;
     let claims = verify_software_statement(statement, &state.ring, &state.settings.issuer, now)
         .map_err(|e| match e {
-            crate::jwt::SoftwareStatementError::Unapproved(e) => {
+            ecohub_jose::jwt::SoftwareStatementError::Unapproved(e) => {
                 EndpointError::UnapprovedSoftwareStatement(e.to_string())
             }
-            crate::jwt::SoftwareStatementError::Invalid(e) => {
+            ecohub_jose::jwt::SoftwareStatementError::Invalid(e) => {
                 EndpointError::InvalidSoftwareStatement(e.to_string())
             }
         })?;

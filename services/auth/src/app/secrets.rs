@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use crate::util::{b64url, ct_eq, random_id, sha256};
+use ecohub_jose::util::{b64url, ct_eq, random_id, sha256};
 
 /// Bytes of randomness in client secrets and registration access tokens (256 bits).
 pub const SECRET_BYTES: usize = 32;
@@ -29,7 +29,7 @@ pub fn hash_secret(secret: &str) -> Result<String, String> {
 }
 
 fn random_salt() -> Result<SaltString, String> {
-    let raw = crate::util::random_bytes(16);
+    let raw = ecohub_jose::util::random_bytes(16);
     SaltString::encode_b64(&raw).map_err(|e| format!("salt encoding failed: {e}"))
 }
 

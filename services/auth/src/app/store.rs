@@ -8,7 +8,7 @@ use ecohub_kernel::{EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Client, ClientId, PartnerStanding};
-use crate::replay::{JtiReplayGuard, ReplayFuture, ReplayGuardError, replay_key};
+use ecohub_jose::replay::{JtiReplayGuard, ReplayFuture, ReplayGuardError, replay_key};
 
 /// Why an exact read failed.
 #[derive(Debug, thiserror::Error)]

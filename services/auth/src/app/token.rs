@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::client_auth::{Credentials, authenticate_client};
 use super::{EndpointError, Params};
 use crate::domain::{GrantType, RegisteredClient};
-use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
-use crate::jwt::{IssueError, NewAccessToken, issue_access_token};
 use crate::state::AuthState;
+use ecohub_jose::dpop::{DpopError, DpopRequest, verify_dpop_proof};
+use ecohub_jose::jwt::{IssueError, NewAccessToken, issue_access_token};
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

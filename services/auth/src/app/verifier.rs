@@ -12,12 +12,14 @@ use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal}
 use super::consent_port::{ConsentAuthority, ConsentPortError, ConsentStanding};
 use super::store::{is_revoked, load_client, partner_standing};
 use crate::domain::ClientId;
-use crate::dpop::{DpopError, DpopRequest, verify_dpop_proof};
-use crate::jwt::{AccessTokenClaims, check_access_token_times, header_kid, verify_access_token};
-use crate::keys::KeyRing;
-use crate::replay::InMemoryJtiReplayGuard;
 use crate::settings::AuthSettings;
 use crate::state::AuthState;
+use ecohub_jose::dpop::{DpopError, DpopRequest, verify_dpop_proof};
+use ecohub_jose::jwt::{
+    AccessTokenClaims, check_access_token_times, header_kid, verify_access_token,
+};
+use ecohub_jose::keys::KeyRing;
+use ecohub_jose::replay::InMemoryJtiReplayGuard;
 
 /// The `client_id` of applicant tokens (see [`crate::issue_applicant_token`]).
 pub const APPLICANT_CLIENT_ID: &str = "applicant";
@@ -265,7 +267,7 @@ impl TokenVerifier {
         token: &str,
         now: Timestamp,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
-        let invalid = |e: crate::jwt::TokenError| AuthError::InvalidToken(e.to_string());
+        let invalid = |e: ecohub_jose::jwt::TokenError| AuthError::InvalidToken(e.to_string());
         let digest: [u8; 32] =
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
                 .as_ref()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ClientId;
 use super::event::ClientEvent;
-use crate::jwk::Jwks;
+use ecohub_jose::jwk::Jwks;
 
 /// Who a client belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::state;
 use crate::app::EndpointError;
-use crate::keys::SigningAlgorithm;
 use crate::settings::AuthSettings;
+use ecohub_jose::keys::SigningAlgorithm;
 
 /// Every scope of the hub (the partners service's vocabulary, plus the staff scopes).
 pub const SCOPES_SUPPORTED: [&str; 10] = [

@@ -24,9 +24,9 @@ use crate::app::customers::{
     CustomerSessionResolver, SESSION_LIFETIME, end_session, start_session,
 };
 use crate::app::login::{SignInFailure, sign_in};
-use crate::jwt::SessionClaims;
+use crate::app::session::SessionClaims;
 use crate::state::AuthState;
-use crate::util::{ct_eq, random_id};
+use ecohub_jose::util::{ct_eq, random_id};
 
 /// The pre-session cookie carrying the login form's CSRF token.
 pub const LOGIN_CSRF_COOKIE: &str = "ecohub_login_csrf";

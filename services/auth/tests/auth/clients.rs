@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use ecohub_auth::domain::*;
-use ecohub_auth::{SigningAlgorithm, SigningKey};
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 use ecohub_kernel::testing::{given, given_no_history};
 use ecohub_kernel::{DecodeError, DomainEvent, Timestamp};
 use serde_json::json;

@@ -1,14 +1,10 @@
-//! The crate's one integration-test binary: key ring, access tokens, software statements,
-//! client assertions and DPoP proofs, with every attack that lives at this layer; the client
-//! aggregate; and the authorization server over HTTP (`server`).
+//! The crate's one integration-test binary: the OAuth error each error of the JOSE core is
+//! rendered as; the client aggregate; and the authorization server over HTTP (`server`). The
+//! core itself is tested in `shared/jose`.
 
-mod access_tokens;
-mod client_assertions;
 mod clients;
-mod dpop;
 mod flow_domain;
-mod keys;
 mod login_domain;
+mod oauth_errors;
 mod server;
-mod software_statements;
 mod support;

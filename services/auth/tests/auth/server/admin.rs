@@ -88,18 +88,18 @@ fn keys_rotate_and_list_for_the_cli() {
     assert_eq!(first.len(), 1);
     let rotated = ecohub_auth::rotate_keys(
         dir.path(),
-        ecohub_auth::SigningAlgorithm::EdDsa,
+        ecohub_jose::SigningAlgorithm::EdDsa,
         t0(),
         &settings,
     )
     .unwrap();
-    assert_eq!(rotated.alg, ecohub_auth::SigningAlgorithm::EdDsa);
-    assert_eq!(rotated.state, ecohub_auth::KeyState::Pending);
+    assert_eq!(rotated.alg, ecohub_jose::SigningAlgorithm::EdDsa);
+    assert_eq!(rotated.state, ecohub_jose::KeyState::Pending);
     let keys = ecohub_auth::list_keys(dir.path(), t0()).unwrap();
     assert_eq!(keys.len(), 2);
     // The old key verifies until every token it signed (30-day applicant tokens included) expired.
     let old = &keys[0];
-    assert_eq!(old.state, ecohub_auth::KeyState::Active);
+    assert_eq!(old.state, ecohub_jose::KeyState::Active);
     let retires = old.retires_at.unwrap();
     assert!(retires >= rotated.activates_at.plus(settings.max_token_lifetime()));
 }
@@ -112,7 +112,7 @@ async fn a_running_instance_picks_up_a_rotation() {
         ecohub_auth::spawn_key_reloader(hub.ring.clone(), std::time::Duration::from_millis(10));
     let rotated = ecohub_auth::rotate_keys(
         &dir,
-        ecohub_auth::SigningAlgorithm::Es256,
+        ecohub_jose::SigningAlgorithm::Es256,
         t0(),
         &hub.state.settings,
     )

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::test;
-use ecohub_auth::{BuiltInDirectory, SigningAlgorithm, SigningKey, pairwise_id};
+use ecohub_auth::{BuiltInDirectory, pairwise_id};
 use ecohub_eventstore::Position;
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 use serde_json::{Value, json};
 
 use super::{CALLBACK, HUB, Hub, JwtClient, Reply, t0};
@@ -387,7 +388,7 @@ async fn the_whole_flow_from_par_to_refresh_rotation_and_reuse() {
     let access = reply.body["access_token"].as_str().unwrap().to_owned();
     let refresh1 = reply.body["refresh_token"].as_str().unwrap().to_owned();
     let claims =
-        ecohub_auth::verify_access_token(&access, s.hub.ring.as_ref(), HUB, HUB, s.hub.now())
+        ecohub_jose::verify_access_token(&access, s.hub.ring.as_ref(), HUB, HUB, s.hub.now())
             .unwrap();
     assert_eq!(claims.sub, pairwise);
     assert_eq!(claims.consent_id.as_deref(), Some(s.consent.as_str()));

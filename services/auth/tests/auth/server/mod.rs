@@ -17,8 +17,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::{App, HttpResponse, test, web};
 use base64::Engine;
-use ecohub_auth::{AuthSettings, AuthState, KeyRing, SigningAlgorithm, SigningKey, TokenVerifier};
+use ecohub_auth::{AuthSettings, AuthState, TokenVerifier};
 use ecohub_eventstore::{ExpectedRevision, NewEvent, SharedStore, SqliteStore};
+use ecohub_jose::{KeyRing, SigningAlgorithm, SigningKey};
 use ecohub_kernel::{ManualClock, Timestamp};
 use ecohub_security::{Authenticated, PartnerReadScope, SharedVerifier};
 use serde_json::{Value, json};
@@ -366,7 +367,7 @@ pub fn dpop_proof(key: &SigningKey, method: &str, url: &str, token: Option<&str>
         "iat": t0().unix_seconds()
     });
     if let Some(token) = token {
-        claims["ath"] = json!(ecohub_auth::access_token_hash(token));
+        claims["ath"] = json!(ecohub_jose::access_token_hash(token));
     }
     crate::support::signed(key, &header, &claims)
 }

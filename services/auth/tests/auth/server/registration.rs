@@ -2,7 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use ecohub_auth::{AuthSettings, SigningAlgorithm, SigningKey};
+use ecohub_auth::AuthSettings;
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 
 use super::*;
 

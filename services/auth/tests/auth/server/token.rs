@@ -1,7 +1,7 @@
 //! `/token`, `/introspect`, `/revoke`, metadata and JWKS.
 
 use actix_web::http::StatusCode;
-use ecohub_auth::{SigningAlgorithm, SigningKey};
+use ecohub_jose::{SigningAlgorithm, SigningKey};
 
 use super::*;
 
@@ -283,7 +283,7 @@ async fn dpop_binds_the_token_and_is_required_for_bound_clients() {
     assert_eq!(claims["partner_id"], client.partner_id.as_str());
     assert_eq!(
         claims["cnf"]["jkt"],
-        ecohub_auth::jwk_thumbprint(holder.public_jwk()).unwrap()
+        ecohub_jose::jwk_thumbprint(holder.public_jwk()).unwrap()
     );
 
     // The verifier requires the proof.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ecohub_kernel::Timestamp;
 
 use crate::CLOCK_SKEW;
-use crate::error::{JwtError, OAuthError};
+use crate::error::JwtError;
 use crate::jwk::{JwkError, PublicJwk};
 use crate::jws::{self, check_iat, required};
 use crate::replay::{JtiReplayGuard, ReplayGuardError};
@@ -93,19 +93,6 @@ pub enum DpopError {
     /// The replay store is unavailable (the server's fault).
     #[error(transparent)]
     ReplayGuard(#[from] ReplayGuardError),
-}
-
-impl DpopError {
-    /// The OAuth error to render: `invalid_dpop_proof` (RFC 9449 §5 at the token endpoint,
-    /// §7.1 with `WWW-Authenticate: DPoP` at a resource), or `server_error` when the replay
-    /// store failed. A refresh token presented with the wrong key is `invalid_grant` at the
-    /// token endpoint (§5.0): the caller knows that context.
-    pub fn oauth_error(&self) -> OAuthError {
-        match self {
-            Self::ReplayGuard(_) => OAuthError::ServerError,
-            _ => OAuthError::InvalidDpopProof,
-        }
-    }
 }
 
 /// The `ath` value for `access_token`: base64url(SHA-256(ASCII token)) (RFC 9449 §4.2).

@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use ecohub_auth::{
+use ecohub_jose::{
     JwtError, KeyError, KeyRing, KeySource, KeyState, SigningAlgorithm, TokenError, jwk_thumbprint,
     verify_access_token,
 };

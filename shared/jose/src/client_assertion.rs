@@ -7,7 +7,7 @@ use ecohub_kernel::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::CLOCK_SKEW;
-use crate::error::{JwtError, OAuthError};
+use crate::error::JwtError;
 use crate::jwk::Jwks;
 use crate::jws::{self, check_exp, check_iat, check_nbf, required};
 use crate::jwt::Audience;
@@ -63,17 +63,6 @@ pub enum ClientAssertionError {
     /// The replay store is unavailable (the server's fault).
     #[error(transparent)]
     ReplayGuard(#[from] ReplayGuardError),
-}
-
-impl ClientAssertionError {
-    /// The OAuth error to render: `invalid_client` (RFC 6749 §5.2), or `server_error` when the
-    /// replay store failed.
-    pub fn oauth_error(&self) -> OAuthError {
-        match self {
-            Self::ReplayGuard(_) => OAuthError::ServerError,
-            _ => OAuthError::InvalidClient,
-        }
-    }
 }
 
 #[derive(Deserialize)]

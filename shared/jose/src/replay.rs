@@ -27,9 +27,9 @@ pub struct ReplayGuardError(pub String);
 /// `expires_at` is the instant after which the JWT would be refused anyway, so the entry can
 /// be forgotten then.
 ///
-/// It must be exact across every instance: the production implementation appends a marker
-/// event to a stream named after [`replay_key`] with `ExpectedRevision::NoStream`, so exactly
-/// one concurrent append wins.
+/// It must be exact across every instance: a production implementation records [`replay_key`]
+/// in shared storage with an atomic create-if-absent, so exactly one concurrent use wins
+/// ([`InMemoryJtiReplayGuard`] is exact within one process only).
 pub trait JtiReplayGuard: Send + Sync {
     /// Records `(namespace, jti)`; `Ok(true)` on its first use, `Ok(false)` when it was seen
     /// before (a replay).

@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use ecohub_kernel::Timestamp;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::{JwtError, OAuthError};
+use crate::error::JwtError;
 use crate::jwk::KeySource;
 use crate::jws::{self, Verified, check_exp, check_iat, check_nbf, required};
 use crate::keys::{KeyError, KeyRing};
@@ -190,13 +191,6 @@ pub enum TokenError {
     Invalid(#[from] JwtError),
 }
 
-impl TokenError {
-    /// The OAuth error to render: `invalid_token`.
-    pub fn oauth_error(&self) -> OAuthError {
-        OAuthError::InvalidToken
-    }
-}
-
 fn scope_string(scopes: &[String]) -> Result<String, IssueError> {
     for scope in scopes {
         let valid = !scope.is_empty()
@@ -299,7 +293,7 @@ struct RawAccessClaims {
 /// [`crate::CLOCK_SKEW`], and the presence of `sub`, `client_id`, `scope` and `jti`.
 ///
 /// Whether the token was revoked, or its client or partner is still active, is the caller's
-/// check (it needs the event store); so is the DPoP binding (`cnf.jkt`, see [`crate::dpop`]).
+/// check (it needs the server's records); so is the DPoP binding (`cnf.jkt`, see [`crate::dpop`]).
 pub fn verify_access_token<K: KeySource + ?Sized>(
     token: &str,
     keys: &K,
@@ -439,16 +433,6 @@ impl From<JwtError> for SoftwareStatementError {
     }
 }
 
-impl SoftwareStatementError {
-    /// The OAuth error to render.
-    pub fn oauth_error(&self) -> OAuthError {
-        match self {
-            Self::Unapproved(_) => OAuthError::UnapprovedSoftwareStatement,
-            Self::Invalid(_) => OAuthError::InvalidSoftwareStatement,
-        }
-    }
-}
-
 /// Issues a software statement signed by the ring's signing key at `now`, with header
 /// `{"alg", "typ": "software-statement+jwt", "kid"}`.
 pub fn issue_software_statement(
@@ -532,74 +516,15 @@ pub fn verify_software_statement(
     })
 }
 
-/// `typ` of the customer session JWTs the login page sets as a cookie.
-pub const SESSION_TYPE: &str = "customer-session+jwt";
-/// `typ` of signed consent receipts.
-pub const CONSENT_RECEIPT_TYPE: &str = "consent-receipt+jwt";
-
-/// The claims of a customer session (the `ecohub_session` cookie's value, signed by the ring).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionClaims {
-    /// The hub's issuer.
-    pub iss: String,
-    /// The hub's internal customer id.
-    pub sub: String,
-    /// The session id (logout appends to `session-<sid>`).
-    pub sid: String,
-    /// The session's CSRF token.
-    pub csrf: String,
-    /// Issued at.
-    pub iat: i64,
-    /// Expires at.
-    pub exp: i64,
-}
-
-/// Signs a session with the ring's current key.
-pub fn sign_session(
-    ring: &KeyRing,
-    claims: &SessionClaims,
-    now: Timestamp,
-) -> Result<String, KeyError> {
-    ring.signing_key(now)?.sign_jwt(SESSION_TYPE, claims)
-}
-
-/// Verifies a session JWT: signature by a key of `keys`, `typ`, `iss`, `exp` (no skew: the
-/// hub set it itself).
-pub fn verify_session<K: KeySource + ?Sized>(
+/// Verifies a JWT of one explicit type signed by one of `keys` and returns its claims as `T`:
+/// `alg` ES256/PS256/EdDSA only, `typ` exactly `typ` (RFC 8725 §3.11), a `kid` known to `keys`
+/// (whose algorithm must be the header's) and the signature. No claim is checked: that is the
+/// caller's, for JWT kinds this module does not define (a server's own sessions, say).
+pub fn verify_typed_jwt<K: KeySource + ?Sized, T: DeserializeOwned>(
     token: &str,
     keys: &K,
-    expected_issuer: &str,
+    typ: &'static str,
     now: Timestamp,
-) -> Result<SessionClaims, JwtError> {
-    let verified = verify_signed(token, keys, SESSION_TYPE, &[SESSION_TYPE], now)?;
-    let claims: SessionClaims = verified.claims()?;
-    if claims.iss != expected_issuer {
-        return Err(JwtError::WrongIssuer);
-    }
-    if now.unix_seconds() >= claims.exp {
-        return Err(JwtError::InvalidClaim("exp"));
-    }
-    Ok(claims)
-}
-
-/// Signs a consent receipt (for the consents service): a JWT with `typ`
-/// `consent-receipt+jwt`, the ring's current key (verifiable with `/jwks`), the given claims
-/// plus `iss` = the issuer and `iat` = `now` unless the claims set them. `claims` must be a
-/// JSON object.
-pub fn sign_consent_receipt(
-    ring: &KeyRing,
-    settings: &crate::settings::AuthSettings,
-    claims: &serde_json::Value,
-    now: Timestamp,
-) -> Result<String, IssueError> {
-    let mut object = claims
-        .as_object()
-        .cloned()
-        .ok_or(IssueError::MissingValue("claims object"))?;
-    object.insert("iss".into(), serde_json::json!(settings.issuer));
-    object
-        .entry("iat")
-        .or_insert_with(|| serde_json::json!(numeric_date(now)));
-    let key = ring.signing_key(now)?;
-    Ok(key.sign_jwt(CONSENT_RECEIPT_TYPE, &serde_json::Value::Object(object))?)
+) -> Result<T, JwtError> {
+    verify_signed(token, keys, typ, &[typ], now)?.claims()
 }
