@@ -46,6 +46,7 @@ pub use app::customers::{
     SharedCustomerAuthenticator, pairwise_id,
 };
 pub use app::keys::{KEY_RELOAD_PERIOD, list_keys, rotate_keys, spawn_key_reloader};
+pub use app::pairwise::{PairwiseLookup, PairwiseResolver};
 pub use app::ports::{issue_applicant_token, issue_partner_statement};
 pub use app::registration::{StaffClientError, bootstrap_admin, create_staff_client};
 pub use app::store::StoreReplayGuard;
