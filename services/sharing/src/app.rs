@@ -9,7 +9,7 @@ use std::time::Duration;
 use ecohub_eventstore::{
     ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError, execute,
 };
-use ecohub_kernel::{Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_kernel::{Clock, DecodeError, Timestamp};
 use ecohub_security::Principal;
 
 pub use crate::audit::{AccessFilter, access_filter};
