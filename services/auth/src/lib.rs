@@ -28,6 +28,7 @@ pub use app::customers::{
     SharedCustomerAuthenticator, pairwise_id,
 };
 pub use app::keys::{KEY_RELOAD_PERIOD, list_keys, rotate_keys, spawn_key_reloader};
+pub use app::pairwise::{PairwiseLookup, PairwiseResolver};
 pub use app::ports::{
     CONSENT_RECEIPT_TYPE, issue_applicant_token, issue_partner_statement, sign_consent_receipt,
 };

@@ -16,8 +16,7 @@ use async_trait::async_trait;
 use ecohub_consents::chain::{GENESIS, seal_events};
 use ecohub_consents::domain::*;
 use ecohub_consents::{
-    ConsentIndex, ConsentsConfig, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner,
-    verify_all,
+    ConsentsConfig, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner, verify_all,
 };
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -165,15 +164,13 @@ async fn run(events: usize) {
         total as f64 / took.as_secs_f64()
     );
 
-    let (_, index) = ConsentIndex::new();
-    let state = ConsentsState {
-        store: store.clone(),
-        clock: Arc::new(SystemClock),
-        config: ConsentsConfig::default(),
-        partners: Arc::new(NoPartners),
-        receipts: Arc::new(NoSigner),
-        index,
-    };
+    let (state, _) = ConsentsState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        ConsentsConfig::default(),
+        Arc::new(NoPartners),
+        Arc::new(NoSigner),
+    );
     let verifier: SharedVerifier = Arc::new(Auditor);
     let app = test::init_service(
         App::new()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ecohub_auth::{AuthState, TokenVerifier};
+use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier};
 use ecohub_consents::{ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_jose::KeyRing;
@@ -22,7 +22,7 @@ use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
 use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
-use crate::sharing_ports::{ConsentStreams, PairwiseResolver, PartnerStreams, RingSets};
+use crate::sharing_ports::{ConsentStreams, PairwiseCustomers, PartnerStreams, RingSets};
 
 /// The services' shared state, built once per process.
 #[derive(Clone)]
@@ -140,8 +140,10 @@ pub fn build(
         clock.clone(),
         sharing_config(settings, &auth.settings),
         SharingPorts {
-            grants: Arc::new(ConsentStreams::new(consents.clone())),
-            customers: Arc::new(PairwiseResolver::new(store.clone())),
+            grants: Arc::new(ConsentStreams(consents.clone())),
+            customers: Arc::new(PairwiseCustomers(Arc::new(PairwiseResolver::new(
+                store.clone(),
+            )))),
             webhooks: Arc::new(PartnerStreams(partners.clone())),
             signer: Arc::new(RingSets {
                 ring: auth.ring.clone(),

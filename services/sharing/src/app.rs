@@ -9,7 +9,7 @@ use std::time::Duration;
 use ecohub_eventstore::{
     ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError, execute,
 };
-use ecohub_kernel::{Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_kernel::{Clock, DecodeError, Timestamp};
 use ecohub_security::Principal;
 
 pub use crate::audit::{AccessFilter, access_filter};
@@ -87,33 +87,8 @@ pub struct SharingProjections {
     pub access_index: AccessIndexProjection,
 }
 
-/// Who asks, in which request: the metadata of the events it causes (never personal data).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    /// `client:<client_id>`.
-    pub actor: String,
-    /// The `x-fapi-interaction-id`.
-    pub interaction_id: String,
-}
-
-impl RequestContext {
-    /// An authenticated client.
-    pub fn client(client_id: &str, interaction_id: impl ToString) -> Self {
-        Self {
-            actor: format!("client:{client_id}"),
-            interaction_id: interaction_id.to_string(),
-        }
-    }
-
-    pub(crate) fn metadata(&self) -> EventMetadata {
-        EventMetadata {
-            correlation_id: Some(self.interaction_id.clone()),
-            causation_id: None,
-            actor: Some(self.actor.clone()),
-            request_id: Some(self.interaction_id.clone()),
-        }
-    }
-}
+/// Who asks, in which request (the kernel's): the metadata of the events it causes.
+pub use ecohub_kernel::RequestContext;
 
 /// Why a use case did not succeed.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use ecohub_eventstore::{
     CurrentRevision, EventStore, ExpectedRevision, NewEvent, StoreError, read_stream_to_end,
 };
-use ecohub_kernel::{DomainEvent, EventMetadata, Timestamp};
+use ecohub_kernel::{DomainEvent, EventMetadata, RequestContext, Timestamp};
 use serde::Serialize;
 
 use super::client_auth::{Credentials, authenticate_client};
@@ -420,8 +420,10 @@ pub async fn decide(
         pairwise_id: customer.pairwise_id(&request.partner_id),
     };
     let ctx = ActionContext {
-        actor: actor.clone(),
-        interaction_id,
+        request: RequestContext {
+            actor: actor.clone(),
+            interaction_id,
+        },
         now,
     };
     let mut response = vec![];

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod introspection;
 pub mod keys;
 pub mod login;
+pub mod pairwise;
 pub mod ports;
 pub mod registration;
 pub mod secrets;

@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use super::consent_not_found;
 use super::dto::{CustomerConsentList, CustomerConsentView, ReceiptView};
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::{ConsentId, CustomerId};
 use crate::receipt::receipt_claims;
+use ecohub_kernel::ActionContext;
 
 pub(crate) fn customer_id(session: &CustomerSession) -> Result<CustomerId, ApiError> {
     CustomerId::parse(&session.customer.customer_id)

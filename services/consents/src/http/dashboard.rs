@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::customer::customer_id;
 use super::dto::RevokeForm;
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::{ConsentData, ConsentId, ConsentStatus};
+use ecohub_kernel::ActionContext;
 
 /// Where a request without a session is sent.
 pub const LOGIN_REDIRECT: &str = "/login?return_to=/dashboard";

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::dto::{ConsentView, CreateConsentRequest};
 use super::partner_of;
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::ConsentId;
+use ecohub_kernel::ActionContext;
 
 /// Create a consent (status `AwaitingAuthorisation`).
 ///
