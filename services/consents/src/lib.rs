@@ -1,6 +1,8 @@
 //! Customer consents: the legal record of what a customer allowed a partner to read.
 //!
 //! * [`domain`] — the pure `Consent` aggregate, the permission catalogue and its rules.
+//! * [`config`] — [`ConsentsConfig`]: the service's settings, their defaults and validation
+//!   (the hub's `[consents]` section).
 //! * [`chain`] — tamper evidence: every event's hash chain, [`verify_stream`], [`verify_all`].
 //! * [`application`] — [`ConsentsState`] use cases (load → decide → seal → append with the
 //!   revision read), including the operations behind the authorization server's port.
@@ -12,6 +14,7 @@
 
 pub mod application;
 pub mod chain;
+pub mod config;
 pub mod domain;
 pub mod http;
 pub mod index;
@@ -20,10 +23,11 @@ pub mod ports;
 pub mod receipt;
 
 pub use application::{
-    ActionContext, AppError, ConsentForAuthorisation, ConsentInput, ConsentStanding,
-    ConsentsConfig, ConsentsState, CustomerRef, ErrorKind, PermissionView,
+    ActionContext, AppError, ConsentForAuthorisation, ConsentInput, ConsentStanding, ConsentsState,
+    CustomerRef, ErrorKind, PermissionView,
 };
 pub use chain::{ChainBreak, VerifyReport, verify_all, verify_stream};
+pub use config::{ConsentsConfig, ConsentsSection};
 pub use http::{ConsentsApi, configure};
 pub use index::{ConsentFilter, ConsentIndex, ConsentIndexReader, ConsentSummary};
 pub use jobs::{ExpiryRun, OffboardingCascade, run_expiry, spawn_expiry_scheduler};

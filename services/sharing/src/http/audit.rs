@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{AccessFilter, SharingState};
+use crate::application::{AccessFilter, SharingState};
 use crate::domain::access::DataAccessed;
 
 /// Filters and page of the access log.
