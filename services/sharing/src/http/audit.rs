@@ -241,7 +241,10 @@ pub(crate) async fn export(
                         if csv {
                             chunk.push_str(&csv_line(a));
                         } else {
-                            chunk.push_str(&serde_json::to_string(a).unwrap_or_default());
+                            chunk.push_str(
+                                &serde_json::to_string(&AccessRecordView::from(a.clone()))
+                                    .unwrap_or_default(),
+                            );
                             chunk.push('\n');
                         }
                     }
