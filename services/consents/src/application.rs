@@ -8,7 +8,6 @@
 //! server's `ConsentAuthority` port.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, RecordedEvent, SharedStore, StoreError, read_stream_to_end,
