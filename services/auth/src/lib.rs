@@ -39,5 +39,5 @@ pub use app::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
 pub use domain::{ClientId, CustomerId};
 pub use error::OAuthError;
 pub use http::{AuthApi, configure};
-pub use settings::AuthSettings;
+pub use settings::{AuthConfig, AuthSettings};
 pub use state::AuthState;

@@ -9,7 +9,6 @@
 //! with `ConsentPortError::from`), so the hub only forwards calls.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, RecordedEvent, SharedStore, StoreError, read_stream_to_end,
@@ -20,6 +19,7 @@ use ecohub_kernel::consent_port::{
 use ecohub_kernel::{ActionContext, Aggregate, Clock, DecodeError, Timestamp};
 
 use crate::chain::{self, GENESIS};
+use crate::config::ConsentsConfig;
 use crate::domain::{
     Consent, ConsentCommand, ConsentData, ConsentError, ConsentEvent, ConsentId, ConsentStatus,
     CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
@@ -28,46 +28,6 @@ use crate::domain::{
 use crate::grants::GrantCache;
 use crate::index::ConsentIndexReader;
 use crate::ports::{PartnerLookup, ReceiptSigner};
-
-/// Settings of the consent service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentsConfig {
-    /// How long a consent may await authorisation before it expires
-    /// (`authorisation_timeout`). Default 1 hour.
-    pub authorisation_timeout: Duration,
-    /// The bank's name, as a data provider and receipt controller.
-    pub bank_name: String,
-    /// Receipt: jurisdiction (`GB`, `DE`, …).
-    pub jurisdiction: String,
-    /// Receipt: the controller's contact point.
-    pub controller_contact: String,
-    /// Receipt: the controller's e-mail.
-    pub controller_email: String,
-    /// Receipt: the controller's address.
-    pub controller_address: String,
-    /// Receipt: the controller's web site.
-    pub controller_url: String,
-    /// Receipt: the privacy policy.
-    pub policy_url: String,
-    /// Receipt: the `iss` of signed receipts (the hub's issuer).
-    pub issuer: String,
-}
-
-impl Default for ConsentsConfig {
-    fn default() -> Self {
-        Self {
-            authorisation_timeout: Duration::from_secs(3600),
-            bank_name: "Ecohub Bank".to_owned(),
-            jurisdiction: "GB".to_owned(),
-            controller_contact: "Data Protection Officer".to_owned(),
-            controller_email: "dpo@bank.example".to_owned(),
-            controller_address: "1 Bank Street, London".to_owned(),
-            controller_url: "https://bank.example".to_owned(),
-            policy_url: "https://bank.example/privacy".to_owned(),
-            issuer: "https://hub.example".to_owned(),
-        }
-    }
-}
 
 /// Everything the consent service needs, shared by its handlers, schedulers and the hub's
 /// port adapter. The hub puts a `web::Data<ConsentsState>` in app data.

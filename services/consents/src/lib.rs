@@ -1,6 +1,8 @@
 //! Customer consents: the legal record of what a customer allowed a partner to read.
 //!
 //! * [`domain`] — the pure `Consent` aggregate, the permission catalogue and its rules.
+//! * [`config`] — [`ConsentsConfig`]: the service's settings, their defaults and validation
+//!   (the hub's `[consents]` section).
 //! * [`chain`] — tamper evidence: every event's hash chain, [`verify_stream`], [`verify_all`].
 //! * [`application`] — [`ConsentsState`] use cases (load → decide → seal → append with the
 //!   revision read), including the operations behind the authorization server's port.
@@ -14,6 +16,7 @@
 
 pub mod application;
 pub mod chain;
+pub mod config;
 pub mod domain;
 pub mod grants;
 pub mod http;
@@ -22,8 +25,9 @@ pub mod jobs;
 pub mod ports;
 pub mod receipt;
 
-pub use application::{AppError, ConsentInput, ConsentsConfig, ConsentsState, ErrorKind};
+pub use application::{AppError, ConsentInput, ConsentsState, ErrorKind};
 pub use chain::{ChainBreak, VerifyReport, verify_all, verify_stream};
+pub use config::{ConsentsConfig, ConsentsSection};
 pub use ecohub_kernel::ActionContext;
 pub use ecohub_kernel::consent_port::{
     ConsentForAuthorisation, ConsentPortError, ConsentStanding, CustomerRef, PermissionView,

@@ -73,7 +73,7 @@ impl AppState {
         background_projections.extend(services.sharing_tasks.background.iter().cloned());
         let jobs = Arc::new(vec![ecohub_consents::spawn_expiry_scheduler(
             services.consents.clone(),
-            std::time::Duration::from_secs(settings.consents.expiry_check_period_secs),
+            settings.consents.expiry_check_period,
         )]);
         let idempotency: SharedIdempotencyStore =
             Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));

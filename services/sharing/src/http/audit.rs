@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{AccessFilter, SharingState};
+use crate::application::{AccessFilter, SharingState};
 use crate::domain::access::DataAccessed;
 
 /// Filters and page of the access log.
@@ -241,7 +241,10 @@ pub(crate) async fn export(
                         if csv {
                             chunk.push_str(&csv_line(a));
                         } else {
-                            chunk.push_str(&serde_json::to_string(a).unwrap_or_default());
+                            chunk.push_str(
+                                &serde_json::to_string(&AccessRecordView::from(a.clone()))
+                                    .unwrap_or_default(),
+                            );
                             chunk.push('\n');
                         }
                     }

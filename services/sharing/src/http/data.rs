@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{Publication, ReadQuery, RequestContext, SharingState};
+use crate::application::{Publication, ReadQuery, RequestContext, SharingState};
 use crate::domain::records::Record;
 
 /// One record to publish.
