@@ -69,7 +69,8 @@ fn a_version_1_request_decodes_with_the_consent_requested_reason() {
 
 #[test]
 fn every_event_carries_a_reason() {
-    let reasons: Vec<&str> = all_events().iter().map(|e| e.reason().as_str()).collect();
+    let events = all_events();
+    let reasons: Vec<&str> = events.iter().map(|e| e.reason().as_str()).collect();
     assert_eq!(
         reasons,
         [

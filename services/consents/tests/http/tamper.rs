@@ -120,7 +120,7 @@ async fn legacy_request(app: &TestApp, partner: &str) -> String {
     use ecohub_consents::chain::{self, ChainInput, ChainLink, GENESIS};
     use ecohub_consents::domain::*;
     use ecohub_eventstore::{ExpectedRevision, NewEvent};
-    use ecohub_kernel::{EventId, EventMetadata};
+    use ecohub_kernel::{DomainEvent, EventId, EventMetadata};
 
     let now = app.now();
     let id = ConsentId::new_v7(now);
