@@ -84,6 +84,7 @@ fn history(i: usize, now: Timestamp) -> (ConsentId, Vec<ConsentEvent>) {
             transaction_window: TransactionWindow::default(),
             data_providers: DataProviders::parse(&["bank"]).unwrap(),
             authorisation_deadline: now.plus(Duration::from_secs(3600)),
+            reason: ReasonCode::parse("consent_requested").unwrap(),
             at: now,
         },
         ConsentEvent::Authorised {

@@ -197,8 +197,9 @@ impl From<figment::Error> for ConfigError {
 /// Flags that override every other layer (unset flags leave the layers below alone).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    /// Address to listen on [default: 127.0.0.1:8080]. Not a flag of every command: only
+    /// `serve` (and `config`, which prints what `serve` would use) offer `--bind`.
+    #[arg(skip)]
     pub bind: Option<SocketAddr>,
     /// Directory for local state [default: ./data].
     #[arg(long, value_name = "DIR")]

@@ -1,7 +1,8 @@
 //! HTTP plumbing every Ecohub service uses.
 //!
 //! * [`error`] — the one error-code table ([`ErrorCode`]) and [`ApiError`], rendered as
-//!   `application/problem+json` (RFC 9457) with a stable `code`.
+//!   `application/problem+json` (RFC 9457) with a stable `code` and a `type` linking to the
+//!   code's row in `docs/errors.md`.
 //! * [`interaction`] — `x-fapi-interaction-id`: validated, echoed (or generated) on every
 //!   response, available to handlers and error bodies.
 //! * [`idempotency`] — `x-idempotency-key` on POST/PUT/PATCH: same body → same response,
@@ -19,7 +20,7 @@ pub mod idempotency;
 pub mod interaction;
 pub mod pagination;
 
-pub use error::{ApiError, ErrorCode, FieldError, Problem};
+pub use error::{ApiError, ERROR_DOCS_URL, ErrorCode, FieldError, Problem};
 pub use extract::{json_config, path_config, problem_fallback, query_config};
 pub use idempotency::{
     IdempotencyConfig, IdempotencyStore, InMemoryIdempotencyStore, SharedIdempotencyStore,

@@ -162,7 +162,7 @@ pub(crate) async fn page(
         (status = 303, description = "Revoked: back to `/dashboard` (or, without a session, to the sign-in page)"),
         (status = 403, description = "CSRF token missing or wrong", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not this customer's consent", body = ecohub_http::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not authorised (already revoked, expired, …)", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not authorised (already revoked, expired, …) (`conflict`), or changed concurrently (`concurrency_conflict`)", body = ecohub_http::Problem, content_type = "application/problem+json"),
     ),
     security(("customer_session" = [])),
 )]

@@ -159,7 +159,7 @@ pub(crate) async fn show(
         (status = 400, description = "Invalid definition (`invalid_request`, naming the field) or body (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `admin`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently (`concurrency_conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])),
 )]
