@@ -25,8 +25,6 @@ pub mod replay;
 pub mod testing;
 pub mod util;
 
-use std::time::Duration;
-
 pub use client_assertion::{
     ClientAssertionClaims, ClientAssertionError, MAX_CLIENT_ASSERTION_LIFETIME,
     decode_client_assertion, verify_client_assertion,
