@@ -195,7 +195,7 @@ fn audit_verify(settings: &Settings) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<ecohub_consents::VerifyReport> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let report = ecohub_consents::verify_all(&*store).await;
         store.close().await?;
         Ok(report?)
@@ -243,7 +243,7 @@ fn customers(settings: &Settings, command: CustomersCommand) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<Vec<serde_json::Value>> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let directory = ecohub_auth::BuiltInDirectory::new(store.clone());
         let outcome = match &command {
             CustomersCommand::Add {
@@ -298,7 +298,7 @@ fn admin_bootstrap(settings: &Settings) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<(String, String)> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let created = ecohub_auth::bootstrap_admin(&*store, SystemClock.now()).await;
         store.close().await?;
         let (client_id, secret) = created?;

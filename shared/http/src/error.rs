@@ -6,7 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::PROBLEM_JSON;
+/// The media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident => ($code:literal, $status:expr, $title:literal), )*) => {

@@ -10,17 +10,20 @@
 //! * [`extract`] — JSON/query/path extractor configuration whose failures are problem
 //!   responses, and the fallback that turns any bare error status into one.
 //! * [`pagination`] — cursor pagination with `links.next`.
+//! * [`encoding`] — percent-encoding of query values (links, redirects).
 //!
 //! Architecture invariant: this crate knows nothing about any service's domain or about the
 //! event store.
 
+pub mod encoding;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod interaction;
 pub mod pagination;
 
-pub use error::{ApiError, ERROR_DOCS_URL, ErrorCode, FieldError, Problem};
+pub use encoding::percent_encode;
+pub use error::{ApiError, ERROR_DOCS_URL, ErrorCode, FieldError, PROBLEM_JSON, Problem};
 pub use extract::{json_config, path_config, problem_fallback, query_config};
 pub use idempotency::{
     IdempotencyConfig, IdempotencyStore, InMemoryIdempotencyStore, SharedIdempotencyStore,
@@ -28,6 +31,3 @@ pub use idempotency::{
 };
 pub use interaction::{INTERACTION_ID_HEADER, InteractionId, interaction_id};
 pub use pagination::{Cursor, Links, Page, PageQuery};
-
-/// The media type of error bodies.
-pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -126,7 +126,7 @@ pub(crate) async fn list(
         ("to", &q.to),
     ] {
         if let Some(v) = value {
-            base.push_str(&format!("{sep}{name}={}", super::data_urlencode(v)));
+            base.push_str(&format!("{sep}{name}={}", ecohub_http::percent_encode(v)));
             sep = '&';
         }
     }

@@ -31,8 +31,6 @@ pub use openapi::SharingApi;
 
 use crate::application::AppError;
 
-use data::urlencode as data_urlencode;
-
 /// Mounts every sharing route. Each path is a resource, so other methods get 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/datasets").route(web::get().to(admin::list)))
