@@ -2,6 +2,8 @@
 //! the pure domain to decide, and appends with the revision it read. Reads are served from
 //! the in-memory read models, and recorded durably before they are answered.
 
+mod subscriptions;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -31,7 +31,7 @@ pub use application::{
 };
 pub use config::{DeliveryConfig, SharingConfig, SharingSection};
 pub use http::{SharingApi, configure};
-pub use notify::{DeliveryWorker, Dispatcher, NotificationsProjection, NotificationsReader};
+pub use notify::{Dispatcher, NotificationsProjection, NotificationsReader};
 pub use ports::{ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
 pub use ratelimit::Limit;
-pub use tasks::SharingTasks;
+pub use tasks::{DeliveryWorker, SharingTasks, deliver_due, http_client};

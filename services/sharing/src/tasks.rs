@@ -1,9 +1,12 @@
 //! Everything sharing runs in the background, started in one call.
 
+pub mod delivery;
+
 use ecohub_eventstore::{ProjectionHandle, SharedStore};
 
+pub use delivery::{DeliveryWorker, deliver_due, http_client};
+
 use crate::application::{SharingProjections, SharingState};
-use crate::notify::DeliveryWorker;
 
 /// The running projections (catalogue, records, notifications, dispatcher; the access index in
 /// the background) and the push delivery worker. Dropping it stops the worker; call

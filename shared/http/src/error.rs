@@ -251,7 +251,7 @@ impl ApiError {
                 self.detail.clone()
             },
             code: self.code.code().to_owned(),
-            interaction_id: crate::interaction::current().map(|id| id.to_string()),
+            interaction_id: crate::interaction_context::current().map(|id| id.to_string()),
             errors: self.errors.clone(),
         }
     }

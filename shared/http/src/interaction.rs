@@ -11,29 +11,12 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError};
 use uuid::Uuid;
 
-use crate::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
+use crate::interaction_context::CURRENT;
+pub use crate::interaction_context::{InteractionId, current};
 
 /// The header name.
 pub const INTERACTION_ID_HEADER: HeaderName = HeaderName::from_static("x-fapi-interaction-id");
-
-/// The interaction id of the current request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InteractionId(pub Uuid);
-
-impl std::fmt::Display for InteractionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-tokio::task_local! {
-    static CURRENT: InteractionId;
-}
-
-/// The interaction id of the request being served on this task, if any.
-pub fn current() -> Option<InteractionId> {
-    CURRENT.try_with(|id| *id).ok()
-}
 
 /// Middleware (use with `actix_web::middleware::from_fn`): validates or generates the
 /// interaction id, makes it available to the request, and echoes it on the response.

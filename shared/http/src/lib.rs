@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod interaction;
+mod interaction_context;
 pub mod pagination;
 
 pub use encoding::percent_encode;

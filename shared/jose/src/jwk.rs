@@ -7,7 +7,7 @@ use ecohub_kernel::Timestamp;
 use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::SigningAlgorithm;
+use crate::algorithm::SigningAlgorithm;
 use crate::util::{b64url, b64url_decode, sha256};
 
 /// JWK members that only a private (or symmetric) key has. A key carrying any of them is

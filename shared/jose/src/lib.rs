@@ -13,6 +13,7 @@
 //! are refused everywhere. Cryptography is aws-lc-rs, directly for key generation, signing and
 //! SHA-256, and through `jsonwebtoken`'s `aws_lc_rs` backend for signature verification.
 
+mod algorithm;
 pub mod client_assertion;
 pub mod clock;
 pub mod dpop;

@@ -9,24 +9,22 @@
 //!   per matching subscription. The jti is derived from the subscription and the source
 //!   event and queuing is idempotent, so replaying after a crash queues nothing twice.
 //! * [`NotificationsProjection`] feeds [`NotificationsReader`] (in memory, rebuilt at start).
-//! * [`DeliveryWorker`] pushes due notifications: it claims the attempt by appending at the
+//! * [`DeliveryWorker`](crate::DeliveryWorker) pushes due notifications: it claims the attempt by appending at the
 //!   revision it read (two instances cannot both claim it), signs, POSTs
 //!   `application/secevent+jwt`, and records the outcome. A 202 acknowledges; anything else
 //!   is retried with exponential backoff up to `max_retries`. A crash between the POST and
 //!   recording its outcome makes that attempt run again after the claim expires (at least
 //!   once; receivers dedupe by `jti`, RFC 8935 §2).
 //!
-//! The submodules sit on different floors of the crate, and none imports one above it:
-//! [`reader`] and [`dispatcher`] are read models and projections (the application layer
-//! builds them), [`subscriptions`] holds the use cases (methods of
-//! [`SharingState`](crate::SharingState)), [`delivery`] is a job that runs them.
+//! Everything here sits below the application layer, which builds the read models and
+//! projections: the use cases (methods of [`SharingState`](crate::SharingState)) are in
+//! `application::subscriptions`, and the [`DeliveryWorker`](crate::DeliveryWorker), a job
+//! that runs them, in [`crate::tasks`].
 
-pub mod delivery;
 pub mod dispatcher;
+pub mod poll;
 pub mod reader;
-pub mod subscriptions;
 
-pub use delivery::{DeliveryWorker, deliver_due, http_client};
 pub use dispatcher::{DISPATCHER_CHECKPOINT_STREAM, Dispatcher};
+pub use poll::{Poll, Polled};
 pub use reader::{LoggedAttempt, NotificationsProjection, NotificationsReader};
-pub use subscriptions::{Poll, Polled};

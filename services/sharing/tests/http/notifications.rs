@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use ecohub_eventstore::{ExpectedRevision, NewEvent, ProjectionHandle};
-use ecohub_sharing::notify::{deliver_due, http_client};
 use ecohub_sharing::{DeliveryConfig, SharingConfig, SharingPorts, SharingState};
+use ecohub_sharing::{deliver_due, http_client};
 use serde_json::{Value, json};
 
 use crate::support::*;

@@ -42,7 +42,7 @@ mod signing;
 
 use std::path::{Path, PathBuf};
 
-pub use algorithm::SigningAlgorithm;
+pub use crate::algorithm::SigningAlgorithm;
 pub use file::{FORMAT_VERSION, KEYS_DIR};
 pub use ring::{KeyInfo, KeyRing, KeyState};
 pub use signing::SigningKey;

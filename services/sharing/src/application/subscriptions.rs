@@ -1,39 +1,17 @@
 //! The use cases behind the subscription, delivery-log and polling endpoints: methods of
-//! [`SharingState`] (the application layer), kept beside the rest of notifications.
+//! [`SharingState`], above the notifications read model ([`crate::notify`]) they read.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ecohub_eventstore::{EventFilter, execute, load};
 
-use super::reader::LoggedAttempt;
-use crate::application::{AppError, RequestContext, SharingState};
+use super::{AppError, RequestContext, SharingState};
 use crate::domain::notifications::{
     EventSubscription, Notification, NotificationCommand, SubscriptionCommand, SubscriptionData,
     SubscriptionEvent, notification_stream, subscription_stream,
 };
-
-/// A poll (RFC 8936 §2.4).
-#[derive(Debug, Clone, Default)]
-pub struct Poll {
-    /// jtis acknowledged.
-    pub ack: Vec<String>,
-    /// jtis with errors: `(jti, err, description)`.
-    pub set_errs: Vec<(String, String, String)>,
-    /// Most SETs to return.
-    pub max_events: usize,
-    /// Answer at once even when nothing is pending.
-    pub return_immediately: bool,
-}
-
-/// The SETs a poll returns.
-#[derive(Debug, Clone, Default)]
-pub struct Polled {
-    /// jti → signed SET.
-    pub sets: BTreeMap<String, String>,
-    /// Whether more are pending.
-    pub more_available: bool,
-}
+use crate::notify::{LoggedAttempt, Poll, Polled};
 
 impl SharingState {
     /// A partner subscribes one of its registered webhooks to notification types.
