@@ -25,7 +25,7 @@ use crate::domain::{
     CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
     Purpose, ReasonCode, RequestConsent, RevokedBy, TransactionWindow,
 };
-use crate::grants::GrantCache;
+use crate::grants::{ConsentGrant, GrantCache};
 use crate::index::ConsentIndexReader;
 use crate::ports::{PartnerLookup, ReceiptSigner};
 
@@ -276,7 +276,7 @@ impl ConsentsState {
                 }
             }
         }
-        let command = ConsentCommand::Request(RequestConsent {
+        let command = ConsentCommand::RequestConsent(RequestConsent {
             consent_id: id,
             partner_id,
             permissions,
@@ -321,7 +321,7 @@ impl ConsentsState {
             ConsentStatus::AwaitingAuthorisation => ReasonCode::PARTNER_WITHDRAWN,
             _ => ReasonCode::PARTNER_REQUEST,
         };
-        let command = ConsentCommand::Revoke {
+        let command = ConsentCommand::RevokeConsent {
             by: RevokedBy::Partner,
             reason: ReasonCode::known(reason),
         };
@@ -340,7 +340,7 @@ impl ConsentsState {
         if loaded.data()?.customer_id.as_ref() != Some(customer) {
             return Err(AppError::not_found());
         }
-        let command = ConsentCommand::Revoke {
+        let command = ConsentCommand::RevokeConsent {
             by: RevokedBy::Customer,
             reason: ReasonCode::known(ReasonCode::CUSTOMER_REQUEST),
         };
@@ -464,7 +464,7 @@ impl ConsentsState {
         ctx: &ActionContext,
     ) -> Result<ConsentForAuthorisation, AppError> {
         let id = Self::parse_id(consent_id)?;
-        let command = ConsentCommand::Authorise {
+        let command = ConsentCommand::AuthoriseConsent {
             customer_id: CustomerId::parse(&customer.customer_id)?,
             pairwise_id: PairwiseId::parse(&customer.pairwise_id)?,
         };
@@ -481,7 +481,7 @@ impl ConsentsState {
         ctx: &ActionContext,
     ) -> Result<(), AppError> {
         let id = Self::parse_id(consent_id)?;
-        let command = ConsentCommand::Reject {
+        let command = ConsentCommand::RejectConsent {
             customer_id: CustomerId::parse(&customer.customer_id)?,
             reason: ReasonCode::known(ReasonCode::CUSTOMER_REJECTED),
         };
@@ -523,7 +523,10 @@ impl ConsentsState {
         ctx: &ActionContext,
     ) -> Result<bool, AppError> {
         let loaded = self.load(id).await?;
-        match self.run(id, loaded, ConsentCommand::Expire, ctx).await {
+        match self
+            .run(id, loaded, ConsentCommand::ExpireConsent, ctx)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(AppError::Refused(_))
             | Err(AppError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(false),
@@ -546,7 +549,7 @@ impl ConsentsState {
             if data.status.is_final() {
                 return Ok(false);
             }
-            let command = ConsentCommand::Revoke {
+            let command = ConsentCommand::RevokeConsent {
                 by: RevokedBy::PartnerOffboarded,
                 reason: ReasonCode::known(ReasonCode::PARTNER_OFFBOARDED),
             };
@@ -563,5 +566,32 @@ impl ConsentsState {
         Err(AppError::Store(StoreError::Unavailable(
             "consent kept changing concurrently".to_owned(),
         )))
+    }
+}
+
+impl ConsentsState {
+    /// Use case: what consent `consent_id` grants at `now`, read exactly (the latest revision
+    /// of its stream, or the read remembered while the `consent-` category head is
+    /// unchanged). `None` for an unknown or malformed id, a consent not authorised at `now`
+    /// (expired by time included), or one without a customer.
+    pub async fn grant(
+        &self,
+        consent_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<ConsentGrant>, AppError> {
+        let Ok(id) = ConsentId::parse(consent_id) else {
+            return Ok(None);
+        };
+        // Read before the consent: any change after it moves the head.
+        let head = self.store.category_head("consent-").await?;
+        let data = match self.grants.remembered(id, head) {
+            Some(data) => data,
+            None => {
+                let data = self.load(id).await?.consent.data().cloned().map(Arc::new);
+                self.grants.remember(id, head, data.clone());
+                data
+            }
+        };
+        Ok(data.and_then(|d| ConsentGrant::of(&d, now)))
     }
 }

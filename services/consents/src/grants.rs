@@ -4,7 +4,9 @@
 //! A consent read for this question is remembered with the head of the `consent-` category
 //! read *before* it, and used again only while that head is unchanged (no consent stream has
 //! changed since): exactly what re-reading the stream's latest revision would answer. The
-//! status is evaluated at the time asked, so an expiry needs no event to take effect.
+//! status is evaluated at the time asked, so an expiry needs no event to take effect. The use
+//! case itself, [`ConsentsState::grant`](crate::ConsentsState::grant), is in the application
+//! layer, above this module.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,7 +14,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ecohub_eventstore::Position;
 use ecohub_kernel::Timestamp;
 
-use crate::application::{AppError, ConsentsState};
 use crate::domain::{ConsentData, ConsentId, ConsentStatus};
 
 /// What an authorised consent lets its partner read: the answer to "does consent X grant
@@ -123,7 +124,7 @@ impl GrantCache {
     }
 
     /// The consent remembered for `id`, if it was read with the category at `head`.
-    fn remembered(
+    pub(crate) fn remembered(
         &self,
         id: ConsentId,
         head: Option<Position>,
@@ -138,7 +139,12 @@ impl GrantCache {
         found
     }
 
-    fn remember(&self, id: ConsentId, head: Option<Position>, data: Option<Arc<ConsentData>>) {
+    pub(crate) fn remember(
+        &self,
+        id: ConsentId,
+        head: Option<Position>,
+        data: Option<Arc<ConsentData>>,
+    ) {
         let mut g = self.lock();
         g.old.remove(&id);
         self.insert(&mut g, id, Seen { head, data });
@@ -149,33 +155,6 @@ impl GrantCache {
             g.old = std::mem::take(&mut g.young);
         }
         g.young.insert(id, seen);
-    }
-}
-
-impl ConsentsState {
-    /// Use case: what consent `consent_id` grants at `now`, read exactly (the latest revision
-    /// of its stream, or the read remembered while the `consent-` category head is
-    /// unchanged). `None` for an unknown or malformed id, a consent not authorised at `now`
-    /// (expired by time included), or one without a customer.
-    pub async fn grant(
-        &self,
-        consent_id: &str,
-        now: Timestamp,
-    ) -> Result<Option<ConsentGrant>, AppError> {
-        let Ok(id) = ConsentId::parse(consent_id) else {
-            return Ok(None);
-        };
-        // Read before the consent: any change after it moves the head.
-        let head = self.store.category_head("consent-").await?;
-        let data = match self.grants.remembered(id, head) {
-            Some(data) => data,
-            None => {
-                let data = self.load(id).await?.consent.data().cloned().map(Arc::new);
-                self.grants.remember(id, head, data.clone());
-                data
-            }
-        };
-        Ok(data.and_then(|d| ConsentGrant::of(&d, now)))
     }
 }
 

@@ -22,10 +22,9 @@ pub struct HubDoc;
 /// The complete document served at `/openapi.json` and committed under `openapi/`.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let mut doc = HubDoc::openapi();
-    doc.merge(ecohub_auth::AuthApi::openapi());
-    doc.merge(ecohub_partners::PartnersApi::openapi());
-    doc.merge(ecohub_consents::ConsentsApi::openapi());
-    doc.merge(ecohub_sharing::SharingApi::openapi());
+    for service in crate::services::MOUNTED {
+        doc.merge((service.openapi)());
+    }
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -1,10 +1,16 @@
 //! Wiring of the service crates: the authorization server's state, the token verifier every
 //! protected route uses, the partners service with the authorization server behind its ports.
 //! Services never depend on each other; this module is where they meet.
+//!
+//! A service is mounted in one place: [`build`] makes its state (and [`Services`] holds it),
+//! [`Services::register`] puts that state in the app data its handlers extract, and
+//! [`MOUNTED`] lists its routes and its OpenAPI document. `startup` and `openapi` only walk
+//! those lists, so a new service touches this module and its config section, nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use actix_web::web;
 use anyhow::Context;
 use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier};
 use ecohub_consents::{ConsentsState, OffboardingCascade};
@@ -41,6 +47,54 @@ pub struct Services {
     /// Sharing's background work (its projections are also in the readiness list); stopped
     /// at shutdown.
     pub sharing_tasks: Arc<SharingTasks>,
+}
+
+/// A mounted service: its routes and its OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub struct Mounted {
+    /// The service crate, for logs and tests.
+    pub name: &'static str,
+    /// Registers its routes.
+    pub configure: fn(&mut web::ServiceConfig),
+    /// Its OpenAPI document, merged into the hub's.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+}
+
+/// Every service the hub mounts, in routing order: the one registration list.
+pub const MOUNTED: [Mounted; 4] = [
+    Mounted {
+        name: "auth",
+        configure: ecohub_auth::configure,
+        openapi: <ecohub_auth::AuthApi as utoipa::OpenApi>::openapi,
+    },
+    Mounted {
+        name: "partners",
+        configure: ecohub_partners::configure,
+        openapi: <ecohub_partners::PartnersApi as utoipa::OpenApi>::openapi,
+    },
+    Mounted {
+        name: "consents",
+        configure: ecohub_consents::configure,
+        openapi: <ecohub_consents::ConsentsApi as utoipa::OpenApi>::openapi,
+    },
+    Mounted {
+        name: "sharing",
+        configure: ecohub_sharing::configure,
+        openapi: <ecohub_sharing::SharingApi as utoipa::OpenApi>::openapi,
+    },
+];
+
+impl Services {
+    /// Puts every service's state where its handlers extract it (`web::Data<…>`), with the
+    /// verifier and the customer-session resolver that protected routes share.
+    pub fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::new(self.verifier.clone()))
+            .app_data(web::Data::new(self.customer_sessions.clone()))
+            .app_data(web::Data::new(self.auth.clone()))
+            .app_data(web::Data::new(self.partners.clone()))
+            .app_data(web::Data::new(self.consents.clone()))
+            .app_data(web::Data::new(self.sharing.clone()));
+    }
 }
 
 impl std::fmt::Debug for Services {

@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use actix_web::dev::ServerHandle;
 
 use crate::config::Settings;
+use crate::services::MOUNTED;
 use crate::state::AppState;
 
 /// The actix application: middleware, extractor configuration, routes.
@@ -28,7 +29,8 @@ pub fn create_app(
     >,
 > {
     let max_body = state.settings.http.max_body_bytes;
-    App::new()
+    let services = state.services.clone();
+    let mut app = App::new()
         .app_data(web::Data::new(state.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
         .app_data(web::Data::new(state.idempotency.clone()))
@@ -38,18 +40,12 @@ pub fn create_app(
         .app_data(ecohub_http::json_config().limit(max_body))
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
-        .app_data(web::Data::new(state.services.verifier.clone()))
-        .app_data(web::Data::new(state.services.customer_sessions.clone()))
-        .app_data(web::Data::new(state.services.auth.clone()))
-        .app_data(web::Data::new(state.services.partners.clone()))
-        .app_data(web::Data::new(state.services.consents.clone()))
-        .app_data(web::Data::new(state.services.sharing.clone()))
-        .configure(crate::health::configure)
-        .configure(ecohub_auth::configure)
-        .configure(ecohub_partners::configure)
-        .configure(ecohub_consents::configure)
-        .configure(ecohub_sharing::configure)
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
+        .configure(|cfg| services.register(cfg))
+        .configure(crate::health::configure);
+    for service in MOUNTED {
+        app = app.configure(service.configure);
+    }
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
         // Registered last = runs first: interaction id → metrics/logging → compression →
         // problem fallback → idempotency → routes. Idempotency sits inside compression so a
         // replay is re-encoded for whoever retries, whatever encoding they accept.

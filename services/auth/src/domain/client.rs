@@ -158,11 +158,11 @@ pub struct DeleteClient {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCommand {
     /// Register a new client.
-    Register(RegisterClient),
+    RegisterClient(RegisterClient),
     /// Replace its metadata.
-    Update(UpdateClient),
+    UpdateClient(UpdateClient),
     /// Delete it.
-    Delete(DeleteClient),
+    DeleteClient(DeleteClient),
 }
 
 /// A refusal of the [`Client`] aggregate.
@@ -335,7 +335,7 @@ impl Aggregate for Client {
         now: Timestamp,
     ) -> Result<Vec<ClientEvent>, ClientError> {
         match command {
-            ClientCommand::Register(cmd) => {
+            ClientCommand::RegisterClient(cmd) => {
                 if self.registered.is_some() {
                     return Err(ClientError::AlreadyRegistered);
                 }
@@ -353,7 +353,7 @@ impl Aggregate for Client {
                     by: cmd.by,
                 }])
             }
-            ClientCommand::Update(cmd) => {
+            ClientCommand::UpdateClient(cmd) => {
                 let client = self.live()?;
                 check_metadata(&cmd.metadata)?;
                 check_kind(&client.kind, &cmd.metadata)?;
@@ -366,7 +366,7 @@ impl Aggregate for Client {
                     by: cmd.by,
                 }])
             }
-            ClientCommand::Delete(cmd) => {
+            ClientCommand::DeleteClient(cmd) => {
                 self.live()?;
                 Ok(vec![ClientEvent::Deleted {
                     at: now,

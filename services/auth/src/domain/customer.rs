@@ -3,7 +3,7 @@
 //!
 //! Pure: the application layer hashes the password (argon2id) and draws the pairwise salt;
 //! only those values reach the domain. The username's uniqueness across instances is the
-//! application layer's claim stream (see `crate::app::customers`).
+//! application layer's claim stream (see `crate::application::customers`).
 
 use ecohub_kernel::{Aggregate, DecodeError, DomainEvent, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -59,7 +59,7 @@ pub struct RegisterCustomer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomerCommand {
     /// Registers the customer.
-    Register(RegisterCustomer),
+    RegisterCustomer(RegisterCustomer),
 }
 
 /// Why a customer command was refused.
@@ -181,7 +181,7 @@ impl Aggregate for Customer {
         now: Timestamp,
     ) -> Result<Vec<CustomerEvent>, CustomerError> {
         match command {
-            CustomerCommand::Register(cmd) => {
+            CustomerCommand::RegisterCustomer(cmd) => {
                 if self.registered.is_some() {
                     return Err(CustomerError::AlreadyRegistered);
                 }

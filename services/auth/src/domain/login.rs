@@ -143,9 +143,9 @@ impl DomainEvent for LoginAttemptEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginAttemptCommand {
     /// `RecordFailure`: the credentials were wrong (decided under this policy).
-    RecordFailure(LoginPolicy),
+    RecordLoginFailure(LoginPolicy),
     /// `RecordSuccess`: the credentials were right.
-    RecordSuccess,
+    RecordLoginSuccess,
 }
 
 /// Why a sign-in is refused before its credentials are checked.
@@ -217,7 +217,7 @@ impl Aggregate for LoginAttempts {
         now: Timestamp,
     ) -> Result<Vec<LoginAttemptEvent>, LoginRefusal> {
         match command {
-            LoginAttemptCommand::RecordFailure(policy) => {
+            LoginAttemptCommand::RecordLoginFailure(policy) => {
                 if let Some(until) = self.locked_until(now) {
                     return Err(LoginRefusal::Locked { until });
                 }
@@ -230,7 +230,7 @@ impl Aggregate for LoginAttempts {
                     locked_until,
                 })])
             }
-            LoginAttemptCommand::RecordSuccess => Ok(if self.failures.is_empty() {
+            LoginAttemptCommand::RecordLoginSuccess => Ok(if self.failures.is_empty() {
                 Vec::new()
             } else {
                 vec![LoginAttemptEvent::Succeeded { at: now }]

@@ -6,7 +6,9 @@ use ecohub_http::{ApiError, ErrorCode};
 use ecohub_security::{AdminScope, Authenticated};
 use serde::Deserialize;
 
-use crate::app::registration::{StaffClientCredentials, StaffClientError, create_staff_client};
+use crate::application::registration::{
+    StaffClientCredentials, StaffClientError, create_staff_client,
+};
 
 /// A staff client to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -40,7 +42,7 @@ pub async fn create_client(
     body: web::Json<CreateStaffClient>,
 ) -> Result<HttpResponse, ApiError> {
     let state = req
-        .app_data::<web::Data<crate::app::state::AuthState>>()
+        .app_data::<web::Data<crate::application::state::AuthState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("AuthState is not configured"))?;
     let body = body.into_inner();

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::state;
-use crate::app::EndpointError;
+use crate::application::EndpointError;
 use crate::settings::AuthSettings;
 use ecohub_jose::keys::SigningAlgorithm;
 

@@ -1,4 +1,4 @@
-//! The authorization server's HTTP layer: thin handlers over [`crate::app`].
+//! The authorization server's HTTP layer: thin handlers over [`crate::application`].
 //!
 //! | route | what |
 //! |---|---|
@@ -28,7 +28,7 @@ use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
 };
 
-use crate::app::EndpointError;
+use crate::application::EndpointError;
 
 pub use metadata::ServerMetadata;
 pub use oauth::{ParForm, RevocationForm, TokenForm};
@@ -93,12 +93,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         pages::LoginForm,
         pages::LogoutForm,
         pages::DecisionForm,
-        crate::app::par::ParResponse,
-        crate::app::issuance::TokenResponse,
-        crate::app::introspection::IntrospectionResponse,
-        crate::app::registration::RegistrationRequest,
-        crate::app::registration::ClientInformation,
-        crate::app::registration::StaffClientCredentials,
+        crate::application::par::ParResponse,
+        crate::application::issuance::TokenResponse,
+        crate::application::introspection::IntrospectionResponse,
+        crate::application::registration::RegistrationRequest,
+        crate::application::registration::ClientInformation,
+        crate::application::registration::StaffClientCredentials,
         admin::CreateStaffClient,
     )),
     modifiers(&SecuritySchemes),
@@ -245,8 +245,8 @@ fn no_store(response: &mut actix_web::HttpResponseBuilder) {
 /// The authorization server's state from app data, or a 500 when the hub forgot it.
 fn state(
     req: &actix_web::HttpRequest,
-) -> Result<web::Data<crate::app::state::AuthState>, EndpointError> {
-    req.app_data::<web::Data<crate::app::state::AuthState>>()
+) -> Result<web::Data<crate::application::state::AuthState>, EndpointError> {
+    req.app_data::<web::Data<crate::application::state::AuthState>>()
         .cloned()
         .ok_or_else(|| EndpointError::ServerError("AuthState is not configured".into()))
 }

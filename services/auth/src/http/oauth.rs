@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{no_store, state};
-use crate::app::client_auth::Credentials;
-use crate::app::introspection::IntrospectionResponse;
-use crate::app::issuance::TokenResponse;
-use crate::app::par::{self, ParResponse};
-use crate::app::{EndpointError, Params, introspection, token as grants};
+use crate::application::client_auth::Credentials;
+use crate::application::introspection::IntrospectionResponse;
+use crate::application::issuance::TokenResponse;
+use crate::application::par::{self, ParResponse};
+use crate::application::{EndpointError, Params, introspection, token as grants};
 
 /// The token request form (RFC 6749 §4.1.3, §4.4.2, §6, RFC 7636, RFC 7523 §2.2).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -15,16 +15,16 @@ use askama::Template;
 use ecohub_security::{CUSTOMER_SESSION_COOKIE, CustomerSessionError};
 use serde::Deserialize;
 
-use crate::app::Params;
-use crate::app::customers::{
+use crate::application::Params;
+use crate::application::customers::{
     CustomerSessionResolver, SESSION_LIFETIME, end_session, start_session,
 };
-use crate::app::decision::{
+use crate::application::decision::{
     AuthorizeError, Decision, authorization_page, authorize_params, decide,
 };
-use crate::app::login::{SignInFailure, sign_in};
-use crate::app::session::SessionClaims;
-use crate::app::state::AuthState;
+use crate::application::login::{SignInFailure, sign_in};
+use crate::application::session::SessionClaims;
+use crate::application::state::AuthState;
 use ecohub_jose::util::{ct_eq, random_id};
 
 use super::views::{ConsentPage, ErrorPage, LoginPage};

@@ -4,8 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{no_store, state};
-use crate::app::EndpointError;
-use crate::app::registration::{
+use crate::application::EndpointError;
+use crate::application::registration::{
     self, ClientInformation, RegistrationRequest, delete_registration, read_registration,
     update_registration,
 };

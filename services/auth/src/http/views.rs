@@ -5,7 +5,7 @@
 use askama::Template;
 use ecohub_kernel::Timestamp;
 
-use crate::app::consent_port::ConsentForAuthorisation;
+use crate::application::consent_port::ConsentForAuthorisation;
 
 /// An error page: what went wrong, and to start again from the application.
 #[derive(Template)]
@@ -80,7 +80,7 @@ fn date(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::consent_port::PermissionView;
+    use crate::application::consent_port::PermissionView;
 
     const HOSTILE: &str = "<script>alert('x')</script>\"&";
     const ESCAPED: &str = "&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#34;&#38;";

@@ -54,7 +54,7 @@ fn partner() -> ClientKind {
 }
 
 fn register(kind: ClientKind, metadata: ClientMetadata) -> ClientCommand {
-    ClientCommand::Register(RegisterClient {
+    ClientCommand::RegisterClient(RegisterClient {
         client_id: client_id(),
         kind,
         metadata,
@@ -206,7 +206,7 @@ fn a_client_is_updated_and_an_unchanged_update_is_a_no_op() {
     };
     given::<Client>([registered(pkjwt_metadata())])
         .at(at(10))
-        .when(ClientCommand::Update(UpdateClient {
+        .when(ClientCommand::UpdateClient(UpdateClient {
             metadata: new.clone(),
             by: "partner:p".into(),
         }))
@@ -216,7 +216,7 @@ fn a_client_is_updated_and_an_unchanged_update_is_a_no_op() {
             by: "partner:p".into(),
         }]);
     given::<Client>([registered(basic_metadata())])
-        .when(ClientCommand::Update(UpdateClient {
+        .when(ClientCommand::UpdateClient(UpdateClient {
             metadata: basic_metadata(),
             by: "partner:p".into(),
         }))
@@ -227,7 +227,7 @@ fn a_client_is_updated_and_an_unchanged_update_is_a_no_op() {
 fn a_deleted_client_stays_deleted() {
     let state = given::<Client>([registered(basic_metadata())])
         .at(at(5))
-        .when(ClientCommand::Delete(DeleteClient {
+        .when(ClientCommand::DeleteClient(DeleteClient {
             by: "partner:p".into(),
         }))
         .then([ClientEvent::Deleted {
@@ -243,16 +243,16 @@ fn a_deleted_client_stays_deleted() {
         },
     ];
     given::<Client>(deleted.clone())
-        .when(ClientCommand::Delete(DeleteClient { by: "x".into() }))
+        .when(ClientCommand::DeleteClient(DeleteClient { by: "x".into() }))
         .then_refused("client is deleted");
     given::<Client>(deleted)
-        .when(ClientCommand::Update(UpdateClient {
+        .when(ClientCommand::UpdateClient(UpdateClient {
             metadata: basic_metadata(),
             by: "x".into(),
         }))
         .then_refused("client is deleted");
     given_no_history::<Client>()
-        .when(ClientCommand::Delete(DeleteClient { by: "x".into() }))
+        .when(ClientCommand::DeleteClient(DeleteClient { by: "x".into() }))
         .then_refused("client is not registered");
 }
 

@@ -18,7 +18,7 @@ fn customer_id() -> CustomerId {
 }
 
 fn register(username: &str, display_name: &str) -> CustomerCommand {
-    CustomerCommand::Register(RegisterCustomer {
+    CustomerCommand::RegisterCustomer(RegisterCustomer {
         customer_id: customer_id(),
         username: username.into(),
         display_name: display_name.into(),
@@ -78,13 +78,13 @@ fn bad_usernames_display_names_and_hashes_are_refused() {
     };
     given_no_history::<Customer>()
         .at(t0())
-        .when(CustomerCommand::Register(weak.clone()))
+        .when(CustomerCommand::RegisterCustomer(weak.clone()))
         .then_refused("invalid customer: password hash must be argon2id");
     weak.password_hash = HASH.into();
     weak.pairwise_salt = "short".into();
     given_no_history::<Customer>()
         .at(t0())
-        .when(CustomerCommand::Register(weak))
+        .when(CustomerCommand::RegisterCustomer(weak))
         .then_refused("invalid customer: pairwise salt must have at least 128 bits");
 }
 

@@ -14,7 +14,7 @@ fn policy() -> LoginPolicy {
 }
 
 fn fail() -> LoginAttemptCommand {
-    LoginAttemptCommand::RecordFailure(policy())
+    LoginAttemptCommand::RecordLoginFailure(policy())
 }
 
 fn failed(secs: i64) -> LoginAttemptEvent {
@@ -176,15 +176,15 @@ fn a_success_resets_the_count_and_the_growth() {
 #[test]
 fn a_success_is_recorded_only_when_it_resets_failures() {
     given_no_history::<LoginAttempts>()
-        .when(LoginAttemptCommand::RecordSuccess)
+        .when(LoginAttemptCommand::RecordLoginSuccess)
         .then([]);
     given::<LoginAttempts>([failed(0), succeeded(1)])
         .at(at(2))
-        .when(LoginAttemptCommand::RecordSuccess)
+        .when(LoginAttemptCommand::RecordLoginSuccess)
         .then([]);
     given::<LoginAttempts>([failed(0)])
         .at(at(2))
-        .when(LoginAttemptCommand::RecordSuccess)
+        .when(LoginAttemptCommand::RecordLoginSuccess)
         .then([succeeded(2)]);
 }
 
@@ -196,7 +196,7 @@ fn a_threshold_of_one_locks_at_the_first_failure() {
     };
     given_no_history::<LoginAttempts>()
         .at(at(0))
-        .when(LoginAttemptCommand::RecordFailure(strict))
+        .when(LoginAttemptCommand::RecordLoginFailure(strict))
         .then([locking(0, 60)]);
 }
 

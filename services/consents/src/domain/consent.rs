@@ -143,40 +143,40 @@ impl Consent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentCommand {
     /// A partner requests a consent.
-    Request(RequestConsent),
+    RequestConsent(RequestConsent),
     /// The customer approves.
-    Authorise {
+    AuthoriseConsent {
         /// The customer.
         customer_id: CustomerId,
         /// Their pairwise id for the partner.
         pairwise_id: PairwiseId,
     },
     /// The customer refuses.
-    Reject {
+    RejectConsent {
         /// The customer.
         customer_id: CustomerId,
         /// Why.
         reason: ReasonCode,
     },
     /// Revoke (an authorised consent; a pending one only by the partner or offboarding).
-    Revoke {
+    RevokeConsent {
         /// How it was requested.
         by: RevokedBy,
         /// Why.
         reason: ReasonCode,
     },
     /// Record the expiry of a consent that is due (past expiry or deadline).
-    Expire,
+    ExpireConsent,
 }
 
 impl ConsentCommand {
     fn verb(&self) -> &'static str {
         match self {
-            ConsentCommand::Request(_) => "request",
-            ConsentCommand::Authorise { .. } => "authorise",
-            ConsentCommand::Reject { .. } => "reject",
-            ConsentCommand::Revoke { .. } => "revoke",
-            ConsentCommand::Expire => "expire",
+            ConsentCommand::RequestConsent(_) => "request",
+            ConsentCommand::AuthoriseConsent { .. } => "authorise",
+            ConsentCommand::RejectConsent { .. } => "reject",
+            ConsentCommand::RevokeConsent { .. } => "revoke",
+            ConsentCommand::ExpireConsent => "expire",
         }
     }
 }
@@ -220,7 +220,7 @@ impl Aggregate for Consent {
         let action = command.verb();
         let Some(data) = &self.0 else {
             return match command {
-                ConsentCommand::Request(r) => {
+                ConsentCommand::RequestConsent(r) => {
                     // The expiry was parsed at the request's time; it must still hold now.
                     Expiry::parse(r.expiry.at(), now)?;
                     Ok(vec![ConsentEvent::Requested {
@@ -245,8 +245,8 @@ impl Aggregate for Consent {
             action,
         };
         match command {
-            ConsentCommand::Request(_) => Err(ConsentError::AlreadyExists),
-            ConsentCommand::Authorise {
+            ConsentCommand::RequestConsent(_) => Err(ConsentError::AlreadyExists),
+            ConsentCommand::AuthoriseConsent {
                 customer_id,
                 pairwise_id,
             } => match status {
@@ -258,7 +258,7 @@ impl Aggregate for Consent {
                 }]),
                 _ => Err(refuse()),
             },
-            ConsentCommand::Reject {
+            ConsentCommand::RejectConsent {
                 customer_id,
                 reason,
             } => match status {
@@ -269,7 +269,7 @@ impl Aggregate for Consent {
                 }]),
                 _ => Err(refuse()),
             },
-            ConsentCommand::Revoke { by, reason } => match (status, by) {
+            ConsentCommand::RevokeConsent { by, reason } => match (status, by) {
                 (ConsentStatus::Authorised, _)
                 | (
                     ConsentStatus::AwaitingAuthorisation,
@@ -281,7 +281,7 @@ impl Aggregate for Consent {
                 }]),
                 _ => Err(refuse()),
             },
-            ConsentCommand::Expire => {
+            ConsentCommand::ExpireConsent => {
                 if data.status.is_final() {
                     return Err(ConsentError::InvalidTransition {
                         from: data.status,

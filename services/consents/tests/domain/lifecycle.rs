@@ -7,14 +7,14 @@ use std::time::Duration;
 use crate::support::*;
 
 fn authorise() -> ConsentCommand {
-    ConsentCommand::Authorise {
+    ConsentCommand::AuthoriseConsent {
         customer_id: customer(),
         pairwise_id: pairwise(),
     }
 }
 
 fn revoke(by: RevokedBy, code: &str) -> ConsentCommand {
-    ConsentCommand::Revoke {
+    ConsentCommand::RevokeConsent {
         by,
         reason: reason(code),
     }
@@ -25,7 +25,7 @@ fn a_partner_requests_a_consent() {
     let at = NOW.minus(Duration::from_secs(3600));
     let state = given_no_history::<Consent>()
         .at(at)
-        .when(ConsentCommand::Request(request()))
+        .when(ConsentCommand::RequestConsent(request()))
         .then([requested()]);
     let data = state.data().unwrap();
     assert_eq!(data.status, ConsentStatus::AwaitingAuthorisation);
@@ -37,14 +37,14 @@ fn a_partner_requests_a_consent() {
 fn a_request_whose_expiry_has_passed_by_decision_time_is_refused() {
     given_no_history::<Consent>()
         .at(expiry())
-        .when(ConsentCommand::Request(request()))
+        .when(ConsentCommand::RequestConsent(request()))
         .then_refused("expiration breaks rule expiration_in_future: must be in the future");
 }
 
 #[test]
 fn a_consent_is_requested_once() {
     given::<Consent>([requested()])
-        .when(ConsentCommand::Request(request()))
+        .when(ConsentCommand::RequestConsent(request()))
         .then_refused("consent already exists");
 }
 
@@ -75,7 +75,7 @@ fn the_customer_authorises_with_their_ids() {
 #[test]
 fn the_customer_rejects() {
     let state = given::<Consent>([requested()])
-        .when(ConsentCommand::Reject {
+        .when(ConsentCommand::RejectConsent {
             customer_id: customer(),
             reason: reason("customer_rejected"),
         })
@@ -111,7 +111,7 @@ fn an_authorised_consent_cannot_be_authorised_or_rejected_again() {
         .when(authorise())
         .then_refused("cannot authorise a consent that is Authorised");
     given::<Consent>([requested(), authorised()])
-        .when(ConsentCommand::Reject {
+        .when(ConsentCommand::RejectConsent {
             customer_id: customer(),
             reason: reason("customer_rejected"),
         })
@@ -178,7 +178,7 @@ fn a_revoked_consent_stays_revoked() {
         .then_refused("cannot revoke a consent that is Revoked");
     given::<Consent>(history)
         .at(expiry())
-        .when(ConsentCommand::Expire)
+        .when(ConsentCommand::ExpireConsent)
         .then_refused("cannot expire a consent that is Revoked");
 }
 
@@ -186,11 +186,11 @@ fn a_revoked_consent_stays_revoked() {
 fn an_authorised_consent_expires_when_its_expiry_passes() {
     given::<Consent>([requested(), authorised()])
         .at(expiry().minus(Duration::from_secs(1)))
-        .when(ConsentCommand::Expire)
+        .when(ConsentCommand::ExpireConsent)
         .then_refused("consent is not due to expire");
     let state = given::<Consent>([requested(), authorised()])
         .at(expiry())
-        .when(ConsentCommand::Expire)
+        .when(ConsentCommand::ExpireConsent)
         .then([ConsentEvent::Expired {
             reason: reason("expired"),
             at: expiry(),
@@ -202,11 +202,11 @@ fn an_authorised_consent_expires_when_its_expiry_passes() {
 fn a_pending_consent_times_out() {
     given::<Consent>([requested()])
         .at(deadline().minus(Duration::from_secs(1)))
-        .when(ConsentCommand::Expire)
+        .when(ConsentCommand::ExpireConsent)
         .then_refused("consent is not due to expire");
     given::<Consent>([requested()])
         .at(deadline())
-        .when(ConsentCommand::Expire)
+        .when(ConsentCommand::ExpireConsent)
         .then([ConsentEvent::Expired {
             reason: reason("authorisation_timeout"),
             at: deadline(),

@@ -20,7 +20,7 @@ const PASSWORD: &str = "correct horse battery";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn challenge() -> String {
-    ecohub_auth::app::code_grant::s256(VERIFIER)
+    ecohub_auth::application::code_grant::s256(VERIFIER)
 }
 
 fn enc(s: &str) -> String {
@@ -1281,7 +1281,7 @@ async fn a_family_stored_before_access_tokens_were_recorded_still_works_and_is_r
                     "partner_id": s.client.partner_id, "consent_id": s.consent,
                     "subject": pairwise_id(&s.salt, &s.client.partner_id),
                     "scope": "partner:read data:read",
-                    "token_hash": ecohub_auth::app::secrets::token_hash(&old_token),
+                    "token_hash": ecohub_auth::application::secrets::token_hash(&old_token),
                     "expires_at": s.hub.now().plus(Duration::from_secs(3600)),
                     "at": s.hub.now()
                 }),

@@ -89,7 +89,7 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
     );
     let here = CustomerSessionResolver::from_state(&hub.state);
     let there: Arc<dyn CustomerSessions> = Arc::new(CustomerSessionResolver::from_state(&other));
-    let (cookie, claims) = ecohub_auth::app::customers::start_session(
+    let (cookie, claims) = ecohub_auth::application::customers::start_session(
         &hub.ring,
         &hub.state.settings.issuer,
         &added.customer_id,
@@ -102,7 +102,7 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
     assert_eq!(customer.csrf_token, claims.csrf);
     assert!(there.resolve("garbage").await.is_err());
 
-    ecohub_auth::app::customers::end_session(hub.store.as_ref(), &claims, hub.now())
+    ecohub_auth::application::customers::end_session(hub.store.as_ref(), &claims, hub.now())
         .await
         .unwrap();
     assert!(matches!(
@@ -112,7 +112,7 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
     assert!(here.resolve_at(&cookie, hub.now()).await.is_err());
 
     // Expired after 30 minutes.
-    let (fresh, _) = ecohub_auth::app::customers::start_session(
+    let (fresh, _) = ecohub_auth::application::customers::start_session(
         &hub.ring,
         &hub.state.settings.issuer,
         &added.customer_id,
@@ -159,7 +159,7 @@ async fn the_session_resolver_serves_the_customer_session_extractor() {
             .route("/me", web::post().to(change)),
     )
     .await;
-    let (cookie, claims) = ecohub_auth::app::customers::start_session(
+    let (cookie, claims) = ecohub_auth::application::customers::start_session(
         &hub.ring,
         &hub.state.settings.issuer,
         &added.customer_id,

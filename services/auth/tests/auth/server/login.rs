@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use ecohub_auth::BuiltInDirectory;
-use ecohub_auth::app::login::attempts_stream;
+use ecohub_auth::application::login::attempts_stream;
 use ecohub_eventstore::{EventFilter, SharedStore};
 use ecohub_testkit::FaultyStore;
 

@@ -298,7 +298,7 @@ pub async fn register(
     let executed = execute::<crate::domain::Client>(
         state.store.as_ref(),
         &client_stream(&client_id),
-        ClientCommand::Register(RegisterClient {
+        ClientCommand::RegisterClient(RegisterClient {
             client_id,
             kind: ClientKind::Partner {
                 partner_id: statement.software_id.clone(),
@@ -406,7 +406,7 @@ pub async fn update_registration(
     let executed = execute::<crate::domain::Client>(
         state.store.as_ref(),
         &client_stream(&client.client_id),
-        ClientCommand::Update(UpdateClient {
+        ClientCommand::UpdateClient(UpdateClient {
             metadata,
             by: actor.clone(),
         }),
@@ -442,7 +442,7 @@ pub async fn delete_registration(
     execute::<crate::domain::Client>(
         state.store.as_ref(),
         &client_stream(&client.client_id),
-        ClientCommand::Delete(DeleteClient { by: actor.clone() }),
+        ClientCommand::DeleteClient(DeleteClient { by: actor.clone() }),
         now,
         metadata_for(&actor),
     )
@@ -505,7 +505,7 @@ pub async fn create_staff_client(
     let executed = execute::<crate::domain::Client>(
         store,
         &client_stream(&client_id),
-        ClientCommand::Register(RegisterClient {
+        ClientCommand::RegisterClient(RegisterClient {
             client_id,
             kind: ClientKind::Staff {
                 description: description.to_owned(),

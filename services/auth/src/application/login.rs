@@ -190,7 +190,7 @@ pub async fn sign_in(
                 state,
                 &stream,
                 read,
-                LoginAttemptCommand::RecordSuccess,
+                LoginAttemptCommand::RecordLoginSuccess,
                 interaction_id,
             )
             .await?
@@ -202,7 +202,7 @@ pub async fn sign_in(
                 state,
                 &stream,
                 read,
-                LoginAttemptCommand::RecordFailure(state.settings.login),
+                LoginAttemptCommand::RecordLoginFailure(state.settings.login),
                 interaction_id,
             )
             .await?;

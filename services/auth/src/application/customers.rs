@@ -223,7 +223,7 @@ impl BuiltInDirectory {
             pairwise_salt: random_id(32),
         };
         // Decide first (nothing written for an invalid customer), then claim, then append.
-        let events = Customer::default().decide(CustomerCommand::Register(command), now)?;
+        let events = Customer::default().decide(CustomerCommand::RegisterCustomer(command), now)?;
         let metadata = EventMetadata {
             actor: Some(actor.to_owned()),
             ..EventMetadata::default()
