@@ -32,8 +32,8 @@ pub use app::ports::{
     CONSENT_RECEIPT_TYPE, issue_applicant_token, issue_partner_statement, sign_consent_receipt,
 };
 pub use app::registration::{StaffClientError, bootstrap_admin, create_staff_client};
+pub use app::replay_log::{MAX_REMEMBER as REPLAY_MAX_REMEMBER, StoreReplayGuard};
 pub use app::session::{SESSION_TYPE, SessionClaims};
-pub use app::store::StoreReplayGuard;
 pub use app::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
 pub use domain::{ClientId, CustomerId};
 pub use error::OAuthError;

@@ -49,7 +49,10 @@ impl AuthState {
         ring: Arc<KeyRing>,
         settings: AuthSettings,
     ) -> Self {
-        let replay = Arc::new(crate::app::store::StoreReplayGuard::new(store.clone()));
+        let replay = Arc::new(crate::app::replay_log::StoreReplayGuard::new(
+            store.clone(),
+            clock.clone(),
+        ));
         let customers = Arc::new(crate::app::customers::BuiltInDirectory::new(store.clone()));
         Self {
             store,

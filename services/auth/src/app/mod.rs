@@ -13,6 +13,7 @@ pub mod keys;
 pub mod login;
 pub mod ports;
 pub mod registration;
+pub(crate) mod replay_log;
 pub mod secrets;
 pub mod session;
 pub(crate) mod stamp;

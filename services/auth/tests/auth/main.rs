@@ -6,5 +6,6 @@ mod clients;
 mod flow_domain;
 mod login_domain;
 mod oauth_errors;
+mod replay_log;
 mod server;
 mod support;
