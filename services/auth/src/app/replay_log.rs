@@ -124,16 +124,12 @@ struct Inner {
 impl StoreReplayGuard {
     /// A guard appending to `store`, reading time from `clock`.
     pub fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Self {
-        let shards = std::env::var("ECOHUB_JTI_SHARDS_EXPERIMENT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(SHARDS);
         Self {
             inner: Arc::new(Inner {
                 started: clock.now(),
                 store,
                 clock,
-                shards: (0..shards).map(|_| Mutex::default()).collect(),
+                shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 legacy: tokio::sync::OnceCell::new(),
             }),
         }
@@ -150,27 +146,6 @@ impl StoreReplayGuard {
                 "a jti is remembered at most {} s",
                 MAX_REMEMBER.as_secs()
             )));
-        }
-        if std::env::var_os("ECOHUB_JTI_LEGACY_EXPERIMENT").is_some() {
-            let mut event = NewEvent::raw(
-                "JtiUsed",
-                serde_json::json!({"expires_at": expires_at}),
-                expires_at,
-            );
-            event.metadata = EventMetadata::system("replay-guard");
-            return match inner
-                .store
-                .append(
-                    &format!("jti-{key}"),
-                    ExpectedRevision::NoStream,
-                    vec![event],
-                )
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(StoreError::WrongExpectedVersion { .. }) => Ok(false),
-                Err(e) => Err(ReplayGuardError(e.to_string())),
-            };
         }
         let index = shard_of(&key, inner.shards.len());
         let (tx, rx) = oneshot::channel();
