@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ecohub_auth::StoreReplayGuard;
-use ecohub_eventstore::{EventStore, ExpectedRevision, NewEvent, SharedStore, SqliteStore};
+use ecohub_eventstore::{ExpectedRevision, NewEvent, SharedStore, SqliteStore};
 use ecohub_jose::{JtiReplayGuard, replay_key};
 use ecohub_kernel::{Clock, ManualClock};
 use ecohub_testkit::FaultyStore;
