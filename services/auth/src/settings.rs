@@ -1,8 +1,15 @@
-//! The authorization server's settings (fed by the hub's `[auth]` configuration).
+//! The authorization server's settings: [`AuthConfig`], what an operator writes (the hub's
+//! `[auth]` section: the one source of its defaults and validation), and [`AuthSettings`],
+//! what the server runs with once the hub knows its address.
 
 use std::time::Duration;
 
-use crate::domain::LoginPolicy;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{LOCK_MEMORY, LoginPolicy};
+
+/// Lifetime of access tokens unless configured.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 /// How long an applicant's `partner:read` token lives (see [`crate::issue_applicant_token`]).
 pub const APPLICANT_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -37,7 +44,7 @@ impl AuthSettings {
         Self {
             audience: issuer.clone(),
             issuer,
-            access_token_lifetime: Duration::from_secs(300),
+            access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
             production: false,
             login: LoginPolicy::default(),
         }
@@ -59,5 +66,97 @@ impl AuthSettings {
         self.access_token_lifetime
             .max(APPLICANT_TOKEN_LIFETIME)
             .max(SOFTWARE_STATEMENT_LIFETIME)
+    }
+}
+
+/// The `[auth]` section as an operator writes it (TOML keys, `ECOHUB_AUTH__*` variables):
+/// unknown keys are errors, missing ones take their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The issuer: the hub's public base URL as clients see it (e.g. `https://hub.bank.example`).
+    /// Default (unset): `http://<the address the server listens on>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Access-token lifetime in seconds. Default 300.
+    pub access_token_lifetime_secs: u64,
+    /// Failed sign-ins of one username (within `login_failure_window_secs`) that lock it.
+    /// Default 5.
+    pub login_max_failures: u32,
+    /// How far back failed sign-ins count towards a lock, in seconds. Default 900.
+    pub login_failure_window_secs: u64,
+    /// The first lock's duration in seconds; each further lock (within 24 h, before a
+    /// successful sign-in) doubles it. Default 60.
+    pub login_lockout_secs: u64,
+    /// The longest lock in seconds. Default 3600.
+    pub login_max_lockout_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let login = LoginPolicy::default();
+        Self {
+            issuer: None,
+            access_token_lifetime_secs: DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
+            login_max_failures: login.max_failures,
+            login_failure_window_secs: login.failure_window.as_secs(),
+            login_lockout_secs: login.lockout.as_secs(),
+            login_max_lockout_secs: login.max_lockout.as_secs(),
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Checks the section (`production` asks for an https issuer); the message names the
+    /// offending keys.
+    pub fn validate(&self, production: bool) -> Result<(), String> {
+        if let Some(issuer) = &self.issuer {
+            let ok = (issuer.starts_with("https://")
+                || (!production && issuer.starts_with("http://")))
+                && !issuer.ends_with('/')
+                && !issuer.contains(['?', '#']);
+            if !ok {
+                return Err(format!(
+                    "auth.issuer {issuer:?} must be an absolute {} URL without a trailing slash, query or fragment",
+                    if production { "https" } else { "http(s)" }
+                ));
+            }
+        }
+        if !(10..=3600).contains(&self.access_token_lifetime_secs) {
+            return Err("auth.access_token_lifetime_secs must be between 10 and 3600".into());
+        }
+        let day = LOCK_MEMORY.as_secs();
+        if !(1..=1000).contains(&self.login_max_failures) {
+            return Err("auth.login_max_failures must be between 1 and 1000".into());
+        }
+        if !(1..=day).contains(&self.login_failure_window_secs) {
+            return Err(format!(
+                "auth.login_failure_window_secs must be between 1 and {day}"
+            ));
+        }
+        if !(1..=day).contains(&self.login_lockout_secs)
+            || !(self.login_lockout_secs..=day).contains(&self.login_max_lockout_secs)
+        {
+            return Err(format!(
+                "auth.login_lockout_secs and auth.login_max_lockout_secs must be between 1 and {day}, the maximum not below the first"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The server's settings: the configured issuer or else `default_issuer` (the hub's
+    /// `http://<listen address>`), in production mode or not.
+    pub fn settings(&self, default_issuer: impl Into<String>, production: bool) -> AuthSettings {
+        let issuer = self.issuer.clone().unwrap_or_else(|| default_issuer.into());
+        let mut auth = AuthSettings::new(issuer);
+        auth.access_token_lifetime = Duration::from_secs(self.access_token_lifetime_secs);
+        auth.production = production;
+        auth.login = LoginPolicy {
+            max_failures: self.login_max_failures,
+            failure_window: Duration::from_secs(self.login_failure_window_secs),
+            lockout: Duration::from_secs(self.login_lockout_secs),
+            max_lockout: Duration::from_secs(self.login_max_lockout_secs),
+        };
+        auth
     }
 }

@@ -16,8 +16,7 @@ use async_trait::async_trait;
 use ecohub_consents::chain::{GENESIS, seal_events};
 use ecohub_consents::domain::*;
 use ecohub_consents::{
-    ConsentIndex, ConsentsConfig, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner,
-    verify_all,
+    ConsentsConfig, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner, verify_all,
 };
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -85,6 +84,7 @@ fn history(i: usize, now: Timestamp) -> (ConsentId, Vec<ConsentEvent>) {
             transaction_window: TransactionWindow::default(),
             data_providers: DataProviders::parse(&["bank"]).unwrap(),
             authorisation_deadline: now.plus(Duration::from_secs(3600)),
+            reason: ReasonCode::parse("consent_requested").unwrap(),
             at: now,
         },
         ConsentEvent::Authorised {
@@ -165,15 +165,13 @@ async fn run(events: usize) {
         total as f64 / took.as_secs_f64()
     );
 
-    let (_, index) = ConsentIndex::new();
-    let state = ConsentsState {
-        store: store.clone(),
-        clock: Arc::new(SystemClock),
-        config: ConsentsConfig::default(),
-        partners: Arc::new(NoPartners),
-        receipts: Arc::new(NoSigner),
-        index,
-    };
+    let (state, _) = ConsentsState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        ConsentsConfig::default(),
+        Arc::new(NoPartners),
+        Arc::new(NoSigner),
+    );
     let verifier: SharedVerifier = Arc::new(Auditor);
     let app = test::init_service(
         App::new()

@@ -5,64 +5,29 @@
 //!
 //! The operations [`ConsentsState::pending`], [`ConsentsState::authorise`],
 //! [`ConsentsState::reject`] and [`ConsentsState::standing`] map 1:1 onto the authorization
-//! server's `ConsentAuthority` port.
+//! server's `ConsentAuthority` port, in the kernel's `consent_port` types (errors convert
+//! with `ConsentPortError::from`), so the hub only forwards calls.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, RecordedEvent, SharedStore, StoreError, read_stream_to_end,
 };
-use ecohub_kernel::{Aggregate, Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_kernel::consent_port::{
+    ConsentForAuthorisation, ConsentPortError, ConsentStanding, CustomerRef, PermissionView,
+};
+use ecohub_kernel::{ActionContext, Aggregate, Clock, DecodeError, Timestamp};
 
 use crate::chain::{self, GENESIS};
+use crate::config::ConsentsConfig;
 use crate::domain::{
     Consent, ConsentCommand, ConsentData, ConsentError, ConsentEvent, ConsentId, ConsentStatus,
     CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
     Purpose, ReasonCode, RequestConsent, RevokedBy, TransactionWindow,
 };
+use crate::grants::GrantCache;
 use crate::index::ConsentIndexReader;
 use crate::ports::{PartnerLookup, ReceiptSigner};
-
-/// Settings of the consent service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentsConfig {
-    /// How long a consent may await authorisation before it expires
-    /// (`authorisation_timeout`). Default 1 hour.
-    pub authorisation_timeout: Duration,
-    /// The bank's name, as a data provider and receipt controller.
-    pub bank_name: String,
-    /// Receipt: jurisdiction (`GB`, `DE`, …).
-    pub jurisdiction: String,
-    /// Receipt: the controller's contact point.
-    pub controller_contact: String,
-    /// Receipt: the controller's e-mail.
-    pub controller_email: String,
-    /// Receipt: the controller's address.
-    pub controller_address: String,
-    /// Receipt: the controller's web site.
-    pub controller_url: String,
-    /// Receipt: the privacy policy.
-    pub policy_url: String,
-    /// Receipt: the `iss` of signed receipts (the hub's issuer).
-    pub issuer: String,
-}
-
-impl Default for ConsentsConfig {
-    fn default() -> Self {
-        Self {
-            authorisation_timeout: Duration::from_secs(3600),
-            bank_name: "Ecohub Bank".to_owned(),
-            jurisdiction: "GB".to_owned(),
-            controller_contact: "Data Protection Officer".to_owned(),
-            controller_email: "dpo@bank.example".to_owned(),
-            controller_address: "1 Bank Street, London".to_owned(),
-            controller_url: "https://bank.example".to_owned(),
-            policy_url: "https://bank.example/privacy".to_owned(),
-            issuer: "https://hub.example".to_owned(),
-        }
-    }
-}
 
 /// Everything the consent service needs, shared by its handlers, schedulers and the hub's
 /// port adapter. The hub puts a `web::Data<ConsentsState>` in app data.
@@ -80,6 +45,8 @@ pub struct ConsentsState {
     pub receipts: Arc<dyn ReceiptSigner>,
     /// The consent index (read model).
     pub index: ConsentIndexReader,
+    /// Consents read for data-access grants, remembered per `consent-` category head.
+    pub(crate) grants: Arc<GrantCache>,
 }
 
 impl std::fmt::Debug for ConsentsState {
@@ -88,126 +55,6 @@ impl std::fmt::Debug for ConsentsState {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// Who acts, in which request, when (the port's `ActionContext`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionContext {
-    /// `customer:<id>`, `client:<id>`, `system:<job>`.
-    pub actor: String,
-    /// The request's `x-fapi-interaction-id`.
-    pub interaction_id: Option<String>,
-    /// Now.
-    pub now: Timestamp,
-}
-
-impl ActionContext {
-    /// The metadata of the events this context causes: actor, and the interaction id as
-    /// request and correlation id.
-    pub fn metadata(&self) -> EventMetadata {
-        EventMetadata {
-            correlation_id: self.interaction_id.clone(),
-            causation_id: None,
-            actor: Some(self.actor.clone()),
-            request_id: self.interaction_id.clone(),
-        }
-    }
-
-    /// An OAuth client acting in a request.
-    pub fn client(client_id: &str, interaction_id: impl ToString, now: Timestamp) -> Self {
-        Self {
-            actor: format!("client:{client_id}"),
-            interaction_id: Some(interaction_id.to_string()),
-            now,
-        }
-    }
-
-    /// A customer acting in a request.
-    pub fn customer(customer_id: &str, interaction_id: impl ToString, now: Timestamp) -> Self {
-        Self {
-            actor: format!("customer:{customer_id}"),
-            interaction_id: Some(interaction_id.to_string()),
-            now,
-        }
-    }
-
-    /// A system job.
-    pub fn system(job: &str, now: Timestamp) -> Self {
-        Self {
-            actor: format!("system:{job}"),
-            interaction_id: None,
-            now,
-        }
-    }
-}
-
-/// The customer deciding (the port's `CustomerRef`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerRef {
-    /// The hub's internal customer id.
-    pub customer_id: String,
-    /// The customer's pairwise id for the consent's partner.
-    pub pairwise_id: String,
-}
-
-/// A permission in plain language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PermissionView {
-    /// Code.
-    pub code: String,
-    /// Description.
-    pub description: String,
-}
-
-/// A consent as shown to the customer asked to authorise it (the port's
-/// `ConsentForAuthorisation`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentForAuthorisation {
-    /// Consent id.
-    pub consent_id: String,
-    /// Partner id.
-    pub partner_id: String,
-    /// Partner's legal name.
-    pub partner_name: String,
-    /// Partner's status.
-    pub partner_status: String,
-    /// Consent status.
-    pub status: String,
-    /// Permissions.
-    pub permissions: Vec<PermissionView>,
-    /// Purpose code.
-    pub purpose_code: String,
-    /// Purpose text.
-    pub purpose_text: String,
-    /// Expiry.
-    pub expires_at: Timestamp,
-    /// Transactions from.
-    pub transaction_from: Option<Timestamp>,
-    /// Transactions to.
-    pub transaction_to: Option<Timestamp>,
-    /// Data providers (names).
-    pub data_providers: Vec<String>,
-}
-
-/// A consent's standing at a time, read exactly (the port's `ConsentStanding`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConsentStanding {
-    /// Authorised and not expired.
-    Authorised {
-        /// Partner id.
-        partner_id: String,
-        /// Pairwise id.
-        pairwise_id: String,
-        /// Expiry.
-        expires_at: Timestamp,
-    },
-    /// Any other status (expired by time counts as `Expired`).
-    Inactive {
-        /// The status name.
-        status: String,
-    },
-    /// No such consent.
-    NotFound,
 }
 
 /// What a partner submits to create a consent, unparsed.
@@ -262,6 +109,18 @@ pub enum AppError {
 impl From<Invalid> for AppError {
     fn from(e: Invalid) -> Self {
         AppError::Refused(ConsentError::Invalid(e))
+    }
+}
+
+/// The consent port's answer to a failed use case.
+impl From<AppError> for ConsentPortError {
+    fn from(e: AppError) -> Self {
+        match e.kind() {
+            ErrorKind::NotFound => ConsentPortError::NotFound,
+            // Only malformed customer or pairwise ids: the consent cannot take this decision.
+            ErrorKind::Conflict | ErrorKind::Invalid => ConsentPortError::Conflict(e.to_string()),
+            ErrorKind::Unavailable => ConsentPortError::Unavailable(e.to_string()),
+        }
     }
 }
 
@@ -322,6 +181,7 @@ impl ConsentsState {
                 partners,
                 receipts,
                 index,
+                grants: Arc::default(),
             },
             projection,
         )

@@ -16,9 +16,10 @@ use ecohub_kernel::{EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::application::{ActionContext, AppError, ConsentsState};
+use crate::application::{AppError, ConsentsState};
 use crate::domain::{ConsentEvent, PartnerId};
 use crate::index::consent_id_of;
+use ecohub_kernel::ActionContext;
 
 /// The expiry job's name (`job-consent_expiry`, actor `system:consent_expiry`).
 pub const EXPIRY_JOB: &str = "consent_expiry";

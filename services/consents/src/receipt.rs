@@ -4,7 +4,7 @@
 use ecohub_kernel::Timestamp;
 use serde_json::{Value, json};
 
-use crate::application::ConsentsConfig;
+use crate::config::ConsentsConfig;
 use crate::domain::{ConsentData, ConsentStatus};
 
 /// The receipt's claims (Kantara CR v1.1 field names, plus the JWT's `iss`, `iat`, `jti`,

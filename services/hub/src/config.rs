@@ -31,126 +31,11 @@ pub struct Settings {
     /// API conventions.
     pub http: HttpSettings,
     /// Authorization server.
-    pub auth: AuthSettings,
+    pub auth: ecohub_auth::AuthConfig,
     /// Consents: timeouts and the bank's details shown on consent receipts.
-    pub consents: ConsentSettings,
+    pub consents: ecohub_consents::ConsentsConfig,
     /// Data sharing: rate limits and notification delivery.
-    pub sharing: SharingSettings,
-}
-
-/// Data sharing settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SharingSettings {
-    /// Sustained data reads per second per partner and instance (429 beyond). Default 5000.
-    pub read_per_second: f64,
-    /// Read burst per partner and instance. Default 10000.
-    pub read_burst: f64,
-    /// Sustained publications per second per partner and instance. Default 1000.
-    pub publish_per_second: f64,
-    /// Publication burst per partner and instance. Default 2000.
-    pub publish_burst: f64,
-    /// Failed push attempts after which a notification is left to polling. Default 10.
-    pub delivery_max_retries: u32,
-    /// Delay before the first retry, doubled after each failure, in ms. Default 1000.
-    pub delivery_initial_backoff_ms: u64,
-    /// Longest delay between two attempts, in seconds. Default 300.
-    pub delivery_max_backoff_secs: u64,
-    /// Timeout of one push, in seconds. Default 10.
-    pub delivery_timeout_secs: u64,
-}
-
-impl Default for SharingSettings {
-    fn default() -> Self {
-        Self {
-            read_per_second: 5000.0,
-            read_burst: 10_000.0,
-            publish_per_second: 1000.0,
-            publish_burst: 2000.0,
-            delivery_max_retries: 10,
-            delivery_initial_backoff_ms: 1000,
-            delivery_max_backoff_secs: 300,
-            delivery_timeout_secs: 10,
-        }
-    }
-}
-
-/// Consent service settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConsentSettings {
-    /// Seconds a consent may await the customer's authorisation before it expires. Default
-    /// 3600.
-    pub authorisation_timeout_secs: u64,
-    /// Seconds between two runs of the expiry job (one instance runs each slot). Default 30.
-    pub expiry_check_period_secs: u64,
-    /// The bank's name (data provider `bank`, receipt controller).
-    pub bank_name: String,
-    /// Receipt: jurisdiction (`GB`, `DE`, …).
-    pub jurisdiction: String,
-    /// Receipt: the controller's contact point.
-    pub controller_contact: String,
-    /// Receipt: the controller's e-mail.
-    pub controller_email: String,
-    /// Receipt: the controller's postal address.
-    pub controller_address: String,
-    /// Receipt: the controller's web site.
-    pub controller_url: String,
-    /// Receipt: the privacy policy's URL.
-    pub policy_url: String,
-}
-
-impl Default for ConsentSettings {
-    fn default() -> Self {
-        let defaults = ecohub_consents::ConsentsConfig::default();
-        Self {
-            authorisation_timeout_secs: defaults.authorisation_timeout.as_secs(),
-            expiry_check_period_secs: 30,
-            bank_name: defaults.bank_name,
-            jurisdiction: defaults.jurisdiction,
-            controller_contact: defaults.controller_contact,
-            controller_email: defaults.controller_email,
-            controller_address: defaults.controller_address,
-            controller_url: defaults.controller_url,
-            policy_url: defaults.policy_url,
-        }
-    }
-}
-
-/// Authorization server settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthSettings {
-    /// The issuer: the hub's public base URL as clients see it (e.g. `https://hub.bank.example`).
-    /// Default (unset): `http://<the address the server listens on>`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// Access-token lifetime in seconds. Default 300.
-    pub access_token_lifetime_secs: u64,
-    /// Failed sign-ins of one username (within `login_failure_window_secs`) that lock it.
-    /// Default 5.
-    pub login_max_failures: u32,
-    /// How far back failed sign-ins count towards a lock, in seconds. Default 900.
-    pub login_failure_window_secs: u64,
-    /// The first lock's duration in seconds; each further lock (within 24 h, before a
-    /// successful sign-in) doubles it. Default 60.
-    pub login_lockout_secs: u64,
-    /// The longest lock in seconds. Default 3600.
-    pub login_max_lockout_secs: u64,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        let login = ecohub_auth::domain::LoginPolicy::default();
-        Self {
-            issuer: None,
-            access_token_lifetime_secs: 300,
-            login_max_failures: login.max_failures,
-            login_failure_window_secs: login.failure_window.as_secs(),
-            login_lockout_secs: login.lockout.as_secs(),
-            login_max_lockout_secs: login.max_lockout.as_secs(),
-        }
-    }
+    pub sharing: ecohub_sharing::SharingConfig,
 }
 
 /// HTTP server settings.
@@ -213,9 +98,9 @@ impl Default for Settings {
             store: StoreSettings::default(),
             log: LogSettings::default(),
             http: HttpSettings::default(),
-            auth: AuthSettings::default(),
-            consents: ConsentSettings::default(),
-            sharing: SharingSettings::default(),
+            auth: ecohub_auth::AuthConfig::default(),
+            consents: ecohub_consents::ConsentsConfig::default(),
+            sharing: ecohub_sharing::SharingConfig::default(),
         }
     }
 }
@@ -312,8 +197,9 @@ impl From<figment::Error> for ConfigError {
 /// Flags that override every other layer (unset flags leave the layers below alone).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    /// Address to listen on [default: 127.0.0.1:8080]. Not a flag of every command: only
+    /// `serve` (and `config`, which prints what `serve` would use) offer `--bind`.
+    #[arg(skip)]
     pub bind: Option<SocketAddr>,
     /// Directory for local state [default: ./data].
     #[arg(long, value_name = "DIR")]
@@ -390,71 +276,11 @@ impl Settings {
         self.store_location()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid(format!("log.level {:?}: {e}", self.log.level)))?;
-        if let Some(issuer) = &self.auth.issuer {
-            let ok = (issuer.starts_with("https://")
-                || (!self.production && issuer.starts_with("http://")))
-                && !issuer.ends_with('/')
-                && !issuer.contains(['?', '#']);
-            if !ok {
-                return Err(ConfigError::Invalid(format!(
-                    "auth.issuer {issuer:?} must be an absolute {} URL without a trailing slash, query or fragment",
-                    if self.production { "https" } else { "http(s)" }
-                )));
-            }
-        }
-        if !(10..=3600).contains(&self.auth.access_token_lifetime_secs) {
-            return Err(ConfigError::Invalid(
-                "auth.access_token_lifetime_secs must be between 10 and 3600".into(),
-            ));
-        }
-        let day = ecohub_auth::domain::LOCK_MEMORY.as_secs();
-        if !(1..=1000).contains(&self.auth.login_max_failures) {
-            return Err(ConfigError::Invalid(
-                "auth.login_max_failures must be between 1 and 1000".into(),
-            ));
-        }
-        if !(1..=day).contains(&self.auth.login_failure_window_secs) {
-            return Err(ConfigError::Invalid(format!(
-                "auth.login_failure_window_secs must be between 1 and {day}"
-            )));
-        }
-        if !(1..=day).contains(&self.auth.login_lockout_secs)
-            || !(self.auth.login_lockout_secs..=day).contains(&self.auth.login_max_lockout_secs)
-        {
-            return Err(ConfigError::Invalid(format!(
-                "auth.login_lockout_secs and auth.login_max_lockout_secs must be between 1 and {day}, the maximum not below the first"
-            )));
-        }
-        if !(60..=7 * 24 * 3600).contains(&self.consents.authorisation_timeout_secs) {
-            return Err(ConfigError::Invalid(
-                "consents.authorisation_timeout_secs must be between 60 and 604800".into(),
-            ));
-        }
-        if !(1..=3600).contains(&self.consents.expiry_check_period_secs) {
-            return Err(ConfigError::Invalid(
-                "consents.expiry_check_period_secs must be between 1 and 3600".into(),
-            ));
-        }
-        let sharing = &self.sharing;
-        let rates = [
-            sharing.read_per_second,
-            sharing.read_burst,
-            sharing.publish_per_second,
-            sharing.publish_burst,
-        ];
-        if rates.iter().any(|r| !r.is_finite() || *r < 1.0) {
-            return Err(ConfigError::Invalid(
-                "sharing rate limits and bursts must be at least 1".into(),
-            ));
-        }
-        if sharing.delivery_initial_backoff_ms == 0
-            || sharing.delivery_max_backoff_secs == 0
-            || !(1..=120).contains(&sharing.delivery_timeout_secs)
-        {
-            return Err(ConfigError::Invalid(
-                "sharing delivery backoffs must be positive and the timeout 1–120 s".into(),
-            ));
-        }
+        self.auth
+            .validate(self.production)
+            .map_err(ConfigError::Invalid)?;
+        self.consents.validate().map_err(ConfigError::Invalid)?;
+        self.sharing.validate().map_err(ConfigError::Invalid)?;
         if self.http.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be positive".into(),

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Mounts the operational routes. Each is a resource, so other methods get 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {

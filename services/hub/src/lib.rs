@@ -1,6 +1,7 @@
 //! The Ecohub hub: every service in one process, on the embedded store by default.
 //!
 //! * [`config`] — layered settings.
+//! * [`state`] — [`state::AppState`], what every handler shares, and opening the store.
 //! * [`startup`] — [`startup::Application`] and [`startup::create_app`], shared by the binary
 //!   and the tests.
 //! * [`health`] — `/health/live`, `/health/ready`, `/metrics`.
@@ -21,4 +22,5 @@ pub mod projections;
 pub mod services;
 pub mod sharing_ports;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

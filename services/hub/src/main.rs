@@ -1,5 +1,6 @@
 //! The `ecohub` command.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,9 +28,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the hub (embedded store under ./data and 127.0.0.1:8080 unless configured).
-    Serve(Overrides),
-    /// Prints the effective configuration as TOML, secrets masked.
-    Config(Overrides),
+    Serve(ServeArgs),
+    /// Prints the effective configuration of `serve` as TOML, secrets masked.
+    Config(ServeArgs),
     /// Prints the OpenAPI document.
     Openapi,
     /// Administration of the hub's own clients.
@@ -64,6 +65,26 @@ enum Command {
     },
 }
 
+/// The flags of `serve` (and of `config`, which prints what `serve` would use): the listen
+/// address, which means nothing to the commands that do not listen, and the common ones.
+#[derive(Debug, Clone, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+    #[command(flatten)]
+    overrides: Overrides,
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            bind: self.bind,
+            ..self.overrides.clone()
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
     /// Creates the first administrator client (scopes `admin audit`) and prints its
@@ -74,9 +95,10 @@ enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 enum CustomersCommand {
-    /// Adds a customer and prints it as JSON (no hash). The password is read from standard
-    /// input (first line), never from the command line. Works while hubs run on the same
-    /// store; a taken username is refused.
+    /// Adds a customer and prints it as JSON (`customer_id`, the id the bank publishes data
+    /// under; no hash). The password is read from standard input (first line, at least 10
+    /// characters), never from the command line. Works while hubs run on the same store; a
+    /// taken username is refused.
     Add {
         /// The username (3 to 64 of `a-z 0-9 . _ @ -`, case-insensitive).
         #[arg(long)]
@@ -84,7 +106,8 @@ enum CustomersCommand {
         /// The name shown on pages.
         #[arg(long)]
         display_name: String,
-        /// Read the password from standard input (required: the only way to pass it).
+        /// Read the password from standard input (required: the only way to pass it; at least
+        /// 10 characters).
         #[arg(long, required = true)]
         password_stdin: bool,
         #[command(flatten)]
@@ -122,7 +145,7 @@ enum KeysCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {
-        Command::Serve(o) | Command::Config(o) => o.clone(),
+        Command::Serve(a) | Command::Config(a) => a.overrides(),
         Command::Admin {
             command: AdminCommand::Bootstrap(o),
         }
@@ -172,7 +195,7 @@ fn audit_verify(settings: &Settings) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<ecohub_consents::VerifyReport> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let report = ecohub_consents::verify_all(&*store).await;
         store.close().await?;
         Ok(report?)
@@ -220,7 +243,7 @@ fn customers(settings: &Settings, command: CustomersCommand) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<Vec<serde_json::Value>> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let directory = ecohub_auth::BuiltInDirectory::new(store.clone());
         let outcome = match &command {
             CustomersCommand::Add {
@@ -275,7 +298,7 @@ fn admin_bootstrap(settings: &Settings) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result: anyhow::Result<(String, String)> = runtime.block_on(async {
-        let store = ecohub::startup::open_store(&settings.store_location()?).await?;
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let created = ecohub_auth::bootstrap_admin(&*store, SystemClock.now()).await;
         store.close().await?;
         let (client_id, secret) = created?;
@@ -355,5 +378,78 @@ fn serve(settings: Settings) -> ExitCode {
             eprintln!("ecohub: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    fn help(path: &[&str]) -> String {
+        let mut cmd = Cli::command();
+        let mut sub = &mut cmd;
+        for name in path {
+            sub = sub.find_subcommand_mut(name).expect("subcommand exists");
+        }
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn only_serve_and_config_take_bind() {
+        for path in [&["serve"][..], &["config"]] {
+            assert!(help(path).contains("--bind"), "{path:?}");
+        }
+        let add = [
+            "--username",
+            "alice",
+            "--display-name",
+            "Alice",
+            "--password-stdin",
+        ];
+        for (path, required) in [
+            (&["audit", "verify"][..], &[][..]),
+            (&["customers", "add"], &add),
+            (&["customers", "list"], &[]),
+            (&["admin", "bootstrap"], &[]),
+            (&["keys", "rotate"], &[]),
+            (&["keys", "list"], &[]),
+        ] {
+            assert!(!help(path).contains("--bind"), "{path:?} offers --bind");
+            let mut args = vec!["ecohub"];
+            args.extend_from_slice(path);
+            args.extend_from_slice(required);
+            assert!(Cli::try_parse_from(&args).is_ok(), "{path:?} parses");
+            args.extend(["--bind", "127.0.0.1:1"]);
+            assert!(
+                Cli::try_parse_from(&args).is_err(),
+                "{path:?} accepts --bind"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_bind_overrides_the_listen_address() {
+        let cli = Cli::try_parse_from([
+            "ecohub",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            "d",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve parses as serve");
+        };
+        let overrides = args.overrides();
+        assert_eq!(overrides.bind, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(overrides.data_dir, Some("d".into()));
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use ecohub_eventstore::{EventFilter, EventStore, ExpectedRevision, NewEvent, Position};
 
 use crate::config::StoreLocation;
-use crate::startup::open_store;
+use crate::state::open_store;
 
 /// What a migration copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

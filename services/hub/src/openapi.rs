@@ -8,8 +8,9 @@ use utoipa::OpenApi;
     info(
         title = "Ecohub API",
         description = "Partner-ecosystem hub for banks: partner onboarding, OAuth 2.0 / FAPI 2.0, \
-consents, data sharing and bundled offers. Every error is `application/problem+json` \
-(RFC 9457) with a stable `code`; every response echoes `x-fapi-interaction-id`.",
+customer consents with their audit trail, and data sharing with event notifications. Every \
+error is `application/problem+json` (RFC 9457) with a stable `code` and a `type` linking to \
+the code's row in the error table; every response echoes `x-fapi-interaction-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(crate::health::live, crate::health::ready, crate::health::metrics),

@@ -4,10 +4,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use ecohub_auth::{AuthState, TokenVerifier};
+use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier};
 use ecohub_consents::{ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_jose::KeyRing;
@@ -22,7 +21,7 @@ use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
 use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
-use crate::sharing_ports::{ConsentStreams, PairwiseResolver, PartnerStreams, RingSets};
+use crate::sharing_ports::{ConsentStreams, PairwiseCustomers, PartnerStreams, RingSets};
 
 /// The services' shared state, built once per process.
 #[derive(Clone)]
@@ -53,21 +52,9 @@ impl std::fmt::Debug for Services {
 /// The authorization server's settings from the hub's configuration; the issuer defaults to
 /// `http://<the address the server listens on>`.
 pub fn auth_settings(settings: &Settings, listening: SocketAddr) -> ecohub_auth::AuthSettings {
-    let issuer = settings
+    settings
         .auth
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{listening}"));
-    let mut auth = ecohub_auth::AuthSettings::new(issuer);
-    auth.access_token_lifetime = Duration::from_secs(settings.auth.access_token_lifetime_secs);
-    auth.production = settings.production;
-    auth.login = ecohub_auth::domain::LoginPolicy {
-        max_failures: settings.auth.login_max_failures,
-        failure_window: Duration::from_secs(settings.auth.login_failure_window_secs),
-        lockout: Duration::from_secs(settings.auth.login_lockout_secs),
-        max_lockout: Duration::from_secs(settings.auth.login_max_lockout_secs),
-    };
-    auth
+        .settings(format!("http://{listening}"), settings.production)
 }
 
 /// Builds every service on `store`, and the projections they need (returned for readiness).
@@ -140,8 +127,10 @@ pub fn build(
         clock.clone(),
         sharing_config(settings, &auth.settings),
         SharingPorts {
-            grants: Arc::new(ConsentStreams::new(consents.clone())),
-            customers: Arc::new(PairwiseResolver::new(store.clone())),
+            grants: Arc::new(ConsentStreams(consents.clone())),
+            customers: Arc::new(PairwiseCustomers(Arc::new(PairwiseResolver::new(
+                store.clone(),
+            )))),
             webhooks: Arc::new(PartnerStreams(partners.clone())),
             signer: Arc::new(RingSets {
                 ring: auth.ring.clone(),
@@ -170,17 +159,9 @@ fn consents_config(
     settings: &Settings,
     auth: &ecohub_auth::AuthSettings,
 ) -> ecohub_consents::ConsentsConfig {
-    let c = &settings.consents;
     ecohub_consents::ConsentsConfig {
-        authorisation_timeout: Duration::from_secs(c.authorisation_timeout_secs),
-        bank_name: c.bank_name.clone(),
-        jurisdiction: c.jurisdiction.clone(),
-        controller_contact: c.controller_contact.clone(),
-        controller_email: c.controller_email.clone(),
-        controller_address: c.controller_address.clone(),
-        controller_url: c.controller_url.clone(),
-        policy_url: c.policy_url.clone(),
         issuer: auth.issuer.clone(),
+        ..settings.consents.clone()
     }
 }
 
@@ -189,26 +170,9 @@ fn sharing_config(
     settings: &Settings,
     auth: &ecohub_auth::AuthSettings,
 ) -> ecohub_sharing::SharingConfig {
-    let s = &settings.sharing;
-    let defaults = ecohub_sharing::SharingConfig::default();
     ecohub_sharing::SharingConfig {
-        read_limit: ecohub_sharing::Limit {
-            per_second: s.read_per_second,
-            burst: s.read_burst,
-        },
-        publish_limit: ecohub_sharing::Limit {
-            per_second: s.publish_per_second,
-            burst: s.publish_burst,
-        },
         issuer: auth.issuer.clone(),
-        delivery: ecohub_sharing::DeliveryConfig {
-            initial_backoff: Duration::from_millis(s.delivery_initial_backoff_ms),
-            max_backoff: Duration::from_secs(s.delivery_max_backoff_secs),
-            max_retries: s.delivery_max_retries,
-            request_timeout: Duration::from_secs(s.delivery_timeout_secs),
-            ..defaults.delivery
-        },
-        ..defaults
+        ..settings.sharing.clone()
     }
 }
 

@@ -1,133 +1,19 @@
-//! Builds the application: opens the store, starts projections, assembles the actix app.
-//! `create_app` is shared by the binary and the tests.
+//! Builds the application: binds, opens the state ([`AppState::open`]: store, services,
+//! projections), assembles the actix app. `create_app` is shared by the binary and the tests.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use ecohub_eventstore::{EventStore, ProjectionHandle, SqliteStore, SqliteStoreOptions};
-use ecohub_http::{IdempotencyConfig, InMemoryIdempotencyStore, SharedIdempotencyStore};
-use ecohub_kurrentdb::KurrentDbStore;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use actix_web::dev::ServerHandle;
 
-use crate::config::{Settings, StoreLocation};
-use crate::metrics::{MeteredStore, Metrics};
-use crate::projections::StoreStatistics;
-use crate::services::Services;
-use ecohub_kernel::{Clock, SystemClock};
-
-/// Everything handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    /// The event store (metered).
-    pub store: Arc<dyn EventStore>,
-    /// Metrics registry.
-    pub metrics: Metrics,
-    /// Running projections that serving needs (readiness waits for all of them).
-    pub projections: Vec<ProjectionHandle>,
-    /// Running projections that serving does not need (store statistics, the audit's access
-    /// index): reported by readiness and metrics, but not waited for, because they read every
-    /// event (or every access record) ever written, which would make a restart's readiness
-    /// grow with the log.
-    pub background_projections: Vec<ProjectionHandle>,
-    /// Idempotency keys.
-    pub idempotency: SharedIdempotencyStore,
-    /// The service crates' state (authorization server, partners, consents).
-    pub services: Services,
-    /// Background jobs (the consent expiry scheduler), aborted at shutdown.
-    pub jobs: Arc<Vec<tokio::task::JoinHandle<()>>>,
-    /// Effective settings.
-    pub settings: Arc<Settings>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("projections", &self.projections)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// Opens the configured store, builds the services and starts the projections.
-    /// `listening` is the address the server is bound to (the default issuer).
-    pub async fn open(settings: Settings, listening: SocketAddr) -> anyhow::Result<Self> {
-        let metrics = Metrics::new();
-        let raw = open_store(&settings.store_location()?).await?;
-        let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let (services, service_projections) =
-            crate::services::build(&settings, listening, store.clone(), clock)?;
-        let projections = service_projections;
-        let mut background_projections = vec![ProjectionHandle::spawn(
-            store.clone(),
-            StoreStatistics::new(metrics.clone()),
-        )];
-        background_projections.extend(services.sharing_tasks.background.iter().cloned());
-        let jobs = Arc::new(vec![ecohub_consents::spawn_expiry_scheduler(
-            services.consents.clone(),
-            std::time::Duration::from_secs(settings.consents.expiry_check_period_secs),
-        )]);
-        let idempotency: SharedIdempotencyStore =
-            Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));
-        Ok(Self {
-            store,
-            metrics,
-            projections,
-            background_projections,
-            idempotency,
-            services,
-            jobs,
-            settings: Arc::new(settings),
-        })
-    }
-
-    /// Stops projections and closes the store, making every acknowledged append durable.
-    pub async fn shutdown(&self) -> anyhow::Result<()> {
-        for job in self.jobs.iter() {
-            job.abort();
-        }
-        self.services.sharing_tasks.stop();
-        for p in self.projections.iter().chain(&self.background_projections) {
-            p.stop();
-        }
-        self.store.close().await.context("closing the event store")
-    }
-}
-
-/// Opens the store a location names: the embedded SQLite file or a KurrentDB cluster (whose
-/// leader must answer now: an unreachable cluster is a startup error, not a silent retry).
-pub async fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn EventStore>> {
-    Ok(match location {
-        StoreLocation::Sqlite(path) => {
-            let store = SqliteStore::open(path, SqliteStoreOptions::default())
-                .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
-            Arc::new(store)
-        }
-        StoreLocation::KurrentDb(url) => {
-            let masked = crate::config::mask_url_password(url);
-            let store = KurrentDbStore::connect(url)
-                .await
-                .with_context(|| format!("cannot connect to the event store at {masked}"))?;
-            Arc::new(store)
-        }
-    })
-}
-
-fn idempotency_config(settings: &Settings) -> IdempotencyConfig {
-    IdempotencyConfig {
-        window: Duration::from_secs(settings.http.idempotency_window_secs),
-        max_body_bytes: settings.http.max_body_bytes,
-        ..IdempotencyConfig::default()
-    }
-}
+use crate::config::Settings;
+use crate::state::AppState;
 
 /// The actix application: middleware, extractor configuration, routes.
 pub fn create_app(
@@ -146,7 +32,9 @@ pub fn create_app(
         .app_data(web::Data::new(state.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
         .app_data(web::Data::new(state.idempotency.clone()))
-        .app_data(web::Data::new(idempotency_config(&state.settings)))
+        .app_data(web::Data::new(crate::state::idempotency_config(
+            &state.settings,
+        )))
         .app_data(ecohub_http::json_config().limit(max_body))
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())

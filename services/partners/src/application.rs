@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ecohub_eventstore::{
     CurrentRevision, ExecuteError, ExpectedRevision, NewEvent, SharedStore, StoreError, load,
 };
-use ecohub_kernel::{Aggregate, Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_kernel::{Aggregate, Clock, DecodeError, Timestamp};
 
 use crate::directory::DirectoryReader;
 use crate::domain::{
@@ -58,42 +58,8 @@ impl std::fmt::Debug for PartnersState {
     }
 }
 
-/// Who asks, and in which request: becomes every appended event's metadata. Never personal
-/// data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    actor: String,
-    interaction_id: String,
-}
-
-impl RequestContext {
-    /// A public applicant (no credentials yet): actor `applicant`.
-    pub fn applicant(interaction_id: impl ToString) -> Self {
-        Self {
-            actor: "applicant".to_owned(),
-            interaction_id: interaction_id.to_string(),
-        }
-    }
-
-    /// An authenticated OAuth client (staff or partner): actor `client:<client_id>`.
-    pub fn client(client_id: &str, interaction_id: impl ToString) -> Self {
-        Self {
-            actor: format!("client:{client_id}"),
-            interaction_id: interaction_id.to_string(),
-        }
-    }
-
-    /// The metadata of the events this request causes: actor, and the interaction id as both
-    /// request and correlation id.
-    pub fn metadata(&self) -> EventMetadata {
-        EventMetadata {
-            correlation_id: Some(self.interaction_id.clone()),
-            causation_id: None,
-            actor: Some(self.actor.clone()),
-            request_id: Some(self.interaction_id.clone()),
-        }
-    }
-}
+/// Who asks, and in which request (the kernel's): becomes every appended event's metadata.
+pub use ecohub_kernel::RequestContext;
 
 /// Why a use case did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +124,23 @@ impl PartnersState {
             return Err(PartnerError::NotFound.into());
         }
         Ok(partner)
+    }
+
+    /// The URLs of a partner's webhooks, read from its stream (exact); none for an unknown
+    /// or malformed partner id.
+    pub async fn webhook_urls(&self, partner_id: &str) -> Result<Vec<String>, AppError> {
+        let Ok(id) = PartnerId::parse(partner_id) else {
+            return Ok(Vec::new());
+        };
+        match self.partner(id).await {
+            Ok(partner) => Ok(partner
+                .webhooks()
+                .iter()
+                .map(|w| w.url.to_string())
+                .collect()),
+            Err(AppError::Refused(PartnerError::NotFound)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A company applies: decide, mint the applicant's token, then append (to a stream that

@@ -34,6 +34,18 @@ pub struct DirectoryEntry {
     pub status_changed_at: Timestamp,
 }
 
+impl DirectoryEntry {
+    /// Whether the partner is active: approved, not suspended or offboarded.
+    pub fn is_active(&self) -> bool {
+        self.status == PartnerStatus::Approved
+    }
+
+    /// Whether it was granted the `data_provider` role.
+    pub fn is_data_provider(&self) -> bool {
+        self.granted_roles.contains(&Role::DataProvider)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Data {
     entries: BTreeMap<PartnerId, DirectoryEntry>,

@@ -14,7 +14,7 @@ use ecohub_eventstore::{
     SqliteStoreOptions,
 };
 use ecohub_kernel::{EventMetadata, Timestamp};
-use ecohub_sharing::app::AccessFilter;
+use ecohub_sharing::application::AccessFilter;
 use ecohub_sharing::audit::{
     AccessIndex, AccessIndexProjection, AccessPage, access_records, scan_access_records,
 };

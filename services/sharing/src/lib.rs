@@ -2,7 +2,7 @@
 //!
 //! * [`domain`] — pure: the dataset catalogue and field-level minimisation, the
 //!   `CustomerRecords` aggregate, `DataAccessed` evidence, notification subscriptions.
-//! * [`app`] — [`SharingState`] and its use cases: publish, read under a consent (recorded
+//! * [`application`] — [`SharingState`] and its use cases: publish, read under a consent (recorded
 //!   before it is answered), define datasets.
 //! * [`audit`] — the compliance audit of data accesses: queries served from the consent's
 //!   stream or the streams the access index names, never a scan of the whole log per page.
@@ -14,7 +14,7 @@
 //! * [`tasks`] — [`SharingTasks`]: the projections and the delivery worker, spawned at once.
 //! * [`http`] — [`configure`] mounts the routes; [`SharingApi`] documents them.
 
-pub mod app;
+pub mod application;
 pub mod audit;
 pub mod config;
 pub mod domain;
@@ -25,11 +25,11 @@ pub mod ratelimit;
 pub mod readmodel;
 pub mod tasks;
 
-pub use app::{
+pub use application::{
     AppError, Publication, Published, ReadQuery, RequestContext, SharingPorts, SharingProjections,
     SharingState,
 };
-pub use config::{DeliveryConfig, SharingConfig};
+pub use config::{DeliveryConfig, SharingConfig, SharingSection};
 pub use http::{SharingApi, configure};
 pub use notify::{DeliveryWorker, Dispatcher, NotificationsProjection, NotificationsReader};
 pub use ports::{ConsentGrant, ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};

@@ -2,7 +2,7 @@
 
 use ecohub_eventstore::{ProjectionHandle, SharedStore};
 
-use crate::app::{SharingProjections, SharingState};
+use crate::application::{SharingProjections, SharingState};
 use crate::notify::DeliveryWorker;
 
 /// The running projections (catalogue, records, notifications, dispatcher; the access index in

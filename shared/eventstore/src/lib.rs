@@ -1,11 +1,13 @@
 //! The event store: the contract every backend keeps (EventStoreDB semantics), the embedded
-//! SQLite backend, a backend-generic conformance suite, the projection runner and the
-//! load → decide → append helper services use.
+//! SQLite backend, a backend-generic conformance suite (test support, behind the
+//! `conformance` feature), the projection runner and the load → decide → append helper
+//! services use.
 //!
 //! Architecture invariant: nothing here knows about HTTP or about any service's events; the
 //! store moves opaque JSON payloads with a type name and a version.
 
 pub mod aggregate;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod jobs;
 pub mod projection;
@@ -25,7 +27,8 @@ use async_trait::async_trait;
 pub type SharedStore = Arc<dyn EventStore>;
 
 /// The event store contract (../shared/BRIEF.md §3). Both the embedded store and the
-/// EventStoreDB backend implement it and pass [`conformance`].
+/// EventStoreDB backend implement it and pass the conformance suite (`conformance`, feature
+/// `conformance`).
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
     /// Appends `events` to `stream` if its current revision satisfies `expected`.

@@ -6,7 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::PROBLEM_JSON;
+/// The media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident => ($code:literal, $status:expr, $title:literal), )*) => {
@@ -90,10 +91,17 @@ error_codes! {
     ServiceUnavailable => ("service_unavailable", StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
 }
 
+/// The published error table (`docs/errors.md`): every problem's `type` is this URL with
+/// the code as its fragment, which is the anchor of the code's row. Fixed rather than
+/// configurable, so that a problem type means the same on every deployment
+/// (`docs/adr/0016-problem-types-link-to-the-error-table.md`).
+pub const ERROR_DOCS_URL: &str = "https://github.com/ecohub/ecohub/blob/main/docs/errors.md";
+
 impl ErrorCode {
-    /// The problem `type` URI of this code.
+    /// The problem `type` URI of this code: its row in the error table
+    /// (`https://…/docs/errors.md#<code>`).
     pub fn type_uri(self) -> String {
-        format!("urn:ecohub:problem:{}", self.code())
+        format!("{ERROR_DOCS_URL}#{}", self.code())
     }
 
     /// The code a bare error status maps to (for responses produced outside our handlers).
@@ -133,7 +141,8 @@ pub struct FieldError {
 /// An RFC 9457 problem details body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
-    /// URI identifying the problem type (`urn:ecohub:problem:<code>`).
+    /// URI identifying the problem type: the code's row in the error table
+    /// (`https://github.com/ecohub/ecohub/blob/main/docs/errors.md#<code>`).
     #[serde(rename = "type")]
     pub type_uri: String,
     /// Short summary of the problem type.
@@ -334,7 +343,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({
-                "type": "urn:ecohub:problem:invalid_request",
+                "type": "https://github.com/ecohub/ecohub/blob/main/docs/errors.md#invalid_request",
                 "title": "Invalid request",
                 "status": 400,
                 "detail": "purpose is required",

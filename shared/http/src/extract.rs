@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
-use crate::{ApiError, ErrorCode, PROBLEM_JSON};
+use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
 
 /// Largest JSON body accepted (256 KiB).
 pub const MAX_JSON_BYTES: usize = 256 * 1024;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ecohub_kernel::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::CLOCK_SKEW;
+use crate::clock::CLOCK_SKEW;
 use crate::error::JwtError;
 use crate::jwk::Jwks;
 use crate::jws::{self, check_exp, check_iat, check_nbf, required};

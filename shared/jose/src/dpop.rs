@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ecohub_kernel::Timestamp;
 
-use crate::CLOCK_SKEW;
+use crate::clock::CLOCK_SKEW;
 use crate::error::JwtError;
 use crate::jwk::{JwkError, PublicJwk};
 use crate::jws::{self, check_iat, required};

@@ -8,7 +8,7 @@ use ecohub_kernel::Timestamp;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::CLOCK_SKEW;
+use crate::clock::CLOCK_SKEW;
 use crate::error::JwtError;
 use crate::jwk::VerifyingKey;
 use crate::keys::SigningAlgorithm;

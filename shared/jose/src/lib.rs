@@ -14,6 +14,7 @@
 //! SHA-256, and through `jsonwebtoken`'s `aws_lc_rs` backend for signature verification.
 
 pub mod client_assertion;
+pub mod clock;
 pub mod dpop;
 pub mod error;
 pub mod jwk;
@@ -24,12 +25,11 @@ pub mod replay;
 pub mod testing;
 pub mod util;
 
-use std::time::Duration;
-
 pub use client_assertion::{
     ClientAssertionClaims, ClientAssertionError, MAX_CLIENT_ASSERTION_LIFETIME,
     decode_client_assertion, verify_client_assertion,
 };
+pub use clock::CLOCK_SKEW;
 pub use dpop::{
     DPOP_PROOF_MAX_AGE, DPOP_PROOF_TYPE, DpopError, DpopRequest, VerifiedDpopProof,
     access_token_hash, decode_dpop_proof, normalize_htu, verify_dpop_proof,
@@ -46,7 +46,3 @@ pub use keys::{KeyError, KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKe
 pub use replay::{
     InMemoryJtiReplayGuard, JtiReplayGuard, ReplayFuture, ReplayGuardError, replay_key,
 };
-
-/// How far a peer's clock may be ahead of ours: `iat` and `nbf` may be this far in the future,
-/// and `exp` is honoured this long after it passed (BRIEF §4: 10 s).
-pub const CLOCK_SKEW: Duration = Duration::from_secs(10);

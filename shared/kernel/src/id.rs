@@ -98,6 +98,13 @@ pub fn uuid_v7_at(now: crate::Timestamp) -> uuid::Uuid {
 
 define_id!(EventId, "event");
 
+define_id!(
+    /// A partner's id (its stream is the partners service's `partner-<uuidv7>`); shared
+    /// because consents name the partner they were granted to.
+    PartnerId,
+    "partner"
+);
+
 impl EventId {
     /// A fresh event id for an event recorded at `now`.
     pub fn generate(now: crate::Timestamp) -> Self {

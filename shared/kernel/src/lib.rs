@@ -5,18 +5,24 @@
 //! * [`event`] — the [`DomainEvent`] contract (stable `event_type()` / `event_version()`),
 //!   [`EventMetadata`] and the [`EventEnvelope`] a decoded event travels in.
 //! * [`aggregate`] — the decide/evolve pattern ([`Aggregate`]).
+//! * [`context`] — [`RequestContext`]: who acts in which request, the metadata of the events
+//!   it causes; [`ActionContext`] is that request acting at a time.
+//! * [`consent_port`] — the types the authorization server and the consent service exchange.
 //! * [`testing`] — the given/when/then harness for aggregates.
 //!
 //! Architecture invariant: this crate does no IO and knows nothing about HTTP, storage or
 //! async runtimes. It never reads the clock itself: time is passed in.
 
 pub mod aggregate;
+pub mod consent_port;
+pub mod context;
 pub mod event;
 pub mod id;
 pub mod testing;
 pub mod time;
 
 pub use aggregate::Aggregate;
+pub use context::{ActionContext, RequestContext};
 pub use event::{DecodeError, DomainEvent, EventEnvelope, EventMetadata, Position};
-pub use id::{EventId, IdParseError};
+pub use id::{EventId, IdParseError, PartnerId};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

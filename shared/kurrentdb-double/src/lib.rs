@@ -26,6 +26,7 @@
 //!   double buffer without bound (it is never dropped for being slow, unlike a real server);
 //! * subscriptions to a single stream answer UNIMPLEMENTED.
 
+mod cluster;
 mod filter;
 mod log;
 mod service;
@@ -41,44 +42,12 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tonic::service::Routes;
 use uuid::Uuid;
 
-use crate::log::{AppendOutcome, Expected, Log, Proposed};
+use crate::cluster::{NodeShared, Shared, TaskSet};
+use crate::log::Log;
 use crate::service::NodeService;
-
-/// Tasks of one node (accept loop, connections, HTTP/2 streams, response producers), so
-/// that stopping the node can end all of them at once.
-#[derive(Clone, Default)]
-pub(crate) struct TaskSet(Arc<Mutex<JoinSet<()>>>);
-
-impl TaskSet {
-    pub fn spawn<F>(&self, future: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let mut set = self.0.lock().unwrap();
-        while set.try_join_next().is_some() {}
-        set.spawn(future);
-    }
-
-    fn abort_all(&self) {
-        self.0.lock().unwrap().abort_all();
-    }
-
-    /// Aborts every task and waits until they are all gone (sockets closed).
-    async fn stop(&self) {
-        loop {
-            let mut set = std::mem::take(&mut *self.0.lock().unwrap());
-            if set.is_empty() {
-                return;
-            }
-            set.abort_all();
-            while set.join_next().await.is_some() {}
-        }
-    }
-}
 
 /// hyper's executor for a node's HTTP/2 streams: spawns onto the node's task set.
 #[derive(Clone)]
@@ -93,46 +62,6 @@ where
         self.0.spawn(async move {
             future.await;
         });
-    }
-}
-
-pub(crate) struct NodeShared {
-    pub addr: SocketAddr,
-    pub instance_id: Uuid,
-    alive: AtomicBool,
-    /// Bumped when the node stops being leader or stops: aborts its streaming calls.
-    pub resign: watch::Sender<u64>,
-    pub tasks: TaskSet,
-}
-
-impl NodeShared {
-    pub fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::SeqCst)
-    }
-
-    fn abort_streams(&self) {
-        self.resign.send_modify(|epoch| *epoch += 1);
-    }
-}
-
-pub(crate) struct Shared {
-    pub log: Mutex<Log>,
-    /// The log's length, published after every write (wakes subscriptions).
-    pub appended: watch::Sender<usize>,
-    leader: AtomicUsize,
-    pub nodes: Vec<NodeShared>,
-}
-
-impl Shared {
-    pub fn leader(&self) -> usize {
-        self.leader.load(Ordering::SeqCst)
-    }
-
-    pub fn append(&self, stream: &str, expected: Expected, events: Vec<Proposed>) -> AppendOutcome {
-        let mut log = self.log.lock().unwrap();
-        let outcome = log.append(stream, expected, events);
-        self.appended.send_replace(log.len());
-        outcome
     }
 }
 

@@ -24,7 +24,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Response, Status, Streaming};
 use uuid::Uuid;
 
-use crate::Shared;
+use crate::cluster::Shared;
 use crate::filter::EventFilter;
 use crate::log::{AppendOutcome, Expected, Proposed, Stored, now_ticks};
 

@@ -45,6 +45,7 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
 
 fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&#x27;", "'")
         .replace("&lt;", "<")

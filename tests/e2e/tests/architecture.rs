@@ -203,3 +203,178 @@ fn domain_code_does_no_io_and_reads_no_clock() {
         }
     }
 }
+
+/// The code of a Rust file without its comments (line comments and doc comments) and without
+/// its `#[cfg(test)]` module, for checks on what the code does.
+fn code_of(text: &str) -> String {
+    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    text.lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The traits the service crates declare (`pub trait <Name>`): the ports the hub may implement.
+fn service_traits() -> Vec<String> {
+    let mut files = Vec::new();
+    for s in crate_dirs("services") {
+        if s != "hub" {
+            rust_files(&root().join("services").join(s).join("src"), &mut files);
+        }
+    }
+    let mut traits = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for l in text.lines() {
+            if let Some(rest) = l.trim_start().strip_prefix("pub trait ") {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                traits.push(name);
+            }
+        }
+    }
+    traits
+}
+
+/// What makes a hub port module more than translation: state, a domain predicate, a branch,
+/// or an `impl` that is not of a service's port trait.
+fn port_module_violations(code: &str, port_traits: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    // State: a port adapter holds the service it forwards to, nothing it remembers itself.
+    let state = [
+        "Mutex",
+        "RwLock",
+        "HashMap",
+        "BTreeMap",
+        "HashSet",
+        "BTreeSet",
+        "Atomic",
+        "OnceLock",
+        "OnceCell",
+        "RefCell",
+        "Cell<",
+        "static ",
+        "thread_local",
+        "cache",
+        "Cache",
+        "lru",
+    ];
+    // Decisions: domain predicates, status enums, comparisons and branches. Converting a
+    // value or an error is straight-line code; anything that chooses belongs to a service.
+    let decisions = [
+        "status_at",
+        "Status::",
+        "is_final",
+        "ErrorKind::",
+        "Error::",
+        " == ",
+        " != ",
+        " < ",
+        " > ",
+        " <= ",
+        " >= ",
+        "if ",
+        "match ",
+        "else",
+        "for ",
+        "while ",
+        "loop ",
+    ];
+    for l in code.lines() {
+        for s in state.iter().chain(&decisions) {
+            if l.contains(s) && !(s == &"for " && l.trim_start().starts_with("impl")) {
+                found.push(format!("`{s}` in: {}", l.trim()));
+            }
+        }
+        if let Some(rest) = l.trim_start().strip_prefix("impl") {
+            let Some((head, _)) = rest.split_once(" for ") else {
+                found.push(format!("inherent impl: {}", l.trim()));
+                continue;
+            };
+            // `impl<T> a::b::Trait<X> for` → `Trait`.
+            let head = head.trim();
+            let head = if head.starts_with('<') {
+                head.split_once('>').map_or(head, |(_, h)| h.trim())
+            } else {
+                head
+            };
+            let head = head.split('<').next().unwrap_or_default();
+            let name = head.rsplit("::").next().unwrap_or_default();
+            if !port_traits.iter().any(|t| t == name) {
+                found.push(format!(
+                    "impl of `{name}`, not a service's port trait: {}",
+                    l.trim()
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The hub wires; it never decides: its port modules (`services/hub/src/*_ports.rs`) hold no
+/// state, call no domain predicate, do not branch, and implement only the services' port
+/// traits. Every answer is computed in the service that owns it.
+#[test]
+fn hub_port_modules_only_translate() {
+    let traits = service_traits();
+    assert!(traits.iter().any(|t| t == "ConsentAuthority"), "{traits:?}");
+    let modules: Vec<PathBuf> = std::fs::read_dir(root().join("services/hub/src"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("_ports.rs"))
+        })
+        .collect();
+    assert!(modules.len() >= 2, "{modules:?}");
+    for module in modules {
+        let code = code_of(&std::fs::read_to_string(&module).unwrap());
+        let found = port_module_violations(&code, &traits);
+        assert!(
+            found.is_empty(),
+            "{} takes decisions or holds state:\n{}",
+            module.display(),
+            found.join("\n")
+        );
+    }
+}
+
+/// The check above catches what it is meant to: a remembered read, a status predicate, a
+/// branch on a domain error and an inherent impl.
+#[test]
+fn the_port_module_check_catches_a_decision_in_the_hub() {
+    let traits = vec!["ConsentGrants".to_owned()];
+    let decided = code_of(
+        r#"
+        pub struct Grants { seen: Mutex<HashMap<String, Data>> }
+        impl Grants { fn remember(&self) {} }
+        impl ConsentGrants for Grants {
+            fn grant(&self) -> Option<Grant> {
+                if data.status_at(now) != ConsentStatus::Authorised { return None; }
+                match e { Err(AppError::Refused(PartnerError::NotFound)) => Ok(vec![]) }
+            }
+        }
+        "#,
+    );
+    let found = port_module_violations(&decided, &traits).join("\n");
+    for expected in [
+        "`Mutex`",
+        "`HashMap`",
+        "inherent impl",
+        "`status_at`",
+        "`Status::`",
+        "`if `",
+        "`match `",
+        "`Error::`",
+    ] {
+        assert!(found.contains(expected), "{expected} not caught:\n{found}");
+    }
+    let forwarding = code_of(
+        "impl ConsentGrants for Grants {\n fn grant(&self) -> Result<Option<Grant>, E> { self.0.grant().map_err(port_error) }\n}",
+    );
+    assert!(port_module_violations(&forwarding, &traits).is_empty());
+}

@@ -10,9 +10,9 @@ use ecohub_kernel::Timestamp;
 use super::EndpointError;
 use super::client_cache::ClientSnapshot;
 use super::secrets::{verified_before, verify_against_dummy, verify_secret_cached};
+use super::state::AuthState;
 use super::store::{load_client, partner_standing};
 use crate::domain::{AuthMethod, ClientId, RegisteredClient};
-use crate::state::AuthState;
 use ecohub_jose::client_assertion::{ClientAssertionError, verify_client_assertion};
 use ecohub_jose::jwk::Jwks;
 

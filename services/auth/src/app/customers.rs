@@ -115,7 +115,7 @@ pub trait CustomerAuthenticator: Send + Sync + 'static {
     ) -> Result<Option<AuthenticatedCustomer>, CustomerFailure>;
 }
 
-/// The shared authenticator in [`crate::AuthState`].
+/// The shared authenticator in [`super::state::AuthState`].
 pub type SharedCustomerAuthenticator = Arc<dyn CustomerAuthenticator>;
 
 /// The username claim stream: `username-<hex SHA-256 of the normalised username>`.
@@ -487,7 +487,7 @@ impl std::fmt::Debug for CustomerSessionResolver {
 
 impl CustomerSessionResolver {
     /// A resolver sharing the authorization server's store, clock, keys and customers.
-    pub fn from_state(state: &crate::AuthState) -> Self {
+    pub fn from_state(state: &super::state::AuthState) -> Self {
         Self {
             store: state.store.clone(),
             clock: state.clock.clone(),

@@ -4,11 +4,15 @@ use ecohub_kernel::Timestamp;
 use serde::Serialize;
 
 use super::client_auth::{Credentials, authenticate_client};
+use super::code_flow::{read_events, require_authorised};
+use super::refresh::{family_of, family_stream};
+use super::secrets::token_hash;
+use super::state::AuthState;
 use super::store::record_revocation;
 use super::verifier::{Inactive, check_current};
 use super::{EndpointError, Params};
-use crate::domain::ClientKind;
-use crate::state::AuthState;
+use crate::domain::authorization::{FamilyEvent, RefreshFamily};
+use crate::domain::{ClientKind, RegisteredClient};
 use ecohub_jose::jwt::verify_access_token;
 
 /// An introspection response: `{"active": false}`, or the token's claims.
@@ -68,9 +72,7 @@ pub async fn introspect(
 ) -> Result<IntrospectionResponse, EndpointError> {
     let caller = authenticate_client(state, credentials, now).await?;
     let token = params.required("token")?;
-    if let Some(answer) =
-        super::authorize::introspect_refresh_token(state, &caller, token, now).await?
-    {
+    if let Some(answer) = introspect_refresh_token(state, &caller, token, now).await? {
         return Ok(answer);
     }
     let inactive = IntrospectionResponse::default();
@@ -139,7 +141,7 @@ pub async fn revoke(
     let caller = authenticate_client(state, credentials, now).await?;
     let token = params.required("token")?;
     let caller_id = caller.client_id.to_string();
-    if super::authorize::revoke_refresh_token(state, &caller_id, token, now).await? {
+    if super::refresh::revoke_refresh_token(state, &caller_id, token, now).await? {
         return Ok(());
     }
     let Ok(claims) = verify_access_token(
@@ -163,4 +165,56 @@ pub async fn revoke(
     )
     .await
     .map_err(EndpointError::store)
+}
+
+/// RFC 7662 for refresh tokens: `None` when `token` is no refresh token of this hub's shape;
+/// otherwise active only for the current token of a live, unexpired family whose consent is
+/// authorised, to its own client (or a staff client).
+async fn introspect_refresh_token(
+    state: &AuthState,
+    caller: &RegisteredClient,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<IntrospectionResponse>, EndpointError> {
+    let Some(family_id) = family_of(token) else {
+        return Ok(None);
+    };
+    let inactive = IntrospectionResponse::default();
+    let (events, _) =
+        read_events::<FamilyEvent>(state.store.as_ref(), &family_stream(family_id)).await?;
+    let family = RefreshFamily::fold(&events);
+    let Some(start) = &family.start else {
+        return Ok(Some(inactive));
+    };
+    let staff = matches!(caller.kind, ClientKind::Staff { .. });
+    let current = family.current_hash.as_deref() == Some(token_hash(token).as_str());
+    if !current
+        || family.revoked.is_some()
+        || now >= start.expires_at
+        || (!staff && start.client_id != caller.client_id.to_string())
+    {
+        return Ok(Some(inactive));
+    }
+    let Some(consents) = state.consents.as_ref() else {
+        return Err(EndpointError::TemporarilyUnavailable(
+            "no consent service is configured".into(),
+        ));
+    };
+    match require_authorised(consents.as_ref(), &start.consent_id, now).await {
+        Ok(_) => {}
+        Err(EndpointError::InvalidGrant(_)) => return Ok(Some(inactive)),
+        Err(e) => return Err(e),
+    }
+    Ok(Some(IntrospectionResponse {
+        active: true,
+        scope: Some(start.scope.clone()),
+        client_id: Some(start.client_id.clone()),
+        exp: Some(start.expires_at.unix_seconds()),
+        iat: Some(start.at.unix_seconds()),
+        sub: Some(start.subject.clone()),
+        iss: Some(state.settings.issuer.clone()),
+        partner_id: start.partner_id.clone(),
+        consent_id: Some(start.consent_id.clone()),
+        ..IntrospectionResponse::default()
+    }))
 }

@@ -21,11 +21,11 @@ use ecohub_eventstore::{
 use ecohub_kernel::{Aggregate, EventMetadata, Timestamp};
 
 use super::customers::{AuthenticatedCustomer, CustomerFailure};
+use super::state::AuthState;
 use crate::domain::{
     LOCK_MEMORY, LoginAttemptCommand, LoginAttemptEvent, LoginAttempts, LoginRefusal,
     normalise_username,
 };
-use crate::state::AuthState;
 use ecohub_jose::util::sha256;
 
 /// How often a conflicting append is re-read and re-decided before giving up.

@@ -3,20 +3,27 @@
 //! helpers the hub wires. Randomness, hashing and clock reads happen here, never in
 //! [`crate::domain`].
 
-pub mod authorize;
 pub mod client_auth;
 pub(crate) mod client_cache;
+pub(crate) mod code_flow;
+pub mod code_grant;
 pub mod consent_port;
 pub mod customers;
+pub mod decision;
 pub mod introspection;
+pub mod issuance;
 pub mod keys;
 pub mod login;
+pub mod pairwise;
+pub mod par;
 pub mod ports;
+pub mod refresh;
 pub mod registration;
 pub(crate) mod replay_log;
 pub mod secrets;
 pub mod session;
 pub(crate) mod stamp;
+pub mod state;
 pub mod store;
 pub mod token;
 pub mod verifier;

@@ -8,14 +8,14 @@ use ecohub_kernel::{EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::EndpointError;
+use super::issuance::parse_scope;
 use super::secrets::{hash_secret, new_secret, token_hash, token_matches};
+use super::state::AuthState;
 use super::store::{client_stream, load_client, partner_standing};
-use super::token::parse_scope;
 use crate::domain::{
     AuthMethod, ClientCommand, ClientError, ClientId, ClientKind, ClientMetadata, DeleteClient,
     GrantType, RegisterClient, RegisteredClient, UpdateClient,
 };
-use crate::state::AuthState;
 use ecohub_jose::jwk::Jwks;
 use ecohub_jose::jwt::{SoftwareStatementClaims, verify_software_statement};
 

@@ -1,35 +1,18 @@
 //! The token endpoint: client authentication, then the grant. Grants are parsed into
-//! [`Grant`] and dispatched in [`token`]; `authorization_code` and `refresh_token` are handled
-//! in [`super::authorize`].
+//! [`Grant`] and dispatched in [`token`]; `client_credentials` is handled here,
+//! `authorization_code` in [`super::code_grant`] and `refresh_token` in [`super::refresh`].
 
 use std::collections::BTreeSet;
 
 use ecohub_kernel::Timestamp;
-use serde::Serialize;
 
 use super::client_auth::{Credentials, authenticate_client};
+use super::issuance::{TokenResponse, parse_scope};
+use super::state::AuthState;
 use super::{EndpointError, Params};
 use crate::domain::{GrantType, RegisteredClient};
-use crate::state::AuthState;
 use ecohub_jose::dpop::{DpopError, DpopRequest, verify_dpop_proof};
 use ecohub_jose::jwt::{IssueError, NewAccessToken, issue_access_token};
-
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct TokenResponse {
-    /// The JWT access token (RFC 9068).
-    pub access_token: String,
-    /// `Bearer`, or `DPoP` for a sender-constrained token.
-    pub token_type: String,
-    /// Seconds until it expires.
-    pub expires_in: u64,
-    /// The granted scopes, space-separated.
-    pub scope: String,
-    /// The refresh token (authorization-code grants of clients registered for
-    /// `refresh_token`; rotated on every use).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-}
 
 /// A grant request, parsed from the form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,15 +53,6 @@ impl Grant {
     }
 }
 
-/// Splits a space-separated scope string.
-pub fn parse_scope(scope: &str) -> BTreeSet<String> {
-    scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Handles `POST /token`: authenticates the client, checks the grant is one it registered,
 /// verifies a DPoP proof when present (required when the client registered
 /// `dpop_bound_access_tokens`), and issues the token.
@@ -107,9 +81,9 @@ pub async fn token(
     match grant {
         Grant::ClientCredentials { scope } => client_credentials(state, &client, scope, jkt, now),
         Grant::AuthorizationCode => {
-            super::authorize::redeem_code(state, &client, params, jkt, now).await
+            super::code_grant::redeem_code(state, &client, params, jkt, now).await
         }
-        Grant::RefreshToken => super::authorize::refresh(state, &client, params, jkt, now).await,
+        Grant::RefreshToken => super::refresh::refresh(state, &client, params, jkt, now).await,
     }
 }
 

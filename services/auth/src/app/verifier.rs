@@ -10,10 +10,10 @@ use ecohub_kernel::{Clock, Timestamp};
 use ecohub_security::{AccessTokenVerifier, AuthError, PresentedToken, Principal};
 
 use super::consent_port::{ConsentAuthority, ConsentPortError, ConsentStanding};
+use super::state::AuthState;
 use super::store::{is_revoked, load_client, partner_standing};
 use crate::domain::ClientId;
 use crate::settings::AuthSettings;
-use crate::state::AuthState;
 use ecohub_jose::dpop::{DpopError, DpopRequest, verify_dpop_proof};
 use ecohub_jose::jwt::{
     AccessTokenClaims, check_access_token_times, header_kid, verify_access_token,

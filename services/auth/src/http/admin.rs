@@ -40,7 +40,7 @@ pub async fn create_client(
     body: web::Json<CreateStaffClient>,
 ) -> Result<HttpResponse, ApiError> {
     let state = req
-        .app_data::<web::Data<crate::AuthState>>()
+        .app_data::<web::Data<crate::app::state::AuthState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("AuthState is not configured"))?;
     let body = body.into_inner();

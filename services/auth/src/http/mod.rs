@@ -18,6 +18,7 @@ mod metadata;
 mod oauth;
 mod pages;
 mod register;
+mod views;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -31,7 +32,7 @@ use crate::app::EndpointError;
 
 pub use metadata::ServerMetadata;
 pub use oauth::{ParForm, RevocationForm, TokenForm};
-pub use pages::{DecisionForm, LOGIN_CSRF_COOKIE, LoginForm, LogoutForm, esc, local_path};
+pub use pages::{DecisionForm, LOGIN_CSRF_COOKIE, LoginForm, LogoutForm, local_path};
 
 /// Mounts every route of the authorization server. Needs `web::Data<AuthState>` in app data,
 /// and `web::Data<SharedVerifier>` for `/admin/clients`.
@@ -92,8 +93,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         pages::LoginForm,
         pages::LogoutForm,
         pages::DecisionForm,
-        crate::app::authorize::ParResponse,
-        crate::app::token::TokenResponse,
+        crate::app::par::ParResponse,
+        crate::app::issuance::TokenResponse,
         crate::app::introspection::IntrospectionResponse,
         crate::app::registration::RegistrationRequest,
         crate::app::registration::ClientInformation,
@@ -242,8 +243,10 @@ fn no_store(response: &mut actix_web::HttpResponseBuilder) {
 }
 
 /// The authorization server's state from app data, or a 500 when the hub forgot it.
-fn state(req: &actix_web::HttpRequest) -> Result<web::Data<crate::AuthState>, EndpointError> {
-    req.app_data::<web::Data<crate::AuthState>>()
+fn state(
+    req: &actix_web::HttpRequest,
+) -> Result<web::Data<crate::app::state::AuthState>, EndpointError> {
+    req.app_data::<web::Data<crate::app::state::AuthState>>()
         .cloned()
         .ok_or_else(|| EndpointError::ServerError("AuthState is not configured".into()))
 }

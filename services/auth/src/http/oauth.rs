@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{no_store, state};
-use crate::app::authorize::{self, ParResponse};
 use crate::app::client_auth::Credentials;
 use crate::app::introspection::IntrospectionResponse;
-use crate::app::token::TokenResponse;
+use crate::app::issuance::TokenResponse;
+use crate::app::par::{self, ParResponse};
 use crate::app::{EndpointError, Params, introspection, token as grants};
 
 /// The token request form (RFC 6749 §4.1.3, §4.4.2, §6, RFC 7636, RFC 7523 §2.2).
@@ -172,7 +172,7 @@ pub async fn par(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, End
     let state = state(&req)?;
     let (params, credentials) = form(&req, &body)?;
     let now = state.clock.now();
-    let pushed = authorize::push(&state, credentials, &params, now).await?;
+    let pushed = par::push(&state, credentials, &params, now).await?;
     let mut response = HttpResponse::Created();
     no_store(&mut response);
     Ok(response.json(pushed))

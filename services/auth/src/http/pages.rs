@@ -1,4 +1,5 @@
-//! Customer pages, server-rendered HTML without JavaScript, every value escaped: sign-in
+//! Customer pages, server-rendered HTML without JavaScript (askama templates in [`super::views`],
+//! every value escaped): sign-in
 //! (`/login`), sign-out (`/logout`), the consent page (`GET /authorize`) and the customer's
 //! decision (`POST /authorize/decision`).
 //!
@@ -6,27 +7,27 @@
 //! `Path=/login`) whose value the form repeats; `POST /login` refuses a form whose token does
 //! not match it. After sign-in, state-changing forms carry the session's CSRF token.
 
-use std::fmt::Write as _;
-
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
 use ecohub_security::{CUSTOMER_SESSION_COOKIE, CustomerSessionError};
 use serde::Deserialize;
 
 use crate::app::Params;
-use crate::app::authorize::{
-    AuthorizeError, Decision, authorization_page, authorize_params, decide, percent_encode,
-};
-use crate::app::consent_port::ConsentForAuthorisation;
 use crate::app::customers::{
     CustomerSessionResolver, SESSION_LIFETIME, end_session, start_session,
 };
+use crate::app::decision::{
+    AuthorizeError, Decision, authorization_page, authorize_params, decide,
+};
 use crate::app::login::{SignInFailure, sign_in};
 use crate::app::session::SessionClaims;
-use crate::state::AuthState;
+use crate::app::state::AuthState;
 use ecohub_jose::util::{ct_eq, random_id};
+
+use super::views::{ConsentPage, ErrorPage, LoginPage};
 
 /// The pre-session cookie carrying the login form's CSRF token.
 pub const LOGIN_CSRF_COOKIE: &str = "ecohub_login_csrf";
@@ -72,22 +73,6 @@ pub struct LoginQuery {
     pub return_to: Option<String>,
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `return_to` when it is a local path (`/…`, not `//…`, no backslash or control
 /// character); `/` otherwise. No open redirect.
 pub fn local_path(return_to: Option<&str>) -> String {
@@ -104,17 +89,18 @@ pub fn local_path(return_to: Option<&str>) -> String {
     }
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} · Ecohub</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-label{{display:block;margin-top:1rem}}input{{font-size:1rem;padding:.4rem;width:100%}}\
-button{{font-size:1rem;padding:.5rem 1.2rem;margin:1rem .5rem 0 0}}.error{{color:#a00}}\
-dt{{font-weight:bold;margin-top:.8rem}}</style></head><body><h1>{title}</h1>\n{body}</body></html>\n",
-        title = esc(title),
-    );
+/// A page of the authorization server: the rendered template with the headers every customer
+/// page carries (no caching, no framing, a CSP allowing only the inline style sheet).
+fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    let html = match template.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a page");
+            return HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("internal error");
+        }
+    };
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -130,11 +116,10 @@ dt{{font-weight:bold;margin-top:.8rem}}</style></head><body><h1>{title}</h1>\n{b
 fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     page(
         status,
-        "Something went wrong",
-        &format!(
-            "<p class=\"error\">{}</p><p>Please go back to the application you came from and start again.</p>",
-            esc(message)
-        ),
+        &ErrorPage {
+            title: "Something went wrong",
+            message,
+        },
     )
 }
 
@@ -185,23 +170,17 @@ async fn session(
     }
 }
 
-fn login_form(return_to: &str, csrf: &str, error: Option<&str>) -> String {
-    let mut body = String::new();
-    if let Some(e) = error {
-        let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", esc(e));
+fn login_form<'a>(
+    return_to: &'a str,
+    csrf_token: &'a str,
+    error: Option<&'a str>,
+) -> LoginPage<'a> {
+    LoginPage {
+        title: "Sign in",
+        error,
+        csrf_token,
+        return_to,
     }
-    let _ = write!(
-        body,
-        "<form method=\"post\" action=\"/login\">\
-<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-<input type=\"hidden\" name=\"return_to\" value=\"{return_to}\">\
-<label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
-<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-<button type=\"submit\">Sign in</button></form>",
-        csrf = esc(csrf),
-        return_to = esc(return_to),
-    );
-    body
 }
 
 fn cookie<'c>(state: &AuthState, name: &'c str, value: String, path: &'c str) -> Cookie<'c> {
@@ -228,11 +207,7 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
     };
     let return_to = local_path(query.return_to.as_deref());
     let csrf = random_id(32);
-    let mut response = page(
-        StatusCode::OK,
-        "Sign in",
-        &login_form(&return_to, &csrf, None),
-    );
+    let mut response = page(StatusCode::OK, &login_form(&return_to, &csrf, None));
     let mut c = cookie(&state, LOGIN_CSRF_COOKIE, csrf, "/login");
     c.set_max_age(CookieDuration::minutes(10));
     let _ = response.add_cookie(&c);
@@ -289,7 +264,6 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         Err(SignInFailure::BadCredentials) => {
             return page(
                 StatusCode::UNAUTHORIZED,
-                "Sign in",
                 &login_form(&return_to, csrf, Some("Wrong username or password.")),
             );
         }
@@ -303,7 +277,6 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
             );
             let mut response = page(
                 StatusCode::TOO_MANY_REQUESTS,
-                "Sign in",
                 &login_form(&return_to, csrf, Some(&hint)),
             );
             if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
@@ -401,84 +374,6 @@ fn authorize_error(e: &AuthorizeError) -> HttpResponse {
     error_page(status, &message)
 }
 
-fn date(t: ecohub_kernel::Timestamp) -> String {
-    let s = t.to_rfc3339();
-    s.get(..10).map_or(s.clone(), str::to_owned)
-}
-
-fn consent_page(
-    consent: &ConsentForAuthorisation,
-    display_name: &str,
-    client_id: &str,
-    request_uri: &str,
-    scope: &str,
-    csrf: &str,
-) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p>Signed in as <strong>{name}</strong>.</p>\
-<p><strong>{partner}</strong> asks for your permission to access your data.</p><dl>\
-<dt>Who is asking</dt><dd>{partner} (partner status: {pstatus})</dd>\
-<dt>Why</dt><dd>{purpose} <small>({purpose_code})</small></dd>\
-<dt>What they will be able to see</dt><dd><ul>",
-        name = esc(display_name),
-        partner = esc(&consent.partner_name),
-        pstatus = esc(&consent.partner_status),
-        purpose = esc(&consent.purpose_text),
-        purpose_code = esc(&consent.purpose_code),
-    );
-    for p in &consent.permissions {
-        let _ = write!(
-            b,
-            "<li>{} <small>({})</small></li>",
-            esc(&p.description),
-            esc(&p.code)
-        );
-    }
-    let _ = write!(b, "</ul></dd><dt>From</dt><dd><ul>");
-    for provider in &consent.data_providers {
-        let _ = write!(b, "<li>{}</li>", esc(provider));
-    }
-    let _ = write!(
-        b,
-        "</ul></dd><dt>Until</dt><dd>{until} — you can withdraw your permission at any time before.</dd>",
-        until = esc(&date(consent.expires_at)),
-    );
-    if consent.transaction_from.is_some() || consent.transaction_to.is_some() {
-        let _ = write!(
-            b,
-            "<dt>Transactions from</dt><dd>{} to {}</dd>",
-            esc(&consent
-                .transaction_from
-                .map(date)
-                .unwrap_or_else(|| "—".into())),
-            esc(&consent
-                .transaction_to
-                .map(date)
-                .unwrap_or_else(|| "—".into())),
-        );
-    }
-    let _ = write!(
-        b,
-        "<dt>Request status</dt><dd>{status}</dd><dt>Access requested</dt><dd>{scope}</dd></dl>\
-<form method=\"post\" action=\"/authorize/decision\">\
-<input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\
-<input type=\"hidden\" name=\"request_uri\" value=\"{request_uri}\">\
-<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></form>\
-<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-<button type=\"submit\">Sign out</button></form>",
-        status = esc(&consent.status),
-        scope = esc(scope),
-        client_id = esc(client_id),
-        request_uri = esc(request_uri),
-        csrf = esc(csrf),
-    );
-    b
-}
-
 /// The authorisation endpoint (FAPI 2.0: only `client_id` and a `request_uri` from PAR).
 /// A bad request is an HTML error page, never a redirect; a customer who is not signed in is
 /// sent to `/login`; otherwise the consent page.
@@ -517,15 +412,17 @@ pub async fn authorize(req: HttpRequest) -> HttpResponse {
                 return authorize_error(&e);
             }
             let here = format!("/authorize?{}", req.query_string());
-            return redirect(&format!("/login?return_to={}", percent_encode(&here)));
+            return redirect(&format!(
+                "/login?return_to={}",
+                ecohub_http::percent_encode(&here)
+            ));
         }
         Err(r) => return *r,
     };
     match authorization_page(&state, &params, now).await {
         Ok((loaded, consent)) => page(
             StatusCode::OK,
-            "Share your data?",
-            &consent_page(
+            &ConsentPage::new(
                 &consent,
                 &customer.display_name,
                 &loaded.request.client_id,

@@ -72,7 +72,7 @@ pub struct StatusChange {
     pub status: ConsentStatus,
     /// When.
     pub at: Timestamp,
-    /// Reason code (`consent_requested` for creation, derived from the event type).
+    /// Reason code (`consent_requested` for creation).
     pub reason: Option<ReasonCode>,
     /// How a revocation was requested.
     pub revoked_by: Option<RevokedBy>,
@@ -232,6 +232,7 @@ impl Aggregate for Consent {
                         transaction_window: r.transaction_window,
                         data_providers: r.data_providers,
                         authorisation_deadline: r.authorisation_deadline,
+                        reason: ReasonCode::known(ReasonCode::CONSENT_REQUESTED),
                         at: now,
                     }])
                 }
@@ -314,6 +315,7 @@ impl Aggregate for Consent {
             transaction_window,
             data_providers,
             authorisation_deadline,
+            reason,
             at,
         } = event
         {
@@ -334,7 +336,7 @@ impl Aggregate for Consent {
                 history: vec![StatusChange {
                     status: ConsentStatus::AwaitingAuthorisation,
                     at: *at,
-                    reason: Some(ReasonCode::known(ReasonCode::CONSENT_REQUESTED)),
+                    reason: Some(reason.clone()),
                     revoked_by: None,
                 }],
             });

@@ -13,7 +13,8 @@ use super::{
 /// What happened to a consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentEvent {
-    /// `ConsentRequested` v1: a partner asked for a consent.
+    /// `ConsentRequested` v2 (v1 had no reason; it decodes with `consent_requested`): a
+    /// partner asked for a consent.
     Requested {
         /// The consent.
         consent_id: ConsentId,
@@ -31,6 +32,8 @@ pub enum ConsentEvent {
         data_providers: DataProviders,
         /// When it times out unless authorised.
         authorisation_deadline: Timestamp,
+        /// Why (`consent_requested`).
+        reason: ReasonCode,
         /// When.
         at: Timestamp,
     },
@@ -82,6 +85,20 @@ impl ConsentEvent {
         "ConsentExpired",
     ];
 
+    /// The stored version of `ConsentRequested` (the other types are at version 1).
+    pub const REQUESTED_VERSION: u16 = 2;
+
+    /// Why it happened: every consent event carries a reason code.
+    pub fn reason(&self) -> &ReasonCode {
+        match self {
+            ConsentEvent::Requested { reason, .. }
+            | ConsentEvent::Authorised { reason, .. }
+            | ConsentEvent::Rejected { reason, .. }
+            | ConsentEvent::Revoked { reason, .. }
+            | ConsentEvent::Expired { reason, .. } => reason,
+        }
+    }
+
     /// When it happened.
     pub fn at(&self) -> Timestamp {
         match self {
@@ -108,6 +125,15 @@ struct RequestedV1 {
     data_providers: DataProviders,
     authorisation_deadline: Timestamp,
     at: Timestamp,
+}
+
+/// Version 2 of `ConsentRequested`: version 1 and the reason code, so that the legal record
+/// says why for every status change (version 1 upcasts with `consent_requested`).
+#[derive(Serialize, Deserialize)]
+struct RequestedV2 {
+    #[serde(flatten)]
+    v1: RequestedV1,
+    reason: ReasonCode,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -154,7 +180,10 @@ impl DomainEvent for ConsentEvent {
     }
 
     fn event_version(&self) -> u16 {
-        1
+        match self {
+            ConsentEvent::Requested { .. } => Self::REQUESTED_VERSION,
+            _ => 1,
+        }
     }
 
     fn encode(&self) -> serde_json::Value {
@@ -168,18 +197,22 @@ impl DomainEvent for ConsentEvent {
                 transaction_window,
                 data_providers,
                 authorisation_deadline,
+                reason,
                 at,
-            } => to_value(&RequestedV1 {
-                consent_id,
-                partner_id,
-                permissions,
-                purpose,
-                expires_at: expiry,
-                transaction_from: transaction_window.from,
-                transaction_to: transaction_window.to,
-                data_providers,
-                authorisation_deadline,
-                at,
+            } => to_value(&RequestedV2 {
+                v1: RequestedV1 {
+                    consent_id,
+                    partner_id,
+                    permissions,
+                    purpose,
+                    expires_at: expiry,
+                    transaction_from: transaction_window.from,
+                    transaction_to: transaction_window.to,
+                    data_providers,
+                    authorisation_deadline,
+                    at,
+                },
+                reason,
             }),
             ConsentEvent::Authorised {
                 customer_id,
@@ -211,10 +244,21 @@ impl DomainEvent for ConsentEvent {
         event_version: u16,
         data: &serde_json::Value,
     ) -> Result<Self, DecodeError> {
-        DecodeError::check_known(event_type, event_version, &Self::TYPES, 1)?;
+        let latest = match event_type {
+            "ConsentRequested" => Self::REQUESTED_VERSION,
+            _ => 1,
+        };
+        DecodeError::check_known(event_type, event_version, &Self::TYPES, latest)?;
         Ok(match event_type {
             "ConsentRequested" => {
-                let v: RequestedV1 = DecodeError::parse(event_type, data)?;
+                // Upcast: version 1 was written before requests carried a reason.
+                let RequestedV2 { v1: v, reason } = match event_version {
+                    1 => RequestedV2 {
+                        v1: DecodeError::parse(event_type, data)?,
+                        reason: ReasonCode::known(ReasonCode::CONSENT_REQUESTED),
+                    },
+                    _ => DecodeError::parse(event_type, data)?,
+                };
                 ConsentEvent::Requested {
                     consent_id: v.consent_id,
                     partner_id: v.partner_id,
@@ -227,6 +271,7 @@ impl DomainEvent for ConsentEvent {
                     },
                     data_providers: v.data_providers,
                     authorisation_deadline: v.authorisation_deadline,
+                    reason,
                     at: v.at,
                 }
             }

@@ -23,8 +23,5 @@ ecohub_kernel::define_id!(
     "consent"
 );
 
-ecohub_kernel::define_id!(
-    /// A partner's id (the partners service's stream `partner-<uuidv7>`).
-    PartnerId,
-    "partner"
-);
+/// A partner's id: the kernel's, shared with the services that name partners.
+pub use ecohub_kernel::PartnerId;

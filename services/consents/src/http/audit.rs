@@ -17,7 +17,7 @@ use super::dto::{
 };
 use crate::application::ConsentsState;
 use crate::chain::{self, verify_stream};
-use crate::domain::{ConsentId, ConsentStatus, CustomerId, PartnerId};
+use crate::domain::{ConsentEvent, ConsentId, ConsentStatus, CustomerId, PartnerId};
 use crate::index::ConsentFilter;
 
 fn invalid_query(field: &str, message: &str) -> ApiError {
@@ -133,6 +133,16 @@ fn str_field(v: &serde_json::Value, key: &str) -> Option<String> {
     v.get(key).and_then(|x| x.as_str()).map(str::to_owned)
 }
 
+/// The event's reason code as the current schema reads it (a `ConsentRequested` v1, stored
+/// before requests carried one, reads `consent_requested`); the stored field when the event
+/// no longer decodes (an altered payload still shows what it says).
+fn reason_of(e: &RecordedEvent, stored: &serde_json::Value) -> Option<String> {
+    e.decode::<ConsentEvent>()
+        .ok()
+        .map(|d| d.payload.reason().to_string())
+        .or_else(|| str_field(stored, "reason"))
+}
+
 /// Every event of a consent in order, with actor, time, reason, request and interaction
 /// ids, its chain link, and whether the chain verifies.
 #[utoipa::path(
@@ -173,7 +183,7 @@ pub(crate) async fn history(
                 event_version: e.event_version,
                 recorded_at: e.recorded_at,
                 actor: e.metadata.actor.clone(),
-                reason: str_field(&payload, "reason"),
+                reason: reason_of(e, &payload),
                 revoked_by: str_field(&payload, "by"),
                 request_id: e.metadata.request_id.clone(),
                 interaction_id: e.metadata.correlation_id.clone(),
@@ -193,8 +203,11 @@ pub(crate) async fn history(
 /// Events read per page of the export.
 const EXPORT_PAGE: usize = 500;
 
-/// The CSV header of the export.
-pub const CSV_HEADER: &str = "position,stream,revision,event_type,event_version,recorded_at,actor,request_id,interaction_id,prev,hash,data\r\n";
+/// The CSV header of the export. `data` is the stored payload without its chain link (what
+/// the hash covers); `reason` is the event's reason code as the current schema reads it (so
+/// also for events stored before their type carried one), last so that earlier columns keep
+/// their places.
+pub const CSV_HEADER: &str = "position,stream,revision,event_type,event_version,recorded_at,actor,request_id,interaction_id,prev,hash,data,reason\r\n";
 
 /// Quotes a CSV field (RFC 4180) when it needs it.
 pub fn csv_field(s: &str) -> String {
@@ -210,6 +223,7 @@ fn export_line(e: &RecordedEvent, format: ExportFormat) -> String {
     let (payload, link) = chain::unseal(payload);
     let prev = link.as_ref().map(|l| l.prev.clone()).unwrap_or_default();
     let hash = link.map(|l| l.hash).unwrap_or_default();
+    let reason = reason_of(e, &payload);
     match format {
         ExportFormat::Jsonl => {
             let mut line = serde_json::json!({
@@ -225,6 +239,7 @@ fn export_line(e: &RecordedEvent, format: ExportFormat) -> String {
                 "prev": prev,
                 "hash": hash,
                 "data": payload,
+                "reason": reason,
             })
             .to_string();
             line.push('\n');
@@ -244,6 +259,7 @@ fn export_line(e: &RecordedEvent, format: ExportFormat) -> String {
                 prev,
                 hash,
                 chain::canonical_json(&payload),
+                reason.unwrap_or_default(),
             ];
             let mut line = fields
                 .iter()

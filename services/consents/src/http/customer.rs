@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use super::consent_not_found;
 use super::dto::{CustomerConsentList, CustomerConsentView, ReceiptView};
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::{ConsentId, CustomerId};
 use crate::receipt::receipt_claims;
+use ecohub_kernel::ActionContext;
 
 pub(crate) fn customer_id(session: &CustomerSession) -> Result<CustomerId, ApiError> {
     CustomerId::parse(&session.customer.customer_id)
@@ -63,7 +64,7 @@ pub(crate) async fn list(
         (status = 401, description = "No customer session (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF token missing or wrong (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent, or another customer's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not authorised (any more), or changed concurrently (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not authorised (any more) (`conflict`), or changed concurrently (`concurrency_conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("customer_session" = [])),
 )]

@@ -3,33 +3,19 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use askama::Template;
 use ecohub_http::{ApiError, InteractionId};
 use ecohub_security::{CustomerSession, CustomerSessionError};
 use uuid::Uuid;
 
 use super::customer::customer_id;
 use super::dto::RevokeForm;
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::{ConsentData, ConsentId, ConsentStatus};
+use ecohub_kernel::ActionContext;
 
 /// Where a request without a session is sent.
 pub const LOGIN_REDIRECT: &str = "/login?return_to=/dashboard";
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -49,59 +35,72 @@ fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::E
     }
 }
 
-fn render(state: &ConsentsState, name: &str, csrf: &str, consents: &[ConsentData]) -> String {
+/// The dashboard page (`templates/dashboard.html`, extending the shared layout; every value
+/// HTML-escaped by the template engine).
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    name: &'a str,
+    csrf_token: &'a str,
+    consents: Vec<ConsentView>,
+}
+
+/// One consent as the dashboard shows it.
+struct ConsentView {
+    id: ConsentId,
+    partner: String,
+    status: &'static str,
+    expiry: String,
+    purpose: String,
+    permissions: Vec<&'static str>,
+    history: Vec<HistoryView>,
+    revocable: bool,
+}
+
+/// One status change in a consent's history.
+struct HistoryView {
+    at: String,
+    status: &'static str,
+    reason: Option<String>,
+}
+
+fn render(
+    state: &ConsentsState,
+    name: &str,
+    csrf: &str,
+    consents: &[ConsentData],
+) -> Result<String, askama::Error> {
     let now = state.clock.now();
-    let mut html = String::new();
-    html.push_str(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Your consents</title></head><body>\n",
-    );
-    html.push_str(&format!("<h1>Your consents, {}</h1>\n", escape(name)));
-    if consents.is_empty() {
-        html.push_str("<p>You have not given any consent.</p>\n");
+    let consents = consents
+        .iter()
+        .map(|c| {
+            let status = c.status_at(now);
+            ConsentView {
+                id: c.id,
+                partner: state.partner_name(c.partner_id),
+                status: status.as_str(),
+                expiry: c.expiry.at().to_rfc3339(),
+                purpose: c.purpose.text().to_owned(),
+                permissions: c.permissions.iter().map(|p| p.description()).collect(),
+                history: c
+                    .history
+                    .iter()
+                    .map(|h| HistoryView {
+                        at: h.at.to_rfc3339(),
+                        status: h.status.as_str(),
+                        reason: h.reason.as_ref().map(|r| r.as_str().to_owned()),
+                    })
+                    .collect(),
+                revocable: status == ConsentStatus::Authorised,
+            }
+        })
+        .collect();
+    DashboardPage {
+        name,
+        csrf_token: csrf,
+        consents,
     }
-    for c in consents {
-        let status = c.status_at(now);
-        html.push_str(&format!(
-            "<section class=\"consent\" id=\"consent-{id}\">\n<h2>{partner}</h2>\n\
-             <p>Status: <strong>{status}</strong>. Expires {expiry}.</p>\n<p>Purpose: {purpose}</p>\n<ul>\n",
-            id = c.id,
-            partner = escape(&state.partner_name(c.partner_id)),
-            status = escape(status.as_str()),
-            expiry = escape(&c.expiry.at().to_rfc3339()),
-            purpose = escape(c.purpose.text()),
-        ));
-        for p in c.permissions.iter() {
-            html.push_str(&format!("<li>{}</li>\n", escape(p.description())));
-        }
-        html.push_str("</ul>\n<details><summary>History</summary><ol>\n");
-        for h in &c.history {
-            let reason = h
-                .reason
-                .as_ref()
-                .map(|r| format!(" ({})", escape(r.as_str())))
-                .unwrap_or_default();
-            html.push_str(&format!(
-                "<li>{} {}{}</li>\n",
-                escape(&h.at.to_rfc3339()),
-                escape(h.status.as_str()),
-                reason
-            ));
-        }
-        html.push_str("</ol></details>\n");
-        if status == ConsentStatus::Authorised {
-            html.push_str(&format!(
-                "<form method=\"post\" action=\"/dashboard/consents/{id}/revoke\">\
-                 <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-                 <button type=\"submit\">Revoke</button></form>\n",
-                id = c.id,
-                csrf = escape(csrf),
-            ));
-        }
-        html.push_str("</section>\n");
-    }
-    html.push_str("</body></html>\n");
-    html
+    .render()
 }
 
 /// The customer's consent dashboard (HTML, no JavaScript): every consent with its partner,
@@ -136,7 +135,8 @@ pub(crate) async fn page(
         &session.customer.display_name,
         &session.customer.csrf_token,
         &consents,
-    );
+    )
+    .map_err(|e| ApiError::internal(format!("cannot render the dashboard: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -161,7 +161,7 @@ pub(crate) async fn page(
         (status = 303, description = "Revoked: back to `/dashboard` (or, without a session, to the sign-in page)"),
         (status = 403, description = "CSRF token missing or wrong", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not this customer's consent", body = ecohub_http::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not authorised (already revoked, expired, …)", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not authorised (already revoked, expired, …) (`conflict`), or changed concurrently (`concurrency_conflict`)", body = ecohub_http::Problem, content_type = "application/problem+json"),
     ),
     security(("customer_session" = [])),
 )]

@@ -87,7 +87,7 @@ impl From<AppError> for ApiError {
                 ApiError::new(ErrorCode::Conflict).detail(refusal.to_string())
             }
             AppError::Store(StoreError::WrongExpectedVersion { .. }) => {
-                ApiError::new(ErrorCode::Conflict)
+                ApiError::new(ErrorCode::ConcurrencyConflict)
                     .detail("the consent was changed by another request; re-read and retry")
             }
             AppError::Store(StoreError::Unavailable(_) | StoreError::Closed)

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::dto::{ConsentView, CreateConsentRequest};
 use super::partner_of;
-use crate::application::{ActionContext, ConsentsState};
+use crate::application::ConsentsState;
 use crate::domain::ConsentId;
+use ecohub_kernel::ActionContext;
 
 /// Create a consent (status `AwaitingAuthorisation`).
 ///
@@ -91,7 +92,7 @@ pub(crate) async fn show(
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `consents:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already rejected, revoked or expired, or changed concurrently (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already rejected, revoked or expired (`conflict`), or changed concurrently (`concurrency_conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["consents:write"])),
 )]

@@ -30,11 +30,57 @@ fn all_events() -> Vec<ConsentEvent> {
 fn events_round_trip_with_stable_names() {
     let names: Vec<&str> = all_events().iter().map(|e| e.event_type()).collect();
     assert_eq!(names, ConsentEvent::TYPES);
+    let versions: Vec<u16> = all_events().iter().map(|e| e.event_version()).collect();
+    assert_eq!(
+        versions,
+        [2, 1, 1, 1, 1],
+        "ConsentRequested is at version 2"
+    );
     for e in all_events() {
-        assert_eq!(e.event_version(), 1);
-        let back = ConsentEvent::decode(e.event_type(), 1, &e.encode()).unwrap();
+        let back = ConsentEvent::decode(e.event_type(), e.event_version(), &e.encode()).unwrap();
         assert_eq!(back, e);
     }
+}
+
+/// A `ConsentRequested` exactly as version 1 stored it (no reason; a chain link), as old
+/// streams hold it.
+fn stored_v1_request() -> serde_json::Value {
+    let mut v = requested().encode();
+    v.as_object_mut().unwrap().remove("reason");
+    v["chain"] = serde_json::json!({"prev": "00", "hash": "11"});
+    v
+}
+
+#[test]
+fn a_version_1_request_decodes_with_the_consent_requested_reason() {
+    let v1 = stored_v1_request();
+    assert!(v1.get("reason").is_none());
+    let event = ConsentEvent::decode("ConsentRequested", 1, &v1).unwrap();
+    assert_eq!(event.reason().as_str(), "consent_requested");
+    assert_eq!(event, requested(), "upcast to the current event");
+    assert!(
+        matches!(
+            ConsentEvent::decode("ConsentRequested", 2, &v1),
+            Err(DecodeError::Malformed { .. })
+        ),
+        "version 2 requires the reason"
+    );
+}
+
+#[test]
+fn every_event_carries_a_reason() {
+    let events = all_events();
+    let reasons: Vec<&str> = events.iter().map(|e| e.reason().as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "consent_requested",
+            "customer_authorised",
+            "customer_rejected",
+            "partner_offboarded",
+            "expired"
+        ]
+    );
 }
 
 #[test]
@@ -47,6 +93,7 @@ fn the_stored_request_has_its_documented_shape() {
     assert_eq!(v["purpose"]["code"], "travel-offers");
     assert_eq!(v["data_providers"], serde_json::json!(["bank"]));
     assert!(v["expires_at"].is_string());
+    assert_eq!(v["reason"], "consent_requested");
     let revoked = ConsentEvent::Revoked {
         by: RevokedBy::Customer,
         reason: reason("customer_request"),
@@ -77,6 +124,10 @@ fn unknown_types_versions_and_shapes_are_refused() {
     assert!(matches!(
         ConsentEvent::decode("ConsentAuthorised", 2, &v),
         Err(DecodeError::UnsupportedVersion { version: 2, .. })
+    ));
+    assert!(matches!(
+        ConsentEvent::decode("ConsentRequested", 3, &requested().encode()),
+        Err(DecodeError::UnsupportedVersion { version: 3, .. })
     ));
     assert!(matches!(
         ConsentEvent::decode("ConsentAuthorised", 1, &serde_json::json!({"at": 1})),

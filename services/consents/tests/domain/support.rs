@@ -59,6 +59,7 @@ pub fn requested() -> ConsentEvent {
         transaction_window: r.transaction_window,
         data_providers: r.data_providers,
         authorisation_deadline: r.authorisation_deadline,
+        reason: reason("consent_requested"),
         at: NOW.minus(Duration::from_secs(3600)),
     }
 }

@@ -97,6 +97,8 @@ async fn a_history_shows_every_event_with_its_chain() {
         ["ConsentRequested", "ConsentAuthorised", "ConsentRevoked"]
     );
     assert_eq!(events[0]["prev"], ecohub_consents::chain::GENESIS);
+    assert_eq!(events[0]["reason"], "consent_requested");
+    assert_eq!(events[1]["reason"], "customer_authorised");
     assert_eq!(events[1]["prev"], events[0]["hash"]);
     assert_eq!(events[2]["prev"], events[1]["hash"]);
     assert_eq!(events[1]["actor"], "customer:alice");
@@ -201,8 +203,14 @@ async fn the_export_streams_every_consent_event_as_csv_and_jsonl() {
     let rows = parse_csv(&csv.text);
     assert_eq!(rows[0][0], "position");
     assert_eq!(rows.len(), 1 + expected_events);
-    assert!(rows.iter().all(|r| r.len() == 12));
+    assert!(rows.iter().all(|r| r.len() == 13));
+    assert_eq!(rows[0][12], "reason");
     let data: serde_json::Value = serde_json::from_str(&rows[1][11]).unwrap();
+    assert_eq!(rows[1][12], "consent_requested");
+    assert_eq!(
+        data["reason"], "consent_requested",
+        "stored with the request"
+    );
     assert_eq!(data["purpose"]["text"], "Budget, \"tips\", and more");
     let streams: HashSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
     assert_eq!(streams.len(), 1000);
@@ -218,6 +226,8 @@ async fn the_export_streams_every_consent_event_as_csv_and_jsonl() {
         .collect();
     assert_eq!(lines.len(), expected_events);
     assert_eq!(lines[0]["event_type"], "ConsentRequested");
+    assert_eq!(lines[0]["reason"], "consent_requested");
+    assert_eq!(lines[1]["reason"], "customer_authorised");
     assert_eq!(lines[0]["prev"], ecohub_consents::chain::GENESIS);
     assert!(
         lines

@@ -175,7 +175,7 @@ async fn the_dashboard_works_without_javascript() {
     );
     let html = &page.text;
     assert!(
-        html.contains("Travel&lt;Co&gt; &amp; &quot;Sons&quot;"),
+        html.contains("Travel&lt;Co&gt; &amp; &#34;Sons&#34;"),
         "{html}"
     );
     assert!(html.contains("&lt;b&gt;alice&lt;/b&gt; &amp; co"), "{html}");

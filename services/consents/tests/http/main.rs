@@ -5,6 +5,7 @@
 
 mod audit;
 mod customer;
+mod grants;
 mod jobs;
 mod openapi;
 mod partner;

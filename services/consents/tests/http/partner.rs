@@ -230,3 +230,24 @@ async fn an_expired_consent_reads_as_expired_before_the_event_is_written() {
     assert_eq!(view.body["status"], "Expired");
     assert_eq!(app.stream(&id).await.len(), 2);
 }
+
+/// Two withdrawals of one consent loaded at the same revision: one wins, the other is told
+/// the consent changed under it (`concurrency_conflict`, the code every service uses for a
+/// lost race), not that the transition is refused.
+#[actix_web::test]
+async fn of_two_racing_deletions_one_wins_and_the_other_gets_concurrency_conflict() {
+    let (app, racing) = TestApp::racing().await;
+    let p = app.partner("A", true, false);
+    let id = app.authorised(&p, "cust-1").await;
+    racing.race_appends(2);
+    let uri = format!("/consents/{id}");
+    let token = partner_token(&p);
+    let (a, b) = tokio::join!(app.delete(&uri, &token), app.delete(&uri, &token));
+    racing.disarm();
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [204, 409], "{} {}", a.text, b.text);
+    let loser = if a.status == 409 { &a } else { &b };
+    loser.problem(409, "concurrency_conflict");
+    assert_eq!(app.stream(&id).await.len(), 3, "one revocation recorded");
+}

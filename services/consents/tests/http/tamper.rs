@@ -113,6 +113,120 @@ async fn altered_metadata_and_removed_events_break_the_chain() {
     assert_eq!(b.revision, 2);
 }
 
+/// A `ConsentRequested` as version 1 stored it (no reason code), sealed into the chain as
+/// the code of that time sealed it (over the stored payload, at version 1), appended
+/// directly: a stream from before the event carried its reason. Returns the consent id.
+async fn legacy_request(app: &TestApp, partner: &str) -> String {
+    use ecohub_consents::chain::{self, ChainInput, ChainLink, GENESIS};
+    use ecohub_consents::domain::*;
+    use ecohub_eventstore::{ExpectedRevision, NewEvent};
+    use ecohub_kernel::{DomainEvent, EventId, EventMetadata};
+
+    let now = app.now();
+    let id = ConsentId::new_v7(now);
+    let event = ConsentEvent::Requested {
+        consent_id: id,
+        partner_id: PartnerId::parse(partner).unwrap(),
+        permissions: Permissions::parse(&["ReadAccountsBasic", "ReadBalances"]).unwrap(),
+        purpose: Purpose::parse("budget", "Budget tips").unwrap(),
+        expiry: Expiry::parse(now.plus(std::time::Duration::from_secs(86_400 * 90)), now).unwrap(),
+        transaction_window: TransactionWindow::default(),
+        data_providers: DataProviders::parse(&["bank"]).unwrap(),
+        authorisation_deadline: now.plus(std::time::Duration::from_secs(3600)),
+        reason: ReasonCode::parse("consent_requested").unwrap(),
+        at: now,
+    };
+    let mut payload = event.encode();
+    payload.as_object_mut().unwrap().remove("reason");
+    let metadata = EventMetadata {
+        actor: Some(format!("client:client-{partner}")),
+        request_id: Some("legacy-request".into()),
+        correlation_id: Some("legacy-request".into()),
+        ..EventMetadata::default()
+    };
+    let stream = id.stream_name();
+    let hash = chain::hash(&ChainInput {
+        stream: &stream,
+        revision: 0,
+        event_type: "ConsentRequested",
+        event_version: 1,
+        recorded_at: now,
+        payload: &payload,
+        metadata: &metadata,
+    });
+    let data = chain::seal(
+        payload,
+        &ChainLink {
+            prev: GENESIS.to_owned(),
+            hash,
+        },
+    );
+    app.store
+        .append(
+            &stream,
+            ExpectedRevision::NoStream,
+            vec![NewEvent {
+                event_id: EventId::generate(now),
+                event_type: "ConsentRequested".into(),
+                event_version: 1,
+                data,
+                metadata,
+                recorded_at: Some(now),
+            }],
+        )
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+/// Streams written before `ConsentRequested` carried a reason (version 1) keep verifying —
+/// the chain covers the stored bytes, never the upcast event — and read with
+/// `consent_requested` everywhere; new events extend their chain.
+#[actix_web::test]
+async fn an_old_stream_with_a_version_1_request_verifies_and_reads_with_its_reason() {
+    let app = TestApp::new().await;
+    let p = app.partner("A", true, false);
+    let id = legacy_request(&app, &p).await;
+    let report = verify_all(&*app.store).await.unwrap();
+    assert_eq!((report.events, report.first_break), (1, None));
+
+    app.authorise(&id, "alice").await;
+    let events = app.stream(&id).await;
+    assert_eq!(
+        events.iter().map(|e| e.event_version).collect::<Vec<_>>(),
+        [1, 1],
+        "the old event stays as stored"
+    );
+    assert!(events[0].data_json().unwrap().get("reason").is_none());
+    let report = verify_all(&*app.store).await.unwrap();
+    assert_eq!((report.events, report.first_break), (2, None));
+
+    let history = app
+        .get(&format!("/audit/consents/{id}/history"), AUDITOR)
+        .await;
+    assert_eq!(history.body["chain_verified"], true, "{}", history.text);
+    assert_eq!(history.body["events"][0]["reason"], "consent_requested");
+    assert_eq!(history.body["events"][0]["event_version"], 1);
+    let export = app
+        .get("/audit/consents/export?format=jsonl", AUDITOR)
+        .await;
+    let first: serde_json::Value =
+        serde_json::from_str(export.text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["reason"], "consent_requested");
+    assert!(
+        first["data"].get("reason").is_none(),
+        "data stays as stored"
+    );
+    let partner_view = app
+        .get(&format!("/consents/{id}"), &partner_token(&p))
+        .await;
+    assert_eq!(
+        partner_view.body["history"][0]["reason"],
+        "consent_requested"
+    );
+    assert_eq!(partner_view.body["status"], "Authorised");
+}
+
 mod hashing {
     use ecohub_consents::chain::{ChainInput, ChainLink, canonical_json, hash, seal, unseal};
     use ecohub_kernel::{EventMetadata, Timestamp};

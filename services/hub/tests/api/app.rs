@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 use ecohub::config::{LogFormat, LogSettings, Settings};
-use ecohub::startup::{AppState, Application};
+use ecohub::startup::Application;
+use ecohub::state::AppState;
 
 /// A hub running in-process for one test.
 pub struct TestApp {

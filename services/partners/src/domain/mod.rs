@@ -38,11 +38,8 @@ pub use values::{
 };
 pub use verification::{CheckKind, CheckResult, VerificationRecord};
 
-ecohub_kernel::define_id!(
-    /// Identifies a partner (and its stream `partner-<uuid>`).
-    PartnerId,
-    "partner"
-);
+/// A partner's id: the kernel's, shared with the services that name partners.
+pub use ecohub_kernel::PartnerId;
 ecohub_kernel::define_id!(
     /// Identifies one of a partner's webhook endpoints.
     WebhookId,

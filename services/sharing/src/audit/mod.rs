@@ -25,13 +25,23 @@ use std::sync::Arc;
 
 use ecohub_eventstore::{
     CurrentRevision, EventFilter, EventStore, Position, ReadStreamOptions, RecordedEvent,
-    StreamPosition,
+    StoreError, StreamPosition,
 };
-use ecohub_kernel::Timestamp;
+use ecohub_kernel::{DecodeError, Timestamp};
 
 pub use index::{AccessIndex, AccessIndexProjection, Candidate, Candidates};
 
-use crate::app::AppError;
+/// Why an audit query failed: the store failed, or an access record cannot be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored access record cannot be decoded.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] DecodeError),
+}
+
 use crate::domain::access::{ACCESS_CATEGORY, DataAccessed, access_stream};
 
 /// Filters of the compliance list.
@@ -95,7 +105,7 @@ pub async fn access_records(
     after: Option<Position>,
     filter: &AccessFilter,
     limit: usize,
-) -> Result<AccessPage, AppError> {
+) -> Result<AccessPage, AuditError> {
     let limit = limit.max(1);
     if let Some(consent) = &filter.consent_id {
         let source = Source::new(access_stream(consent).into(), None, 0, after);
@@ -144,7 +154,7 @@ pub async fn scan_access_records(
     mut from: Option<Position>,
     filter: &AccessFilter,
     limit: usize,
-) -> Result<AccessPage, AppError> {
+) -> Result<AccessPage, AuditError> {
     let log_filter = access_filter();
     let mut out = Vec::new();
     loop {
@@ -173,7 +183,7 @@ async fn unindexed_streams(
     store: &dyn EventStore,
     from: Position,
     filter: &AccessFilter,
-) -> Result<Vec<Candidate>, AppError> {
+) -> Result<Vec<Candidate>, AuditError> {
     let head = store.category_head(ACCESS_CATEGORY).await?;
     let Some(head) = head.filter(|h| *h > from) else {
         return Ok(Vec::new());
@@ -265,7 +275,7 @@ impl Source {
         &mut self,
         store: &dyn EventStore,
         after: Option<Position>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), AuditError> {
         self.opened = true;
         if let (true, Some(after)) = (self.search, after) {
             self.next = first_revision_after(store, &self.stream, self.next, after).await?;
@@ -273,7 +283,7 @@ impl Source {
         self.fill(store).await
     }
 
-    async fn fill(&mut self, store: &dyn EventStore) -> Result<(), AppError> {
+    async fn fill(&mut self, store: &dyn EventStore) -> Result<(), AuditError> {
         if self.exhausted {
             return Ok(());
         }
@@ -302,7 +312,7 @@ async fn first_revision_after(
     stream: &str,
     from: u64,
     after: Position,
-) -> Result<u64, AppError> {
+) -> Result<u64, AuditError> {
     let end = match store.stream_revision(stream).await? {
         CurrentRevision::NoStream => return Ok(from),
         CurrentRevision::Current(n) => n + 1,
@@ -333,7 +343,7 @@ async fn merge(
     after: Option<Position>,
     filter: &AccessFilter,
     limit: usize,
-) -> Result<AccessPage, AppError> {
+) -> Result<AccessPage, AuditError> {
     if let [alone] = sources.as_mut_slice() {
         // A stream merged alone reads a whole page at once.
         alone.page = (limit + 1).clamp(MIN_STREAM_PAGE, MAX_STREAM_PAGE);

@@ -1,9 +1,7 @@
 //! `DataAccessed`: the evidence of one read, appended and acknowledged before the data is
 //! sent. Stream `dataaccess-<key>`, the key a hash of the consent id.
 
-use ecohub_kernel::{DecodeError, DomainEvent, Timestamp};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use ecohub_kernel::Timestamp;
 
 use super::stream_key;
 
@@ -16,7 +14,7 @@ pub fn access_stream(consent_id: &str) -> String {
 }
 
 /// One read of customer data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataAccessed {
     /// The recipient partner.
     pub partner_id: String,
@@ -41,20 +39,4 @@ pub struct DataAccessed {
 impl DataAccessed {
     /// The event type.
     pub const TYPE: &'static str = "DataAccessed";
-}
-
-impl DomainEvent for DataAccessed {
-    fn event_type(&self) -> &'static str {
-        Self::TYPE
-    }
-    fn event_version(&self) -> u16 {
-        1
-    }
-    fn encode(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(event_type, event_version, &[Self::TYPE], 1)?;
-        DecodeError::parse(event_type, data)
-    }
 }

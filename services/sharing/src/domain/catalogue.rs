@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use ecohub_kernel::{Aggregate, DecodeError, DomainEvent, Timestamp};
-use serde::{Deserialize, Serialize};
+use ecohub_kernel::{Aggregate, Timestamp};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The default catalogue shipped with the crate (versioned with it).
@@ -23,7 +23,7 @@ pub const BANK: &str = "bank";
 pub const ANY_PARTNER: &str = "*";
 
 /// Records of a dataset are filtered by the value of one field (transactions by direction).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DirectionRule {
     /// The field holding the direction (`credit_debit_indicator`).
     pub field: String,
@@ -31,8 +31,9 @@ pub struct DirectionRule {
     pub values: BTreeMap<String, Vec<String>>,
 }
 
-/// What a dataset is, as stored and as admins send it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What a dataset is. Deserialisable for the bundled catalogue file only: its stored schema
+/// is `DatasetDefinitionV1` (in [`event`](super::event)), its HTTP shape a DTO in `http`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetDefinition {
     /// Lowercase name (`transactions`).
@@ -43,15 +44,14 @@ pub struct DatasetDefinition {
     /// Who may publish it: `bank`, partner ids, or `*` for any partner.
     pub providers: Vec<String>,
     /// JSON schema (draft 2020-12) of one record's `data`.
-    #[schema(value_type = Object)]
     pub schema: Value,
     /// Minimisation: field name → permissions any one of which unlocks it.
     pub fields: BTreeMap<String, Vec<String>>,
     /// Optional filter of records by a direction field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub direction: Option<DirectionRule>,
     /// Optional RFC 3339 field the consent's transaction window applies to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub time_field: Option<String>,
 }
 
@@ -310,7 +310,7 @@ pub enum DatasetCommand {
 }
 
 /// Events of [`DatasetState`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DatasetEvent {
     /// `DatasetDefined`: the dataset's definition is now this.
     DatasetDefined {
@@ -326,35 +326,6 @@ pub enum DatasetEvent {
 impl DatasetEvent {
     /// `DatasetDefined`.
     pub const DEFINED: &'static str = "DatasetDefined";
-}
-
-#[derive(Serialize, Deserialize)]
-struct DefinedV1 {
-    definition: DatasetDefinition,
-    by: String,
-    at: Timestamp,
-}
-
-impl DomainEvent for DatasetEvent {
-    fn event_type(&self) -> &'static str {
-        Self::DEFINED
-    }
-    fn event_version(&self) -> u16 {
-        1
-    }
-    fn encode(&self) -> Value {
-        let DatasetEvent::DatasetDefined { definition, by, at } = self;
-        serde_json::json!({ "definition": definition, "by": by, "at": at })
-    }
-    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(event_type, event_version, &[Self::DEFINED], 1)?;
-        let v: DefinedV1 = DecodeError::parse(event_type, data)?;
-        Ok(DatasetEvent::DatasetDefined {
-            definition: v.definition,
-            by: v.by,
-            at: v.at,
-        })
-    }
 }
 
 impl Aggregate for DatasetState {

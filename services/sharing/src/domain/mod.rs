@@ -6,9 +6,13 @@
 //! * [`records`] — the `CustomerRecords` aggregate: what one provider published about one
 //!   customer in one dataset, idempotent by record id.
 //! * [`access`] — `DataAccessed`, the durable evidence of every read.
+//! * [`notifications`] — event subscriptions, notifications and the mapping of hub events.
+//! * [`event`] — the stored schema of every event above (`…V1` structs), apart from the
+//!   domain types, with upcasting on decode.
 
 pub mod access;
 pub mod catalogue;
+pub mod event;
 pub mod notifications;
 pub mod records;
 

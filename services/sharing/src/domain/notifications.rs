@@ -11,8 +11,7 @@
 
 use std::time::Duration;
 
-use ecohub_kernel::{Aggregate, DecodeError, DomainEvent, Timestamp};
-use serde::{Deserialize, Serialize};
+use ecohub_kernel::{Aggregate, Timestamp};
 use serde_json::Value;
 
 use super::stream_key;
@@ -179,7 +178,7 @@ pub struct EventSubscription {
 }
 
 /// What a subscription is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionData {
     /// Its id.
     pub subscription_id: String,
@@ -232,57 +231,6 @@ impl SubscriptionEvent {
     pub const CREATED: &'static str = "EventSubscriptionCreated";
     /// `EventSubscriptionDeleted`.
     pub const DELETED: &'static str = "EventSubscriptionDeleted";
-}
-
-#[derive(Serialize, Deserialize)]
-struct DeletedV1 {
-    subscription_id: String,
-    partner_id: String,
-    at: Timestamp,
-}
-
-impl DomainEvent for SubscriptionEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            SubscriptionEvent::Created(_) => Self::CREATED,
-            SubscriptionEvent::Deleted { .. } => Self::DELETED,
-        }
-    }
-    fn event_version(&self) -> u16 {
-        1
-    }
-    fn encode(&self) -> Value {
-        match self {
-            SubscriptionEvent::Created(d) => serde_json::to_value(d).unwrap_or(Value::Null),
-            SubscriptionEvent::Deleted {
-                subscription_id,
-                partner_id,
-                at,
-            } => serde_json::json!({
-                "subscription_id": subscription_id, "partner_id": partner_id, "at": at
-            }),
-        }
-    }
-    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(
-            event_type,
-            event_version,
-            &[Self::CREATED, Self::DELETED],
-            1,
-        )?;
-        if event_type == Self::CREATED {
-            Ok(SubscriptionEvent::Created(DecodeError::parse(
-                event_type, data,
-            )?))
-        } else {
-            let d: DeletedV1 = DecodeError::parse(event_type, data)?;
-            Ok(SubscriptionEvent::Deleted {
-                subscription_id: d.subscription_id,
-                partner_id: d.partner_id,
-                at: d.at,
-            })
-        }
-    }
 }
 
 impl Aggregate for EventSubscription {
@@ -359,8 +307,7 @@ impl Aggregate for EventSubscription {
 // ---------------------------------------------------------------- notifications
 
 /// Where a notification stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationStatus {
     /// Waiting for delivery or polling.
     Pending,
@@ -371,7 +318,7 @@ pub enum NotificationStatus {
 }
 
 /// What is queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
     /// The SET's `jti`.
     pub jti: String,
@@ -390,7 +337,7 @@ pub struct Queued {
 }
 
 /// How one push attempt ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     /// 1, 2, …
     pub attempt: u32,
@@ -500,106 +447,6 @@ pub enum NotificationEvent {
         /// When.
         at: Timestamp,
     },
-}
-
-const QUEUED: &str = "NotificationQueued";
-const CLAIMED: &str = "NotificationDeliveryClaimed";
-const ATTEMPTED: &str = "NotificationDeliveryAttempted";
-const ACKED: &str = "NotificationAcknowledged";
-const REJECTED: &str = "NotificationRejected";
-
-#[derive(Serialize, Deserialize)]
-struct ClaimedV1 {
-    attempt: u32,
-    instance: String,
-    until: Timestamp,
-}
-
-#[derive(Serialize, Deserialize)]
-struct AckedV1 {
-    at: Timestamp,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RejectedV1 {
-    err: String,
-    description: String,
-    at: Timestamp,
-}
-
-impl DomainEvent for NotificationEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            NotificationEvent::Queued(_) => QUEUED,
-            NotificationEvent::Claimed { .. } => CLAIMED,
-            NotificationEvent::Attempted(_) => ATTEMPTED,
-            NotificationEvent::AcknowledgedByPoll { .. } => ACKED,
-            NotificationEvent::Rejected { .. } => REJECTED,
-        }
-    }
-    fn event_version(&self) -> u16 {
-        1
-    }
-    fn encode(&self) -> Value {
-        let v = match self {
-            NotificationEvent::Queued(q) => serde_json::to_value(q),
-            NotificationEvent::Claimed {
-                attempt,
-                instance,
-                until,
-            } => serde_json::to_value(ClaimedV1 {
-                attempt: *attempt,
-                instance: instance.clone(),
-                until: *until,
-            }),
-            NotificationEvent::Attempted(a) => serde_json::to_value(a),
-            NotificationEvent::AcknowledgedByPoll { at } => {
-                serde_json::to_value(AckedV1 { at: *at })
-            }
-            NotificationEvent::Rejected {
-                err,
-                description,
-                at,
-            } => serde_json::to_value(RejectedV1 {
-                err: err.clone(),
-                description: description.clone(),
-                at: *at,
-            }),
-        };
-        v.unwrap_or(Value::Null)
-    }
-    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(
-            event_type,
-            event_version,
-            &[QUEUED, CLAIMED, ATTEMPTED, ACKED, REJECTED],
-            1,
-        )?;
-        Ok(match event_type {
-            QUEUED => NotificationEvent::Queued(DecodeError::parse(event_type, data)?),
-            CLAIMED => {
-                let c: ClaimedV1 = DecodeError::parse(event_type, data)?;
-                NotificationEvent::Claimed {
-                    attempt: c.attempt,
-                    instance: c.instance,
-                    until: c.until,
-                }
-            }
-            ATTEMPTED => NotificationEvent::Attempted(DecodeError::parse(event_type, data)?),
-            ACKED => {
-                let a: AckedV1 = DecodeError::parse(event_type, data)?;
-                NotificationEvent::AcknowledgedByPoll { at: a.at }
-            }
-            _ => {
-                let r: RejectedV1 = DecodeError::parse(event_type, data)?;
-                NotificationEvent::Rejected {
-                    err: r.err,
-                    description: r.description,
-                    at: r.at,
-                }
-            }
-        })
-    }
 }
 
 impl Aggregate for Notification {

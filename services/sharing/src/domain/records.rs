@@ -8,8 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ecohub_kernel::{Aggregate, DecodeError, DomainEvent, Timestamp};
-use serde::{Deserialize, Serialize};
+use ecohub_kernel::{Aggregate, Timestamp};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -21,7 +20,7 @@ pub const MAX_RECORD_ID_LEN: usize = 128;
 pub const MAX_RECORDS_PER_PUBLICATION: usize = 500;
 
 /// One record as published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The provider's id of the record, unique within dataset, provider and customer.
     pub id: String,
@@ -109,48 +108,6 @@ pub enum RecordsEvent {
 impl RecordsEvent {
     /// `RecordsPublished`.
     pub const PUBLISHED: &'static str = "RecordsPublished";
-}
-
-#[derive(Serialize, Deserialize)]
-struct PublishedV1 {
-    dataset: String,
-    provider: String,
-    customer_id: String,
-    records: Vec<Record>,
-    at: Timestamp,
-}
-
-impl DomainEvent for RecordsEvent {
-    fn event_type(&self) -> &'static str {
-        Self::PUBLISHED
-    }
-    fn event_version(&self) -> u16 {
-        1
-    }
-    fn encode(&self) -> Value {
-        let RecordsEvent::RecordsPublished {
-            dataset,
-            provider,
-            customer_id,
-            records,
-            at,
-        } = self;
-        serde_json::json!({
-            "dataset": dataset, "provider": provider, "customer_id": customer_id,
-            "records": records, "at": at,
-        })
-    }
-    fn decode(event_type: &str, event_version: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(event_type, event_version, &[Self::PUBLISHED], 1)?;
-        let v: PublishedV1 = DecodeError::parse(event_type, data)?;
-        Ok(RecordsEvent::RecordsPublished {
-            dataset: v.dataset,
-            provider: v.provider,
-            customer_id: v.customer_id,
-            records: v.records,
-            at: v.at,
-        })
-    }
 }
 
 impl Aggregate for CustomerRecords {

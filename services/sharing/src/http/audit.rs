@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{AccessFilter, SharingState};
+use crate::application::{AccessFilter, SharingState};
 use crate::domain::access::DataAccessed;
 
 /// Filters and page of the access log.
@@ -126,7 +126,7 @@ pub(crate) async fn list(
         ("to", &q.to),
     ] {
         if let Some(v) = value {
-            base.push_str(&format!("{sep}{name}={}", super::data_urlencode(v)));
+            base.push_str(&format!("{sep}{name}={}", ecohub_http::percent_encode(v)));
             sep = '&';
         }
     }
@@ -241,7 +241,10 @@ pub(crate) async fn export(
                         if csv {
                             chunk.push_str(&csv_line(a));
                         } else {
-                            chunk.push_str(&serde_json::to_string(a).unwrap_or_default());
+                            chunk.push_str(
+                                &serde_json::to_string(&AccessRecordView::from(a.clone()))
+                                    .unwrap_or_default(),
+                            );
                             chunk.push('\n');
                         }
                     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::timestamp_param;
-use crate::app::{Publication, ReadQuery, RequestContext, SharingState};
+use crate::application::{Publication, ReadQuery, RequestContext, SharingState};
 use crate::domain::records::Record;
 
 /// One record to publish.
@@ -174,7 +174,7 @@ pub(crate) async fn read(
     let mut sep = '?';
     for (name, value) in [("from", &query.from), ("to", &query.to)] {
         if let Some(v) = value {
-            base.push_str(&format!("{sep}{name}={}", urlencode(v)));
+            base.push_str(&format!("{sep}{name}={}", ecohub_http::percent_encode(v)));
             sep = '&';
         }
     }
@@ -191,15 +191,4 @@ pub(crate) async fn read(
         (r.provider.clone(), r.id.clone())
     });
     Ok(HttpResponse::Ok().json(page))
-}
-
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

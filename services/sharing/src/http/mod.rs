@@ -20,7 +20,7 @@ use actix_web::web;
 use ecohub_eventstore::StoreError;
 use ecohub_http::{ApiError, ErrorCode};
 
-pub use admin::{DatasetList, DatasetView};
+pub use admin::{DatasetDefinitionBody, DatasetList, DatasetView, DirectionRuleBody};
 pub use audit::{AccessRecordView, AuditQuery};
 pub use data::{DataQuery, PublishRequest, PublishResponse, RecordInput, RecordView};
 pub use notifications::{
@@ -29,9 +29,7 @@ pub use notifications::{
 };
 pub use openapi::SharingApi;
 
-use crate::app::AppError;
-
-use data::urlencode as data_urlencode;
+use crate::application::AppError;
 
 /// Mounts every sharing route. Each path is a resource, so other methods get 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -12,7 +12,7 @@ use ecohub_security::{Authenticated, Principal, WebhooksManageScope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::{RequestContext, SharingState};
+use crate::application::{RequestContext, SharingState};
 use crate::domain::notifications::SubscriptionData;
 use crate::notify::Poll;
 

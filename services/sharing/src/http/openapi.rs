@@ -3,14 +3,13 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::admin::{self, DatasetList, DatasetView};
+use super::admin::{self, DatasetDefinitionBody, DatasetList, DatasetView, DirectionRuleBody};
 use super::audit::{self, AccessRecordView};
 use super::data::{self, PublishRequest, PublishResponse, RecordInput, RecordView};
 use super::notifications::{
     self, DeliveryView, PollRequest, PollResponse, SetError, SubscriptionList, SubscriptionRequest,
     SubscriptionView,
 };
-use crate::domain::catalogue::{DatasetDefinition, DirectionRule};
 
 /// Every sharing route, its bodies, its problem responses and the `bearer` security scheme.
 #[derive(OpenApi)]
@@ -33,8 +32,8 @@ use crate::domain::catalogue::{DatasetDefinition, DirectionRule};
     components(schemas(
         ecohub_http::Problem,
         ecohub_http::FieldError,
-        DatasetDefinition,
-        DirectionRule,
+        DatasetDefinitionBody,
+        DirectionRuleBody,
         DatasetView,
         DatasetList,
         PublishRequest,

@@ -4,6 +4,7 @@
 mod catalogue;
 mod notifications;
 mod records;
+mod stored;
 
 /// The domain stays pure: no runtime, HTTP, IO or clock reads in `src/domain`.
 #[test]
@@ -14,6 +15,7 @@ fn the_domain_does_no_io() {
         include_str!("../../src/domain/records.rs"),
         include_str!("../../src/domain/access.rs"),
         include_str!("../../src/domain/notifications.rs"),
+        include_str!("../../src/domain/event.rs"),
     ];
     for source in sources {
         for forbidden in [

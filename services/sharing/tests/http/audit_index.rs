@@ -13,7 +13,7 @@ use ecohub_eventstore::{
 };
 use ecohub_http::{IdempotencyConfig, InMemoryIdempotencyStore, SharedIdempotencyStore};
 use ecohub_kernel::{EventMetadata, ManualClock, Timestamp};
-use ecohub_sharing::app::AccessFilter;
+use ecohub_sharing::application::AccessFilter;
 use ecohub_sharing::audit::scan_access_records;
 use ecohub_sharing::domain::access::{DataAccessed, access_stream};
 use ecohub_sharing::{SharingConfig, SharingPorts, SharingState};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::file::{self, KEYS_DIR};
 use super::signing::KeyPair;
 use super::{KeyError, SigningAlgorithm, SigningKey};
-use crate::CLOCK_SKEW;
+use crate::clock::CLOCK_SKEW;
 use crate::jwk::{Jwks, KeySource, VerifyingKey};
 
 /// Where a key is in its lifecycle at a given instant.

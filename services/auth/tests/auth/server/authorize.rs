@@ -20,11 +20,11 @@ const PASSWORD: &str = "correct horse battery";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn challenge() -> String {
-    ecohub_auth::app::authorize::s256(VERIFIER)
+    ecohub_auth::app::code_grant::s256(VERIFIER)
 }
 
 fn enc(s: &str) -> String {
-    ecohub_auth::app::authorize::percent_encode(s)
+    ecohub_http::percent_encode(s)
 }
 
 fn form(pairs: &[(&str, String)]) -> String {
@@ -48,7 +48,7 @@ fn input(html: &str, name: &str) -> String {
         .unwrap()
         .replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
 }

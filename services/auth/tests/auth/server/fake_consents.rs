@@ -124,7 +124,7 @@ impl FakeConsents {
         }
         c.view.status = status.into();
         c.customer = Some(customer.clone());
-        c.actor = Some(ctx.actor.clone());
+        c.actor = Some(ctx.request.actor.clone());
         Ok(c.view.clone())
     }
 }

@@ -26,7 +26,7 @@ struct Login {
 }
 
 fn enc(s: &str) -> String {
-    ecohub_auth::app::authorize::percent_encode(s)
+    ecohub_http::percent_encode(s)
 }
 
 fn html(reply: &Reply) -> &str {

@@ -9,20 +9,22 @@ use std::time::Duration;
 use ecohub_eventstore::{
     ExecuteError, ExpectedRevision, NewEvent, Position, SharedStore, StoreError, execute,
 };
-use ecohub_kernel::{Clock, DecodeError, EventMetadata, Timestamp};
+use ecohub_kernel::{Clock, DecodeError, Timestamp};
 use ecohub_security::Principal;
 
 pub use crate::audit::{AccessFilter, access_filter};
-use crate::audit::{AccessIndex, AccessIndexProjection, AccessPage};
+use crate::audit::{AccessIndex, AccessIndexProjection, AccessPage, AuditError};
 use crate::config::SharingConfig;
 use crate::domain::access::{DataAccessed, access_stream};
 use crate::domain::catalogue::{
     BANK, CatalogueError, DEFAULT_CATALOGUE, Dataset, DatasetCommand, DatasetDefinition,
     DatasetState, dataset_stream, parse_catalogue,
 };
+use crate::domain::notifications::NotificationError;
 use crate::domain::records::{
     CustomerRecords, Record, RecordsCommand, RecordsError, records_stream,
 };
+use crate::notify::{Dispatcher, NotificationsProjection, NotificationsReader};
 use crate::ports::{ConsentGrants, Customers, PartnerWebhooks, PortError, SetSigner};
 use crate::ratelimit::RateLimiter;
 use crate::readmodel::{CatalogueProjection, CatalogueReader, RecordsProjection, RecordsReader};
@@ -56,7 +58,7 @@ pub struct SharingState {
     /// The records read model.
     pub records: RecordsReader,
     /// The notifications read model.
-    pub notifications: crate::notify::NotificationsReader,
+    pub notifications: NotificationsReader,
     /// Which access streams hold which partners' and datasets' records (for the audit).
     pub access_index: AccessIndex,
     read_limiter: Arc<RateLimiter>,
@@ -80,40 +82,15 @@ pub struct SharingProjections {
     /// Feeds the records.
     pub records: RecordsProjection,
     /// Feeds the notifications read model.
-    pub notifications: crate::notify::NotificationsProjection,
+    pub notifications: NotificationsProjection,
     /// Turns hub events into queued notifications (durable checkpoint).
-    pub dispatcher: crate::notify::Dispatcher,
+    pub dispatcher: Dispatcher,
     /// Feeds the access index the compliance audit is served from.
     pub access_index: AccessIndexProjection,
 }
 
-/// Who asks, in which request: the metadata of the events it causes (never personal data).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    /// `client:<client_id>`.
-    pub actor: String,
-    /// The `x-fapi-interaction-id`.
-    pub interaction_id: String,
-}
-
-impl RequestContext {
-    /// An authenticated client.
-    pub fn client(client_id: &str, interaction_id: impl ToString) -> Self {
-        Self {
-            actor: format!("client:{client_id}"),
-            interaction_id: interaction_id.to_string(),
-        }
-    }
-
-    pub(crate) fn metadata(&self) -> EventMetadata {
-        EventMetadata {
-            correlation_id: Some(self.interaction_id.clone()),
-            causation_id: None,
-            actor: Some(self.actor.clone()),
-            request_id: Some(self.interaction_id.clone()),
-        }
-    }
-}
+/// Who asks, in which request (the kernel's): the metadata of the events it causes.
+pub use ecohub_kernel::RequestContext;
 
 /// Why a use case did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +133,25 @@ impl From<CatalogueError> for AppError {
     fn from(e: CatalogueError) -> Self {
         let CatalogueError::Invalid { field, message } = e;
         AppError::Invalid { field, message }
+    }
+}
+
+impl From<NotificationError> for AppError {
+    fn from(e: NotificationError) -> Self {
+        match e {
+            NotificationError::Invalid { field, message } => AppError::Invalid { field, message },
+            NotificationError::SubscriptionNotFound => AppError::NotFound("subscription"),
+            NotificationError::Conflict(why) => AppError::Conflict(why.to_owned()),
+        }
+    }
+}
+
+impl From<AuditError> for AppError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Store(e) => AppError::Store(e),
+            AuditError::Decode(e) => AppError::Decode(e),
+        }
     }
 }
 
@@ -240,7 +236,7 @@ impl SharingState {
             parse_catalogue(DEFAULT_CATALOGUE).expect("the bundled catalogue is valid (tested)");
         let catalogue = CatalogueReader::new(defaults);
         let records = RecordsReader::default();
-        let notifications = crate::notify::NotificationsReader::default();
+        let notifications = NotificationsReader::default();
         let access_index = AccessIndex::default();
         let state = Self {
             read_limiter: Arc::new(RateLimiter::new(config.read_limit)),
@@ -257,8 +253,14 @@ impl SharingState {
         let projections = SharingProjections {
             catalogue: CatalogueProjection::new(catalogue),
             records: RecordsProjection::new(records),
-            notifications: crate::notify::NotificationsProjection::new(notifications),
-            dispatcher: crate::notify::Dispatcher::new(&state),
+            notifications: NotificationsProjection::new(notifications),
+            dispatcher: Dispatcher::new(
+                state.store.clone(),
+                state.clock.clone(),
+                state.ports.grants.clone(),
+                state.catalogue.clone(),
+                state.config.issuer.clone(),
+            ),
             access_index: AccessIndexProjection::new(access_index),
         };
         (state, projections)
@@ -273,7 +275,10 @@ impl SharingState {
         filter: &AccessFilter,
         limit: usize,
     ) -> Result<AccessPage, AppError> {
-        crate::audit::access_records(&*self.store, &self.access_index, after, filter, limit).await
+        Ok(
+            crate::audit::access_records(&*self.store, &self.access_index, after, filter, limit)
+                .await?,
+        )
     }
 
     /// Now.

@@ -21,16 +21,16 @@ pub struct AuthState {
     /// Issuer, audience, lifetimes, production mode.
     pub settings: AuthSettings,
     /// `jti` replay guard for client assertions and DPoP proofs at the token endpoint
-    /// (production: [`crate::StoreReplayGuard`], exact across instances).
+    /// (production: [`super::replay_log::StoreReplayGuard`], exact across instances).
     pub replay: Arc<dyn JtiReplayGuard>,
     /// Who signs customers in (default: the built-in directory on `store`).
-    pub customers: crate::app::customers::SharedCustomerAuthenticator,
+    pub customers: super::customers::SharedCustomerAuthenticator,
     /// The consent service behind its port; without it, pushed authorisation requests answer
     /// `temporarily_unavailable` and consent-bound tokens are refused.
-    pub consents: Option<Arc<dyn crate::app::consent_port::ConsentAuthority>>,
+    pub consents: Option<Arc<dyn super::consent_port::ConsentAuthority>>,
     /// Client registrations and partner standings, remembered while the store's head has
     /// not moved.
-    pub(crate) clients: Arc<crate::app::client_cache::ClientCache>,
+    pub(crate) clients: Arc<super::client_cache::ClientCache>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -42,18 +42,18 @@ impl std::fmt::Debug for AuthState {
 }
 
 impl AuthState {
-    /// State with a [`crate::StoreReplayGuard`] on `store`.
+    /// State with a [`super::replay_log::StoreReplayGuard`] on `store`.
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
         ring: Arc<KeyRing>,
         settings: AuthSettings,
     ) -> Self {
-        let replay = Arc::new(crate::app::replay_log::StoreReplayGuard::new(
+        let replay = Arc::new(super::replay_log::StoreReplayGuard::new(
             store.clone(),
             clock.clone(),
         ));
-        let customers = Arc::new(crate::app::customers::BuiltInDirectory::new(store.clone()));
+        let customers = Arc::new(super::customers::BuiltInDirectory::new(store.clone()));
         Self {
             store,
             clock,
@@ -68,11 +68,11 @@ impl AuthState {
 
     /// The same state with the consent service's port (needed for PAR, the authorisation
     /// page, the authorization-code and refresh grants, and consent-bound tokens). Build the
-    /// [`crate::TokenVerifier`] and the [`crate::CustomerSessionResolver`] from the state
+    /// [`super::verifier::TokenVerifier`] and the [`super::customers::CustomerSessionResolver`] from the state
     /// *after* this.
     pub fn with_consents(
         mut self,
-        consents: Arc<dyn crate::app::consent_port::ConsentAuthority>,
+        consents: Arc<dyn super::consent_port::ConsentAuthority>,
     ) -> Self {
         self.consents = Some(consents);
         self
@@ -81,7 +81,7 @@ impl AuthState {
     /// The same state with another customer authenticator (e.g. the bank's OpenID provider).
     pub fn with_customers(
         mut self,
-        customers: crate::app::customers::SharedCustomerAuthenticator,
+        customers: super::customers::SharedCustomerAuthenticator,
     ) -> Self {
         self.customers = customers;
         self

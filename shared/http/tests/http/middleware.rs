@@ -1,94 +1,14 @@
-//! The HTTP plumbing against a small actix app: problem bodies, interaction ids,
+//! The HTTP plumbing against the small app of `support`: problem bodies, interaction ids,
 //! idempotency, extractor errors, pagination.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, test, web};
-use ecohub_http::{
-    ApiError, IdempotencyConfig, InMemoryIdempotencyStore, InteractionId, Page, PageQuery,
-    SharedIdempotencyStore,
-};
-use serde::Deserialize;
+use actix_web::test;
+use ecohub_http::ERROR_DOCS_URL;
 use serde_json::{Value, json};
 
-#[derive(Debug, Deserialize)]
-struct CreateThing {
-    name: String,
-}
-
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-async fn create(
-    body: web::Json<CreateThing>,
-    counter: web::Data<Counter>,
-) -> Result<HttpResponse, ApiError> {
-    if body.name.is_empty() {
-        return Err(ApiError::bad_request("name must not be empty").field("/name", "is empty"));
-    }
-    let n = counter.0.fetch_add(1, Ordering::SeqCst) + 1;
-    Ok(HttpResponse::Created()
-        .insert_header(("location", format!("/things/{n}")))
-        .json(json!({ "id": n, "name": body.name })))
-}
-
-async fn boom() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::internal(std::io::Error::other(
-        "secret database password leaked",
-    )))
-}
-
-async fn by_id(path: web::Path<u32>, id: InteractionId) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "id": path.into_inner(), "interaction": id.to_string() }))
-}
-
-async fn list(query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
-    let size = query.page_size()?;
-    let after: u32 = query.cursor::<u32>()?.unwrap_or(0);
-    let items: Vec<u32> = (after + 1..=10).take(size as usize + 1).collect();
-    Ok(HttpResponse::Ok().json(Page::from_overfetch(
-        items,
-        size,
-        "/things",
-        query.cursor.as_deref(),
-        |n| *n,
-    )))
-}
-
-fn app() -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let store: SharedIdempotencyStore =
-        Arc::new(InMemoryIdempotencyStore::new(IdempotencyConfig::default()));
-    App::new()
-        .app_data(web::Data::new(Counter::default()))
-        .app_data(web::Data::new(store))
-        .app_data(web::Data::new(IdempotencyConfig::default()))
-        .app_data(ecohub_http::json_config())
-        .app_data(ecohub_http::query_config())
-        .app_data(ecohub_http::path_config())
-        .service(
-            web::resource("/things")
-                .route(web::post().to(create))
-                .route(web::get().to(list)),
-        )
-        .route("/things/{id}", web::get().to(by_id))
-        .route("/boom", web::get().to(boom))
-        .wrap(from_fn(ecohub_http::idempotency))
-        .wrap(from_fn(ecohub_http::problem_fallback))
-        .wrap(from_fn(ecohub_http::interaction_id))
-}
+use crate::support::app;
 
 async fn problem(res: ServiceResponse<impl MessageBody>) -> (StatusCode, Value) {
     let status = res.status();
@@ -236,7 +156,7 @@ async fn extractor_and_routing_errors_are_problems() {
         assert_eq!(got.as_u16(), status, "{uri}: {body}");
         assert_eq!(body["code"], code, "{uri}: {body}");
         assert_eq!(body["status"], status, "{uri}");
-        assert_eq!(body["type"], format!("urn:ecohub:problem:{code}"), "{uri}");
+        assert_eq!(body["type"], format!("{ERROR_DOCS_URL}#{code}"), "{uri}");
         assert!(
             body["interaction_id"].is_string(),
             "{uri}: the body quotes the interaction id"
@@ -357,15 +277,4 @@ async fn cursor_pagination_walks_every_item_once() {
         }
     }
     assert_eq!(seen, (1..=10).collect::<Vec<u64>>());
-}
-
-/// docs/errors.md lists every code with its status, so clients can rely on the table.
-#[actix_web::test]
-async fn the_documented_error_table_lists_every_code() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
-        .unwrap();
-    for code in ecohub_http::ErrorCode::ALL {
-        let row = format!("| `{}` | {} |", code.code(), code.status().as_u16());
-        assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");
-    }
 }

@@ -1,0 +1,32 @@
+//! Event notifications: the dispatcher that turns hub events into queued SETs, the read
+//! model of notifications, the push delivery worker and the use cases behind the
+//! subscription, delivery-log and polling endpoints.
+//!
+//! * [`Dispatcher`] is a [`Projection`] over `consent-*`, `partner-*`, `records-*` and
+//!   `eventsub-*` with a durable checkpoint (stream `sharingdispatch-checkpoint`). It keeps
+//!   the subscriptions and the consents it has seen in memory (rebuilt from the log up to the
+//!   checkpoint at start), maps events through [`MAPPINGS`], and queues one `Notification`
+//!   per matching subscription. The jti is derived from the subscription and the source
+//!   event and queuing is idempotent, so replaying after a crash queues nothing twice.
+//! * [`NotificationsProjection`] feeds [`NotificationsReader`] (in memory, rebuilt at start).
+//! * [`DeliveryWorker`] pushes due notifications: it claims the attempt by appending at the
+//!   revision it read (two instances cannot both claim it), signs, POSTs
+//!   `application/secevent+jwt`, and records the outcome. A 202 acknowledges; anything else
+//!   is retried with exponential backoff up to `max_retries`. A crash between the POST and
+//!   recording its outcome makes that attempt run again after the claim expires (at least
+//!   once; receivers dedupe by `jti`, RFC 8935 §2).
+//!
+//! The submodules sit on different floors of the crate, and none imports one above it:
+//! [`reader`] and [`dispatcher`] are read models and projections (the application layer
+//! builds them), [`subscriptions`] holds the use cases (methods of
+//! [`SharingState`](crate::SharingState)), [`delivery`] is a job that runs them.
+
+pub mod delivery;
+pub mod dispatcher;
+pub mod reader;
+pub mod subscriptions;
+
+pub use delivery::{DeliveryWorker, deliver_due, http_client};
+pub use dispatcher::{DISPATCHER_CHECKPOINT_STREAM, Dispatcher};
+pub use reader::{LoggedAttempt, NotificationsProjection, NotificationsReader};
+pub use subscriptions::{Poll, Polled};

@@ -1,0 +1,6 @@
+//! The HTTP plumbing's one integration-test binary.
+
+mod error_table;
+mod middleware;
+mod problems;
+mod support;
