@@ -83,7 +83,7 @@ mod tests {
     use crate::app::consent_port::PermissionView;
 
     const HOSTILE: &str = "<script>alert('x')</script>\"&";
-    const ESCAPED: &str = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34;&amp;";
+    const ESCAPED: &str = "&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#34;&#38;";
 
     fn assert_escaped(html: &str, count: usize) {
         assert!(!html.contains("<script>"), "{html}");

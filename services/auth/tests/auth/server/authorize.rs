@@ -46,11 +46,11 @@ fn input(html: &str, name: &str) -> String {
         .split('"')
         .next()
         .unwrap()
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&#34;", "\"")
         .replace("&#39;", "'")
-        .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// The value of cookie `name` set by a response.
@@ -343,11 +343,11 @@ async fn the_whole_flow_from_par_to_refresh_rotation_and_reuse() {
     assert_eq!(page.status, StatusCode::OK);
     let body = html(&page);
     for text in [
-        "TravelCo &lt;GmbH&gt;",
-        "Your account names &amp; types",
+        "TravelCo &#60;GmbH&#62;",
+        "Your account names &#38; types",
         "Travel offers that fit your budget",
         "Ecobank",
-        "Alice &lt;Liddell&gt;",
+        "Alice &#60;Liddell&#62;",
         "AwaitingAuthorisation",
         "Approve",
         "Reject",
