@@ -56,6 +56,10 @@ const MAX_BATCH: usize = 512;
 const PAGE: usize = 256;
 /// How many times a batch is re-appended after other instances' appends before giving up.
 const MAX_ATTEMPTS: usize = 32;
+/// The longest one group's store work may take: past it, the group is answered with an
+/// error (the append may still land; a later append then fails on the revision and learns
+/// its keys), so no request waits on a stuck store forever.
+pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The event type of a group of first uses.
 pub(crate) const JTIS_USED: &str = "JtisUsed";
@@ -149,6 +153,7 @@ impl StoreReplayGuard {
         }
         let index = shard_of(&key, inner.shards.len());
         let (tx, rx) = oneshot::channel();
+        let start;
         {
             let mut shard = inner.lock(index);
             if (shard.revision.is_some() && shard.seen.contains_key(&key))
@@ -158,12 +163,19 @@ impl StoreReplayGuard {
             }
             shard.pending.insert(key.clone());
             shard.waiting.push((key, expires_at.unix_seconds(), tx));
-            if !shard.flushing {
-                // One task per shard appends what is queued, group after group, until the
-                // queue is empty; it outlives a request that goes away.
-                shard.flushing = true;
-                tokio::spawn(Arc::clone(inner).flush(index));
-            }
+            start = !shard.flushing;
+            shard.flushing = true;
+        }
+        if start {
+            // One task per shard appends what is queued, group after group, until the
+            // queue is empty; it outlives a request that goes away. The task owns its
+            // `FlushEnded` from the start, so even a task dropped before it first ran
+            // answers the queue (outside the lock: dropping it takes the lock).
+            tokio::spawn(Inner::flush(FlushEnded {
+                inner: Arc::clone(inner),
+                index,
+                cleanly: false,
+            }));
         }
         rx.await
             .unwrap_or_else(|_| Err(ReplayGuardError("replay check abandoned".into())))
@@ -178,21 +190,38 @@ impl Inner {
     }
 
     /// Appends shard `index`'s queue, one group at a time, and answers each request.
-    async fn flush(self: Arc<Self>, index: usize) {
+    ///
+    /// Should the task end before the queue is empty (a panic, its runtime shutting down),
+    /// `ended` answers what waits with an error and lets the next request start a new task:
+    /// a dead task never leaves requests waiting.
+    async fn flush(mut ended: FlushEnded) {
+        let this = Arc::clone(&ended.inner);
+        let index = ended.index;
         let stream = format!("jtis-{index}");
         loop {
             let (batch, revision) = {
-                let mut shard = self.lock(index);
+                let mut shard = this.lock(index);
                 if shard.waiting.is_empty() {
                     shard.flushing = false;
+                    ended.cleanly = true;
                     return;
                 }
                 let n = shard.waiting.len().min(MAX_BATCH);
                 let batch: Vec<(String, i64, Reply)> = shard.waiting.drain(..n).collect();
                 (batch, shard.revision)
             };
-            let outcome = self.append_batch(index, &stream, revision, &batch).await;
-            let mut shard = self.lock(index);
+            let outcome = tokio::time::timeout(
+                STORE_TIMEOUT,
+                this.append_batch(index, &stream, revision, &batch),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(ReplayGuardError(format!(
+                    "{stream}: the store did not answer within {} s",
+                    STORE_TIMEOUT.as_secs()
+                )))
+            });
+            let mut shard = this.lock(index);
             for (key, _, _) in &batch {
                 shard.pending.remove(key);
             }
@@ -205,7 +234,7 @@ impl Inner {
                         }
                         let _ = reply.send(Ok(first));
                     }
-                    shard.purge(self.clock.now().unix_seconds());
+                    shard.purge(this.clock.now().unix_seconds());
                 }
                 Err(e) => {
                     for (_, _, reply) in batch {
@@ -354,6 +383,32 @@ impl Inner {
             })
             .await
             .copied()
+    }
+}
+
+/// Ends a shard's flush task: unless it ended cleanly, fails what still waits and clears the
+/// task's claim so that the next request starts another one.
+struct FlushEnded {
+    inner: Arc<Inner>,
+    index: usize,
+    cleanly: bool,
+}
+
+impl Drop for FlushEnded {
+    fn drop(&mut self) {
+        if self.cleanly {
+            return;
+        }
+        let mut shard = self.inner.lock(self.index);
+        // Every pending key belongs to this task (the group in flight, whose replies are
+        // dropped with it and so answered with an error, or the queue).
+        shard.pending.clear();
+        // The group in flight may or may not have been appended: read the shard again.
+        shard.revision = None;
+        shard.flushing = false;
+        for (_, _, reply) in shard.waiting.drain(..) {
+            let _ = reply.send(Err(ReplayGuardError("replay check abandoned".into())));
+        }
     }
 }
 

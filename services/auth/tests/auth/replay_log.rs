@@ -161,3 +161,39 @@ async fn expired_records_are_not_loaded_again() {
             .unwrap()
     );
 }
+
+#[test]
+fn requests_after_a_shard_task_died_are_answered_not_left_waiting() {
+    let (_dir, store) = store();
+    let clock = Arc::new(ManualClock::at(t0()));
+    let one = guard(&store, &clock);
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // A request starts its shard's task in a runtime that goes away before the task ran:
+    // the task is dropped with the runtime.
+    let doomed = runtime();
+    doomed.block_on(async {
+        let mut request = std::pin::pin!(one.first_use("ns", "a", at(60)));
+        let waiting = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(request.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(waiting);
+    });
+    drop(doomed);
+    runtime().block_on(async {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            one.first_use("ns", "a", at(60)),
+        )
+        .await
+        .expect("answered, not left waiting on the dead task");
+        // "a" was never appended: its retry is its first use, and only that.
+        assert!(answer.unwrap());
+        assert!(!one.first_use("ns", "a", at(60)).await.unwrap());
+    });
+}
