@@ -134,14 +134,14 @@ run() { # target url → "req/s p99"; a round with any non-2xx answer is an erro
   fi
   awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}' "$work/wrk.out"
 }
-: >"$work/node" >"$work/hub" >"$work/node-dpop" >"$work/hub-dpop"
+: >"$work/res-node" >"$work/res-hub" >"$work/res-node-dpop" >"$work/res-hub-dpop"
 for r in $(seq "$rounds"); do
-  run node "$node/token" >>"$work/node"
-  run hub "$hub/token" >>"$work/hub"
-  run node-dpop "$node/token" >>"$work/node-dpop"
-  run hub-dpop "$hub/token" >>"$work/hub-dpop"
-  echo "round $r: node $(tail -1 "$work/node") | hub $(tail -1 "$work/hub") |" \
-    "node+DPoP $(tail -1 "$work/node-dpop") | hub+DPoP $(tail -1 "$work/hub-dpop")" >&2
+  run node "$node/token" >>"$work/res-node"
+  run hub "$hub/token" >>"$work/res-hub"
+  run node-dpop "$node/token" >>"$work/res-node-dpop"
+  run hub-dpop "$hub/token" >>"$work/res-hub-dpop"
+  echo "round $r: node $(tail -1 "$work/res-node") | hub $(tail -1 "$work/res-hub") |" \
+    "node+DPoP $(tail -1 "$work/res-node-dpop") | hub+DPoP $(tail -1 "$work/res-hub-dpop")" >&2
 done
 
 # --- the first assertion of the first round, replayed (still unexpired) -------------------
@@ -153,10 +153,10 @@ node_replay=$(replay "$node/token" "$(cat "$work/first.node")")
 hub_replay=$(replay "$hub/token" "$(cat "$work/first.hub")")
 
 median() { sort -n -k1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
-read -r n1 np1 <<<"$(median <"$work/node")"
-read -r h1 hp1 <<<"$(median <"$work/hub")"
-read -r n2 np2 <<<"$(median <"$work/node-dpop")"
-read -r h2 hp2 <<<"$(median <"$work/hub-dpop")"
+read -r n1 np1 <<<"$(median <"$work/res-node")"
+read -r h1 hp1 <<<"$(median <"$work/res-hub")"
+read -r n2 np2 <<<"$(median <"$work/res-node-dpop")"
+read -r h2 hp2 <<<"$(median <"$work/res-hub-dpop")"
 ratio() { python3 -c "print(round($1/$2, 2))"; }
 echo "| client_credentials, private_key_jwt ES256 (median of $rounds × ${secs}s, wrk -t2 -c$conns) | node-oidc-provider 9 req/s (p99) | Ecohub req/s (p99) | ratio (target ≥ 5) |"
 echo "|---|---|---|---|"
