@@ -164,4 +164,4 @@ echo "| fresh assertion per request | $n1 ($np1) | $h1 ($hp1) | $(ratio "$h1" "$
 echo "| fresh assertion + DPoP proof per request (DPoP-bound token) | $n2 ($np2) | $h2 ($hp2) | $(ratio "$h2" "$n2") |"
 echo "| replay of the first assertion after the rounds (HTTP status) | $node_replay | $hub_replay | |"
 appends=$(curl -s "$hub/metrics" | awk '/^ecohub_store_events_total\{operation="append"\}/ {print $2}')
-echo "(hub store events appended during the session: $appends — one JtiUsed per assertion and per proof)" >&2
+echo "(hub store events appended during the session: $appends — JtisUsed groups of assertion and proof jtis)" >&2
