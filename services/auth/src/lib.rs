@@ -32,9 +32,9 @@ pub use application::ports::{
 };
 pub use application::refresh::REFRESH_TOKEN_LIFETIME;
 pub use application::registration::{StaffClientError, bootstrap_admin, create_staff_client};
+pub use application::replay_log::{MAX_REMEMBER as REPLAY_MAX_REMEMBER, StoreReplayGuard};
 pub use application::session::{SESSION_TYPE, SessionClaims};
 pub use application::state::AuthState;
-pub use application::store::StoreReplayGuard;
 pub use application::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
 pub use domain::{ClientId, CustomerId};
 pub use error::OAuthError;

@@ -263,3 +263,84 @@ async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once(
         assert!(hub.terminate().0.success());
     }
 }
+
+/// A `client_credentials` grant with `form` (client authentication) through `hub`, with a
+/// DPoP proof when given; returns the status.
+async fn assertion_grant(
+    http: &reqwest::Client,
+    hub: &HubProcess,
+    form: &[(&'static str, String)],
+    proof: Option<&str>,
+) -> u16 {
+    let mut form = form.to_vec();
+    form.push(("grant_type", "client_credentials".to_owned()));
+    let mut request = http.post(hub.url("/token")).form(&form);
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    call(request).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_assertion_or_a_dpop_proof_is_accepted_once_across_instances() {
+    use ecohub_e2e::{dpop_proof, onboard};
+    use ecohub_kernel::{Clock, SystemClock};
+
+    let cluster = DoubleCluster::start(1).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap();
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let http = loopback_client();
+    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &one).await;
+    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &two).await;
+    let (_, partner) = onboard(
+        &one,
+        shared.path(),
+        &["--store", store.as_str()],
+        "http://hub.test",
+        "Globetrotter Travel Ltd",
+        &["data_recipient"],
+        "consents:write",
+    )
+    .await;
+
+    // Used through one instance, replayed through the other and through the first: both
+    // instances append to the same shard streams, so each append of one follows the other's.
+    for n in 0..6 {
+        let (first, other) = if n % 2 == 0 {
+            (&one, &two)
+        } else {
+            (&two, &one)
+        };
+        let form = partner.auth_form();
+        assert_eq!(assertion_grant(&http, first, &form, None).await, 200, "{n}");
+        assert_eq!(assertion_grant(&http, other, &form, None).await, 401, "{n}");
+        assert_eq!(assertion_grant(&http, first, &form, None).await, 401, "{n}");
+    }
+    // Sent to both at once: exactly one acceptance.
+    for n in 0..10 {
+        let form = partner.auth_form();
+        let (a, b) = tokio::join!(
+            assertion_grant(&http, &one, &form, None),
+            assertion_grant(&http, &two, &form, None)
+        );
+        let mut statuses = [a, b];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "{n}");
+    }
+    // A DPoP proof (here by the partner's own key) is single-use across instances too, even
+    // with a fresh assertion.
+    let now = SystemClock.now().unix_seconds();
+    let proof = dpop_proof(&partner.key, "POST", "http://hub.test/token", None, now);
+    let form = partner.auth_form();
+    assert_eq!(assertion_grant(&http, &one, &form, Some(&proof)).await, 200);
+    let form = partner.auth_form();
+    assert_eq!(assertion_grant(&http, &two, &form, Some(&proof)).await, 400);
+    for hub in [one, two] {
+        assert!(hub.terminate().0.success());
+    }
+}

@@ -230,11 +230,8 @@ pub async fn authenticate_client(
                     "client must use its registered authentication method",
                 ));
             }
-            let jwks = client
-                .metadata
+            let jwks = snapshot
                 .jwks
-                .as_ref()
-                .and_then(|j| Jwks::from_json(j).ok())
                 .ok_or_else(|| refused("client has no usable jwks"))?;
             let token_endpoint = state.settings.token_endpoint();
             let audiences = [token_endpoint.as_str(), state.settings.issuer.as_str()];
@@ -276,6 +273,7 @@ async fn find_client(state: &AuthState, client_id: &str) -> Result<ClientSnapsho
         return Ok(ClientSnapshot {
             client: None,
             standing: None,
+            jwks: None,
         });
     };
     // The head is read before the streams, so a snapshot never outlives an append.
@@ -297,7 +295,16 @@ async fn find_client(state: &AuthState, client_id: &str) -> Result<ClientSnapsho
         ),
         None => None,
     };
-    let snapshot = ClientSnapshot { client, standing };
+    let jwks = client
+        .as_ref()
+        .and_then(|c| c.metadata.jwks.as_ref())
+        .and_then(|j| Jwks::from_json(j).ok())
+        .map(std::sync::Arc::new);
+    let snapshot = ClientSnapshot {
+        client,
+        standing,
+        jwks,
+    };
     state.clients.put(client_id, head, snapshot.clone());
     Ok(snapshot)
 }

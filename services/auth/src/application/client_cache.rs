@@ -1,5 +1,5 @@
-//! What client authentication reads from the store (the client's registration and its
-//! partner's standing), remembered under the same rule as the verifier's verdicts: an entry
+//! What client authentication reads from the store (the client's registration, its parsed
+//! keys and its partner's standing), remembered under the same rule as the verifier's verdicts: an entry
 //! is used only while the [`super::stamp::Stamp`] (heads of the client, partner, revocation
 //! and consent categories) is the one read *before* the entry was loaded. Any append to those
 //! categories (a registration update or deletion, a suspension) changes it, and the next
@@ -8,9 +8,10 @@
 //! on EventStoreDB it is one call instead of two stream reads.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::domain::{PartnerStanding, RegisteredClient};
+use ecohub_jose::jwk::Jwks;
 
 /// A client as authentication needs it: the active registration (None: unknown or deleted)
 /// and, for partner clients, the partner's standing.
@@ -18,6 +19,8 @@ use crate::domain::{PartnerStanding, RegisteredClient};
 pub(crate) struct ClientSnapshot {
     pub(crate) client: Option<RegisteredClient>,
     pub(crate) standing: Option<PartnerStanding>,
+    /// The client's registered `jwks`, parsed once (None: none, or not usable).
+    pub(crate) jwks: Option<Arc<Jwks>>,
 }
 
 /// Bound on remembered clients (a full cache is simply cleared).

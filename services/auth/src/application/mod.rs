@@ -19,6 +19,7 @@ pub mod par;
 pub mod ports;
 pub mod refresh;
 pub mod registration;
+pub(crate) mod replay_log;
 pub mod secrets;
 pub mod session;
 pub(crate) mod stamp;

@@ -21,7 +21,7 @@ pub struct AuthState {
     /// Issuer, audience, lifetimes, production mode.
     pub settings: AuthSettings,
     /// `jti` replay guard for client assertions and DPoP proofs at the token endpoint
-    /// (production: [`super::store::StoreReplayGuard`], exact across instances).
+    /// (production: [`super::replay_log::StoreReplayGuard`], exact across instances).
     pub replay: Arc<dyn JtiReplayGuard>,
     /// Who signs customers in (default: the built-in directory on `store`).
     pub customers: super::customers::SharedCustomerAuthenticator,
@@ -42,14 +42,17 @@ impl std::fmt::Debug for AuthState {
 }
 
 impl AuthState {
-    /// State with a [`super::store::StoreReplayGuard`] on `store`.
+    /// State with a [`super::replay_log::StoreReplayGuard`] on `store`.
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
         ring: Arc<KeyRing>,
         settings: AuthSettings,
     ) -> Self {
-        let replay = Arc::new(super::store::StoreReplayGuard::new(store.clone()));
+        let replay = Arc::new(super::replay_log::StoreReplayGuard::new(
+            store.clone(),
+            clock.clone(),
+        ));
         let customers = Arc::new(super::customers::BuiltInDirectory::new(store.clone()));
         Self {
             store,

@@ -1,5 +1,5 @@
-//! Exact reads and run-once writes on the event store: clients, partner standing, revocations
-//! and the cross-instance `jti` replay guard.
+//! Exact reads and run-once writes on the event store: clients, partner standing and
+//! revocations (the `jti` replay guard is [`super::replay_log`]).
 
 use ecohub_eventstore::{
     CurrentRevision, EventStore, ExpectedRevision, NewEvent, StoreError, read_stream_to_end,
@@ -8,7 +8,6 @@ use ecohub_kernel::{EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Client, ClientId, PartnerStanding};
-use ecohub_jose::replay::{JtiReplayGuard, ReplayFuture, ReplayGuardError, replay_key};
 
 /// Why an exact read failed.
 #[derive(Debug, thiserror::Error)]
@@ -108,63 +107,5 @@ pub async fn record_revocation(
     {
         Ok(_) | Err(StoreError::WrongExpectedVersion { .. }) => Ok(()),
         Err(e) => Err(e),
-    }
-}
-
-/// The event type of a used `jti`.
-pub const JTI_USED: &str = "JtiUsed";
-
-#[derive(Debug, Serialize, Deserialize)]
-struct JtiUsedV1 {
-    expires_at: Timestamp,
-}
-
-/// A [`JtiReplayGuard`] on the event store, exact across every instance: the first use of
-/// `(namespace, jti)` appends `JtiUsed` to `jti-<replay_key>` with
-/// `ExpectedRevision::NoStream`; a `WrongExpectedVersion` means the stream exists, i.e. a
-/// replay. The key is an opaque hash, so no client data reaches the stream name.
-///
-/// The streams are never deleted by this guard (their `expires_at` says when they could be,
-/// e.g. by a scavenging job or EventStoreDB `$maxAge` on the `jti-` category).
-pub struct StoreReplayGuard {
-    store: ecohub_eventstore::SharedStore,
-}
-
-impl StoreReplayGuard {
-    /// A guard appending to `store`.
-    pub fn new(store: ecohub_eventstore::SharedStore) -> Self {
-        Self { store }
-    }
-}
-
-impl std::fmt::Debug for StoreReplayGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreReplayGuard").finish_non_exhaustive()
-    }
-}
-
-impl JtiReplayGuard for StoreReplayGuard {
-    fn first_use<'a>(
-        &'a self,
-        namespace: &'a str,
-        jti: &'a str,
-        expires_at: Timestamp,
-    ) -> ReplayFuture<'a> {
-        Box::pin(async move {
-            let stream = format!("jti-{}", replay_key(namespace, jti));
-            let data = serde_json::json!(JtiUsedV1 { expires_at });
-            // The event's own timestamp only orders ids; `expires_at` bounds its relevance.
-            let mut event = NewEvent::raw(JTI_USED, data, expires_at);
-            event.metadata = EventMetadata::system("replay-guard");
-            match self
-                .store
-                .append(&stream, ExpectedRevision::NoStream, vec![event])
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(StoreError::WrongExpectedVersion { .. }) => Ok(false),
-                Err(e) => Err(ReplayGuardError(e.to_string())),
-            }
-        })
     }
 }

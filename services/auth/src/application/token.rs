@@ -63,7 +63,13 @@ pub async fn token(
     dpop_proof: Option<&str>,
     now: Timestamp,
 ) -> Result<TokenResponse, EndpointError> {
-    let client = authenticate_client(state, credentials, now).await?;
+    // The assertion's and the proof's `jti`s are recorded side by side (one group commit
+    // between them instead of two in a row); the answers keep their order of precedence.
+    let (client, proof) = tokio::join!(
+        authenticate_client(state, credentials, now),
+        verify_proof(state, dpop_proof, now)
+    );
+    let client = client?;
     let grant = Grant::parse(params)?;
     if !client.metadata.grant_types.contains(&grant.grant_type()) {
         return Err(EndpointError::UnauthorizedClient(format!(
@@ -71,7 +77,7 @@ pub async fn token(
             grant.grant_type().as_str()
         )));
     }
-    let jkt = dpop_binding(state, &client, dpop_proof, now).await?;
+    let jkt = dpop_binding(&client, proof)?;
     match grant {
         Grant::ClientCredentials { scope } => client_credentials(state, &client, scope, jkt, now),
         Grant::AuthorizationCode => {
@@ -81,19 +87,14 @@ pub async fn token(
     }
 }
 
-/// The DPoP key to bind the token to, from a valid proof for `POST <issuer>/token`.
-async fn dpop_binding(
+/// The thumbprint of the key of a valid DPoP proof for `POST <issuer>/token` (its `jti`
+/// recorded), when one was sent.
+async fn verify_proof(
     state: &AuthState,
-    client: &RegisteredClient,
     proof: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<String>, EndpointError> {
     let Some(proof) = proof else {
-        if client.metadata.dpop_bound_access_tokens {
-            return Err(EndpointError::InvalidDpopProof(
-                "this client's tokens must be DPoP-bound: a DPoP proof is required".into(),
-            ));
-        }
         return Ok(None);
     };
     let htu = state.settings.token_endpoint();
@@ -107,6 +108,20 @@ async fn dpop_binding(
         Ok(verified) => Ok(Some(verified.jkt)),
         Err(DpopError::ReplayGuard(e)) => Err(EndpointError::TemporarilyUnavailable(e.0)),
         Err(e) => Err(EndpointError::InvalidDpopProof(e.to_string())),
+    }
+}
+
+/// The DPoP key to bind the token to: the verified proof's (required when the client
+/// registered `dpop_bound_access_tokens`).
+fn dpop_binding(
+    client: &RegisteredClient,
+    proof: Result<Option<String>, EndpointError>,
+) -> Result<Option<String>, EndpointError> {
+    match proof? {
+        None if client.metadata.dpop_bound_access_tokens => Err(EndpointError::InvalidDpopProof(
+            "this client's tokens must be DPoP-bound: a DPoP proof is required".into(),
+        )),
+        jkt => Ok(jkt),
     }
 }
 

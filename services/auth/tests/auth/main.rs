@@ -7,5 +7,6 @@ mod flow_domain;
 mod login_domain;
 mod oauth_errors;
 mod pairwise;
+mod replay_log;
 mod server;
 mod support;
