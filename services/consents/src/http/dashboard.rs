@@ -142,7 +142,7 @@ pub(crate) async fn page(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            "default-src 'none'; form-action 'self'",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
         ))
         .insert_header(("x-frame-options", "DENY"))
         .body(html))
