@@ -34,7 +34,7 @@ pub use application::refresh::REFRESH_TOKEN_LIFETIME;
 pub use application::registration::{StaffClientError, bootstrap_admin, create_staff_client};
 pub use application::replay_log::{MAX_REMEMBER as REPLAY_MAX_REMEMBER, StoreReplayGuard};
 pub use application::session::{SESSION_TYPE, SessionClaims};
-pub use application::state::AuthState;
+pub use application::state::{AuthPorts, AuthState};
 pub use application::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
 pub use domain::{ClientId, CustomerId};
 pub use error::OAuthError;

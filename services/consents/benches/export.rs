@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use ecohub_consents::chain::{GENESIS, seal_events};
 use ecohub_consents::domain::*;
 use ecohub_consents::{
-    ConsentsConfig, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner, verify_all,
+    ConsentsConfig, ConsentsPorts, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner,
+    verify_all,
 };
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -169,8 +170,10 @@ async fn run(events: usize) {
         store.clone(),
         Arc::new(SystemClock),
         ConsentsConfig::default(),
-        Arc::new(NoPartners),
-        Arc::new(NoSigner),
+        ConsentsPorts {
+            partners: Arc::new(NoPartners),
+            receipts: Arc::new(NoSigner),
+        },
     );
     let verifier: SharedVerifier = Arc::new(Auditor);
     let app = test::init_service(

@@ -39,10 +39,8 @@ pub struct ConsentsState {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub config: ConsentsConfig,
-    /// Partner names, status, roles.
-    pub partners: Arc<dyn PartnerLookup>,
-    /// Receipt signing.
-    pub receipts: Arc<dyn ReceiptSigner>,
+    /// What the service asks of other services.
+    pub ports: ConsentsPorts,
     /// The consent index (read model).
     pub index: ConsentIndexReader,
     /// Consents read for data-access grants, remembered per `consent-` category head.
@@ -55,6 +53,15 @@ impl std::fmt::Debug for ConsentsState {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// What the consent service asks of other services; the hub implements each port.
+#[derive(Clone)]
+pub struct ConsentsPorts {
+    /// Partner names, status, roles.
+    pub partners: Arc<dyn PartnerLookup>,
+    /// Receipt signing.
+    pub receipts: Arc<dyn ReceiptSigner>,
 }
 
 /// What a partner submits to create a consent, unparsed.
@@ -164,13 +171,13 @@ impl Loaded {
 
 impl ConsentsState {
     /// The state and the index projection that feeds its reader: spawn the projection with
-    /// `ProjectionHandle::spawn(store, projection)`.
+    /// `ProjectionHandle::spawn(store, projection)`. Every service is built this way
+    /// (ADR 0018): store, clock, its config, its ports; read models come back to be spawned.
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
         config: ConsentsConfig,
-        partners: Arc<dyn PartnerLookup>,
-        receipts: Arc<dyn ReceiptSigner>,
+        ports: ConsentsPorts,
     ) -> (ConsentsState, crate::index::ConsentIndex) {
         let (projection, index) = crate::index::ConsentIndex::new();
         (
@@ -178,8 +185,7 @@ impl ConsentsState {
                 store,
                 clock,
                 config,
-                partners,
-                receipts,
+                ports,
                 index,
                 grants: Arc::default(),
             },
@@ -263,6 +269,7 @@ impl ConsentsState {
         for provider in data_providers.iter() {
             if let DataProvider::Partner(p) = provider {
                 let ok = self
+                    .ports
                     .partners
                     .partner(p)
                     .is_some_and(|info| info.active && info.data_provider);
@@ -386,7 +393,7 @@ impl ConsentsState {
         data: &ConsentData,
         now: Timestamp,
     ) -> ConsentForAuthorisation {
-        let partner = self.partners.partner(data.partner_id);
+        let partner = self.ports.partners.partner(data.partner_id);
         ConsentForAuthorisation {
             consent_id: data.id.to_string(),
             partner_id: data.partner_id.to_string(),
@@ -421,6 +428,7 @@ impl ConsentsState {
         match p {
             DataProvider::Bank => self.config.bank_name.clone(),
             DataProvider::Partner(id) => self
+                .ports
                 .partners
                 .partner(id)
                 .map_or_else(|| id.to_string(), |i| i.name),
@@ -429,7 +437,8 @@ impl ConsentsState {
 
     /// A partner's display name.
     pub fn partner_name(&self, id: PartnerId) -> String {
-        self.partners
+        self.ports
+            .partners
             .partner(id)
             .map_or_else(|| id.to_string(), |i| i.name)
     }

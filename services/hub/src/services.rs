@@ -13,13 +13,13 @@ use std::sync::Arc;
 use actix_web::web;
 use anyhow::Context;
 use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier};
-use ecohub_consents::{ConsentsState, OffboardingCascade};
+use ecohub_consents::{ConsentsPorts, ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, Timestamp};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{
-    ApplicantTokens, IssuedToken, PartnerDirectory, PartnersConfig, PartnersState, PortError,
+    ApplicantTokens, IssuedToken, PartnersConfig, PartnersPorts, PartnersState, PortError,
     SoftwareStatementClaims, SoftwareStatements,
 };
 use ecohub_security::{SharedCustomerSessions, SharedVerifier};
@@ -128,20 +128,36 @@ pub fn build(
     );
     ecohub_auth::spawn_key_reloader(ring.clone(), ecohub_auth::KEY_RELOAD_PERIOD);
     let auth_settings = auth_settings(settings, listening);
-    // The partners read model first: the consent service looks partners up in it.
-    let (directory, reader) = PartnerDirectory::new();
+    // Partners first: the consent service looks partners up in its read model.
+    let partner_ports = Arc::new(AuthPorts {
+        ring: ring.clone(),
+        settings: auth_settings.clone(),
+    });
+    let (partners, directory) = PartnersState::new(
+        store.clone(),
+        clock.clone(),
+        PartnersConfig {
+            production: settings.production,
+        },
+        PartnersPorts {
+            applicant_tokens: partner_ports.clone(),
+            statements: partner_ports,
+        },
+    );
     let mut projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
 
     let (consents, consent_index) = ConsentsState::new(
         store.clone(),
         clock.clone(),
         consents_config(settings, &auth_settings),
-        Arc::new(DirectoryLookup(reader.clone())),
-        Arc::new(RingReceipts {
-            ring: ring.clone(),
-            settings: auth_settings.clone(),
-            clock: clock.clone(),
-        }),
+        ConsentsPorts {
+            partners: Arc::new(DirectoryLookup(partners.directory.clone())),
+            receipts: Arc::new(RingReceipts {
+                ring: ring.clone(),
+                settings: auth_settings.clone(),
+                clock: clock.clone(),
+            }),
+        },
     );
     projections.push(ProjectionHandle::spawn(store.clone(), consent_index));
     projections.push(ProjectionHandle::spawn(
@@ -149,33 +165,19 @@ pub fn build(
         OffboardingCascade::new(consents.clone()),
     ));
 
-    // The verifier and the session resolver copy the consent port from the state: build them
-    // after it is set.
     let auth = AuthState::new(
         store.clone(),
         clock.clone(),
-        ring.clone(),
-        auth_settings.clone(),
-    )
-    .with_consents(Arc::new(ConsentsAuthority(consents.clone())));
+        auth_settings,
+        ecohub_auth::AuthPorts {
+            ring,
+            consents: Some(Arc::new(ConsentsAuthority(consents.clone()))),
+        },
+    );
     let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&auth));
     let customer_sessions: SharedCustomerSessions =
         Arc::new(ecohub_auth::CustomerSessionResolver::from_state(&auth));
 
-    let ports = Arc::new(AuthPorts {
-        ring,
-        settings: auth_settings,
-    });
-    let partners = PartnersState {
-        store: store.clone(),
-        clock: clock.clone(),
-        applicant_tokens: ports.clone(),
-        statements: ports,
-        config: PartnersConfig {
-            production: settings.production,
-        },
-        directory: reader,
-    };
     let (sharing, sharing_projections) = SharingState::new(
         store.clone(),
         clock.clone(),

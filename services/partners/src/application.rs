@@ -15,7 +15,7 @@ use ecohub_eventstore::{
 };
 use ecohub_kernel::{Aggregate, Clock, DecodeError, Timestamp};
 
-use crate::directory::DirectoryReader;
+use crate::directory::{DirectoryReader, PartnerDirectory};
 use crate::domain::{
     ApplyForPartnership, ApprovePartner, Partner, PartnerCommand, PartnerError, PartnerEvent,
     PartnerId, PartnerStatus, RegisterWebhook, WebhookId,
@@ -40,14 +40,21 @@ pub struct PartnersState {
     pub store: SharedStore,
     /// Where `now` comes from.
     pub clock: Arc<dyn Clock>,
-    /// Mints applicant tokens.
-    pub applicant_tokens: Arc<dyn ApplicantTokens>,
-    /// Signs software statements.
-    pub statements: Arc<dyn SoftwareStatements>,
+    /// What the service asks of the authorization server.
+    pub ports: PartnersPorts,
     /// Deployment settings.
     pub config: PartnersConfig,
     /// The staff list's read model (see [`crate::PartnerDirectory`]).
     pub directory: DirectoryReader,
+}
+
+/// What partner onboarding asks of other services; the hub implements each port.
+#[derive(Clone)]
+pub struct PartnersPorts {
+    /// Mints applicant tokens.
+    pub applicant_tokens: Arc<dyn ApplicantTokens>,
+    /// Signs software statements.
+    pub statements: Arc<dyn SoftwareStatements>,
 }
 
 impl std::fmt::Debug for PartnersState {
@@ -107,6 +114,28 @@ struct Decision {
 }
 
 impl PartnersState {
+    /// The state over `store`, and the directory projection that feeds its staff list: spawn
+    /// it with `ProjectionHandle::spawn(store, projection)`. Every service is built this way
+    /// (ADR 0018): store, clock, its config, its ports; read models come back to be spawned.
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: PartnersConfig,
+        ports: PartnersPorts,
+    ) -> (Self, PartnerDirectory) {
+        let (projection, directory) = PartnerDirectory::new();
+        (
+            Self {
+                store,
+                clock,
+                ports,
+                config,
+                directory,
+            },
+            projection,
+        )
+    }
+
     /// A fresh partner id (UUIDv7 at the clock's `now`), for [`Self::apply`].
     pub fn new_partner_id(&self) -> PartnerId {
         PartnerId::new_v7(self.clock.now())
@@ -152,7 +181,7 @@ impl PartnersState {
     ) -> Result<Applied, AppError> {
         let id = command.partner_id;
         let decision = self.decide(id, command.into()).await?;
-        let applicant_token = self.applicant_tokens.issue(id, decision.now)?;
+        let applicant_token = self.ports.applicant_tokens.issue(id, decision.now)?;
         let partner = self.commit(decision, ctx).await?;
         Ok(Applied {
             partner,
@@ -247,7 +276,7 @@ impl PartnersState {
                 .map(ToString::to_string)
                 .collect(),
         };
-        Ok(self.statements.issue(&claims, now)?)
+        Ok(self.ports.statements.issue(&claims, now)?)
     }
 
     async fn run(

@@ -14,7 +14,9 @@ pub mod domain;
 pub mod http;
 pub mod ports;
 
-pub use application::{AppError, Applied, PartnersConfig, PartnersState, RequestContext};
+pub use application::{
+    AppError, Applied, PartnersConfig, PartnersPorts, PartnersState, RequestContext,
+};
 pub use directory::{DirectoryEntry, DirectoryReader, PartnerDirectory};
 pub use http::{PartnersApi, configure};
 pub use ports::{

@@ -41,13 +41,27 @@ impl std::fmt::Debug for AuthState {
     }
 }
 
+/// What the authorization server is given: the hub's signing keys (shared with the ports
+/// that sign receipts and event notifications) and the consent service behind its port.
+#[derive(Clone)]
+pub struct AuthPorts {
+    /// The hub's signing keys.
+    pub ring: Arc<KeyRing>,
+    /// The consent service (needed for PAR, the authorisation page, the authorization-code
+    /// and refresh grants, and consent-bound tokens); `None` only in tests that need none.
+    pub consents: Option<Arc<dyn super::consent_port::ConsentAuthority>>,
+}
+
 impl AuthState {
-    /// State with a [`super::replay_log::StoreReplayGuard`] on `store`.
+    /// State with a [`super::replay_log::StoreReplayGuard`] on `store`. Every service is
+    /// built this way (ADR 0018): store, clock, its config, its ports. Build the
+    /// [`super::verifier::TokenVerifier`] and the [`super::customers::CustomerSessionResolver`]
+    /// from the state.
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
-        ring: Arc<KeyRing>,
         settings: AuthSettings,
+        ports: AuthPorts,
     ) -> Self {
         let replay = Arc::new(super::replay_log::StoreReplayGuard::new(
             store.clone(),
@@ -57,25 +71,13 @@ impl AuthState {
         Self {
             store,
             clock,
-            ring,
+            ring: ports.ring,
             settings,
             replay,
             customers,
-            consents: None,
+            consents: ports.consents,
             clients: Arc::default(),
         }
-    }
-
-    /// The same state with the consent service's port (needed for PAR, the authorisation
-    /// page, the authorization-code and refresh grants, and consent-bound tokens). Build the
-    /// [`super::verifier::TokenVerifier`] and the [`super::customers::CustomerSessionResolver`] from the state
-    /// *after* this.
-    pub fn with_consents(
-        mut self,
-        consents: Arc<dyn super::consent_port::ConsentAuthority>,
-    ) -> Self {
-        self.consents = Some(consents);
-        self
     }
 
     /// The same state with another customer authenticator (e.g. the bank's OpenID provider).

@@ -246,7 +246,7 @@ impl TokenVerifier {
     }
 
     /// A verifier sharing the authorization server's store, clock, keys, settings and consent
-    /// port (build it after [`AuthState::with_consents`]).
+    /// port.
     pub fn from_state(state: &AuthState) -> Self {
         let verifier = Self::new(
             state.store.clone(),

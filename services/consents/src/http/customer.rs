@@ -127,6 +127,7 @@ pub(crate) async fn receipt(
     )
     .ok_or_else(consent_not_found)?;
     let jwt = state
+        .ports
         .receipts
         .sign(&claims)
         .map_err(|e| ApiError::unavailable(std::io::Error::other(e)))?;

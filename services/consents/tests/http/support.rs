@@ -9,8 +9,8 @@ use actix_web::{test, web};
 use async_trait::async_trait;
 use ecohub_consents::domain::PartnerId;
 use ecohub_consents::{
-    ActionContext, ConsentsConfig, ConsentsState, CustomerRef, PartnerInfo, PartnerLookup,
-    ReceiptSigner,
+    ActionContext, ConsentsConfig, ConsentsPorts, ConsentsState, CustomerRef, PartnerInfo,
+    PartnerLookup, ReceiptSigner,
 };
 use ecohub_eventstore::{
     Position, ProjectionHandle, RecordedEvent, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -128,8 +128,10 @@ impl TestApp {
             store.clone(),
             clock.clone(),
             ConsentsConfig::default(),
-            partners.clone(),
-            Arc::new(FakeSigner),
+            ConsentsPorts {
+                partners: partners.clone(),
+                receipts: Arc::new(FakeSigner),
+            },
         );
         let index = ProjectionHandle::spawn(store.clone(), projection);
         Self {

@@ -16,7 +16,7 @@ use ecohub_eventstore::{
 use ecohub_kernel::{ManualClock, Timestamp};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{
-    ApplicantTokens, IssuedToken, PartnerDirectory, PartnersConfig, PartnersState, PortError,
+    ApplicantTokens, IssuedToken, PartnersConfig, PartnersPorts, PartnersState, PortError,
     SoftwareStatementClaims, SoftwareStatements,
 };
 use ecohub_security::SharedVerifier;
@@ -140,16 +140,16 @@ impl TestApp {
         let store: SharedStore = faulty.clone();
         let clock = Arc::new(ManualClock::at(START));
         let statements = Arc::new(FakeStatements::default());
-        let (projection, reader) = PartnerDirectory::new();
-        let directory = ProjectionHandle::spawn(sqlite, projection);
-        let state = PartnersState {
-            store: store.clone(),
-            clock: clock.clone(),
-            applicant_tokens: Arc::new(FakeApplicantTokens),
-            statements: statements.clone(),
+        let (state, projection) = PartnersState::new(
+            store.clone(),
+            clock.clone(),
             config,
-            directory: reader,
-        };
+            PartnersPorts {
+                applicant_tokens: Arc::new(FakeApplicantTokens),
+                statements: statements.clone(),
+            },
+        );
+        let directory = ProjectionHandle::spawn(sqlite, projection);
         Self {
             store,
             clock,

@@ -989,10 +989,12 @@ async fn a_revoked_consent_is_refused_at_once_on_every_instance() {
     let other_state = ecohub_auth::AuthState::new(
         s.hub.store.clone(),
         s.hub.clock.clone(),
-        s.hub.ring.clone(),
         s.hub.state.settings.clone(),
-    )
-    .with_consents(s.hub.consents.clone());
+        ecohub_auth::AuthPorts {
+            ring: s.hub.ring.clone(),
+            consents: Some(s.hub.consents.clone()),
+        },
+    );
     let other = ecohub_auth::TokenVerifier::from_state(&other_state);
     let presented = ecohub_security::PresentedToken {
         token: access.clone(),

@@ -84,8 +84,11 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
     let other = ecohub_auth::AuthState::new(
         hub.store.clone(),
         hub.clock.clone(),
-        hub.ring.clone(),
         hub.state.settings.clone(),
+        ecohub_auth::AuthPorts {
+            ring: hub.ring.clone(),
+            consents: None,
+        },
     );
     let here = CustomerSessionResolver::from_state(&hub.state);
     let there: Arc<dyn CustomerSessions> = Arc::new(CustomerSessionResolver::from_state(&other));

@@ -120,8 +120,15 @@ impl Hub {
         let mut settings = AuthSettings::new(HUB);
         adjust(&mut settings);
         let consents = Arc::new(fake_consents::FakeConsents::new(store.clone()));
-        let state = AuthState::new(store.clone(), clock.clone(), ring.clone(), settings)
-            .with_consents(consents.clone());
+        let state = AuthState::new(
+            store.clone(),
+            clock.clone(),
+            settings,
+            ecohub_auth::AuthPorts {
+                ring: ring.clone(),
+                consents: Some(consents.clone()),
+            },
+        );
         let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&state));
         Self {
             _dir: dir,
