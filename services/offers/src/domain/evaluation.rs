@@ -1,0 +1,289 @@
+//! Evaluating a proposition version for one customer, with its explanation: which personas
+//! matched (and which of their sub-conditions held), whether the audience admits the
+//! customer, which pricing rule gave the price, which add-ons are included, and, when the
+//! proposition is not available, the first reason why. Pure: the caller reads the customer's
+//! attributes, the partners' standing and the time.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use ecohub_kernel::Timestamp;
+
+use super::document::{BenefitDoc, BenefitKind, Channel};
+use super::expression::Explanation;
+use super::persona::{PersonaCatalogue, PersonaVersion};
+use super::proposition::PropositionContent;
+use super::{Invalid, PartnerId};
+
+/// The customer as conditions see them.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    /// Attribute values by name: only those the customer has and that may be used.
+    pub attributes: Map<String, Value>,
+    /// The customer objected to personalised offers (GDPR Art. 21): no attribute is read,
+    /// no persona matches, a proposition with an audience is not offered.
+    pub objected: bool,
+}
+
+/// Why a proposition is not available: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Exclusion {
+    /// `not_published`, `outside_window`, `channel_not_offered`, `partner_not_active`,
+    /// `customer_objected`, `audience_all_of`, `audience_any_of`, `audience_none_of`.
+    pub code: String,
+    /// What failed.
+    pub message: String,
+}
+
+fn exclusion(code: &str, message: impl Into<String>) -> Exclusion {
+    Exclusion {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// How a persona evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PersonaMatch {
+    /// The persona.
+    pub persona: String,
+    /// The version evaluated.
+    pub version: u32,
+    /// Whether the customer belongs to it.
+    pub matched: bool,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// How a pricing rule or an add-on condition evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RuleOutcome {
+    /// The rule's name.
+    pub name: String,
+    /// Whether its condition held.
+    pub held: bool,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// The price the customer gets.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PriceOutcome {
+    /// The pricing rule that applied; absent when the default price applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Rate, percent.
+    pub rate_percent: f64,
+    /// Commission, percent.
+    pub commission_percent: f64,
+    /// Fees.
+    pub fees: f64,
+    /// The rules tried in order, up to and including the one that applied.
+    pub tried: Vec<RuleOutcome>,
+}
+
+/// An add-on and whether it is included.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AddOnOutcome {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: BenefitKind,
+    /// The partner providing it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// What the customer gets.
+    pub description: String,
+    /// Whether it is included.
+    pub included: bool,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// A proposition version evaluated for one customer.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Evaluation {
+    /// Whether it may be offered.
+    pub available: bool,
+    /// When it may not, the first reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_by: Option<Exclusion>,
+    /// Every persona the version uses, evaluated.
+    pub personas: Vec<PersonaMatch>,
+    /// The price.
+    pub price: PriceOutcome,
+    /// The add-ons, included or not.
+    pub add_ons: Vec<AddOnOutcome>,
+    /// The co-brand partners' benefits.
+    pub benefits: Vec<BenefitDoc>,
+}
+
+/// What the evaluation is asked about besides the customer.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Whether the version is the published one (a draft can be dry-run, never offered).
+    pub published: bool,
+    /// The channel asked for, if any.
+    pub channel: Option<Channel>,
+    /// Request parameters (`amount`, …), checked against the version's schema.
+    pub params: Map<String, Value>,
+    /// Co-brand partners that are not active now (read exactly by the caller).
+    pub inactive_partners: BTreeSet<PartnerId>,
+}
+
+/// Evaluates one persona version for `subject`.
+pub fn evaluate_persona(name: &str, persona: &PersonaVersion, subject: &Subject) -> PersonaMatch {
+    let data = data_of(subject, &Map::new(), &Map::new());
+    let explanation = persona.condition.explain(&data);
+    PersonaMatch {
+        persona: name.to_owned(),
+        version: persona.version,
+        matched: explanation.held && !subject.objected,
+        explanation,
+    }
+}
+
+fn data_of(subject: &Subject, params: &Map<String, Value>, personas: &Map<String, Value>) -> Value {
+    let mut data = if subject.objected {
+        Map::new()
+    } else {
+        subject.attributes.clone()
+    };
+    data.insert("params".into(), Value::Object(params.clone()));
+    data.insert("personas".into(), Value::Object(personas.clone()));
+    Value::Object(data)
+}
+
+/// Evaluates `content` for `subject` at `now`. Refuses parameters that break the version's
+/// schema (the error names the path under `/params`).
+pub fn evaluate(
+    content: &PropositionContent,
+    personas: &PersonaCatalogue,
+    subject: &Subject,
+    context: &Context,
+    now: Timestamp,
+) -> Result<Evaluation, Invalid> {
+    let params_value = Value::Object(context.params.clone());
+    if let Some(e) = content.parameters.iter_errors(&params_value).next() {
+        return Err(Invalid::new(
+            format!("/params{}", e.instance_path().as_str()),
+            e.to_string(),
+        ));
+    }
+    let doc = &content.doc;
+    // Personas, each at its pinned version.
+    let mut matches = Vec::new();
+    let mut membership = Map::new();
+    for (name, version) in &doc.personas {
+        let Some(p) = personas.version(name, *version) else {
+            continue;
+        };
+        let m = evaluate_persona(name, p, subject);
+        membership.insert(name.clone(), Value::Bool(m.matched));
+        matches.push(m);
+    }
+    let matched = |n: &String| membership.get(n) == Some(&Value::Bool(true));
+    let data = data_of(subject, &context.params, &membership);
+
+    // Price: the first rule that holds, else the default.
+    let mut tried = Vec::new();
+    let mut chosen = None;
+    for (rule, condition) in doc.pricing.rules.iter().zip(&content.pricing) {
+        let explanation = condition.explain(&data);
+        let held = explanation.held;
+        tried.push(RuleOutcome {
+            name: rule.name.clone(),
+            held,
+            explanation,
+        });
+        if held {
+            chosen = Some(rule);
+            break;
+        }
+    }
+    let p = chosen.map_or(doc.pricing.default, |r| r.price);
+    let price = PriceOutcome {
+        rule: chosen.map(|r| r.name.clone()),
+        rate_percent: p.rate_percent,
+        commission_percent: p.commission_percent,
+        fees: p.fees,
+        tried,
+    };
+    let add_ons = doc
+        .add_ons
+        .iter()
+        .zip(&content.add_ons)
+        .map(|(a, condition)| {
+            let explanation = condition.explain(&data);
+            AddOnOutcome {
+                name: a.name.clone(),
+                kind: a.kind,
+                partner_id: a.partner_id.clone(),
+                description: a.description.clone(),
+                included: explanation.held,
+                explanation,
+            }
+        })
+        .collect();
+
+    // Availability: the first reason it is not, in a fixed order.
+    let audience = &doc.availability.audience;
+    let personalised =
+        !(audience.all_of.is_empty() && audience.any_of.is_empty() && audience.none_of.is_empty());
+    let excluded_by = if !context.published {
+        Some(exclusion("not_published", "this version is not the published one"))
+    } else if content.from.is_some_and(|f| now < f) || content.until.is_some_and(|u| now >= u) {
+        Some(exclusion(
+            "outside_window",
+            format!(
+                "offered from {} until {}",
+                doc.availability.from.as_deref().unwrap_or("the start"),
+                doc.availability.until.as_deref().unwrap_or("further notice")
+            ),
+        ))
+    } else if let Some(c) = context
+        .channel
+        .filter(|c| !doc.availability.channels.contains(c))
+    {
+        Some(exclusion(
+            "channel_not_offered",
+            format!("not offered through {}", serde_json::to_value(c).unwrap_or_default().as_str().unwrap_or("this channel")),
+        ))
+    } else if let Some(p) = content
+        .partners()
+        .intersection(&context.inactive_partners)
+        .next()
+    {
+        Some(exclusion(
+            "partner_not_active",
+            format!("co-brand partner {p} is not active"),
+        ))
+    } else if subject.objected && personalised {
+        Some(exclusion(
+            "customer_objected",
+            "the customer objected to personalised offers",
+        ))
+    } else if let Some(n) = audience.all_of.iter().find(|n| !matched(n)) {
+        Some(exclusion("audience_all_of", format!("not in persona {n} (all of)")))
+    } else if !audience.any_of.is_empty() && !audience.any_of.iter().any(matched) {
+        Some(exclusion(
+            "audience_any_of",
+            format!("in none of the personas {} (any of)", audience.any_of.join(", ")),
+        ))
+    } else if let Some(n) = audience.none_of.iter().find(|n| matched(n)) {
+        Some(exclusion("audience_none_of", format!("in persona {n} (none of)")))
+    } else {
+        None
+    };
+    Ok(Evaluation {
+        available: excluded_by.is_none(),
+        excluded_by,
+        personas: matches,
+        price,
+        add_ons,
+        benefits: doc.benefits.clone(),
+    })
+}

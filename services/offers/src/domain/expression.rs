@@ -1,0 +1,628 @@
+//! Conditions: segment and pricing expressions in JSONLogic (docs/adr/0019), checked against
+//! a vocabulary before they are stored, compiled once, evaluated in nanoseconds and explained
+//! sub-condition by sub-condition.
+//!
+//! Only a safe subset of JSONLogic is accepted: comparisons, `in`, `and`/`or`/`!`/`!!` and
+//! `var`. There is no loop, no iteration over arrays, no arithmetic, no string building, so
+//! the cost of an evaluation is bounded by the size of the rule, itself bounded by
+//! [`MAX_NODES`] and [`MAX_DEPTH`]. Parsing and evaluation are `datalogic-rs`'s; this module
+//! only walks the rule's JSON to check names and types and to explain a result.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use datalogic_rs::{Engine, Logic};
+use serde_json::{Map, Value};
+
+use super::attribute::AttributeType;
+
+/// At most this many operator and literal nodes in one condition.
+pub const MAX_NODES: usize = 256;
+/// At most this deep.
+pub const MAX_DEPTH: usize = 16;
+
+/// The one engine of the process (compiling against a shared engine is what makes
+/// evaluations cheap; its configuration never changes).
+static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
+
+/// A variable's type, as far as conditions are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarType {
+    /// A JSON number.
+    Number,
+    /// A JSON string.
+    String,
+    /// A JSON boolean.
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD` (compares as text).
+    Date,
+    /// A set of strings (a JSON array of strings).
+    StringSet,
+}
+
+impl VarType {
+    fn name(self) -> &'static str {
+        match self {
+            VarType::Number => "number",
+            VarType::String => "string",
+            VarType::Boolean => "boolean",
+            VarType::Date => "date",
+            VarType::StringSet => "set of strings",
+        }
+    }
+}
+
+impl From<AttributeType> for VarType {
+    fn from(t: AttributeType) -> Self {
+        match t {
+            AttributeType::Number => VarType::Number,
+            AttributeType::String => VarType::String,
+            AttributeType::Boolean => VarType::Boolean,
+            AttributeType::Date => VarType::Date,
+            AttributeType::StringSet => VarType::StringSet,
+        }
+    }
+}
+
+/// The names a condition may use, with their types: attributes by name, request parameters
+/// as `params.<name>`, persona membership as `personas.<name>` (booleans).
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    vars: BTreeMap<String, VarType>,
+}
+
+impl Vocabulary {
+    /// An empty vocabulary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a name.
+    pub fn with(mut self, name: impl Into<String>, t: VarType) -> Self {
+        self.vars.insert(name.into(), t);
+        self
+    }
+
+    /// Adds a name in place.
+    pub fn insert(&mut self, name: impl Into<String>, t: VarType) {
+        self.vars.insert(name.into(), t);
+    }
+
+    /// The type of `name`, if it is known.
+    pub fn get(&self, name: &str) -> Option<VarType> {
+        self.vars.get(name).copied()
+    }
+}
+
+/// Why a condition was refused: the JSON pointer of the offending node inside the condition
+/// and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConditionError {
+    /// JSON pointer relative to the condition (`/and/1/==/0/var`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(path: &str, message: impl Into<String>) -> ConditionError {
+    ConditionError {
+        path: if path.is_empty() { "/".into() } else { path.into() },
+        message: message.into(),
+    }
+}
+
+/// What a node evaluates to, for type checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeType {
+    Var(VarType),
+    Number,
+    String,
+    Boolean,
+    Null,
+    List(Option<VarType>),
+}
+
+impl NodeType {
+    fn describe(self) -> String {
+        match self {
+            NodeType::Var(t) => t.name().into(),
+            NodeType::Number => "number".into(),
+            NodeType::String => "string".into(),
+            NodeType::Boolean => "boolean".into(),
+            NodeType::Null => "null".into(),
+            NodeType::List(_) => "list".into(),
+        }
+    }
+
+    fn is_boolean(self) -> bool {
+        matches!(self, NodeType::Boolean | NodeType::Var(VarType::Boolean))
+    }
+
+    /// The scalar family the value compares in.
+    fn family(self) -> Option<&'static str> {
+        match self {
+            NodeType::Number | NodeType::Var(VarType::Number) => Some("number"),
+            NodeType::String | NodeType::Var(VarType::String) => Some("string"),
+            NodeType::Var(VarType::Date) => Some("date"),
+            NodeType::Boolean | NodeType::Var(VarType::Boolean) => Some("boolean"),
+            _ => None,
+        }
+    }
+}
+
+/// A condition that passed [`Condition::parse`]: its JSON (what is stored and shown) and its
+/// compiled form.
+#[derive(Clone)]
+pub struct Condition {
+    rule: Arc<Value>,
+    logic: Arc<Logic>,
+}
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Condition({})", self.rule)
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.rule == other.rule
+    }
+}
+
+impl Condition {
+    /// Checks `rule` against `vocabulary` (names, types, the safe operator subset, size) and
+    /// compiles it. The rule must be boolean-valued.
+    pub fn parse(rule: &Value, vocabulary: &Vocabulary) -> Result<Condition, ConditionError> {
+        let mut nodes = 0;
+        let t = check(rule, vocabulary, "", 0, &mut nodes)?;
+        if !t.is_boolean() {
+            return Err(err(
+                "",
+                format!("a condition must be true or false, this is a {}", t.describe()),
+            ));
+        }
+        Self::compile(rule)
+    }
+
+    /// Compiles a stored rule: it was checked when it was saved (an attribute retired since
+    /// then simply evaluates as missing, so the condition does not hold).
+    pub fn stored(rule: &Value) -> Result<Condition, ConditionError> {
+        Self::compile(rule)
+    }
+
+    fn compile(rule: &Value) -> Result<Condition, ConditionError> {
+        let logic = ENGINE
+            .compile(rule)
+            .map_err(|e| err("", format!("not a valid JSONLogic rule: {e}")))?;
+        Ok(Condition {
+            rule: Arc::new(rule.clone()),
+            logic: Arc::new(logic),
+        })
+    }
+
+    /// The rule as written.
+    pub fn rule(&self) -> &Value {
+        &self.rule
+    }
+
+    /// Whether the condition holds for `data` (an evaluation error counts as not holding).
+    pub fn holds(&self, data: &Value) -> bool {
+        let arena = datalogic_rs::bumpalo::Bump::new();
+        match ENGINE.evaluate(&self.logic, data, &arena) {
+            Ok(v) => ENGINE.truthy(v),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether the condition holds for `data`, and why: every sub-condition of `and`, `or`
+    /// and `!` with its own result and the values of the names it read.
+    pub fn explain(&self, data: &Value) -> Explanation {
+        explain(&self.rule, data)
+    }
+
+    /// The names the condition reads.
+    pub fn names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_vars(&self.rule, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// How one (sub-)condition evaluated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Explanation {
+    /// The (sub-)condition.
+    #[schema(value_type = Object)]
+    pub condition: Value,
+    /// Whether it held.
+    pub held: bool,
+    /// The values it read (`null` when the customer has no such value).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub values: BTreeMap<String, Value>,
+    /// Its sub-conditions, for `and`, `or` and `!`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
+    pub parts: Vec<Explanation>,
+}
+
+fn explain(rule: &Value, data: &Value) -> Explanation {
+    let held = evaluate_value(rule, data);
+    let mut parts = Vec::new();
+    if let Some((op, args)) = operator(rule)
+        && matches!(op, "and" | "or" | "!" | "!!")
+    {
+        parts = args_of(args).iter().map(|a| explain(a, data)).collect();
+    }
+    let mut values = BTreeMap::new();
+    if parts.is_empty() {
+        let mut names = Vec::new();
+        collect_vars(rule, &mut names);
+        for n in names {
+            let v = lookup(data, &n).cloned().unwrap_or(Value::Null);
+            values.insert(n, v);
+        }
+    }
+    Explanation {
+        condition: rule.clone(),
+        held,
+        values,
+        parts,
+    }
+}
+
+/// Evaluates any rule node (sub-conditions while explaining; literals are truthy or not).
+fn evaluate_value(rule: &Value, data: &Value) -> bool {
+    match ENGINE.compile(rule) {
+        Ok(logic) => {
+            let arena = datalogic_rs::bumpalo::Bump::new();
+            match ENGINE.evaluate(&logic, data, &arena) {
+                Ok(v) => ENGINE.truthy(v),
+                Err(_) => false,
+            }
+        }
+        Err(_) => false,
+    }
+}
+
+/// A dotted name's value in `data`.
+fn lookup<'a>(data: &'a Value, name: &str) -> Option<&'a Value> {
+    let mut v = data;
+    for part in name.split('.') {
+        v = v.get(part)?;
+    }
+    Some(v)
+}
+
+fn operator(rule: &Value) -> Option<(&str, &Value)> {
+    match rule {
+        Value::Object(m) if m.len() == 1 => m.iter().next().map(|(k, v)| (k.as_str(), v)),
+        _ => None,
+    }
+}
+
+fn args_of(args: &Value) -> Vec<&Value> {
+    match args {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn collect_vars(rule: &Value, out: &mut Vec<String>) {
+    match rule {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "var" {
+                    if let Some(name) = var_name(v) {
+                        out.push(name.to_owned());
+                    }
+                } else {
+                    collect_vars(v, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_vars(v, out)),
+        _ => {}
+    }
+}
+
+fn var_name(arg: &Value) -> Option<&str> {
+    match arg {
+        Value::String(s) => Some(s),
+        Value::Array(a) if a.len() == 1 => a[0].as_str(),
+        _ => None,
+    }
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn check(
+    rule: &Value,
+    vocabulary: &Vocabulary,
+    path: &str,
+    depth: usize,
+    nodes: &mut usize,
+) -> Result<NodeType, ConditionError> {
+    *nodes += 1;
+    if *nodes > MAX_NODES {
+        return Err(err(path, format!("a condition has at most {MAX_NODES} nodes")));
+    }
+    if depth > MAX_DEPTH {
+        return Err(err(path, format!("a condition nests at most {MAX_DEPTH} deep")));
+    }
+    match rule {
+        Value::Null => Ok(NodeType::Null),
+        Value::Bool(_) => Ok(NodeType::Boolean),
+        Value::Number(_) => Ok(NodeType::Number),
+        Value::String(_) => Ok(NodeType::String),
+        Value::Array(items) => {
+            let mut family = None;
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}/{i}");
+                let t = match item {
+                    Value::Number(_) => VarType::Number,
+                    Value::String(_) => VarType::String,
+                    _ => return Err(err(&p, "a list holds only numbers or only strings")),
+                };
+                *nodes += 1;
+                if family.is_some_and(|f| f != t) {
+                    return Err(err(&p, "a list holds only numbers or only strings"));
+                }
+                family = Some(t);
+            }
+            Ok(NodeType::List(family))
+        }
+        Value::Object(map) => check_operator(map, vocabulary, path, depth, nodes),
+    }
+}
+
+fn check_operator(
+    map: &Map<String, Value>,
+    vocabulary: &Vocabulary,
+    path: &str,
+    depth: usize,
+    nodes: &mut usize,
+) -> Result<NodeType, ConditionError> {
+    let Some((op, raw)) = map.iter().next().filter(|_| map.len() == 1) else {
+        return Err(err(path, "an operation is an object with exactly one operator"));
+    };
+    let here = format!("{path}/{}", escape(op));
+    if op == "var" {
+        let Some(name) = var_name(raw) else {
+            return Err(err(&here, "var takes one name"));
+        };
+        return match vocabulary.get(name) {
+            Some(t) => Ok(NodeType::Var(t)),
+            None => Err(err(&here, format!("unknown name {name}"))),
+        };
+    }
+    let args = args_of(raw);
+    let arg_path = |i: usize| {
+        if raw.is_array() {
+            format!("{here}/{i}")
+        } else {
+            here.clone()
+        }
+    };
+    let mut types = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
+        types.push(check(a, vocabulary, &arg_path(i), depth + 1, nodes)?);
+    }
+    match op.as_str() {
+        "and" | "or" => {
+            if args.is_empty() {
+                return Err(err(&here, format!("{op} needs at least one condition")));
+            }
+            for (i, t) in types.iter().enumerate() {
+                if !t.is_boolean() {
+                    return Err(err(
+                        &arg_path(i),
+                        format!("{op} combines conditions, this is a {}", t.describe()),
+                    ));
+                }
+            }
+            Ok(NodeType::Boolean)
+        }
+        "!" | "!!" => {
+            if args.len() != 1 || !types[0].is_boolean() {
+                return Err(err(&here, format!("{op} takes one condition")));
+            }
+            Ok(NodeType::Boolean)
+        }
+        "==" | "!=" | "===" | "!==" => {
+            if args.len() != 2 {
+                return Err(err(&here, format!("{op} compares two values")));
+            }
+            same_family(&types, &arg_path, op, true)?;
+            Ok(NodeType::Boolean)
+        }
+        "<" | "<=" | ">" | ">=" => {
+            let between = matches!(op.as_str(), "<" | "<=") && args.len() == 3;
+            if args.len() != 2 && !between {
+                return Err(err(&here, format!("{op} compares two values")));
+            }
+            same_family(&types, &arg_path, op, false)?;
+            Ok(NodeType::Boolean)
+        }
+        "in" => {
+            if args.len() != 2 {
+                return Err(err(&here, "in takes a value and where to look for it"));
+            }
+            match (types[0], types[1]) {
+                (NodeType::String | NodeType::Var(VarType::String), NodeType::Var(VarType::StringSet)) => {}
+                (a, NodeType::List(Some(item))) => {
+                    let ok = match item {
+                        VarType::Number => a.family() == Some("number"),
+                        _ => matches!(a.family(), Some("string" | "date")),
+                    };
+                    if !ok || !matches!(a, NodeType::Var(_)) {
+                        return Err(err(
+                            &arg_path(0),
+                            format!("a {} cannot be looked for in a list of {}s", a.describe(), item.name()),
+                        ));
+                    }
+                }
+                (_, NodeType::List(None)) => return Err(err(&arg_path(1), "the list is empty")),
+                (a, b) => {
+                    return Err(err(
+                        &here,
+                        format!(
+                            "in looks for a string in a set of strings or a value in a list, not a {} in a {}",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    ));
+                }
+            }
+            Ok(NodeType::Boolean)
+        }
+        other => Err(err(
+            &here,
+            format!(
+                "operator {other} is not allowed (allowed: and, or, !, !!, ==, !=, ===, !==, <, <=, >, >=, in, var)"
+            ),
+        )),
+    }
+}
+
+fn same_family(
+    types: &[NodeType],
+    arg_path: &dyn Fn(usize) -> String,
+    op: &str,
+    equality: bool,
+) -> Result<(), ConditionError> {
+    let mut seen: Option<&'static str> = None;
+    for (i, t) in types.iter().enumerate() {
+        let Some(f) = t.family() else {
+            return Err(err(
+                &arg_path(i),
+                format!("{op} cannot compare a {}", t.describe()),
+            ));
+        };
+        if !equality && f == "boolean" {
+            return Err(err(&arg_path(i), format!("{op} cannot order booleans")));
+        }
+        // A date compares with a date name or a `YYYY-MM-DD` literal.
+        let f = if f == "string" && seen == Some("date") { "date" } else { f };
+        if let Some(s) = seen {
+            let compatible = s == f || (s == "string" && f == "date");
+            if !compatible {
+                return Err(err(
+                    &arg_path(i),
+                    format!("{op} compares a {s} with a {}", t.describe()),
+                ));
+            }
+        }
+        seen = Some(if f == "date" { "date" } else { seen.unwrap_or(f) });
+    }
+    if !types.iter().any(|t| matches!(t, NodeType::Var(_))) {
+        return Err(err(&arg_path(0), format!("{op} must read at least one name")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn vocab() -> Vocabulary {
+        Vocabulary::new()
+            .with("age", VarType::Number)
+            .with("risk_class", VarType::String)
+            .with("is_globetrotter", VarType::Boolean)
+            .with("products_held", VarType::StringSet)
+            .with("birth_date", VarType::Date)
+            .with("params.amount", VarType::Number)
+            .with("personas.globetrotter", VarType::Boolean)
+    }
+
+    #[test]
+    fn the_issue_personas_parse_and_evaluate() {
+        let prime = Condition::parse(
+            &json!({"and": [{">=": [{"var": "age"}, 30]}, {"<=": [{"var": "age"}, 45]}, {"==": [{"var": "risk_class"}, "low"]}]}),
+            &vocab(),
+        )
+        .unwrap();
+        assert!(prime.holds(&json!({"age": 35, "risk_class": "low"})));
+        assert!(!prime.holds(&json!({"age": 50, "risk_class": "low"})));
+        assert!(!prime.holds(&json!({})), "missing values never match");
+        let globetrotter =
+            Condition::parse(&json!({"==": [{"var": "is_globetrotter"}, true]}), &vocab()).unwrap();
+        assert!(globetrotter.holds(&json!({"is_globetrotter": true})));
+        assert!(!globetrotter.holds(&json!({"is_globetrotter": false})));
+    }
+
+    #[test]
+    fn explanations_say_which_parts_held() {
+        let c = Condition::parse(
+            &json!({"and": [{">=": [{"var": "age"}, 30]}, {"==": [{"var": "risk_class"}, "low"]}]}),
+            &vocab(),
+        )
+        .unwrap();
+        let e = c.explain(&json!({"age": 35, "risk_class": "high"}));
+        assert!(!e.held);
+        assert_eq!(e.parts.len(), 2);
+        assert!(e.parts[0].held);
+        assert_eq!(e.parts[0].values["age"], json!(35));
+        assert!(!e.parts[1].held);
+        assert_eq!(e.parts[1].values["risk_class"], json!("high"));
+    }
+
+    #[test]
+    fn unknown_names_and_type_mismatches_name_the_path() {
+        let e = Condition::parse(&json!({"and": [{"==": [{"var": "salary"}, 1]}]}), &vocab())
+            .unwrap_err();
+        assert_eq!(e.path, "/and/0/==/0/var");
+        assert!(e.message.contains("unknown name salary"));
+        let e = Condition::parse(&json!({">": [{"var": "age"}, "thirty"]}), &vocab()).unwrap_err();
+        assert_eq!(e.path, "/>/1");
+        let e = Condition::parse(&json!({"==": [{"var": "is_globetrotter"}, 1]}), &vocab())
+            .unwrap_err();
+        assert_eq!(e.path, "/==/1");
+        let e = Condition::parse(&json!({"var": "age"}), &vocab()).unwrap_err();
+        assert_eq!(e.path, "/");
+    }
+
+    #[test]
+    fn only_the_safe_subset_is_allowed() {
+        for rule in [
+            json!({"map": [{"var": "products_held"}, {"var": ""}]}),
+            json!({"reduce": [[1, 2], {"+": [{"var": "current"}, 1]}, 0]}),
+            json!({"+": [{"var": "age"}, 1]}),
+            json!({"==": [1, 1]}),
+            json!({"==": [{"var": "age"}, 1], "!=": [1, 2]}),
+        ] {
+            assert!(Condition::parse(&rule, &vocab()).is_err(), "{rule} accepted");
+        }
+        let mut deep = json!({"==": [{"var": "age"}, 1]});
+        for _ in 0..MAX_DEPTH + 1 {
+            deep = json!({"!": [{"!": [deep]}]});
+        }
+        assert!(Condition::parse(&deep, &vocab()).is_err());
+        let wide: Vec<Value> = (0..MAX_NODES).map(|i| json!({"==": [{"var": "age"}, i]})).collect();
+        assert!(Condition::parse(&json!({"or": wide}), &vocab()).is_err());
+    }
+
+    #[test]
+    fn sets_lists_dates_and_between() {
+        let v = vocab();
+        let c = Condition::parse(&json!({"in": ["gold_card", {"var": "products_held"}]}), &v).unwrap();
+        assert!(c.holds(&json!({"products_held": ["gold_card", "loan"]})));
+        assert!(!c.holds(&json!({"products_held": []})));
+        let c = Condition::parse(&json!({"in": [{"var": "risk_class"}, ["low", "medium"]]}), &v).unwrap();
+        assert!(c.holds(&json!({"risk_class": "medium"})));
+        let c = Condition::parse(&json!({"<": ["1990-01-01", {"var": "birth_date"}]}), &v).unwrap();
+        assert!(c.holds(&json!({"birth_date": "1995-06-01"})));
+        let c = Condition::parse(&json!({"<=": [5000, {"var": "params.amount"}, 10000]}), &v).unwrap();
+        assert!(c.holds(&json!({"params": {"amount": 7500}})));
+        assert!(!c.holds(&json!({"params": {"amount": 12000}})));
+    }
+}

@@ -1,0 +1,71 @@
+//! The pure domain of offers: the attribute catalogue, personas, propositions with their
+//! versions, and the evaluation of a proposition for one customer. No I/O; time is passed
+//! in.
+
+pub mod attribute;
+pub mod document;
+pub mod evaluation;
+pub mod event;
+pub mod expression;
+pub mod persona;
+pub mod proposition;
+
+pub use attribute::{
+    Attribute, AttributeCatalogue, AttributeDefinition, AttributeSource, AttributeType,
+    CATALOGUE_STREAM, CatalogueCommand,
+};
+pub use document::*;
+pub use ecohub_kernel::PartnerId;
+pub use evaluation::{
+    AddOnOutcome, Context, Evaluation, Exclusion, PersonaMatch, PriceOutcome, RuleOutcome, Subject,
+    evaluate, evaluate_persona,
+};
+pub use event::{CatalogueEvent, PersonaEvent, PropositionEvent};
+pub use expression::{Condition, ConditionError, Explanation, VarType, Vocabulary};
+pub use persona::{PERSONAS_STREAM, Persona, PersonaCatalogue, PersonaCommand, PersonaVersion};
+pub use proposition::{
+    Proposition, PropositionCommand, PropositionContent, Version, VersionStatus,
+};
+
+ecohub_kernel::define_id!(
+    /// A proposition's id (its stream is `proposition-<uuidv7>`).
+    PropositionId,
+    "proposition"
+);
+
+/// An input that breaks a rule: the JSON pointer of the field and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    /// JSON pointer of the offending field in the request body (`/pricing/rules/0/condition`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Invalid {
+    /// An invalid `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why the offers domain refused a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OffersError {
+    /// No such proposition, version or persona (or not the caller's to see).
+    #[error("not found")]
+    NotFound,
+    /// An input breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The approver submitted the version (four-eyes principle).
+    #[error("maker-checker: {0} submitted this version and cannot approve it")]
+    FourEyes(String),
+    /// The state refuses the command.
+    #[error("{0}")]
+    Refused(String),
+}

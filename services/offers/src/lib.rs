@@ -1,0 +1,2 @@
+//! Bundled co-branded propositions.
+pub mod domain;
