@@ -36,6 +36,8 @@ pub struct Settings {
     pub consents: ecohub_consents::ConsentsConfig,
     /// Data sharing: rate limits and notification delivery.
     pub sharing: ecohub_sharing::SharingConfig,
+    /// Bundled offers.
+    pub offers: ecohub_offers::OffersConfig,
 }
 
 /// HTTP server settings.
@@ -101,6 +103,7 @@ impl Default for Settings {
             auth: ecohub_auth::AuthConfig::default(),
             consents: ecohub_consents::ConsentsConfig::default(),
             sharing: ecohub_sharing::SharingConfig::default(),
+            offers: ecohub_offers::OffersConfig::default(),
         }
     }
 }
@@ -281,6 +284,7 @@ impl Settings {
             .map_err(ConfigError::Invalid)?;
         self.consents.validate().map_err(ConfigError::Invalid)?;
         self.sharing.validate().map_err(ConfigError::Invalid)?;
+        self.offers.validate().map_err(ConfigError::Invalid)?;
         if self.http.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be positive".into(),

@@ -17,6 +17,7 @@ pub mod consent_ports;
 pub mod health;
 pub mod metrics;
 pub mod migrate;
+pub mod offers_ports;
 pub mod openapi;
 pub mod projections;
 pub mod services;

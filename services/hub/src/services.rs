@@ -17,6 +17,7 @@ use ecohub_consents::{ConsentsPorts, ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, Timestamp};
+use ecohub_offers::{OffersPorts, OffersState};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{
     ApplicantTokens, IssuedToken, PartnersConfig, PartnersPorts, PartnersState, PortError,
@@ -27,6 +28,7 @@ use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
 use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
+use crate::offers_ports::{PartnerRoles, SharedRecords};
 use crate::sharing_ports::{ConsentStreams, PairwiseCustomers, PartnerStreams, RingSets};
 
 /// The services' shared state, built once per process.
@@ -44,6 +46,8 @@ pub struct Services {
     pub consents: ConsentsState,
     /// Data sharing: catalogue, publishing, reads under consent, notifications.
     pub sharing: SharingState,
+    /// Bundled offers: attributes, personas, propositions.
+    pub offers: OffersState,
     /// Sharing's background work (its projections are also in the readiness list); stopped
     /// at shutdown.
     pub sharing_tasks: Arc<SharingTasks>,
@@ -61,7 +65,7 @@ pub struct Mounted {
 }
 
 /// Every service the hub mounts, in routing order: the one registration list.
-pub const MOUNTED: [Mounted; 4] = [
+pub const MOUNTED: [Mounted; 5] = [
     Mounted {
         name: "auth",
         configure: ecohub_auth::configure,
@@ -82,6 +86,11 @@ pub const MOUNTED: [Mounted; 4] = [
         configure: ecohub_sharing::configure,
         openapi: <ecohub_sharing::SharingApi as utoipa::OpenApi>::openapi,
     },
+    Mounted {
+        name: "offers",
+        configure: ecohub_offers::configure,
+        openapi: <ecohub_offers::OffersApi as utoipa::OpenApi>::openapi,
+    },
 ];
 
 impl Services {
@@ -93,7 +102,8 @@ impl Services {
             .app_data(web::Data::new(self.auth.clone()))
             .app_data(web::Data::new(self.partners.clone()))
             .app_data(web::Data::new(self.consents.clone()))
-            .app_data(web::Data::new(self.sharing.clone()));
+            .app_data(web::Data::new(self.sharing.clone()))
+            .app_data(web::Data::new(self.offers.clone()));
     }
 }
 
@@ -190,10 +200,20 @@ pub fn build(
             webhooks: Arc::new(PartnerStreams(partners.clone())),
             signer: Arc::new(RingSets {
                 ring: auth.ring.clone(),
-                clock,
+                clock: clock.clone(),
             }),
         },
     );
+    let (offers, offers_index) = OffersState::new(
+        store.clone(),
+        clock,
+        settings.offers.clone(),
+        OffersPorts {
+            partners: Arc::new(PartnerRoles(partners.clone())),
+            records: Arc::new(SharedRecords(sharing.clone())),
+        },
+    );
+    projections.push(ProjectionHandle::spawn(store.clone(), offers_index));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((
@@ -204,6 +224,7 @@ pub fn build(
             partners,
             consents,
             sharing,
+            offers,
             sharing_tasks,
         },
         projections,

@@ -155,6 +155,23 @@ impl PartnersState {
         Ok(partner)
     }
 
+    /// The partners among `ids` that are not, now, active partners holding `role` (read from
+    /// their streams: exact). An unknown partner is not active.
+    pub async fn not_active_in_role(
+        &self,
+        ids: impl IntoIterator<Item = PartnerId>,
+        role: crate::domain::Role,
+    ) -> Result<std::collections::BTreeSet<PartnerId>, AppError> {
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            let (partner, _) = load::<Partner>(&*self.store, &id.stream_name()).await?;
+            if !(partner.is_active() && partner.granted_roles().contains(&role)) {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// The URLs of a partner's webhooks, read from its stream (exact); none for an unknown
     /// or malformed partner id.
     pub async fn webhook_urls(&self, partner_id: &str) -> Result<Vec<String>, AppError> {

@@ -135,6 +135,12 @@ scopes! {
     DataReadScope => "data:read",
     /// A data provider publishing customer data.
     DataPublishScope => "data:publish",
+    /// Bank product managers: attributes, personas, propositions (never a partner scope).
+    OffersManageScope => "offers:manage",
+    /// A co-brand partner reading the propositions it co-brands.
+    OffersReadScope => "offers:read",
+    /// A co-brand partner accepting or withdrawing co-branding.
+    OffersWriteScope => "offers:write",
 }
 
 /// A request whose access token was verified and grants `S::SCOPE`.

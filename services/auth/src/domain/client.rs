@@ -281,11 +281,12 @@ fn check_metadata(metadata: &ClientMetadata) -> Result<(), ClientError> {
 }
 
 /// Scopes only bank staff may hold.
-pub const STAFF_SCOPES: [&str; 2] = ["admin", "audit"];
+pub const STAFF_SCOPES: [&str; 3] = ["admin", "audit", "offers:manage"];
 
-/// Scopes the bank's own clients may hold: the staff scopes, and `data:publish` for the bank's
-/// feeds publishing its customers' data as provider `bank`.
-pub const BANK_CLIENT_SCOPES: [&str; 3] = ["admin", "audit", "data:publish"];
+/// Scopes the bank's own clients may hold: the staff scopes (`offers:manage` is the product
+/// managers'), and `data:publish` for the bank's feeds publishing its customers' data as
+/// provider `bank`.
+pub const BANK_CLIENT_SCOPES: [&str; 4] = ["admin", "audit", "offers:manage", "data:publish"];
 
 fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), ClientError> {
     match kind {
@@ -311,7 +312,7 @@ fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), Client
                 .any(|s| !BANK_CLIENT_SCOPES.contains(&s.as_str()))
             {
                 return Err(invalid(
-                    "staff clients may only hold admin, audit and data:publish",
+                    "staff clients may only hold admin, audit, offers:manage and data:publish",
                 ));
             }
             if metadata.grant_types != BTreeSet::from([GrantType::ClientCredentials]) {

@@ -10,7 +10,7 @@ use crate::settings::AuthSettings;
 use ecohub_jose::keys::SigningAlgorithm;
 
 /// Every scope of the hub (the partners service's vocabulary, plus the staff scopes).
-pub const SCOPES_SUPPORTED: [&str; 10] = [
+pub const SCOPES_SUPPORTED: [&str; 11] = [
     "partner:read",
     "webhooks:manage",
     "consents:write",
@@ -21,6 +21,7 @@ pub const SCOPES_SUPPORTED: [&str; 10] = [
     "offers:write",
     "admin",
     "audit",
+    "offers:manage",
 ];
 
 /// Authorization server metadata (RFC 8414 §2).

@@ -158,7 +158,11 @@ impl Aggregate for AttributeCatalogue {
     type Error = OffersError;
     const CATEGORY: &'static str = "attributes";
 
-    fn decide(&self, command: CatalogueCommand, now: Timestamp) -> Result<Vec<CatalogueEvent>, OffersError> {
+    fn decide(
+        &self,
+        command: CatalogueCommand,
+        now: Timestamp,
+    ) -> Result<Vec<CatalogueEvent>, OffersError> {
         match command {
             CatalogueCommand::DefineAttribute { definition, by } => {
                 let revision = match self.attributes.get(&definition.name) {

@@ -234,14 +234,20 @@ pub fn evaluate(
     let personalised =
         !(audience.all_of.is_empty() && audience.any_of.is_empty() && audience.none_of.is_empty());
     let excluded_by = if !context.published {
-        Some(exclusion("not_published", "this version is not the published one"))
+        Some(exclusion(
+            "not_published",
+            "this version is not the published one",
+        ))
     } else if content.from.is_some_and(|f| now < f) || content.until.is_some_and(|u| now >= u) {
         Some(exclusion(
             "outside_window",
             format!(
                 "offered from {} until {}",
                 doc.availability.from.as_deref().unwrap_or("the start"),
-                doc.availability.until.as_deref().unwrap_or("further notice")
+                doc.availability
+                    .until
+                    .as_deref()
+                    .unwrap_or("further notice")
             ),
         ))
     } else if let Some(c) = context
@@ -250,7 +256,13 @@ pub fn evaluate(
     {
         Some(exclusion(
             "channel_not_offered",
-            format!("not offered through {}", serde_json::to_value(c).unwrap_or_default().as_str().unwrap_or("this channel")),
+            format!(
+                "not offered through {}",
+                serde_json::to_value(c)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("this channel")
+            ),
         ))
     } else if let Some(p) = content
         .partners()
@@ -267,14 +279,23 @@ pub fn evaluate(
             "the customer objected to personalised offers",
         ))
     } else if let Some(n) = audience.all_of.iter().find(|n| !matched(n)) {
-        Some(exclusion("audience_all_of", format!("not in persona {n} (all of)")))
+        Some(exclusion(
+            "audience_all_of",
+            format!("not in persona {n} (all of)"),
+        ))
     } else if !audience.any_of.is_empty() && !audience.any_of.iter().any(matched) {
         Some(exclusion(
             "audience_any_of",
-            format!("in none of the personas {} (any of)", audience.any_of.join(", ")),
+            format!(
+                "in none of the personas {} (any of)",
+                audience.any_of.join(", ")
+            ),
         ))
     } else if let Some(n) = audience.none_of.iter().find(|n| matched(n)) {
-        Some(exclusion("audience_none_of", format!("in persona {n} (none of)")))
+        Some(exclusion(
+            "audience_none_of",
+            format!("in persona {n} (none of)"),
+        ))
     } else {
         None
     };

@@ -287,7 +287,12 @@ mod stored {
     }
 
     pub(super) fn encode_catalogue(e: &CatalogueEvent) -> Value {
-        let CatalogueEvent::AttributeDefined { definition: d, revision, by, at } = e;
+        let CatalogueEvent::AttributeDefined {
+            definition: d,
+            revision,
+            by,
+            at,
+        } = e;
         to_value(&AttributeDefinedV1 {
             name: d.name.clone(),
             r#type: d.r#type,
@@ -307,7 +312,10 @@ mod stored {
                 name: p.name,
                 r#type: p.r#type,
                 description: p.description,
-                source: AttributeSource { dataset: p.dataset, pointer: p.pointer },
+                source: AttributeSource {
+                    dataset: p.dataset,
+                    pointer: p.pointer,
+                },
             },
             revision: p.revision,
             by: p.by,
@@ -327,7 +335,15 @@ mod stored {
     }
 
     pub(super) fn encode_persona(e: &PersonaEvent) -> Value {
-        let PersonaEvent::PersonaVersionDefined { name, version, title, description, condition, by, at } = e;
+        let PersonaEvent::PersonaVersionDefined {
+            name,
+            version,
+            title,
+            description,
+            condition,
+            by,
+            at,
+        } = e;
         to_value(&PersonaVersionDefinedV1 {
             name: name.clone(),
             version: *version,
@@ -401,34 +417,76 @@ mod stored {
     pub(super) fn encode_proposition(e: &PropositionEvent) -> Value {
         use PropositionEvent as E;
         let by = |version: &u32, by: &String, at: &Timestamp| {
-            to_value(&ByV1 { version: *version, by: by.clone(), at: *at })
+            to_value(&ByV1 {
+                version: *version,
+                by: by.clone(),
+                at: *at,
+            })
         };
         let by_reason = |version: &u32, by: &String, reason: &String, at: &Timestamp| {
-            to_value(&ByReasonV1 { version: *version, by: by.clone(), reason: reason.clone(), at: *at })
+            to_value(&ByReasonV1 {
+                version: *version,
+                by: by.clone(),
+                reason: reason.clone(),
+                at: *at,
+            })
         };
         match e {
-            E::Drafted { proposition_id, version, content, by, at } => to_value(&DraftedV1 {
+            E::Drafted {
+                proposition_id,
+                version,
+                content,
+                by,
+                at,
+            } => to_value(&DraftedV1 {
                 proposition_id: *proposition_id,
                 version: *version,
                 content: to_value(&*content.doc),
                 by: by.clone(),
                 at: *at,
             }),
-            E::DraftRevised { version, content, by, at } => to_value(&RevisedV1 {
+            E::DraftRevised {
+                version,
+                content,
+                by,
+                at,
+            } => to_value(&RevisedV1 {
                 version: *version,
                 content: to_value(&*content.doc),
                 by: by.clone(),
                 at: *at,
             }),
-            E::Submitted { version, by: b, at } | E::Approved { version, by: b, at } | E::Published { version, by: b, at } => by(version, b, at),
-            E::Rejected { version, by, reason, at } | E::Retired { version, by, reason, at } => by_reason(version, by, reason, at),
-            E::CoBrandingAccepted { version, partner_id, at } => to_value(&PartnerV1 {
+            E::Submitted { version, by: b, at }
+            | E::Approved { version, by: b, at }
+            | E::Published { version, by: b, at } => by(version, b, at),
+            E::Rejected {
+                version,
+                by,
+                reason,
+                at,
+            }
+            | E::Retired {
+                version,
+                by,
+                reason,
+                at,
+            } => by_reason(version, by, reason, at),
+            E::CoBrandingAccepted {
+                version,
+                partner_id,
+                at,
+            } => to_value(&PartnerV1 {
                 version: *version,
                 partner_id: *partner_id,
                 reason: None,
                 at: *at,
             }),
-            E::CoBrandingWithdrawn { version, partner_id, reason, at } => to_value(&PartnerV1 {
+            E::CoBrandingWithdrawn {
+                version,
+                partner_id,
+                reason,
+                at,
+            } => to_value(&PartnerV1 {
                 version: *version,
                 partner_id: *partner_id,
                 reason: Some(reason.clone()),
@@ -437,7 +495,10 @@ mod stored {
         }
     }
 
-    pub(super) fn decode_proposition(t: &str, data: &Value) -> Result<PropositionEvent, DecodeError> {
+    pub(super) fn decode_proposition(
+        t: &str,
+        data: &Value,
+    ) -> Result<PropositionEvent, DecodeError> {
         use PropositionEvent as E;
         Ok(match t {
             "PropositionDrafted" => {
@@ -452,9 +513,16 @@ mod stored {
             }
             "PropositionDraftRevised" => {
                 let p: RevisedV1 = from_value(t, data)?;
-                E::DraftRevised { version: p.version, content: content(t, &p.content)?, by: p.by, at: p.at }
+                E::DraftRevised {
+                    version: p.version,
+                    content: content(t, &p.content)?,
+                    by: p.by,
+                    at: p.at,
+                }
             }
-            "PropositionVersionSubmitted" | "PropositionVersionApproved" | "PropositionVersionPublished" => {
+            "PropositionVersionSubmitted"
+            | "PropositionVersionApproved"
+            | "PropositionVersionPublished" => {
                 let ByV1 { version, by, at } = from_value(t, data)?;
                 match t {
                     "PropositionVersionSubmitted" => E::Submitted { version, by, at },
@@ -463,16 +531,35 @@ mod stored {
                 }
             }
             "PropositionVersionRejected" | "PropositionVersionRetired" => {
-                let ByReasonV1 { version, by, reason, at } = from_value(t, data)?;
+                let ByReasonV1 {
+                    version,
+                    by,
+                    reason,
+                    at,
+                } = from_value(t, data)?;
                 if t == "PropositionVersionRejected" {
-                    E::Rejected { version, by, reason, at }
+                    E::Rejected {
+                        version,
+                        by,
+                        reason,
+                        at,
+                    }
                 } else {
-                    E::Retired { version, by, reason, at }
+                    E::Retired {
+                        version,
+                        by,
+                        reason,
+                        at,
+                    }
                 }
             }
             "PropositionCoBrandingAccepted" => {
                 let p: PartnerV1 = from_value(t, data)?;
-                E::CoBrandingAccepted { version: p.version, partner_id: p.partner_id, at: p.at }
+                E::CoBrandingAccepted {
+                    version: p.version,
+                    partner_id: p.partner_id,
+                    at: p.at,
+                }
             }
             _ => {
                 let p: PartnerV1 = from_value(t, data)?;

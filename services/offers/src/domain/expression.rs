@@ -107,7 +107,11 @@ pub struct ConditionError {
 
 fn err(path: &str, message: impl Into<String>) -> ConditionError {
     ConditionError {
-        path: if path.is_empty() { "/".into() } else { path.into() },
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        },
         message: message.into(),
     }
 }
@@ -180,7 +184,10 @@ impl Condition {
         if !t.is_boolean() {
             return Err(err(
                 "",
-                format!("a condition must be true or false, this is a {}", t.describe()),
+                format!(
+                    "a condition must be true or false, this is a {}",
+                    t.describe()
+                ),
             ));
         }
         Self::compile(rule)
@@ -351,10 +358,16 @@ fn check(
 ) -> Result<NodeType, ConditionError> {
     *nodes += 1;
     if *nodes > MAX_NODES {
-        return Err(err(path, format!("a condition has at most {MAX_NODES} nodes")));
+        return Err(err(
+            path,
+            format!("a condition has at most {MAX_NODES} nodes"),
+        ));
     }
     if depth > MAX_DEPTH {
-        return Err(err(path, format!("a condition nests at most {MAX_DEPTH} deep")));
+        return Err(err(
+            path,
+            format!("a condition nests at most {MAX_DEPTH} deep"),
+        ));
     }
     match rule {
         Value::Null => Ok(NodeType::Null),
@@ -390,7 +403,10 @@ fn check_operator(
     nodes: &mut usize,
 ) -> Result<NodeType, ConditionError> {
     let Some((op, raw)) = map.iter().next().filter(|_| map.len() == 1) else {
-        return Err(err(path, "an operation is an object with exactly one operator"));
+        return Err(err(
+            path,
+            "an operation is an object with exactly one operator",
+        ));
     };
     let here = format!("{path}/{}", escape(op));
     if op == "var" {
@@ -455,7 +471,10 @@ fn check_operator(
                 return Err(err(&here, "in takes a value and where to look for it"));
             }
             match (types[0], types[1]) {
-                (NodeType::String | NodeType::Var(VarType::String), NodeType::Var(VarType::StringSet)) => {}
+                (
+                    NodeType::String | NodeType::Var(VarType::String),
+                    NodeType::Var(VarType::StringSet),
+                ) => {}
                 (a, NodeType::List(Some(item))) => {
                     let ok = match item {
                         VarType::Number => a.family() == Some("number"),
@@ -464,7 +483,11 @@ fn check_operator(
                     if !ok || !matches!(a, NodeType::Var(_)) {
                         return Err(err(
                             &arg_path(0),
-                            format!("a {} cannot be looked for in a list of {}s", a.describe(), item.name()),
+                            format!(
+                                "a {} cannot be looked for in a list of {}s",
+                                a.describe(),
+                                item.name()
+                            ),
                         ));
                     }
                 }
@@ -509,7 +532,11 @@ fn same_family(
             return Err(err(&arg_path(i), format!("{op} cannot order booleans")));
         }
         // A date compares with a date name or a `YYYY-MM-DD` literal.
-        let f = if f == "string" && seen == Some("date") { "date" } else { f };
+        let f = if f == "string" && seen == Some("date") {
+            "date"
+        } else {
+            f
+        };
         if let Some(s) = seen {
             let compatible = s == f || (s == "string" && f == "date");
             if !compatible {
@@ -519,10 +546,17 @@ fn same_family(
                 ));
             }
         }
-        seen = Some(if f == "date" { "date" } else { seen.unwrap_or(f) });
+        seen = Some(if f == "date" {
+            "date"
+        } else {
+            seen.unwrap_or(f)
+        });
     }
     if !types.iter().any(|t| matches!(t, NodeType::Var(_))) {
-        return Err(err(&arg_path(0), format!("{op} must read at least one name")));
+        return Err(err(
+            &arg_path(0),
+            format!("{op} must read at least one name"),
+        ));
     }
     Ok(())
 }
@@ -600,28 +634,39 @@ mod tests {
             json!({"==": [1, 1]}),
             json!({"==": [{"var": "age"}, 1], "!=": [1, 2]}),
         ] {
-            assert!(Condition::parse(&rule, &vocab()).is_err(), "{rule} accepted");
+            assert!(
+                Condition::parse(&rule, &vocab()).is_err(),
+                "{rule} accepted"
+            );
         }
         let mut deep = json!({"==": [{"var": "age"}, 1]});
         for _ in 0..MAX_DEPTH + 1 {
             deep = json!({"!": [{"!": [deep]}]});
         }
         assert!(Condition::parse(&deep, &vocab()).is_err());
-        let wide: Vec<Value> = (0..MAX_NODES).map(|i| json!({"==": [{"var": "age"}, i]})).collect();
+        let wide: Vec<Value> = (0..MAX_NODES)
+            .map(|i| json!({"==": [{"var": "age"}, i]}))
+            .collect();
         assert!(Condition::parse(&json!({"or": wide}), &vocab()).is_err());
     }
 
     #[test]
     fn sets_lists_dates_and_between() {
         let v = vocab();
-        let c = Condition::parse(&json!({"in": ["gold_card", {"var": "products_held"}]}), &v).unwrap();
+        let c =
+            Condition::parse(&json!({"in": ["gold_card", {"var": "products_held"}]}), &v).unwrap();
         assert!(c.holds(&json!({"products_held": ["gold_card", "loan"]})));
         assert!(!c.holds(&json!({"products_held": []})));
-        let c = Condition::parse(&json!({"in": [{"var": "risk_class"}, ["low", "medium"]]}), &v).unwrap();
+        let c = Condition::parse(
+            &json!({"in": [{"var": "risk_class"}, ["low", "medium"]]}),
+            &v,
+        )
+        .unwrap();
         assert!(c.holds(&json!({"risk_class": "medium"})));
         let c = Condition::parse(&json!({"<": ["1990-01-01", {"var": "birth_date"}]}), &v).unwrap();
         assert!(c.holds(&json!({"birth_date": "1995-06-01"})));
-        let c = Condition::parse(&json!({"<=": [5000, {"var": "params.amount"}, 10000]}), &v).unwrap();
+        let c =
+            Condition::parse(&json!({"<=": [5000, {"var": "params.amount"}, 10000]}), &v).unwrap();
         assert!(c.holds(&json!({"params": {"amount": 7500}})));
         assert!(!c.holds(&json!({"params": {"amount": 12000}})));
     }

@@ -38,7 +38,9 @@ pub struct Persona {
 impl Persona {
     /// The newest version.
     pub fn latest(&self) -> &PersonaVersion {
-        self.versions.last().expect("a persona has at least one version")
+        self.versions
+            .last()
+            .expect("a persona has at least one version")
     }
 
     /// Version `v`.
@@ -85,7 +87,11 @@ impl Aggregate for PersonaCatalogue {
     type Error = OffersError;
     const CATEGORY: &'static str = "personas";
 
-    fn decide(&self, command: PersonaCommand, now: Timestamp) -> Result<Vec<PersonaEvent>, OffersError> {
+    fn decide(
+        &self,
+        command: PersonaCommand,
+        now: Timestamp,
+    ) -> Result<Vec<PersonaEvent>, OffersError> {
         let PersonaCommand::DefinePersona {
             name,
             title,

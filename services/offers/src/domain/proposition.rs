@@ -51,7 +51,10 @@ impl PartialEq for PropositionContent {
 fn text(field: &str, s: &str, max: usize) -> Result<(), Invalid> {
     let n = s.trim().chars().count();
     if n == 0 || n > max {
-        return Err(Invalid::new(field, format!("must be 1 to {max} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -59,10 +62,16 @@ fn text(field: &str, s: &str, max: usize) -> Result<(), Invalid> {
 fn price(field: &str, p: &PriceDoc) -> Result<(), Invalid> {
     let pct = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
     if !pct(p.rate_percent) {
-        return Err(Invalid::new(format!("{field}/rate_percent"), "must be 0 to 100"));
+        return Err(Invalid::new(
+            format!("{field}/rate_percent"),
+            "must be 0 to 100",
+        ));
     }
     if !pct(p.commission_percent) {
-        return Err(Invalid::new(format!("{field}/commission_percent"), "must be 0 to 100"));
+        return Err(Invalid::new(
+            format!("{field}/commission_percent"),
+            "must be 0 to 100",
+        ));
     }
     if !(p.fees.is_finite() && p.fees >= 0.0) {
         return Err(Invalid::new(format!("{field}/fees"), "must be 0 or more"));
@@ -136,7 +145,10 @@ impl PropositionContent {
             text(&format!("/benefits/{i}/value"), &b.value, 200)?;
         }
         if doc.availability.channels.is_empty() {
-            return Err(Invalid::new("/availability/channels", "must list at least one channel"));
+            return Err(Invalid::new(
+                "/availability/channels",
+                "must list at least one channel",
+            ));
         }
         if doc.availability.channels.contains(&Channel::PartnerChannel) && doc.benefits.is_empty() {
             return Err(Invalid::new(
@@ -154,13 +166,19 @@ impl PropositionContent {
         // Personas: those of the audience, and those conditions read, each pinned.
         let audience = &doc.availability.audience;
         let mut used: BTreeMap<String, String> = BTreeMap::new();
-        for (list, names) in [("all_of", &audience.all_of), ("any_of", &audience.any_of), ("none_of", &audience.none_of)] {
+        for (list, names) in [
+            ("all_of", &audience.all_of),
+            ("any_of", &audience.any_of),
+            ("none_of", &audience.none_of),
+        ] {
             for (i, n) in names.iter().enumerate() {
-                used.entry(n.clone()).or_insert(format!("/availability/audience/{list}/{i}"));
+                used.entry(n.clone())
+                    .or_insert(format!("/availability/audience/{list}/{i}"));
             }
         }
         for (name, v) in &doc.personas {
-            used.entry(name.clone()).or_insert(format!("/personas/{name}"));
+            used.entry(name.clone())
+                .or_insert(format!("/personas/{name}"));
             if personas.version(name, *v).is_none() {
                 return Err(Invalid::new(
                     format!("/personas/{name}"),
@@ -169,9 +187,8 @@ impl PropositionContent {
             }
         }
         let params = parameter_types(&doc.parameters)?;
-        let parameters = jsonschema::validator_for(&doc.parameters).map_err(|e| {
-            Invalid::new("/parameters", format!("is not a valid JSON schema: {e}"))
-        })?;
+        let parameters = jsonschema::validator_for(&doc.parameters)
+            .map_err(|e| Invalid::new("/parameters", format!("is not a valid JSON schema: {e}")))?;
         let mut vocabulary = Vocabulary::new();
         for a in attributes.attributes.values() {
             vocabulary.insert(a.definition.name.clone(), a.definition.r#type.into());
@@ -183,14 +200,21 @@ impl PropositionContent {
             vocabulary.insert(format!("personas.{n}"), VarType::Boolean);
         }
         let compile = |path: String, rule: &Value| {
-            Condition::parse(rule, &vocabulary)
-                .map_err(|e| Invalid::new(format!("{path}{}", if e.path == "/" { "" } else { &e.path }), e.message))
+            Condition::parse(rule, &vocabulary).map_err(|e| {
+                Invalid::new(
+                    format!("{path}{}", if e.path == "/" { "" } else { &e.path }),
+                    e.message,
+                )
+            })
         };
         let mut pricing = Vec::new();
         for (i, r) in doc.pricing.rules.iter().enumerate() {
             text(&format!("/pricing/rules/{i}/name"), &r.name, 200)?;
             price(&format!("/pricing/rules/{i}"), &r.price)?;
-            pricing.push(compile(format!("/pricing/rules/{i}/condition"), &r.condition)?);
+            pricing.push(compile(
+                format!("/pricing/rules/{i}/condition"),
+                &r.condition,
+            )?);
         }
         price("/pricing/default", &doc.pricing.default)?;
         let mut add_ons = Vec::new();
@@ -217,9 +241,14 @@ impl PropositionContent {
         }
         for (name, path) in &used {
             let Some(p) = personas.personas.get(name) else {
-                return Err(Invalid::new(path.clone(), format!("unknown persona {name}")));
+                return Err(Invalid::new(
+                    path.clone(),
+                    format!("unknown persona {name}"),
+                ));
             };
-            doc.personas.entry(name.clone()).or_insert(p.latest().version);
+            doc.personas
+                .entry(name.clone())
+                .or_insert(p.latest().version);
         }
         if doc.priority > 1000 {
             return Err(Invalid::new("/priority", "must be 0 to 1000"));
@@ -463,7 +492,10 @@ fn refuse(msg: impl Into<String>) -> OffersError {
 fn reason(r: &str) -> Result<String, OffersError> {
     let r = r.trim();
     if r.is_empty() || r.chars().count() > 500 {
-        return Err(OffersError::Invalid(Invalid::new("/reason", "must be 1 to 500 characters")));
+        return Err(OffersError::Invalid(Invalid::new(
+            "/reason",
+            "must be 1 to 500 characters",
+        )));
     }
     Ok(r.to_owned())
 }
@@ -497,7 +529,11 @@ impl Aggregate for Proposition {
                     at: now,
                 }])
             }
-            C::ReviseDraft { version, content, by } => {
+            C::ReviseDraft {
+                version,
+                content,
+                by,
+            } => {
                 let v = self.need(version)?;
                 if v.status != VersionStatus::Draft {
                     return Err(refuse(format!(
@@ -508,26 +544,49 @@ impl Aggregate for Proposition {
                 if v.content == content {
                     return Ok(vec![]);
                 }
-                Ok(vec![E::DraftRevised { version, content, by, at: now }])
+                Ok(vec![E::DraftRevised {
+                    version,
+                    content,
+                    by,
+                    at: now,
+                }])
             }
             C::SubmitVersion { version, by } => {
                 let v = self.need(version)?;
                 if v.status != VersionStatus::Draft {
-                    return Err(refuse(format!("version {version} is {:?}, not a draft", v.status)));
+                    return Err(refuse(format!(
+                        "version {version} is {:?}, not a draft",
+                        v.status
+                    )));
                 }
-                Ok(vec![E::Submitted { version, by, at: now }])
+                Ok(vec![E::Submitted {
+                    version,
+                    by,
+                    at: now,
+                }])
             }
             C::ApproveVersion { version, by } => {
                 let v = self.need(version)?;
                 if v.status != VersionStatus::Submitted {
-                    return Err(refuse(format!("version {version} is {:?}, not submitted", v.status)));
+                    return Err(refuse(format!(
+                        "version {version} is {:?}, not submitted",
+                        v.status
+                    )));
                 }
                 if v.submitted_by.as_deref() == Some(by.as_str()) {
                     return Err(OffersError::FourEyes(by));
                 }
-                Ok(vec![E::Approved { version, by, at: now }])
+                Ok(vec![E::Approved {
+                    version,
+                    by,
+                    at: now,
+                }])
             }
-            C::RejectVersion { version, by, reason: r } => {
+            C::RejectVersion {
+                version,
+                by,
+                reason: r,
+            } => {
                 let v = self.need(version)?;
                 if !matches!(v.status, VersionStatus::Submitted | VersionStatus::Approved) {
                     return Err(refuse(format!(
@@ -535,7 +594,12 @@ impl Aggregate for Proposition {
                         v.status
                     )));
                 }
-                Ok(vec![E::Rejected { version, by, reason: reason(&r)?, at: now }])
+                Ok(vec![E::Rejected {
+                    version,
+                    by,
+                    reason: reason(&r)?,
+                    at: now,
+                }])
             }
             C::AcceptCoBranding { version, partner } => {
                 let v = self.need(version)?;
@@ -554,22 +618,44 @@ impl Aggregate for Proposition {
                 if v.accepted.contains(&partner) {
                     return Ok(vec![]);
                 }
-                Ok(vec![E::CoBrandingAccepted { version, partner_id: partner, at: now }])
+                Ok(vec![E::CoBrandingAccepted {
+                    version,
+                    partner_id: partner,
+                    at: now,
+                }])
             }
-            C::WithdrawCoBranding { version, partner, reason: r } => {
+            C::WithdrawCoBranding {
+                version,
+                partner,
+                reason: r,
+            } => {
                 let v = self.need(version)?;
                 if !v.content.partners().contains(&partner) {
                     return Err(OffersError::NotFound);
                 }
                 if !v.accepted.contains(&partner) {
-                    return Err(refuse(format!("version {version} is not accepted by this partner")));
+                    return Err(refuse(format!(
+                        "version {version} is not accepted by this partner"
+                    )));
                 }
-                Ok(vec![E::CoBrandingWithdrawn { version, partner_id: partner, reason: reason(&r)?, at: now }])
+                Ok(vec![E::CoBrandingWithdrawn {
+                    version,
+                    partner_id: partner,
+                    reason: reason(&r)?,
+                    at: now,
+                }])
             }
-            C::PublishVersion { version, by, inactive_partners } => {
+            C::PublishVersion {
+                version,
+                by,
+                inactive_partners,
+            } => {
                 let v = self.need(version)?;
                 if v.status != VersionStatus::Approved {
-                    return Err(refuse(format!("version {version} is {:?}, not approved", v.status)));
+                    return Err(refuse(format!(
+                        "version {version} is {:?}, not approved",
+                        v.status
+                    )));
                 }
                 let awaiting = v.awaiting();
                 if !awaiting.is_empty() {
@@ -600,15 +686,31 @@ impl Aggregate for Proposition {
                         at: now,
                     });
                 }
-                events.push(E::Published { version, by, at: now });
+                events.push(E::Published {
+                    version,
+                    by,
+                    at: now,
+                });
                 Ok(events)
             }
-            C::RetireVersion { version, by, reason: r } => {
+            C::RetireVersion {
+                version,
+                by,
+                reason: r,
+            } => {
                 let v = self.need(version)?;
                 if v.status != VersionStatus::Published {
-                    return Err(refuse(format!("version {version} is {:?}, not published", v.status)));
+                    return Err(refuse(format!(
+                        "version {version} is {:?}, not published",
+                        v.status
+                    )));
                 }
-                Ok(vec![E::Retired { version, by, reason: reason(&r)?, at: now }])
+                Ok(vec![E::Retired {
+                    version,
+                    by,
+                    reason: reason(&r)?,
+                    at: now,
+                }])
             }
         }
     }
@@ -616,7 +718,13 @@ impl Aggregate for Proposition {
     fn evolve(mut self, event: &PropositionEvent) -> Self {
         use PropositionEvent as E;
         match event {
-            E::Drafted { proposition_id, version, content, by, .. } => {
+            E::Drafted {
+                proposition_id,
+                version,
+                content,
+                by,
+                ..
+            } => {
                 self.id = Some(*proposition_id);
                 self.versions.push(Version {
                     number: *version,
@@ -629,7 +737,9 @@ impl Aggregate for Proposition {
                     rejection: None,
                 });
             }
-            E::DraftRevised { version, content, .. } => {
+            E::DraftRevised {
+                version, content, ..
+            } => {
                 if let Some(v) = self.version_mut(*version) {
                     v.content = content.clone();
                     // Partners accepted the content that was replaced.
@@ -648,19 +758,29 @@ impl Aggregate for Proposition {
                     v.approved_by = Some(by.clone());
                 }
             }
-            E::Rejected { version, reason, .. } => {
+            E::Rejected {
+                version, reason, ..
+            } => {
                 if let Some(v) = self.version_mut(*version) {
                     v.status = VersionStatus::Draft;
                     v.approved_by = None;
                     v.rejection = Some(reason.clone());
                 }
             }
-            E::CoBrandingAccepted { version, partner_id, .. } => {
+            E::CoBrandingAccepted {
+                version,
+                partner_id,
+                ..
+            } => {
                 if let Some(v) = self.version_mut(*version) {
                     v.accepted.insert(*partner_id);
                 }
             }
-            E::CoBrandingWithdrawn { version, partner_id, .. } => {
+            E::CoBrandingWithdrawn {
+                version,
+                partner_id,
+                ..
+            } => {
                 if let Some(v) = self.version_mut(*version) {
                     v.accepted.remove(partner_id);
                 }

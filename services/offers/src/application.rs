@@ -1,0 +1,458 @@
+//! Use cases of the offers service: load → decide → append with the revision read, over the
+//! catalogues (one stream each, read exactly) and proposition streams; evaluations (dry
+//! runs) over a customer's published records.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ecohub_eventstore::{
+    ExecuteError, RecordedEvent, SharedStore, StoreError, execute, load, read_stream_to_end,
+};
+use ecohub_kernel::{Aggregate, Clock, DecodeError, RequestContext};
+use serde_json::{Map, Value};
+
+use crate::config::OffersConfig;
+use crate::domain::evaluation::Context;
+use crate::domain::{
+    AttributeCatalogue, AttributeDefinition, CATALOGUE_STREAM, CatalogueCommand, Condition,
+    Evaluation, Invalid, OffersError, PERSONAS_STREAM, PersonaCatalogue, PersonaCommand,
+    PersonaMatch, Proposition, PropositionCommand, PropositionContent, PropositionDoc,
+    PropositionEvent, PropositionId, Subject, VarType, Vocabulary, evaluate, evaluate_persona,
+};
+use crate::index::PropositionIndexReader;
+use crate::ports::{CustomerRecords, PartnerStandings, PortError};
+
+/// What the offers service asks of other services; the hub implements each port.
+#[derive(Clone)]
+pub struct OffersPorts {
+    /// Co-brand partners' standing, exact.
+    pub partners: Arc<dyn PartnerStandings>,
+    /// Customers' published records and the dataset catalogue.
+    pub records: Arc<dyn CustomerRecords>,
+}
+
+/// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
+#[derive(Clone)]
+pub struct OffersState {
+    /// The event store.
+    pub store: SharedStore,
+    /// Where `now` comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: OffersConfig,
+    /// What the service asks of others.
+    pub ports: OffersPorts,
+    /// The proposition list (read model).
+    pub index: PropositionIndexReader,
+}
+
+impl std::fmt::Debug for OffersState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OffersState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The domain refused.
+    #[error(transparent)]
+    Refused(#[from] OffersError),
+    /// The store refused (`WrongExpectedVersion`: a concurrent writer won) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event could not be decoded.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] DecodeError),
+    /// A port failed.
+    #[error("port failed: {0}")]
+    Port(#[from] PortError),
+}
+
+impl From<ExecuteError<OffersError>> for AppError {
+    fn from(e: ExecuteError<OffersError>) -> Self {
+        match e {
+            ExecuteError::Refused(e) => AppError::Refused(e),
+            ExecuteError::Store(e) => AppError::Store(e),
+            ExecuteError::Decode(e) => AppError::Decode(e),
+        }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        AppError::Refused(OffersError::Invalid(e))
+    }
+}
+
+/// One entry of a proposition's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The event.
+    pub event: PropositionEvent,
+    /// Who caused it (the event's actor).
+    pub actor: Option<String>,
+    /// When it was recorded.
+    pub recorded_at: ecohub_kernel::Timestamp,
+}
+
+/// A dry run's subject: whose records, and with what.
+#[derive(Debug, Clone, Default)]
+pub struct DryRun {
+    /// The bank's customer id.
+    pub customer_id: String,
+    /// The channel asked for.
+    pub channel: Option<crate::domain::Channel>,
+    /// Request parameters.
+    pub params: Map<String, Value>,
+    /// The version to evaluate (default: the published one, else the newest).
+    pub version: Option<u32>,
+}
+
+/// A proposition's dry run: which version, and its evaluation.
+#[derive(Debug, Clone)]
+pub struct PropositionDryRun {
+    /// The version evaluated.
+    pub version: u32,
+    /// The evaluation.
+    pub evaluation: Evaluation,
+}
+
+impl OffersState {
+    /// The state over `store`, and the index projection that feeds its proposition list:
+    /// spawn it with `ProjectionHandle::spawn(store, projection)`. Every service is built
+    /// this way (ADR 0018).
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        config: OffersConfig,
+        ports: OffersPorts,
+    ) -> (Self, crate::index::PropositionIndex) {
+        let (projection, index) = crate::index::PropositionIndex::new();
+        (
+            Self {
+                store,
+                clock,
+                config,
+                ports,
+                index,
+            },
+            projection,
+        )
+    }
+
+    /// A fresh proposition id.
+    pub fn new_proposition_id(&self) -> PropositionId {
+        PropositionId::new_v7(self.clock.now())
+    }
+
+    async fn run<A: Aggregate<Error = OffersError>>(
+        &self,
+        stream: &str,
+        command: A::Command,
+        ctx: &RequestContext,
+    ) -> Result<A, AppError> {
+        let done = execute::<A>(
+            &*self.store,
+            stream,
+            command,
+            self.clock.now(),
+            ctx.metadata(),
+        )
+        .await?;
+        Ok(done.state)
+    }
+
+    /// The attribute catalogue (exact).
+    pub async fn attributes(&self) -> Result<AttributeCatalogue, AppError> {
+        Ok(load::<AttributeCatalogue>(&*self.store, CATALOGUE_STREAM)
+            .await?
+            .0)
+    }
+
+    /// The persona catalogue (exact).
+    pub async fn personas(&self) -> Result<PersonaCatalogue, AppError> {
+        Ok(load::<PersonaCatalogue>(&*self.store, PERSONAS_STREAM)
+            .await?
+            .0)
+    }
+
+    /// Defines an attribute (or changes its description or source). Its dataset must be in
+    /// the sharing catalogue.
+    pub async fn define_attribute(
+        &self,
+        definition: AttributeDefinition,
+        ctx: &RequestContext,
+    ) -> Result<AttributeCatalogue, AppError> {
+        if !self
+            .ports
+            .records
+            .dataset_exists(&definition.source.dataset)
+        {
+            return Err(Invalid::new(
+                "/source/dataset",
+                format!(
+                    "dataset {} is not in the catalogue",
+                    definition.source.dataset
+                ),
+            )
+            .into());
+        }
+        self.run::<AttributeCatalogue>(
+            CATALOGUE_STREAM,
+            CatalogueCommand::DefineAttribute {
+                definition,
+                by: ctx.actor.clone(),
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// Defines a persona or its next version; the condition is checked against the attribute
+    /// catalogue (a 400 names the failing path under `/condition`).
+    pub async fn define_persona(
+        &self,
+        name: String,
+        title: String,
+        description: String,
+        rule: &Value,
+        ctx: &RequestContext,
+    ) -> Result<PersonaCatalogue, AppError> {
+        crate::domain::attribute::check_name("/name", &name)?;
+        for (field, v, max) in [
+            ("/title", &title, 200),
+            ("/description", &description, 2000),
+        ] {
+            let n = v.trim().chars().count();
+            if n == 0 || n > max {
+                return Err(Invalid::new(field, format!("must be 1 to {max} characters")).into());
+            }
+        }
+        let attributes = self.attributes().await?;
+        let mut vocabulary = Vocabulary::new();
+        for a in attributes.attributes.values() {
+            vocabulary.insert(
+                a.definition.name.clone(),
+                VarType::from(a.definition.r#type),
+            );
+        }
+        let condition = Condition::parse(rule, &vocabulary).map_err(|e| {
+            Invalid::new(
+                format!("/condition{}", if e.path == "/" { "" } else { &e.path }),
+                e.message,
+            )
+        })?;
+        self.run::<PersonaCatalogue>(
+            PERSONAS_STREAM,
+            PersonaCommand::DefinePersona {
+                name,
+                title: title.trim().to_owned(),
+                description: description.trim().to_owned(),
+                condition,
+                by: ctx.actor.clone(),
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// Checks a document against the catalogues.
+    async fn content(&self, doc: PropositionDoc) -> Result<PropositionContent, AppError> {
+        let attributes = self.attributes().await?;
+        let personas = self.personas().await?;
+        Ok(PropositionContent::check(doc, &attributes, &personas)?)
+    }
+
+    /// Reads a proposition (exact). `NotFound` if it was never drafted.
+    pub async fn proposition(&self, id: PropositionId) -> Result<Proposition, AppError> {
+        let (p, _) = load::<Proposition>(&*self.store, &id.stream_name()).await?;
+        if p.id.is_none() {
+            return Err(OffersError::NotFound.into());
+        }
+        Ok(p)
+    }
+
+    /// Drafts a proposition's first version (`id` fresh) or its next one.
+    pub async fn draft(
+        &self,
+        id: PropositionId,
+        doc: PropositionDoc,
+        first: bool,
+        ctx: &RequestContext,
+    ) -> Result<Proposition, AppError> {
+        if !first {
+            self.proposition(id).await?;
+        }
+        let content = self.content(doc).await?;
+        self.run::<Proposition>(
+            &id.stream_name(),
+            PropositionCommand::DraftVersion {
+                id,
+                content,
+                by: ctx.actor.clone(),
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// Replaces a draft's content.
+    pub async fn revise(
+        &self,
+        id: PropositionId,
+        version: u32,
+        doc: PropositionDoc,
+        ctx: &RequestContext,
+    ) -> Result<Proposition, AppError> {
+        self.proposition(id).await?;
+        let content = self.content(doc).await?;
+        self.command(
+            id,
+            PropositionCommand::ReviseDraft {
+                version,
+                content,
+                by: ctx.actor.clone(),
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// Runs a command on an existing proposition.
+    pub async fn command(
+        &self,
+        id: PropositionId,
+        command: PropositionCommand,
+        ctx: &RequestContext,
+    ) -> Result<Proposition, AppError> {
+        self.proposition(id).await?;
+        self.run::<Proposition>(&id.stream_name(), command, ctx)
+            .await
+    }
+
+    /// Publishes an approved version, reading the co-brand partners' standing exactly.
+    pub async fn publish(
+        &self,
+        id: PropositionId,
+        version: u32,
+        ctx: &RequestContext,
+    ) -> Result<Proposition, AppError> {
+        let p = self.proposition(id).await?;
+        let partners = p
+            .version(version)
+            .map(|v| v.content.partners())
+            .unwrap_or_default();
+        let inactive_partners = self.ports.partners.inactive(&partners).await?;
+        self.run::<Proposition>(
+            &id.stream_name(),
+            PropositionCommand::PublishVersion {
+                version,
+                by: ctx.actor.clone(),
+                inactive_partners,
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// A proposition's history: every event with its actor, oldest first.
+    pub async fn history(&self, id: PropositionId) -> Result<Vec<HistoryEntry>, AppError> {
+        let recorded: Vec<RecordedEvent> =
+            read_stream_to_end(&*self.store, &id.stream_name()).await?;
+        if recorded.is_empty() {
+            return Err(OffersError::NotFound.into());
+        }
+        recorded
+            .iter()
+            .map(|r| {
+                let env = r.decode::<PropositionEvent>()?;
+                Ok(HistoryEntry {
+                    event: env.payload,
+                    actor: r.metadata.actor.clone(),
+                    recorded_at: r.recorded_at,
+                })
+            })
+            .collect()
+    }
+
+    /// The customer's attribute values, from the bank's published records.
+    pub fn subject(&self, customer_id: &str, attributes: &AttributeCatalogue) -> Subject {
+        let mut values = Map::new();
+        for a in attributes.attributes.values() {
+            let def = &a.definition;
+            let records = self.ports.records.records(customer_id, &def.source.dataset);
+            let value = records
+                .iter()
+                .filter(|r| r.provider == self.config.bank_provider)
+                .filter_map(|r| r.data.pointer(&def.source.pointer))
+                .find(|v| def.r#type.admits(v));
+            if let Some(v) = value {
+                values.insert(def.name.clone(), v.clone());
+            }
+        }
+        Subject {
+            attributes: values,
+            objected: false,
+        }
+    }
+
+    /// Evaluates persona `name` (at `version`, default its latest) for a customer.
+    pub async fn dry_run_persona(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        customer_id: &str,
+    ) -> Result<PersonaMatch, AppError> {
+        let personas = self.personas().await?;
+        let persona = personas.personas.get(name).ok_or(OffersError::NotFound)?;
+        let v = match version {
+            Some(v) => persona.version(v).ok_or(OffersError::NotFound)?,
+            None => persona.latest(),
+        };
+        let attributes = self.attributes().await?;
+        let subject = self.subject(customer_id, &attributes);
+        Ok(evaluate_persona(name, v, &subject))
+    }
+
+    /// Evaluates a proposition version for a customer: whether it is available, why, at
+    /// what price, with which add-ons.
+    pub async fn dry_run(
+        &self,
+        id: PropositionId,
+        run: DryRun,
+    ) -> Result<PropositionDryRun, AppError> {
+        let p = self.proposition(id).await?;
+        let version = match run.version {
+            Some(n) => p.version(n).ok_or(OffersError::NotFound)?,
+            None => p
+                .published()
+                .or_else(|| p.versions.last())
+                .ok_or(OffersError::NotFound)?,
+        };
+        let partners: BTreeSet<_> = version.content.partners();
+        let inactive_partners = self.ports.partners.inactive(&partners).await?;
+        let attributes = self.attributes().await?;
+        let personas = self.personas().await?;
+        let subject = self.subject(&run.customer_id, &attributes);
+        let context = Context {
+            published: version.status == crate::domain::VersionStatus::Published,
+            channel: run.channel,
+            params: run.params,
+            inactive_partners,
+        };
+        let evaluation = evaluate(
+            &version.content,
+            &personas,
+            &subject,
+            &context,
+            self.clock.now(),
+        )?;
+        Ok(PropositionDryRun {
+            version: version.number,
+            evaluation,
+        })
+    }
+}

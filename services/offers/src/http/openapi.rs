@@ -1,0 +1,53 @@
+//! The OpenAPI document of the offers service; the hub merges it into its own (the `bearer`
+//! scheme is declared by the other services' documents).
+
+use utoipa::OpenApi;
+
+use super::dto::*;
+use super::{partner, staff};
+use crate::domain::{
+    AddOnDoc, AddOnOutcome, AttributeSource, AttributeType, AudienceDoc, AvailabilityDoc,
+    BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, PersonaMatch, PriceDoc,
+    PriceOutcome, PricingDoc, PricingRuleDoc, ProductDoc, ProductKind, PropositionDoc, RuleOutcome,
+    VersionStatus,
+};
+
+/// Every offers route, its bodies and problem responses.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        staff::list_attributes,
+        staff::define_attribute,
+        staff::list_personas,
+        staff::show_persona,
+        staff::define_persona,
+        staff::dry_run_persona,
+        staff::list_propositions,
+        staff::create_proposition,
+        staff::show_proposition,
+        staff::history,
+        staff::dry_run,
+        staff::draft_version,
+        staff::revise_draft,
+        staff::transition,
+        partner::list,
+        partner::show,
+        partner::accept,
+        partner::withdraw,
+    ),
+    components(schemas(
+        AttributeRequest, AttributeView, AttributeList, AttributeSource, AttributeType,
+        PersonaRequest, PersonaVersionView, PersonaView, PersonaList, PersonaDryRunRequest,
+        PersonaDryRunView, PersonaMatch, Explanation,
+        PropositionDoc, ProductDoc, ProductKind, BenefitDoc, BenefitKind, AudienceDoc,
+        AvailabilityDoc, Channel, PriceDoc, PricingRuleDoc, PricingDoc, AddOnDoc,
+        VersionStatus, VersionView, PropositionView, PropositionList, ReasonRequest,
+        HistoryItem, HistoryView, DryRunRequest, DryRunView, Evaluation, Exclusion,
+        PriceOutcome, RuleOutcome, AddOnOutcome, Created,
+    )),
+    tags(
+        (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),
+        (name = "co-branding", description = "Co-brand partners: the propositions they co-brand, acceptance"),
+    ),
+)]
+pub struct OffersApi;

@@ -1,0 +1,154 @@
+//! Co-brand partners' routes (`offers:read`, `offers:write`): only the propositions they
+//! co-brand exist for them; any other is a 404.
+
+use actix_web::{HttpResponse, web};
+use ecohub_http::{ApiError, ErrorCode, InteractionId, Problem};
+use ecohub_kernel::RequestContext;
+use ecohub_security::{Authenticated, OffersReadScope, OffersWriteScope, Principal};
+use uuid::Uuid;
+
+use super::dto::*;
+use crate::application::OffersState;
+use crate::domain::{PartnerId, Proposition, PropositionCommand, PropositionId};
+
+fn partner_of(principal: &Principal) -> Result<PartnerId, ApiError> {
+    principal
+        .partner_id
+        .as_deref()
+        .and_then(|p| PartnerId::parse(p).ok())
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Forbidden).detail("only partner clients co-brand propositions")
+        })
+}
+
+/// The proposition if `partner` co-brands any of its versions.
+async fn cobranded(
+    state: &OffersState,
+    id: Uuid,
+    partner: PartnerId,
+) -> Result<Proposition, ApiError> {
+    let p = state.proposition(PropositionId::from_uuid(id)).await?;
+    if !p.partners().contains(&partner) {
+        return Err(super::not_found());
+    }
+    Ok(p)
+}
+
+/// The propositions the calling partner co-brands, with all their versions.
+#[utoipa::path(
+    get, path = "/partner/propositions", tag = "co-branding", operation_id = "list_cobranded_propositions",
+    responses(
+        (status = 200, description = "The propositions this partner co-brands", body = PropositionList),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:read` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:read"])),
+)]
+pub(crate) async fn list(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersReadScope>,
+) -> Result<HttpResponse, ApiError> {
+    let partner = partner_of(auth.principal())?;
+    let list = state.index.list(Some(partner), None, usize::MAX);
+    Ok(HttpResponse::Ok().json(PropositionList {
+        propositions: list.iter().map(PropositionView::from).collect(),
+    }))
+}
+
+/// A proposition the calling partner co-brands (exact); any other is a 404.
+#[utoipa::path(
+    get, path = "/partner/propositions/{id}", tag = "co-branding", operation_id = "get_cobranded_proposition",
+    params(("id" = Uuid, Path, description = "The proposition")),
+    responses(
+        (status = 200, description = "The proposition", body = PropositionView),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:read` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such proposition co-branded by this partner", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:read"])),
+)]
+pub(crate) async fn show(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersReadScope>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let partner = partner_of(auth.principal())?;
+    let p = cobranded(&state, path.into_inner(), partner).await?;
+    Ok(HttpResponse::Ok().json(PropositionView::from(&p)))
+}
+
+/// Accepts co-branding a version (submitted, approved or published). Idempotent.
+#[utoipa::path(
+    put, path = "/partner/propositions/{id}/versions/{version}/acceptance", tag = "co-branding", operation_id = "accept_cobranding",
+    params(("id" = Uuid, Path, description = "The proposition"), ("version" = u32, Path, description = "The version")),
+    responses(
+        (status = 200, description = "Accepted", body = PropositionView),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such proposition or version co-branded by this partner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The version is a draft or retired, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:write"])),
+)]
+pub(crate) async fn accept(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersWriteScope>,
+    interaction: InteractionId,
+    path: web::Path<(Uuid, u32)>,
+) -> Result<HttpResponse, ApiError> {
+    let partner = partner_of(auth.principal())?;
+    let (id, version) = path.into_inner();
+    cobranded(&state, id, partner).await?;
+    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let p = state
+        .command(
+            PropositionId::from_uuid(id),
+            PropositionCommand::AcceptCoBranding { version, partner },
+            &ctx,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(PropositionView::from(&p)))
+}
+
+/// Withdraws an acceptance, with a reason: a published version is no longer offered.
+#[utoipa::path(
+    delete, path = "/partner/propositions/{id}/versions/{version}/acceptance", tag = "co-branding", operation_id = "withdraw_cobranding",
+    params(("id" = Uuid, Path, description = "The proposition"), ("version" = u32, Path, description = "The version")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Withdrawn", body = PropositionView),
+        (status = 400, description = "Missing or invalid reason", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such proposition or version co-branded by this partner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not accepted, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:write"])),
+)]
+pub(crate) async fn withdraw(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersWriteScope>,
+    interaction: InteractionId,
+    path: web::Path<(Uuid, u32)>,
+    body: web::Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let partner = partner_of(auth.principal())?;
+    let (id, version) = path.into_inner();
+    cobranded(&state, id, partner).await?;
+    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let p = state
+        .command(
+            PropositionId::from_uuid(id),
+            PropositionCommand::WithdrawCoBranding {
+                version,
+                partner,
+                reason: body.into_inner().reason,
+            },
+            &ctx,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(PropositionView::from(&p)))
+}

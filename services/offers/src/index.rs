@@ -1,0 +1,103 @@
+//! The proposition list: every proposition folded from its stream, fed by a catch-up
+//! subscription (it may lag the streams by a moment; single propositions are read exactly
+//! from their stream).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use ecohub_eventstore::{EventFilter, Position, Projection, ProjectionError, RecordedEvent};
+use ecohub_kernel::Aggregate;
+
+use crate::domain::{PartnerId, Proposition, PropositionEvent, PropositionId};
+
+/// Reads the proposition list.
+#[derive(Debug, Clone, Default)]
+pub struct PropositionIndexReader {
+    data: Arc<RwLock<BTreeMap<PropositionId, Proposition>>>,
+}
+
+impl PropositionIndexReader {
+    /// Up to `limit` propositions after `after`, in creation order (ids are UUIDv7), only
+    /// those co-branded by `partner` when given.
+    pub fn list(
+        &self,
+        partner: Option<PartnerId>,
+        after: Option<PropositionId>,
+        limit: usize,
+    ) -> Vec<Proposition> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        let range = match after {
+            None => data.range(..),
+            Some(a) => data.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+        };
+        range
+            .map(|(_, p)| p)
+            .filter(|p| partner.is_none_or(|x| p.partners().contains(&x)))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Feeds a [`PropositionIndexReader`].
+#[derive(Debug)]
+pub struct PropositionIndex {
+    reader: PropositionIndexReader,
+}
+
+impl PropositionIndex {
+    /// A projection and the reader it feeds.
+    pub fn new() -> (PropositionIndex, PropositionIndexReader) {
+        let reader = PropositionIndexReader::default();
+        (
+            PropositionIndex {
+                reader: reader.clone(),
+            },
+            reader,
+        )
+    }
+}
+
+#[async_trait]
+impl Projection for PropositionIndex {
+    fn name(&self) -> &str {
+        "offers-propositions"
+    }
+    fn filter(&self) -> EventFilter {
+        EventFilter::streams([format!("{}-", Proposition::CATEGORY)])
+    }
+    async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
+        Ok(None)
+    }
+    async fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        _: Position,
+    ) -> Result<(), ProjectionError> {
+        let mut data = self.reader.data.write().unwrap_or_else(|e| e.into_inner());
+        for e in events {
+            let Some(id) = e
+                .stream
+                .strip_prefix("proposition-")
+                .and_then(|s| PropositionId::parse(s).ok())
+            else {
+                continue;
+            };
+            let env = e
+                .decode::<PropositionEvent>()
+                .map_err(|err| ProjectionError(err.to_string()))?;
+            let entry = data.remove(&id).unwrap_or_default();
+            data.insert(id, entry.evolve(&env.payload));
+        }
+        Ok(())
+    }
+    async fn reset(&mut self) -> Result<(), ProjectionError> {
+        self.reader
+            .data
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
+    }
+}
