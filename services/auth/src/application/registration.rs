@@ -283,7 +283,7 @@ pub async fn register(
         AuthMethod::PrivateKeyJwt => None,
     };
     if let Some(secret) = &secret {
-        metadata.secret_hash = Some(hash_client_secret(&secret));
+        metadata.secret_hash = Some(hash_client_secret(secret));
     }
     let registration_token = new_secret();
     let client_id = ClientId::new_v7(now);
