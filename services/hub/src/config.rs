@@ -89,6 +89,13 @@ pub struct HttpSettings {
     pub idempotency_window_secs: u64,
     /// Largest JSON request body, in bytes. Default 262144.
     pub max_body_bytes: usize,
+    /// Seconds a request body may take, all of it, after the request head. Default 30.
+    pub body_timeout_secs: u64,
+    /// After `body_grace_secs`, the least average rate a request body must arrive at, in
+    /// bytes per second (0: no rate rule). Default 1024.
+    pub body_min_bytes_per_sec: u64,
+    /// Seconds a request body may take before the rate rule applies. Default 5.
+    pub body_grace_secs: u64,
 }
 
 impl Default for Settings {
@@ -132,6 +139,9 @@ impl Default for HttpSettings {
         Self {
             idempotency_window_secs: 24 * 3600,
             max_body_bytes: 256 * 1024,
+            body_timeout_secs: 30,
+            body_min_bytes_per_sec: 1024,
+            body_grace_secs: 5,
         }
     }
 }
@@ -288,6 +298,11 @@ impl Settings {
         if self.http.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be positive".into(),
+            ));
+        }
+        if self.http.body_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.body_timeout_secs must be positive".into(),
             ));
         }
         Ok(())

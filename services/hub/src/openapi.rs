@@ -37,3 +37,63 @@ pub fn spec_json() -> String {
     json.push('\n');
     json
 }
+
+/// The operations the document protects with an access token and a scope (a `bearer`
+/// requirement naming scopes: the routes behind `Authenticated<S>`; the registration access
+/// token of RFC 7592 names none), for [`ecohub_security::authenticate_first`].
+pub fn protected_routes(doc: &utoipa::openapi::OpenApi) -> ecohub_security::ProtectedRoutes {
+    let Ok(doc) = serde_json::to_value(doc) else {
+        return ecohub_security::ProtectedRoutes::default();
+    };
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let scoped = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|req| req["bearer"].as_array().is_some_and(|s| !s.is_empty()));
+            if scoped {
+                routes.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    ecohub_security::ProtectedRoutes::new(routes.iter().map(|(m, p)| (m.as_str(), p.as_str())))
+}
+
+/// The media types of every operation's successful responses (2xx and 3xx), for
+/// [`ecohub_http::negotiate`].
+pub fn representations(doc: &utoipa::openapi::OpenApi) -> ecohub_http::Representations {
+    let Ok(doc) = serde_json::to_value(doc) else {
+        return ecohub_http::Representations::default();
+    };
+    let mut routes: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let mut types: Vec<String> = Vec::new();
+            for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                if !(status.starts_with('2') || status.starts_with('3')) {
+                    continue;
+                }
+                for media in response["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    if !types.contains(media) {
+                        types.push(media.clone());
+                    }
+                }
+            }
+            routes.push((method.clone(), path.clone(), types));
+        }
+    }
+    ecohub_http::Representations::new(routes.iter().map(|(m, p, t)| {
+        (
+            m.as_str(),
+            p.as_str(),
+            t.iter().map(String::as_str).collect(),
+        )
+    }))
+}

@@ -30,6 +30,7 @@ pub fn create_app(
 > {
     let max_body = state.settings.http.max_body_bytes;
     let services = state.services.clone();
+    let spec = crate::openapi::spec();
     let mut app = App::new()
         .app_data(web::Data::new(state.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
@@ -40,18 +41,26 @@ pub fn create_app(
         .app_data(ecohub_http::json_config().limit(max_body))
         .app_data(ecohub_http::query_config())
         .app_data(ecohub_http::path_config())
+        .app_data(web::Data::new(crate::openapi::protected_routes(&spec)))
+        .app_data(web::Data::new(crate::openapi::representations(&spec)))
+        .app_data(web::Data::new(crate::state::body_deadline(&state.settings)))
         .configure(|cfg| services.register(cfg))
         .configure(crate::health::configure);
     for service in MOUNTED {
         app = app.configure(service.configure);
     }
-    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::spec()))
-        // Registered last = runs first: interaction id → metrics/logging → compression →
-        // problem fallback → idempotency → routes. Idempotency sits inside compression so a
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
+        // Registered last = runs first: interaction id → metrics/logging → body deadline →
+        // compression →
+        // problem fallback → content negotiation (406) → authentication of protected
+        // requests with an invalid idempotency key → idempotency → routes. Idempotency sits inside compression so a
         // replay is re-encoded for whoever retries, whatever encoding they accept.
         .wrap(from_fn(ecohub_http::idempotency))
+        .wrap(from_fn(ecohub_security::authenticate_first))
+        .wrap(from_fn(ecohub_http::negotiate))
         .wrap(from_fn(ecohub_http::problem_fallback))
         .wrap(Compress::default())
+        .wrap(from_fn(ecohub_http::body_deadline))
         .wrap(from_fn(crate::metrics::track))
         .wrap(from_fn(ecohub_http::interaction_id))
 }

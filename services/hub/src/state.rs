@@ -121,3 +121,11 @@ pub(crate) fn idempotency_config(settings: &Settings) -> IdempotencyConfig {
         ..IdempotencyConfig::default()
     }
 }
+
+pub(crate) fn body_deadline(settings: &Settings) -> ecohub_http::BodyDeadline {
+    ecohub_http::BodyDeadline {
+        timeout: Duration::from_secs(settings.http.body_timeout_secs),
+        min_bytes_per_sec: settings.http.body_min_bytes_per_sec,
+        grace: Duration::from_secs(settings.http.body_grace_secs),
+    }
+}

@@ -71,6 +71,8 @@ error_codes! {
     MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
     /// The `Accept` header asks for a representation the API cannot produce.
     NotAcceptable => ("not_acceptable", StatusCode::NOT_ACCEPTABLE, "Not acceptable"),
+    /// The request body did not arrive within the time allowed (or too slowly).
+    RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT, "Request timeout"),
     /// The resource changed concurrently; re-read and retry.
     ConcurrencyConflict => ("concurrency_conflict", StatusCode::CONFLICT, "Concurrent modification"),
     /// The request conflicts with the resource's current state.
@@ -112,6 +114,7 @@ impl ErrorCode {
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             406 => ErrorCode::NotAcceptable,
+            408 => ErrorCode::RequestTimeout,
             409 => ErrorCode::Conflict,
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,

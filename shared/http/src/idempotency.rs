@@ -185,7 +185,9 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
 /// Shared handle the middleware finds in app data.
 pub type SharedIdempotencyStore = Arc<dyn IdempotencyStore>;
 
-fn valid_key(key: &str) -> bool {
+/// Whether `key` is a usable `x-idempotency-key`: 1 to [`MAX_KEY_LEN`] visible ASCII
+/// characters.
+pub fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
 }
 

@@ -10,11 +10,17 @@
 //! * [`extract`] — JSON/query/path extractor configuration whose failures are problem
 //!   responses, and the fallback that turns any bare error status into one.
 //! * [`pagination`] — cursor pagination with `links.next`.
+//! * [`accept`] — content negotiation: 406 `not_acceptable` before the handler runs when
+//!   `Accept` admits nothing the route answers with.
+//! * [`deadline`] — request bodies must arrive within a deadline and at a minimum rate
+//!   (408 `request_timeout` otherwise).
 //! * [`encoding`] — percent-encoding of query values (links, redirects).
 //!
 //! Architecture invariant: this crate knows nothing about any service's domain or about the
 //! event store.
 
+pub mod accept;
+pub mod deadline;
 pub mod encoding;
 pub mod error;
 pub mod extract;
@@ -23,6 +29,8 @@ pub mod interaction;
 mod interaction_context;
 pub mod pagination;
 
+pub use accept::{Representations, negotiate};
+pub use deadline::{BodyDeadline, body_deadline};
 pub use encoding::percent_encode;
 pub use error::{ApiError, ERROR_DOCS_URL, ErrorCode, FieldError, PROBLEM_JSON, Problem};
 pub use extract::{json_config, path_config, problem_fallback, query_config};

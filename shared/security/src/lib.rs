@@ -17,9 +17,13 @@ use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::Payload;
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use async_trait::async_trait;
 use ecohub_http::{ApiError, ErrorCode};
@@ -322,6 +326,86 @@ impl AuthRejection {
         }
         error
     }
+}
+
+// Authentication before header validation: a protected request that carries an invalid
+// `x-idempotency-key` is authenticated first, so an anonymous caller gets the same 401 it
+// would get with a valid key and learns nothing about the route (issue 11).
+//
+// The idempotency middleware validates its header before any handler runs, and a handler's
+// `Authenticated<S>` extractor runs only inside the handler, so without this middleware the
+// 400 `invalid_idempotency_key` would come before the 401. The middleware runs only on the
+// rare request whose key is invalid (others pass untouched) and only on the routes listed in
+// [`ProtectedRoutes`] (the hub lists the operations its OpenAPI document protects with an
+// access token and a scope); it verifies the token as the extractor would and answers the
+// extractor's refusal, or passes the request on to be refused with 400.
+
+/// The operations that need an access token (`Authenticated<S>`): method and path template
+/// (`/consents/{consent_id}`).
+#[derive(Debug, Default)]
+pub struct ProtectedRoutes {
+    routes: Vec<(Method, ResourceDef)>,
+}
+
+impl ProtectedRoutes {
+    /// From `(method, path template)` pairs; unknown methods are skipped.
+    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .filter_map(|(method, path)| {
+                let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).ok()?;
+                Some((method, ResourceDef::new(path)))
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// Whether `method` on `path` needs an access token.
+    pub fn protects(&self, method: &Method, path: &str) -> bool {
+        self.routes
+            .iter()
+            .any(|(m, def)| m == method && def.is_match(path))
+    }
+}
+
+/// Middleware (use with `actix_web::middleware::from_fn`, outside the idempotency
+/// middleware); see the module documentation. Needs `web::Data<ProtectedRoutes>` and
+/// `web::Data<SharedVerifier>` in app data; without them it passes requests through.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let invalid_key = req
+        .headers()
+        .get(&ecohub_http::idempotency::IDEMPOTENCY_KEY_HEADER)
+        .is_some_and(|key| !key.to_str().is_ok_and(ecohub_http::idempotency::valid_key));
+    let protected = invalid_key
+        && req
+            .app_data::<web::Data<ProtectedRoutes>>()
+            .is_some_and(|routes| routes.protects(req.method(), req.path()));
+    if protected {
+        let refusal = match presented_token(req.request()) {
+            Err(rejection) => Some(rejection),
+            Ok(presented) => {
+                let dpop = presented.dpop_scheme;
+                match req.app_data::<web::Data<SharedVerifier>>().cloned() {
+                    None => Some(AuthRejection::new(AuthError::Unavailable, dpop)),
+                    Some(verifier) => verifier
+                        .verify(&presented)
+                        .await
+                        .err()
+                        .map(|e| AuthRejection::new(e, dpop)),
+                }
+            }
+        };
+        if let Some(rejection) = refusal {
+            let response = rejection.error_response();
+            return Ok(req.into_response(response));
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 pub mod customer;

@@ -202,3 +202,59 @@ fn a_port_in_use_is_a_clear_startup_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot listen on"), "{err}");
 }
+
+/// Request heads actix-http refuses in its codec (too many headers: 431; a head not complete
+/// in time: 408) are client mistakes: logged at INFO, never at ERROR (issue 11).
+#[tokio::test]
+async fn refused_request_heads_are_not_logged_as_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = HubProcess::start();
+    let client = loopback_client();
+    wait_ready(&client, &hub).await;
+    let address = hub.base_url.trim_start_matches("http://").to_owned();
+
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut head = String::from("GET /health/live HTTP/1.1\r\nhost: x\r\n");
+    for i in 0..1000 {
+        head.push_str(&format!("x-h{i}: v\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /health/live HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    let (_, lines) = hub.terminate();
+    let errors: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|j| {
+                j["level"] == "ERROR"
+                    && j["target"].as_str().is_some_and(|t| t.starts_with("actix"))
+            })
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "client mistakes logged at ERROR: {errors:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("connection closed by the HTTP codec")),
+        "logged at INFO instead: {lines:?}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Client authentication at the token, introspection and revocation endpoints:
-//! `client_secret_basic` (argon2 verification) and `private_key_jwt` (RFC 7523, `jti`
+//! `client_secret_basic` (a digest of the hub-generated secret, ADR 0019; argon2 for
+//! secrets stored by earlier builds, see [`super::secrets::SecretCheck`]) and `private_key_jwt` (RFC 7523, `jti`
 //! replay-checked across instances). A client must use the method it registered; a deleted
 //! client, or a partner client whose partner is not active now (exact read), fails.
 
@@ -9,7 +10,7 @@ use ecohub_kernel::Timestamp;
 
 use super::EndpointError;
 use super::client_cache::ClientSnapshot;
-use super::secrets::{verified_before, verify_against_dummy, verify_secret_cached};
+use super::secrets::SecretVerdict;
 use super::state::AuthState;
 use super::store::{load_client, partner_standing};
 use crate::domain::{AuthMethod, ClientId, RegisteredClient};
@@ -180,32 +181,27 @@ pub async fn authenticate_client(
         Credentials::Basic { client_id, secret } => {
             let snapshot = find_client(state, &client_id).await?;
             let client = snapshot.client;
-            let hash = client.as_ref().and_then(|c| {
+            let stored = client.as_ref().and_then(|c| {
                 (c.metadata.token_endpoint_auth_method == AuthMethod::ClientSecretBasic)
-                    .then(|| c.metadata.secret_hash.clone())
+                    .then_some(c.metadata.secret_hash.as_deref())
                     .flatten()
             });
-            let matched = match hash {
-                Some(hash) if verified_before(&hash, &secret) => true,
-                hash => tokio::task::spawn_blocking(move || match hash {
-                    Some(hash) => verify_secret_cached(&hash, &secret),
-                    None => {
-                        verify_against_dummy(&secret);
-                        false
-                    }
-                })
-                .await
-                .map_err(|e| EndpointError::ServerError(format!("secret verification: {e}")))?,
-            };
-            match client {
-                Some(client) if matched => (client, snapshot.standing),
-                Some(client)
+            let verdict = state.secrets.check(&client_id, stored, &secret).await;
+            match (client, verdict) {
+                (Some(client), SecretVerdict::Matched) => (client, snapshot.standing),
+                (Some(client), _)
                     if client.metadata.token_endpoint_auth_method
                         != AuthMethod::ClientSecretBasic =>
                 {
                     return Err(EndpointError::invalid_client(
                         "client must use its registered authentication method",
                     ));
+                }
+                (_, SecretVerdict::Throttled(wait)) => {
+                    return Err(EndpointError::invalid_client(format!(
+                        "too many failed attempts; retry in {} s",
+                        wait.as_secs().max(1)
+                    )));
                 }
                 _ => return Err(EndpointError::invalid_client("bad client credentials")),
             }

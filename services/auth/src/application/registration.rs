@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EndpointError;
 use super::issuance::parse_scope;
-use super::secrets::{hash_secret, new_secret, token_hash, token_matches};
+use super::secrets::{hash_client_secret, new_secret, token_hash, token_matches};
 use super::state::AuthState;
 use super::store::{client_stream, load_client, partner_standing};
 use crate::domain::{
@@ -250,13 +250,6 @@ fn partner_metadata(
     })
 }
 
-async fn hash_off_thread(secret: String) -> Result<String, EndpointError> {
-    tokio::task::spawn_blocking(move || hash_secret(&secret))
-        .await
-        .map_err(|e| EndpointError::ServerError(e.to_string()))?
-        .map_err(EndpointError::ServerError)
-}
-
 fn execute_error(e: ExecuteError<ClientError>) -> EndpointError {
     match e {
         ExecuteError::Refused(ClientError::InvalidMetadata(m)) => {
@@ -290,7 +283,7 @@ pub async fn register(
         AuthMethod::PrivateKeyJwt => None,
     };
     if let Some(secret) = &secret {
-        metadata.secret_hash = Some(hash_off_thread(secret.clone()).await?);
+        metadata.secret_hash = Some(hash_client_secret(secret));
     }
     let registration_token = new_secret();
     let client_id = ClientId::new_v7(now);
@@ -397,7 +390,7 @@ pub async fn update_registration(
             Some(hash) => metadata.secret_hash = Some(hash.clone()),
             None => {
                 let fresh = new_secret();
-                metadata.secret_hash = Some(hash_off_thread(fresh.clone()).await?);
+                metadata.secret_hash = Some(hash_client_secret(&fresh));
                 secret = Some(fresh);
             }
         }
@@ -496,11 +489,7 @@ pub async fn create_staff_client(
     }
     let scopes = parse_scope(scope);
     let secret = new_secret();
-    let hashing = secret.clone();
-    let secret_hash = tokio::task::spawn_blocking(move || hash_secret(&hashing))
-        .await
-        .map_err(|e| StaffClientError::Failed(e.to_string()))?
-        .map_err(StaffClientError::Failed)?;
+    let secret_hash = hash_client_secret(&secret);
     let client_id = ClientId::new_v7(now);
     let executed = execute::<crate::domain::Client>(
         store,

@@ -31,6 +31,9 @@ pub struct AuthState {
     /// Client registrations and partner standings, remembered while the store's head has
     /// not moved.
     pub(crate) clients: Arc<super::client_cache::ClientCache>,
+    /// Client secret checks: digests, legacy argon2 hashes (remembered, single-flight) and
+    /// the per-client-id throttle of failures.
+    pub secrets: Arc<super::secrets::SecretCheck>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -77,6 +80,7 @@ impl AuthState {
             customers,
             consents: ports.consents,
             clients: Arc::default(),
+            secrets: Arc::default(),
         }
     }
 

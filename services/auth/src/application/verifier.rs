@@ -180,7 +180,10 @@ impl SignatureCache {
 /// EventStoreDB it is one call instead of three.
 #[derive(Default)]
 struct CurrentCache {
-    passed: std::sync::Mutex<std::collections::HashMap<String, CachedVerdict>>,
+    /// Keyed by the SHA-256 of the token's exact bytes (as [`SignatureCache`] is), never by
+    /// its `jti`: a verdict belongs to the token that earned it, and another token that
+    /// reuses a live `jti` (only a key holder could sign one) is checked on its own.
+    passed: std::sync::Mutex<std::collections::HashMap<[u8; 32], CachedVerdict>>,
 }
 
 #[derive(Clone)]
@@ -193,19 +196,24 @@ struct CachedVerdict {
 const CURRENT_CACHE_LIMIT: usize = 100_000;
 
 impl CurrentCache {
-    fn still_current(&self, jti: &str, head: &super::stamp::Stamp, now: Timestamp) -> bool {
+    fn still_current(&self, digest: &[u8; 32], head: &super::stamp::Stamp, now: Timestamp) -> bool {
         let passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
-        passed.get(jti).is_some_and(|seen| {
+        passed.get(digest).is_some_and(|seen| {
             seen.head == *head && seen.valid_until.is_none_or(|until| now < until)
         })
     }
 
-    fn remember(&self, jti: &str, head: super::stamp::Stamp, valid_until: Option<Timestamp>) {
+    fn remember(
+        &self,
+        digest: [u8; 32],
+        head: super::stamp::Stamp,
+        valid_until: Option<Timestamp>,
+    ) {
         let mut passed = self.passed.lock().unwrap_or_else(|p| p.into_inner());
         if passed.len() >= CURRENT_CACHE_LIMIT {
             passed.clear();
         }
-        passed.insert(jti.to_owned(), CachedVerdict { head, valid_until });
+        passed.insert(digest, CachedVerdict { head, valid_until });
     }
 }
 
@@ -260,13 +268,14 @@ impl TokenVerifier {
         }
     }
 
-    /// The token's claims after the signature, static and time checks at `now`; the
-    /// signature and static checks are remembered (see [`SignatureCache`]).
+    /// The token's claims after the signature, static and time checks at `now`, with the
+    /// SHA-256 of its exact bytes; the signature and static checks are remembered (see
+    /// [`SignatureCache`]).
     fn verified_claims(
         &self,
         token: &str,
         now: Timestamp,
-    ) -> Result<Arc<AccessTokenClaims>, AuthError> {
+    ) -> Result<([u8; 32], Arc<AccessTokenClaims>), AuthError> {
         let invalid = |e: ecohub_jose::jwt::TokenError| AuthError::InvalidToken(e.to_string());
         let digest: [u8; 32] =
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
@@ -277,7 +286,7 @@ impl TokenVerifier {
             && self.ring.trusts(&kid, now)
         {
             check_access_token_times(&claims, now).map_err(invalid)?;
-            return Ok(claims);
+            return Ok((digest, claims));
         }
         let claims = Arc::new(
             verify_access_token(token, self.ring.as_ref(), &self.issuer, &self.audience, now)
@@ -286,7 +295,7 @@ impl TokenVerifier {
         if let Some(kid) = header_kid(token) {
             self.signatures.remember(digest, kid, Arc::clone(&claims));
         }
-        Ok(claims)
+        Ok((digest, claims))
     }
 
     /// Verifies at `now` (see the type's documentation).
@@ -295,7 +304,7 @@ impl TokenVerifier {
         presented: &PresentedToken,
         now: Timestamp,
     ) -> Result<Principal, AuthError> {
-        let claims = self.verified_claims(&presented.token, now)?;
+        let (digest, claims) = self.verified_claims(&presented.token, now)?;
         match claims.jkt() {
             Some(jkt) => {
                 if !presented.dpop_scheme {
@@ -336,7 +345,7 @@ impl TokenVerifier {
                 tracing::warn!(error = %e, "token check unavailable");
                 AuthError::Unavailable
             })?;
-        if !self.current.still_current(&claims.jti, &head, now) {
+        if !self.current.still_current(&digest, &head, now) {
             let valid_until =
                 check_current(self.store.as_ref(), self.consents.as_deref(), &claims, now)
                     .await
@@ -347,7 +356,7 @@ impl TokenVerifier {
                             AuthError::Unavailable
                         }
                     })?;
-            self.current.remember(&claims.jti, head, valid_until);
+            self.current.remember(digest, head, valid_until);
         }
         Ok(Principal {
             client_id: claims.client_id.clone(),

@@ -149,7 +149,7 @@ pub async fn openid_configuration(req: HttpRequest) -> Result<HttpResponse, Endp
     get,
     path = "/jwks",
     tag = "oauth",
-    responses((status = 200, description = "The JWK set", body = Object))
+    responses((status = 200, description = "The JWK set", body = Object, content_type = "application/jwk-set+json"))
 )]
 pub async fn jwks(req: HttpRequest) -> Result<HttpResponse, EndpointError> {
     let state = state(&req)?;

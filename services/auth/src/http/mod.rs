@@ -35,31 +35,38 @@ pub use oauth::{ParForm, RevocationForm, TokenForm};
 pub use pages::{DecisionForm, LOGIN_CSRF_COOKIE, LoginForm, LogoutForm, local_path};
 
 /// Mounts every route of the authorization server. Needs `web::Data<AuthState>` in app data,
-/// and `web::Data<SharedVerifier>` for `/admin/clients`.
+/// and `web::Data<SharedVerifier>` for `/admin/clients`. Each path is one resource, so another
+/// method gets 405 with `Allow` (the problem fallback renders it), as on every other service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(metadata::authorization_server),
+    cfg.service(
+        web::resource("/.well-known/oauth-authorization-server")
+            .route(web::get().to(metadata::authorization_server)),
     )
-    .route(
-        "/.well-known/openid-configuration",
-        web::get().to(metadata::openid_configuration),
+    .service(
+        web::resource("/.well-known/openid-configuration")
+            .route(web::get().to(metadata::openid_configuration)),
     )
-    .route("/jwks", web::get().to(metadata::jwks))
-    .route("/par", web::post().to(oauth::par))
-    .route("/authorize", web::get().to(pages::authorize))
-    .route("/authorize/decision", web::post().to(pages::decision))
-    .route("/login", web::get().to(pages::login_page))
-    .route("/login", web::post().to(pages::login))
-    .route("/logout", web::post().to(pages::logout))
-    .route("/token", web::post().to(oauth::token))
-    .route("/introspect", web::post().to(oauth::introspect))
-    .route("/revoke", web::post().to(oauth::revoke))
-    .route("/register", web::post().to(register::register))
-    .route("/register/{client_id}", web::get().to(register::read))
-    .route("/register/{client_id}", web::put().to(register::update))
-    .route("/register/{client_id}", web::delete().to(register::delete))
-    .route("/admin/clients", web::post().to(admin::create_client));
+    .service(web::resource("/jwks").route(web::get().to(metadata::jwks)))
+    .service(web::resource("/par").route(web::post().to(oauth::par)))
+    .service(web::resource("/authorize").route(web::get().to(pages::authorize)))
+    .service(web::resource("/authorize/decision").route(web::post().to(pages::decision)))
+    .service(
+        web::resource("/login")
+            .route(web::get().to(pages::login_page))
+            .route(web::post().to(pages::login)),
+    )
+    .service(web::resource("/logout").route(web::post().to(pages::logout)))
+    .service(web::resource("/token").route(web::post().to(oauth::token)))
+    .service(web::resource("/introspect").route(web::post().to(oauth::introspect)))
+    .service(web::resource("/revoke").route(web::post().to(oauth::revoke)))
+    .service(web::resource("/register").route(web::post().to(register::register)))
+    .service(
+        web::resource("/register/{client_id}")
+            .route(web::get().to(register::read))
+            .route(web::put().to(register::update))
+            .route(web::delete().to(register::delete)),
+    )
+    .service(web::resource("/admin/clients").route(web::post().to(admin::create_client)));
 }
 
 /// The OpenAPI document of the authorization server, merged into the hub's.

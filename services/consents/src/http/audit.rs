@@ -289,7 +289,7 @@ struct ExportCursor {
     operation_id = "audit_export_consents",
     params(ExportQuery),
     responses(
-        (status = 200, description = "The export (`text/csv` or `application/x-ndjson`)", body = String),
+        (status = 200, description = "The export (`text/csv` or `application/x-ndjson`)", content((String = "text/csv"), (String = "application/x-ndjson"))),
         (status = 400, description = "Unknown format (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `audit`", body = Problem, content_type = "application/problem+json"),

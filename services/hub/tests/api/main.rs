@@ -4,6 +4,7 @@
 mod app;
 mod conventions;
 mod customers;
+mod edge;
 mod health;
 mod migrate;
 mod openapi;

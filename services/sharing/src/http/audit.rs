@@ -180,7 +180,7 @@ fn csv_line(a: &DataAccessed) -> String {
     operation_id = "export_data_access",
     params(AuditQuery),
     responses(
-        (status = 200, description = "Every matching access record, as `text/csv` (default) or `application/jsonl`", body = String, content_type = "text/csv"),
+        (status = 200, description = "Every matching access record, as `text/csv` (default) or `application/jsonl`", content((String = "text/csv"), (String = "application/jsonl"))),
         (status = 400, description = "Malformed query or unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `audit`", body = Problem, content_type = "application/problem+json"),

@@ -106,6 +106,10 @@ const CASES: &[Case] = &[
         requests: || vec![get("/bare/406")],
     },
     Case {
+        code: ErrorCode::RequestTimeout,
+        requests: || vec![get("/bare/408")],
+    },
+    Case {
         code: ErrorCode::ConcurrencyConflict,
         requests: || vec![get("/raise/concurrency_conflict")],
     },

@@ -188,3 +188,41 @@ async fn a_remembered_signature_never_outlives_the_tokens_expiry() {
         .await
         .assert_problem(401, "invalid_token");
 }
+
+#[actix_web::test]
+async fn a_remembered_verdict_belongs_to_the_token_not_to_its_jti() {
+    let hub = Hub::new();
+    let client = hub.basic_client().await;
+    let token = token_of(&hub, &client).await;
+    // Checked once, so its "still valid" verdict is remembered.
+    assert_eq!(
+        hub.call_protected("Bearer", &token, None).await.status,
+        StatusCode::OK
+    );
+    // A token signed with the hub's own key that reuses the live token's jti, for a client
+    // this hub never registered: a different token, so it is checked on its own and refused.
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let elsewhere = Hub::new().basic_client().await;
+    claims["client_id"] = json!(elsewhere.client_id);
+    claims["sub"] = json!(elsewhere.client_id);
+    let forged = hub
+        .ring
+        .signing_key(hub.now())
+        .unwrap()
+        .sign_jwt("at+jwt", &claims)
+        .unwrap();
+    hub.call_protected("Bearer", &forged, None)
+        .await
+        .assert_problem(401, "invalid_token");
+    // The genuine token keeps working.
+    assert_eq!(
+        hub.call_protected("Bearer", &token, None).await.status,
+        StatusCode::OK
+    );
+}
