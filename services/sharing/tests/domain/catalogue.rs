@@ -32,7 +32,8 @@ fn the_bundled_catalogue_is_valid_and_versioned() {
             "balances",
             "transactions",
             "travel_profile",
-            "activity"
+            "activity",
+            "customer_profile"
         ]
     );
     assert!(dataset("accounts").has_provider("bank"));

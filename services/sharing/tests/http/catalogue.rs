@@ -19,6 +19,7 @@ async fn the_default_catalogue_is_served() {
             "accounts",
             "activity",
             "balances",
+            "customer_profile",
             "transactions",
             "travel_profile"
         ]
