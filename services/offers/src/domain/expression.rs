@@ -21,6 +21,11 @@ pub const MAX_NODES: usize = 256;
 /// At most this deep.
 pub const MAX_DEPTH: usize = 16;
 
+/// The operators a condition may use: no loops, no arithmetic, no string building.
+pub const ALLOWED: [&str; 14] = [
+    "and", "or", "!", "!!", "==", "!=", "===", "!==", "<", "<=", ">", ">=", "in", "var",
+];
+
 /// The one engine of the process (compiling against a shared engine is what makes
 /// evaluations cheap; its configuration never changes).
 static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
@@ -418,6 +423,15 @@ fn check_operator(
             None => Err(err(&here, format!("unknown name {name}"))),
         };
     }
+    if !ALLOWED.contains(&op.as_str()) {
+        return Err(err(
+            &here,
+            format!(
+                "operator {op} is not allowed (allowed: {})",
+                ALLOWED.join(", ")
+            ),
+        ));
+    }
     let args = args_of(raw);
     let arg_path = |i: usize| {
         if raw.is_array() {
@@ -505,12 +519,7 @@ fn check_operator(
             }
             Ok(NodeType::Boolean)
         }
-        other => Err(err(
-            &here,
-            format!(
-                "operator {other} is not allowed (allowed: and, or, !, !!, ==, !=, ===, !==, <, <=, >, >=, in, var)"
-            ),
-        )),
+        other => Err(err(&here, format!("operator {other} is not allowed"))),
     }
 }
 
