@@ -442,6 +442,7 @@ impl OffersState {
             channel: run.channel,
             params: run.params,
             inactive_partners,
+            not_accepted: version.awaiting(),
         };
         let evaluation = evaluate(
             &version.content,

@@ -32,7 +32,7 @@ pub struct Subject {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Exclusion {
     /// `not_published`, `outside_window`, `channel_not_offered`, `partner_not_active`,
-    /// `customer_objected`, `audience_all_of`, `audience_any_of`, `audience_none_of`.
+    /// `partner_not_accepted`, `customer_objected`, `audience_all_of`, `audience_any_of`, `audience_none_of`.
     pub code: String,
     /// What failed.
     pub message: String,
@@ -132,6 +132,8 @@ pub struct Context {
     pub params: Map<String, Value>,
     /// Co-brand partners that are not active now (read exactly by the caller).
     pub inactive_partners: BTreeSet<PartnerId>,
+    /// Co-brand partners that have not accepted the version (or withdrew their acceptance).
+    pub not_accepted: BTreeSet<PartnerId>,
 }
 
 /// Evaluates one persona version for `subject`.
@@ -272,6 +274,11 @@ pub fn evaluate(
         Some(exclusion(
             "partner_not_active",
             format!("co-brand partner {p} is not active"),
+        ))
+    } else if let Some(p) = context.not_accepted.iter().next() {
+        Some(exclusion(
+            "partner_not_accepted",
+            format!("co-brand partner {p} has not accepted this version (or withdrew)"),
         ))
     } else if subject.objected && personalised {
         Some(exclusion(

@@ -26,6 +26,7 @@ fn published(amount: f64) -> Context {
         channel: None,
         params: params(amount),
         inactive_partners: BTreeSet::new(),
+        not_accepted: BTreeSet::new(),
     }
 }
 

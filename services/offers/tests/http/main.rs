@@ -1,0 +1,10 @@
+//! HTTP tests of the offers API against the embedded store, with fake partner standing and
+//! customer records.
+
+#[path = "../common/fixtures.rs"]
+mod fixtures;
+
+mod support;
+
+mod catalogue;
+mod propositions;

@@ -1,0 +1,225 @@
+//! The app under test, fakes and request helpers.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{test, web};
+use async_trait::async_trait;
+use ecohub_eventstore::{SharedStore, SqliteStore, SqliteStoreOptions, read_stream_to_end};
+use ecohub_kernel::{ManualClock, PartnerId, Timestamp};
+use ecohub_offers::{
+    CustomerRecords, OffersConfig, OffersPorts, OffersState, PartnerStandings, PortError,
+    ProfileRecord,
+};
+use ecohub_security::SharedVerifier;
+use ecohub_testkit::http::service_app;
+pub use ecohub_testkit::http::{Res, bearer, call};
+use ecohub_testkit::{FakeVerifier, PrincipalExt, principal};
+use serde_json::{Value, json};
+
+pub const START: Timestamp = Timestamp::from_unix_seconds(1_800_000_000);
+
+/// Two product managers (two people for maker-checker).
+pub const PM1: &str = "pm-1";
+pub const PM2: &str = "pm-2";
+/// A compliance officer (no offers scope).
+pub const AUDITOR: &str = "auditor";
+
+/// A co-brand partner's token: `partner:<id>` (offers:read, offers:write).
+pub fn partner_token(id: &str) -> String {
+    format!("partner:{id}")
+}
+
+fn verifier() -> SharedVerifier {
+    FakeVerifier::new()
+        .token(PM1, principal("pm-1", &["offers:manage"]))
+        .token(PM2, principal("pm-2", &["offers:manage"]))
+        .token(AUDITOR, principal("auditor", &["audit"]))
+        .token(
+            "staff-client",
+            principal("staff-client", &["offers:read", "offers:write"]),
+        )
+        .prefixed("partner:", |id| {
+            principal(&format!("client-{id}"), &["offers:read", "offers:write"]).partner(id)
+        })
+        .shared()
+}
+
+/// Partner standing: every partner is active unless suspended here.
+#[derive(Default)]
+pub struct FakePartners {
+    pub inactive: Mutex<BTreeSet<PartnerId>>,
+}
+
+#[async_trait]
+impl PartnerStandings for FakePartners {
+    async fn inactive(
+        &self,
+        partners: &BTreeSet<PartnerId>,
+    ) -> Result<BTreeSet<PartnerId>, PortError> {
+        let inactive = self.inactive.lock().unwrap();
+        Ok(partners.intersection(&inactive).copied().collect())
+    }
+}
+
+/// Published records by (customer, dataset); datasets `customer_profile` and `travel_profile`
+/// exist.
+#[derive(Default)]
+pub struct FakeRecords {
+    pub records: Mutex<HashMap<(String, String), Vec<ProfileRecord>>>,
+}
+
+impl CustomerRecords for FakeRecords {
+    fn dataset_exists(&self, dataset: &str) -> bool {
+        matches!(dataset, "customer_profile" | "travel_profile")
+    }
+    fn records(&self, customer_id: &str, dataset: &str) -> Vec<ProfileRecord> {
+        self.records
+            .lock()
+            .unwrap()
+            .get(&(customer_id.to_owned(), dataset.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+pub struct TestApp {
+    pub store: SharedStore,
+    pub clock: Arc<ManualClock>,
+    pub partners: Arc<FakePartners>,
+    pub records: Arc<FakeRecords>,
+    pub state: OffersState,
+    _index: ecohub_eventstore::ProjectionHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: SharedStore = Arc::new(
+            SqliteStore::open(dir.path().join("events.db"), SqliteStoreOptions::default()).unwrap(),
+        );
+        let clock = Arc::new(ManualClock::at(START));
+        let partners = Arc::new(FakePartners::default());
+        let records = Arc::new(FakeRecords::default());
+        let (state, projection) = OffersState::new(
+            store.clone(),
+            clock.clone(),
+            OffersConfig::default(),
+            OffersPorts {
+                partners: partners.clone(),
+                records: records.clone(),
+            },
+        );
+        let index = ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection);
+        Self {
+            store,
+            clock,
+            partners,
+            records,
+            state,
+            _index: index,
+            _dir: dir,
+        }
+    }
+
+    /// Publishes a customer profile record as `provider`.
+    pub fn profile(&self, customer: &str, provider: &str, data: Value) {
+        self.records
+            .records
+            .lock()
+            .unwrap()
+            .entry((customer.to_owned(), "customer_profile".to_owned()))
+            .or_default()
+            .push(ProfileRecord {
+                provider: provider.to_owned(),
+                data: Arc::new(data),
+            });
+    }
+
+    pub async fn send(&self, req: test::TestRequest) -> Res {
+        self.clock.advance(Duration::from_secs(1));
+        let app = service_app(verifier())
+            .app_data(web::Data::new(self.state.clone()))
+            .configure(ecohub_offers::configure);
+        call(app, req).await
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> Res {
+        self.send(bearer(test::TestRequest::get().uri(uri), token))
+            .await
+    }
+
+    pub async fn put(&self, uri: &str, token: &str, body: Value) -> Res {
+        self.send(bearer(
+            test::TestRequest::put().uri(uri).set_json(body),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> Res {
+        self.send(bearer(
+            test::TestRequest::post().uri(uri).set_json(body),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn post_empty(&self, uri: &str, token: &str) -> Res {
+        self.send(bearer(test::TestRequest::post().uri(uri), token))
+            .await
+    }
+
+    pub async fn delete(&self, uri: &str, token: &str, body: Value) -> Res {
+        self.send(bearer(
+            test::TestRequest::delete().uri(uri).set_json(body),
+            token,
+        ))
+        .await
+    }
+
+    /// How many events the offers streams hold (nothing written on refusals).
+    pub async fn events(&self, stream: &str) -> usize {
+        read_stream_to_end(&*self.store, stream)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// The fixture attributes and the `globetrotter` and `prime` personas.
+    pub async fn catalogue(&self) {
+        for (name, body) in crate::fixtures::attributes() {
+            let r = self
+                .put(&format!("/offers/attributes/{name}"), PM1, body)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        for (name, condition) in [
+            ("globetrotter", crate::fixtures::globetrotter()),
+            ("prime", crate::fixtures::prime()),
+        ] {
+            let r = self
+                .put(
+                    &format!("/offers/personas/{name}"),
+                    PM1,
+                    json!({"title": name, "description": "fixture", "condition": condition}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+
+    /// Waits until the proposition list shows `n` propositions.
+    pub async fn listed(&self, n: usize) -> Value {
+        for _ in 0..200 {
+            let r = self.get("/offers/propositions", PM1).await;
+            if r.body["propositions"].as_array().map(Vec::len) == Some(n) {
+                return r.body;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the proposition list never showed {n}");
+    }
+}
