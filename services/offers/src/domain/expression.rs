@@ -1,4 +1,4 @@
-//! Conditions: segment and pricing expressions in JSONLogic (docs/adr/0019), checked against
+//! Conditions: segment and pricing expressions in JSONLogic (docs/adr/0020), checked against
 //! a vocabulary before they are stored, compiled once, evaluated in nanoseconds and explained
 //! sub-condition by sub-condition.
 //!

@@ -62,8 +62,8 @@ pub enum OffersError {
     /// An input breaks a rule.
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// The approver submitted the version (four-eyes principle).
-    #[error("maker-checker: {0} submitted this version and cannot approve it")]
+    /// The approver drafted, revised or submitted the version (four-eyes principle).
+    #[error("maker-checker: {0} wrote or submitted this version and cannot approve it")]
     FourEyes(String),
     /// The state refuses the command.
     #[error("{0}")]

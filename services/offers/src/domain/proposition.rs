@@ -338,6 +338,8 @@ pub struct Version {
     pub submitted_by: Option<String>,
     /// Who approved it.
     pub approved_by: Option<String>,
+    /// Everyone who wrote or submitted this version: none of them may approve it.
+    pub authors: BTreeSet<String>,
     /// Co-brand partners that accepted this version.
     pub accepted: BTreeSet<PartnerId>,
     /// Why it was last rejected.
@@ -433,7 +435,7 @@ pub enum PropositionCommand {
         /// Who.
         by: String,
     },
-    /// Approves a submitted version (not by its submitter).
+    /// Approves a submitted version (not by anyone who drafted, revised or submitted it).
     ApproveVersion {
         /// Which version.
         version: u32,
@@ -573,7 +575,7 @@ impl Aggregate for Proposition {
                         v.status
                     )));
                 }
-                if v.submitted_by.as_deref() == Some(by.as_str()) {
+                if v.authors.contains(&by) {
                     return Err(OffersError::FourEyes(by));
                 }
                 Ok(vec![E::Approved {
@@ -733,6 +735,7 @@ impl Aggregate for Proposition {
                     drafted_by: by.clone(),
                     submitted_by: None,
                     approved_by: None,
+                    authors: BTreeSet::from([by.clone()]),
                     accepted: BTreeSet::new(),
                     rejection: None,
                 });
@@ -750,6 +753,7 @@ impl Aggregate for Proposition {
                 if let Some(v) = self.version_mut(*version) {
                     v.status = VersionStatus::Submitted;
                     v.submitted_by = Some(by.clone());
+                    v.authors.insert(by.clone());
                 }
             }
             E::Approved { version, by, .. } => {

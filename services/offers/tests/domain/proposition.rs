@@ -82,13 +82,55 @@ fn the_submitter_cannot_approve() {
             version: 1,
             by: PM1.into(),
         })
-        .then_refused("maker-checker: client:pm-1 submitted this version and cannot approve it");
+        .then_refused(
+            "maker-checker: client:pm-1 wrote or submitted this version and cannot approve it",
+        );
     given::<Proposition>([drafted(1), submitted(1)])
         .when(PropositionCommand::ApproveVersion {
             version: 1,
             by: PM2.into(),
         })
         .then([approved(1)]);
+}
+
+#[test]
+fn the_author_cannot_approve_even_when_someone_else_submitted() {
+    given::<Proposition>([
+        drafted(1),
+        PropositionEvent::Submitted {
+            version: 1,
+            by: PM2.into(),
+            at: NOW,
+        },
+    ])
+    .when(PropositionCommand::ApproveVersion {
+        version: 1,
+        by: PM1.into(),
+    })
+    .then_refused(
+        "maker-checker: client:pm-1 wrote or submitted this version and cannot approve it",
+    );
+    given::<Proposition>([
+        drafted(1),
+        PropositionEvent::DraftRevised {
+            version: 1,
+            content: loan(),
+            by: PM2.into(),
+            at: NOW,
+        },
+        PropositionEvent::Submitted {
+            version: 1,
+            by: PM1.into(),
+            at: NOW,
+        },
+    ])
+    .when(PropositionCommand::ApproveVersion {
+        version: 1,
+        by: PM2.into(),
+    })
+    .then_refused(
+        "maker-checker: client:pm-2 wrote or submitted this version and cannot approve it",
+    );
 }
 
 #[test]
