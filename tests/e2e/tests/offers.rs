@@ -503,6 +503,85 @@ async fn the_globetrotter_loan_from_draft_to_priced_offers() {
         "{history}"
     );
 
+    // A change is a new version: drafted, dry-run before it is offered, approved, accepted;
+    // publishing it retires version 1.
+    let mut v2 = globetrotter_loan(&partner.partner_id);
+    v2["pricing"]["default"]["rate_percent"] = json!(7.5);
+    let (status, created) = send(
+        http.post(hub.url(&format!("/offers/propositions/{id}/versions")))
+            .bearer_auth(&anna)
+            .json(&v2),
+    )
+    .await;
+    assert_eq!(
+        (status, created["version"].as_u64()),
+        (201, Some(2)),
+        "{created}"
+    );
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[2], "params": {"amount": 15000}, "version": 2}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &run["version"],
+            &run["excluded_by"]["code"],
+            &run["price"]["rate_percent"]
+        ),
+        (&json!(2), &json!("not_published"), &json!(7.5)),
+        "{run}"
+    );
+    let version2 =
+        |action: &str| hub.url(&format!("/offers/propositions/{id}/versions/2/{action}"));
+    let (status, body) = send(http.post(version2("submit")).bearer_auth(&anna)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(http.post(version2("approve")).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(
+        http.put(hub.url(&format!("/partner/propositions/{id}/versions/2/acceptance")))
+            .bearer_auth(&partner_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(http.post(version2("publish")).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{body}");
+    let statuses: Vec<&Value> = body["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["status"])
+        .collect();
+    assert_eq!(
+        (body["published_version"].as_u64(), statuses),
+        (Some(2), vec![&json!("retired"), &json!("published")]),
+        "{body}"
+    );
+    let (_, history) = send(
+        http.get(hub.url(&format!("/offers/propositions/{id}/history")))
+            .bearer_auth(&ben),
+    )
+    .await;
+    let events = history["events"].as_array().unwrap();
+    let retired = &events[events.len() - 2];
+    assert_eq!(
+        (
+            &retired["type"],
+            &retired["version"],
+            &retired["reason"],
+            &retired["actor"]
+        ),
+        (
+            &json!("PropositionVersionRetired"),
+            &json!(1),
+            &json!("superseded by version 2"),
+            &json!(ben_actor)
+        ),
+        "{history}"
+    );
+
     let (exit, _) = hub.terminate();
     assert!(exit.success());
 }
