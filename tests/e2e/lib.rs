@@ -207,6 +207,16 @@ impl Partner {
         self.key.sign_jwt("JWT", &claims).unwrap()
     }
 
+    /// A client_credentials access token for `scope` (client authentication by assertion).
+    pub async fn token(&self, hub: &impl Hub, scope: &str) -> String {
+        let mut form = self.auth_form();
+        form.push(("grant_type", "client_credentials".into()));
+        form.push(("scope", scope.to_owned()));
+        let (status, token) = send(loopback_client().post(hub.url("/token")).form(&form)).await;
+        assert_eq!(status, 200, "{token}");
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// The client authentication form fields.
     pub fn auth_form(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -324,7 +334,14 @@ pub async fn onboard(
     roles: &[&str],
     scope: &str,
 ) -> (Staff, Partner) {
-    let http = loopback_client();
+    let staff = bootstrap_staff(hub, dir, store_args).await;
+    let partner = onboard_partner(hub, &staff, issuer, name, roles, scope).await;
+    (staff, partner)
+}
+
+/// Bootstraps the first administrator (CLI with `store_args`), who creates a second
+/// administrator and a compliance officer.
+pub async fn bootstrap_staff(hub: &impl Hub, dir: &std::path::Path, store_args: &[&str]) -> Staff {
     let (ok, out, err) = cli(&["admin", "bootstrap"], dir, store_args, None);
     assert!(ok, "{err}");
     let admin: Value = serde_json::from_str(out.trim()).unwrap();
@@ -333,35 +350,55 @@ pub async fn onboard(
         admin["client_secret"].as_str().unwrap().to_owned(),
     );
     let maker = basic_token(hub, &admin_id, &admin_secret, "admin").await;
-    let (status, checker) = send(
-        http.post(hub.url("/admin/clients"))
-            .bearer_auth(&maker)
-            .json(&json!({"description": "partnership manager B", "scope": "admin"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{checker}");
-    let checker = basic_token(
-        hub,
-        checker["client_id"].as_str().unwrap(),
-        checker["client_secret"].as_str().unwrap(),
-        "admin",
-    )
-    .await;
-    let (status, officer) = send(
-        http.post(hub.url("/admin/clients"))
-            .bearer_auth(&maker)
-            .json(&json!({"description": "compliance officer", "scope": "audit"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{officer}");
-    let audit = basic_token(
-        hub,
-        officer["client_id"].as_str().unwrap(),
-        officer["client_secret"].as_str().unwrap(),
-        "audit",
-    )
-    .await;
+    let (_, checker) = staff_client(hub, &maker, "partnership manager B", "admin").await;
+    let (_, audit) = staff_client(hub, &maker, "compliance officer", "audit").await;
+    Staff {
+        maker,
+        checker,
+        audit,
+    }
+}
 
+/// An administrator (`admin_token`) creates a staff client with `scope`; returns a
+/// its client id and a client_credentials token of that client for `scope`.
+pub async fn staff_client(
+    hub: &impl Hub,
+    admin_token: &str,
+    description: &str,
+    scope: &str,
+) -> (String, String) {
+    let http = loopback_client();
+    let (status, client) = send(
+        http.post(hub.url("/admin/clients"))
+            .bearer_auth(admin_token)
+            .json(&json!({"description": description, "scope": scope})),
+    )
+    .await;
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let token = basic_token(
+        hub,
+        &client_id,
+        client["client_secret"].as_str().unwrap(),
+        scope,
+    )
+    .await;
+    (client_id, token)
+}
+
+/// A partner named `name` applies with `roles`, is verified and approved by `staff` (maker
+/// and checker), and registers its `private_key_jwt` client for the code flow with `scope`.
+/// `issuer` is the hub's issuer (the assertions' audience is `<issuer>/token`).
+pub async fn onboard_partner(
+    hub: &impl Hub,
+    staff: &Staff,
+    issuer: &str,
+    name: &str,
+    roles: &[&str],
+    scope: &str,
+) -> Partner {
+    let http = loopback_client();
+    let (maker, checker) = (&staff.maker, &staff.checker);
     let (status, applied) = send(http.post(hub.url("/partners/applications")).json(&json!({
         "legal_name": name,
         "registration_number": "09876543",
@@ -376,7 +413,7 @@ pub async fn onboard(
     for check in ["registry_check", "sanctions_screening"] {
         let (status, body) = send(
             http.post(hub.url(&format!("/admin/partners/{partner_id}/verifications")))
-                .bearer_auth(&maker)
+                .bearer_auth(maker)
                 .json(&json!({"check": check, "result": "passed", "evidence": "ref 42"})),
         )
         .await;
@@ -384,7 +421,7 @@ pub async fn onboard(
     }
     let (status, approved) = send(
         http.post(hub.url(&format!("/admin/partners/{partner_id}/approve")))
-            .bearer_auth(&checker)
+            .bearer_auth(checker)
             .json(&json!({"redirect_uris": [CALLBACK]})),
     )
     .await;
@@ -402,21 +439,13 @@ pub async fn onboard(
     })))
     .await;
     assert_eq!(status, 201, "{client}");
-    let partner = Partner {
+    Partner {
         partner_id,
         client_id: client["client_id"].as_str().unwrap().to_owned(),
         key,
         audience: format!("{issuer}/token"),
         token_url: hub.url("/token"),
-    };
-    (
-        Staff {
-            maker,
-            checker,
-            audit,
-        },
-        partner,
-    )
+    }
 }
 
 /// A consent-bound access token and its refresh token.

@@ -1,0 +1,587 @@
+//! Bundled offers as the bank and a co-brand partner use them, through the real binary on the
+//! embedded store (the journey of docs/offers.md): staff define attributes over the bank's
+//! `customer_profile` and a `globetrotter` persona; one product manager drafts and submits
+//! the Globetrotter loan, approving it herself is refused (maker-checker), a second one
+//! approves; it cannot be published before the co-brand partner accepts with its own token;
+//! once published, dry runs over customers' bank-published profiles price it as the seed
+//! says (5.3 % / 4.5 % / the default) and explain why. A partner that does not co-brand it
+//! cannot see it; the history names who did what.
+
+use std::time::{Duration, Instant};
+
+use ecohub_e2e::{
+    Hub, add_customer, bootstrap_staff, onboard_partner, send, staff_client, wait_ready,
+};
+use ecohub_testkit::{HubProcess, loopback_client};
+use serde_json::{Value, json};
+
+/// The seed's Globetrotter loan, co-branded by `partner_id` (travel insurance).
+fn globetrotter_loan(partner_id: &str) -> Value {
+    json!({
+        "name": "Globetrotter personal loan",
+        "description": "A personal loan for customers who travel, with travel insurance from our travel partner",
+        "product": {"kind": "loan", "code": "PL-GLOBE", "name": "Globetrotter loan",
+                    "terms": {"term_months": "12-60"}},
+        "benefits": [{"partner_id": partner_id, "kind": "insurance",
+                      "description": "Travel insurance for the whole family", "value": "12 months free"}],
+        "availability": {"audience": {"all_of": ["globetrotter"]},
+                         "channels": ["bank_app", "web", "partner_channel"]},
+        "parameters": {"type": "object", "required": ["amount"],
+                       "properties": {"amount": {"type": "number", "minimum": 1000, "maximum": 50000}}},
+        "pricing": {
+            "rules": [
+                {"name": "globetrotter high income large loan",
+                 "condition": {"and": [{"var": "personas.globetrotter"},
+                                       {">": [{"var": "monthly_income"}, 5000]},
+                                       {">": [{"var": "params.amount"}, 10000]}]},
+                 "rate_percent": 5.3, "commission_percent": 0},
+                {"name": "globetrotter modest income mid-size loan",
+                 "condition": {"and": [{"var": "personas.globetrotter"},
+                                       {"<": [{"var": "monthly_income"}, 5000]},
+                                       {"<=": [5000, {"var": "params.amount"}, 10000]}]},
+                 "rate_percent": 4.5, "commission_percent": 1}
+            ],
+            "default": {"rate_percent": 7.9, "commission_percent": 1}
+        },
+        "add_ons": [{"name": "life insurance", "kind": "insurance",
+                     "description": "Life cover for the outstanding balance",
+                     "condition": {"and": [{"var": "personas.globetrotter"},
+                                           {">": [{"var": "params.amount"}, 10000]}]}}]
+    })
+}
+
+/// Polls `POST /offers/propositions/{id}/dry-run` until the customer's profile has reached
+/// the sharing service's read model (the persona read a value), then returns the evaluation.
+async fn dry_run(hub: &impl Hub, token: &str, id: &str, body: Value) -> Value {
+    let http = loopback_client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, run) = send(
+            http.post(hub.url(&format!("/offers/propositions/{id}/dry-run")))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, 200, "{run}");
+        let persona = &run["personas"][0];
+        if persona["explanation"]["values"]["is_globetrotter"].is_boolean() {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the profile never reached the dry run: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_globetrotter_loan_from_draft_to_priced_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_in(dir.path(), &[]);
+    wait_ready(&hub).await;
+    let http = loopback_client();
+    let staff = bootstrap_staff(&hub, dir.path(), &[]).await;
+    let partner = onboard_partner(
+        &hub,
+        &staff,
+        &hub.url(""),
+        "Globetrotter Travel Ltd",
+        &["offer_partner"],
+        "offers:read offers:write",
+    )
+    .await;
+    let outsider = onboard_partner(
+        &hub,
+        &staff,
+        &hub.url(""),
+        "Fitness Club Ltd",
+        &["offer_partner"],
+        "offers:read offers:write",
+    )
+    .await;
+    // Two product managers: two people for maker-checker.
+    let (anna_id, anna) =
+        staff_client(&hub, &staff.maker, "product manager A", "offers:manage").await;
+    let (ben_id, ben) =
+        staff_client(&hub, &staff.maker, "product manager B", "offers:manage").await;
+
+    // Attributes: fields of the bank's customer_profile.
+    for (name, r#type, description) in [
+        ("age", "number", "Age in years"),
+        ("monthly_income", "number", "Net monthly income"),
+        (
+            "is_globetrotter",
+            "boolean",
+            "Travels abroad several times a year",
+        ),
+        (
+            "risk_class",
+            "string",
+            "Credit risk class: low, medium or high",
+        ),
+    ] {
+        let (status, body) = send(
+            http.put(hub.url(&format!("/offers/attributes/{name}")))
+                .bearer_auth(&anna)
+                .json(&json!({"type": r#type, "description": description,
+                    "source": {"dataset": "customer_profile", "pointer": format!("/{name}")}})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (body["name"].as_str(), body["revision"].as_u64()),
+            (Some(name), Some(1)),
+            "{body}"
+        );
+    }
+
+    // Personas: a condition naming an unknown attribute is refused with its path.
+    let (status, problem) = send(
+        http.put(hub.url("/offers/personas/globetrotter"))
+            .bearer_auth(&anna)
+            .json(
+                &json!({"title": "Globetrotter", "description": "Customers who travel a lot",
+                "condition": {"==": [{"var": "is_globetroter"}, true]}}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "/condition/==/0/var",
+        "{problem}"
+    );
+    let (status, persona) = send(
+        http.put(hub.url("/offers/personas/globetrotter"))
+            .bearer_auth(&anna)
+            .json(
+                &json!({"title": "Globetrotter", "description": "Customers who travel a lot",
+                "condition": {"==": [{"var": "is_globetrotter"}, true]}}),
+            ),
+    )
+    .await;
+    assert_eq!(
+        (status, persona["latest_version"].as_u64()),
+        (200, Some(1)),
+        "{persona}"
+    );
+
+    // Anna drafts and submits the Globetrotter loan.
+    let (status, created) = send(
+        http.post(hub.url("/offers/propositions"))
+            .bearer_auth(&anna)
+            .json(&globetrotter_loan(&partner.partner_id)),
+    )
+    .await;
+    assert_eq!(
+        (status, created["version"].as_u64()),
+        (201, Some(1)),
+        "{created}"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let version = |action: &str| hub.url(&format!("/offers/propositions/{id}/versions/1/{action}"));
+    let (status, body) = send(http.post(version("submit")).bearer_auth(&anna)).await;
+    assert_eq!(
+        (status, body["versions"][0]["status"].as_str()),
+        (200, Some("submitted")),
+        "{body}"
+    );
+
+    // Anna cannot approve what she submitted, and nothing changes.
+    let (status, problem) = send(http.post(version("approve")).bearer_auth(&anna)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("conflict")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("maker-checker"),
+        "{problem}"
+    );
+    let proposition = hub.url(&format!("/offers/propositions/{id}"));
+    let (status, view) = send(http.get(&proposition).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["versions"][0]["status"], "submitted", "{view}");
+    assert!(view["versions"][0].get("approved_by").is_none(), "{view}");
+
+    // Ben approves.
+    let (status, body) = send(http.post(version("approve")).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["versions"][0]["status"].as_str(),
+            body["versions"][0]["approved_by"].as_str()
+        ),
+        (Some("approved"), Some(format!("client:{ben_id}").as_str())),
+        "{body}"
+    );
+
+    // Publishing waits for the co-brand partner.
+    let (status, problem) = send(http.post(version("publish")).bearer_auth(&anna)).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&partner.partner_id),
+        "{problem}"
+    );
+
+    // The partner sees the proposition it co-brands, and accepts it with its own token.
+    let partner_token = partner.token(&hub, "offers:read offers:write").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, list) = send(
+            http.get(hub.url("/partner/propositions"))
+                .bearer_auth(&partner_token),
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        if list["propositions"][0]["id"] == id.as_str() {
+            assert_eq!(list["propositions"].as_array().unwrap().len(), 1, "{list}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never listed: {list}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let acceptance = hub.url(&format!("/partner/propositions/{id}/versions/1/acceptance"));
+    let (status, body) = send(http.put(&acceptance).bearer_auth(&partner_token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["versions"][0]["accepted_by"],
+        json!([partner.partner_id]),
+        "{body}"
+    );
+    assert_eq!(
+        body["versions"][0]["awaiting_acceptance"],
+        json!([]),
+        "{body}"
+    );
+
+    // A partner that does not co-brand it cannot see it, nor accept it.
+    let outsider_token = outsider.token(&hub, "offers:read offers:write").await;
+    let (status, problem) = send(
+        http.get(hub.url(&format!("/partner/propositions/{id}")))
+            .bearer_auth(&outsider_token),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("not_found")),
+        "{problem}"
+    );
+    let (status, problem) = send(http.put(&acceptance).bearer_auth(&outsider_token)).await;
+    assert_eq!(status, 404, "{problem}");
+
+    // Published.
+    let (status, body) = send(http.post(version("publish")).bearer_auth(&anna)).await;
+    assert_eq!(
+        (status, body["published_version"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(body["versions"][0]["status"], "published", "{body}");
+
+    // The bank publishes its customers' profiles.
+    let (_, feed) = staff_client(
+        &hub,
+        &staff.maker,
+        "core banking feed",
+        "admin data:publish",
+    )
+    .await;
+    let mut customers = Vec::new();
+    for (username, profile) in [
+        (
+            "alice",
+            json!({"age": 34, "monthly_income": 6000, "risk_class": "low", "is_globetrotter": true}),
+        ),
+        (
+            "bob",
+            json!({"age": 29, "monthly_income": 4000, "risk_class": "medium", "is_globetrotter": true}),
+        ),
+        (
+            "carol",
+            json!({"age": 51, "monthly_income": 8000, "risk_class": "low", "is_globetrotter": false}),
+        ),
+    ] {
+        let customer_id = add_customer(dir.path(), &[], username);
+        let (status, body) = send(
+            http.post(hub.url("/data/customer_profile/records"))
+                .bearer_auth(&feed)
+                .json(&json!({"customer_id": customer_id,
+                    "records": [{"id": "profile", "data": profile}]})),
+        )
+        .await;
+        assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+        customers.push(customer_id);
+    }
+
+    // Alice (globetrotter, income 6000) borrowing 15000: 5.3 %, no commission, life insurance.
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[0], "params": {"amount": 15000}, "channel": "bank_app"}),
+    )
+    .await;
+    assert_eq!(run["version"], 1, "{run}");
+    assert_eq!(run["available"], true, "{run}");
+    assert!(run.get("excluded_by").is_none(), "{run}");
+    let persona = &run["personas"][0];
+    assert_eq!(
+        (
+            &persona["persona"],
+            &persona["version"],
+            &persona["matched"]
+        ),
+        (&json!("globetrotter"), &json!(1), &json!(true)),
+        "{run}"
+    );
+    assert_eq!(
+        persona["explanation"]["values"],
+        json!({"is_globetrotter": true}),
+        "{run}"
+    );
+    let price = &run["price"];
+    assert_eq!(
+        (
+            &price["rule"],
+            &price["rate_percent"],
+            &price["commission_percent"]
+        ),
+        (
+            &json!("globetrotter high income large loan"),
+            &json!(5.3),
+            &json!(0.0)
+        ),
+        "{run}"
+    );
+    let tried = &price["tried"][0];
+    assert_eq!(tried["held"], true, "{run}");
+    let parts: Vec<(&Value, &Value)> = tried["explanation"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (&p["held"], &p["values"]))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (&json!(true), &json!({"personas.globetrotter": true})),
+            (&json!(true), &json!({"monthly_income": 6000})),
+            (&json!(true), &json!({"params.amount": 15000})),
+        ],
+        "{run}"
+    );
+    assert_eq!(
+        (&run["add_ons"][0]["name"], &run["add_ons"][0]["included"]),
+        (&json!("life insurance"), &json!(true)),
+        "{run}"
+    );
+    assert_eq!(
+        run["benefits"][0]["partner_id"],
+        partner.partner_id.as_str(),
+        "{run}"
+    );
+
+    // Not through a channel it is not offered in.
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[0], "params": {"amount": 15000}, "channel": "branch"}),
+    )
+    .await;
+    assert_eq!(
+        (&run["available"], &run["excluded_by"]["code"]),
+        (&json!(false), &json!("channel_not_offered")),
+        "{run}"
+    );
+
+    // Parameters are checked against the version's schema.
+    let (status, problem) = send(
+        http.post(hub.url(&format!("/offers/propositions/{id}/dry-run")))
+            .bearer_auth(&ben)
+            .json(&json!({"customer_id": customers[0], "params": {"amount": "lots"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "/params/amount", "{problem}");
+
+    // Bob (globetrotter, income 4000) borrowing 7500: 4.5 %, no life insurance.
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[1], "params": {"amount": 7500}}),
+    )
+    .await;
+    assert_eq!(run["available"], true, "{run}");
+    assert_eq!(
+        (&run["price"]["rule"], &run["price"]["rate_percent"]),
+        (
+            &json!("globetrotter modest income mid-size loan"),
+            &json!(4.5)
+        ),
+        "{run}"
+    );
+    let tried: Vec<&Value> = run["price"]["tried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["held"])
+        .collect();
+    assert_eq!(tried, [&json!(false), &json!(true)], "{run}");
+    assert_eq!(run["add_ons"][0]["included"], false, "{run}");
+
+    // Carol (not a globetrotter): the default price, and not in the audience.
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[2], "params": {"amount": 15000}}),
+    )
+    .await;
+    assert_eq!(run["personas"][0]["matched"], false, "{run}");
+    assert!(run["price"].get("rule").is_none(), "{run}");
+    assert_eq!(
+        (
+            &run["price"]["rate_percent"],
+            &run["price"]["commission_percent"]
+        ),
+        (&json!(7.9), &json!(1.0)),
+        "{run}"
+    );
+    assert_eq!(run["add_ons"][0]["included"], false, "{run}");
+    assert_eq!(
+        (&run["available"], &run["excluded_by"]["code"]),
+        (&json!(false), &json!("audience_all_of")),
+        "{run}"
+    );
+
+    // The history: who did what, and nothing of the refused approval.
+    let (status, history) = send(
+        http.get(hub.url(&format!("/offers/propositions/{id}/history")))
+            .bearer_auth(&ben),
+    )
+    .await;
+    assert_eq!(status, 200, "{history}");
+    let events: Vec<(&str, &str)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["actor"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    let (anna_actor, ben_actor, partner_actor) = (
+        format!("client:{anna_id}"),
+        format!("client:{ben_id}"),
+        format!("client:{}", partner.client_id),
+    );
+    assert_eq!(
+        events,
+        [
+            ("PropositionDrafted", anna_actor.as_str()),
+            ("PropositionVersionSubmitted", anna_actor.as_str()),
+            ("PropositionVersionApproved", ben_actor.as_str()),
+            ("PropositionCoBrandingAccepted", partner_actor.as_str()),
+            ("PropositionVersionPublished", anna_actor.as_str()),
+        ],
+        "{history}"
+    );
+    assert_eq!(
+        history["events"][3]["partner_id"],
+        partner.partner_id.as_str(),
+        "{history}"
+    );
+
+    // A change is a new version: drafted, dry-run before it is offered, approved, accepted;
+    // publishing it retires version 1.
+    let mut v2 = globetrotter_loan(&partner.partner_id);
+    v2["pricing"]["default"]["rate_percent"] = json!(7.5);
+    let (status, created) = send(
+        http.post(hub.url(&format!("/offers/propositions/{id}/versions")))
+            .bearer_auth(&anna)
+            .json(&v2),
+    )
+    .await;
+    assert_eq!(
+        (status, created["version"].as_u64()),
+        (201, Some(2)),
+        "{created}"
+    );
+    let run = dry_run(
+        &hub,
+        &ben,
+        &id,
+        json!({"customer_id": customers[2], "params": {"amount": 15000}, "version": 2}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &run["version"],
+            &run["excluded_by"]["code"],
+            &run["price"]["rate_percent"]
+        ),
+        (&json!(2), &json!("not_published"), &json!(7.5)),
+        "{run}"
+    );
+    let version2 =
+        |action: &str| hub.url(&format!("/offers/propositions/{id}/versions/2/{action}"));
+    let (status, body) = send(http.post(version2("submit")).bearer_auth(&anna)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(http.post(version2("approve")).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(
+        http.put(hub.url(&format!("/partner/propositions/{id}/versions/2/acceptance")))
+            .bearer_auth(&partner_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(http.post(version2("publish")).bearer_auth(&ben)).await;
+    assert_eq!(status, 200, "{body}");
+    let statuses: Vec<&Value> = body["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["status"])
+        .collect();
+    assert_eq!(
+        (body["published_version"].as_u64(), statuses),
+        (Some(2), vec![&json!("retired"), &json!("published")]),
+        "{body}"
+    );
+    let (_, history) = send(
+        http.get(hub.url(&format!("/offers/propositions/{id}/history")))
+            .bearer_auth(&ben),
+    )
+    .await;
+    let events = history["events"].as_array().unwrap();
+    let retired = &events[events.len() - 2];
+    assert_eq!(
+        (
+            &retired["type"],
+            &retired["version"],
+            &retired["reason"],
+            &retired["actor"]
+        ),
+        (
+            &json!("PropositionVersionRetired"),
+            &json!(1),
+            &json!("superseded by version 2"),
+            &json!(ben_actor)
+        ),
+        "{history}"
+    );
+
+    let (exit, _) = hub.terminate();
+    assert!(exit.success());
+}
