@@ -741,10 +741,14 @@ impl Aggregate for Proposition {
                 });
             }
             E::DraftRevised {
-                version, content, ..
+                version,
+                content,
+                by,
+                ..
             } => {
                 if let Some(v) = self.version_mut(*version) {
                     v.content = content.clone();
+                    v.authors.insert(by.clone());
                     // Partners accepted the content that was replaced.
                     v.accepted.clear();
                 }
