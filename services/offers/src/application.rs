@@ -15,9 +15,10 @@ use crate::config::OffersConfig;
 use crate::domain::evaluation::Context;
 use crate::domain::{
     AttributeCatalogue, AttributeDefinition, CATALOGUE_STREAM, CatalogueCommand, Condition,
-    Evaluation, Invalid, OffersError, PERSONAS_STREAM, PersonaCatalogue, PersonaCommand,
-    PersonaMatch, Proposition, PropositionCommand, PropositionContent, PropositionDoc,
-    PropositionEvent, PropositionId, Subject, VarType, Vocabulary, evaluate, evaluate_persona,
+    Evaluation, Invalid, OfferPreferences, OffersError, PERSONAS_STREAM, PersonaCatalogue,
+    PersonaCommand, PersonaMatch, PreferenceCommand, Proposition, PropositionCommand,
+    PropositionContent, PropositionDoc, PropositionEvent, PropositionId, Subject, VarType,
+    Vocabulary, evaluate, evaluate_persona, preferences_stream,
 };
 use crate::index::PropositionIndexReader;
 use crate::ports::{CustomerRecords, PartnerStandings, PortError};
@@ -378,8 +379,43 @@ impl OffersState {
             .collect()
     }
 
-    /// The customer's attribute values, from the bank's published records.
-    pub fn subject(&self, customer_id: &str, attributes: &AttributeCatalogue) -> Subject {
+    /// The customer's offer preferences (exact: read from their stream).
+    pub async fn preferences(&self, customer_id: &str) -> Result<OfferPreferences, AppError> {
+        Ok(
+            load::<OfferPreferences>(&*self.store, &preferences_stream(customer_id))
+                .await?
+                .0,
+        )
+    }
+
+    /// The customer objects to (`allowed: false`) or allows personalised offers.
+    pub async fn set_personalised_offers(
+        &self,
+        customer_id: &str,
+        allowed: bool,
+        ctx: &RequestContext,
+    ) -> Result<OfferPreferences, AppError> {
+        self.run::<OfferPreferences>(
+            &preferences_stream(customer_id),
+            PreferenceCommand::SetPersonalisedOffers { allowed },
+            ctx,
+        )
+        .await
+    }
+
+    /// The customer as conditions see them: an objecting customer is not profiled (no
+    /// record is read); otherwise attribute values from the bank's published records.
+    pub async fn subject(
+        &self,
+        customer_id: &str,
+        attributes: &AttributeCatalogue,
+    ) -> Result<Subject, AppError> {
+        if self.preferences(customer_id).await?.objected {
+            return Ok(Subject {
+                attributes: Map::new(),
+                objected: true,
+            });
+        }
         let mut values = Map::new();
         for a in attributes.attributes.values() {
             let def = &a.definition;
@@ -393,10 +429,10 @@ impl OffersState {
                 values.insert(def.name.clone(), v.clone());
             }
         }
-        Subject {
+        Ok(Subject {
             attributes: values,
             objected: false,
-        }
+        })
     }
 
     /// Evaluates persona `name` (at `version`, default its latest) for a customer.
@@ -413,7 +449,7 @@ impl OffersState {
             None => persona.latest(),
         };
         let attributes = self.attributes().await?;
-        let subject = self.subject(customer_id, &attributes);
+        let subject = self.subject(customer_id, &attributes).await?;
         Ok(evaluate_persona(name, v, &subject))
     }
 
@@ -436,7 +472,7 @@ impl OffersState {
         let inactive_partners = self.ports.partners.inactive(&partners).await?;
         let attributes = self.attributes().await?;
         let personas = self.personas().await?;
-        let subject = self.subject(&run.customer_id, &attributes);
+        let subject = self.subject(&run.customer_id, &attributes).await?;
         let context = Context {
             published: version.status == crate::domain::VersionStatus::Published,
             channel: run.channel,

@@ -18,7 +18,7 @@ mod verifier;
 pub use browser::{Browser, Page, input_value};
 pub use process::{HubProcess, ecohub_binary};
 pub use store::{FaultyStore, HookFuture, StoreCounts};
-pub use verifier::{FakeVerifier, PrincipalExt, principal};
+pub use verifier::{FakeSessions, FakeVerifier, PrincipalExt, fake_csrf, principal};
 
 use std::sync::Once;
 

@@ -123,3 +123,32 @@ impl PrincipalExt for Principal {
         self
     }
 }
+
+/// Customer sessions for tests: cookie `session-<customer>` → customer `<customer>` (display
+/// name `<b><customer></b> & co`, to show escaping), CSRF token [`fake_csrf`]`(<customer>)`;
+/// any other cookie is invalid.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FakeSessions;
+
+#[async_trait(?Send)]
+impl ecohub_security::CustomerSessions for FakeSessions {
+    async fn resolve(
+        &self,
+        cookie: &str,
+    ) -> Result<ecohub_security::SessionCustomer, ecohub_security::CustomerSessionError> {
+        let customer = cookie
+            .strip_prefix("session-")
+            .ok_or_else(|| ecohub_security::CustomerSessionError::Invalid("unknown".into()))?;
+        Ok(ecohub_security::SessionCustomer {
+            customer_id: customer.to_owned(),
+            display_name: format!("<b>{customer}</b> & co"),
+            session_id: format!("sid-{customer}"),
+            csrf_token: fake_csrf(customer),
+        })
+    }
+}
+
+/// The CSRF token of `customer`'s fake session.
+pub fn fake_csrf(customer: &str) -> String {
+    format!("csrf-{customer}")
+}

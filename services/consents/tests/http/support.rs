@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{test, web};
-use async_trait::async_trait;
 use ecohub_consents::domain::PartnerId;
 use ecohub_consents::{
     ActionContext, ConsentsConfig, ConsentsPorts, ConsentsState, CustomerRef, PartnerInfo,
@@ -17,9 +16,7 @@ use ecohub_eventstore::{
     read_stream_to_end,
 };
 use ecohub_kernel::{Clock, ManualClock, Timestamp};
-use ecohub_security::{
-    CustomerSessionError, CustomerSessions, SessionCustomer, SharedCustomerSessions, SharedVerifier,
-};
+use ecohub_security::{SharedCustomerSessions, SharedVerifier};
 use ecohub_testkit::http::service_app;
 pub use ecohub_testkit::http::{Res, bearer, call};
 use ecohub_testkit::{FakeVerifier, FaultyStore, PrincipalExt, principal};
@@ -59,26 +56,8 @@ fn verifier() -> SharedVerifier {
         .shared()
 }
 
-/// Sessions: cookie `session-<customer>` → customer `<customer>`, CSRF `csrf-<customer>`.
-struct FakeSessions;
-
-#[async_trait(?Send)]
-impl CustomerSessions for FakeSessions {
-    async fn resolve(&self, cookie: &str) -> Result<SessionCustomer, CustomerSessionError> {
-        let customer = cookie
-            .strip_prefix("session-")
-            .ok_or_else(|| CustomerSessionError::Invalid("unknown".into()))?;
-        Ok(SessionCustomer {
-            customer_id: customer.to_owned(),
-            display_name: format!("<b>{customer}</b> & co"),
-            session_id: format!("sid-{customer}"),
-            csrf_token: csrf(customer),
-        })
-    }
-}
-
 pub fn csrf(customer: &str) -> String {
-    format!("csrf-{customer}")
+    ecohub_testkit::fake_csrf(customer)
 }
 
 /// Partners known to the fake directory.
@@ -167,7 +146,7 @@ impl TestApp {
     /// Sends `req` (the clock moves one second first).
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
-        let sessions: SharedCustomerSessions = Arc::new(FakeSessions);
+        let sessions: SharedCustomerSessions = Arc::new(ecohub_testkit::FakeSessions);
         let app = service_app(verifier())
             .app_data(web::Data::new(sessions))
             .app_data(web::Data::new(self.state.clone()))

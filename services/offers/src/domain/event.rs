@@ -148,6 +148,45 @@ pub enum PropositionEvent {
     },
 }
 
+/// An event of a customer's offer preferences (no personal data in the payload: the stream
+/// is the customer's).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreferenceEvent {
+    /// `PersonalisedOffersObjected`: the customer objected (GDPR Art. 21).
+    PersonalisedOffersObjected {
+        /// When.
+        at: Timestamp,
+    },
+    /// `PersonalisedOffersAllowed`: the customer withdrew the objection.
+    PersonalisedOffersAllowed {
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl PreferenceEvent {
+    const TYPES: [&'static str; 2] = ["PersonalisedOffersObjected", "PersonalisedOffersAllowed"];
+}
+
+impl DomainEvent for PreferenceEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            PreferenceEvent::PersonalisedOffersObjected { .. } => Self::TYPES[0],
+            PreferenceEvent::PersonalisedOffersAllowed { .. } => Self::TYPES[1],
+        }
+    }
+    fn event_version(&self) -> u16 {
+        1
+    }
+    fn encode(&self) -> serde_json::Value {
+        stored::encode_preference(self)
+    }
+    fn decode(t: &str, v: u16, data: &serde_json::Value) -> Result<Self, DecodeError> {
+        DecodeError::check_known(t, v, &Self::TYPES, 1)?;
+        stored::decode_preference(t, data)
+    }
+}
+
 impl CatalogueEvent {
     const TYPES: [&'static str; 1] = ["AttributeDefined"];
 }
@@ -272,6 +311,26 @@ mod stored {
             event_type: t.to_owned(),
             reason: message.to_string(),
         }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct PreferenceV1 {
+        at: Timestamp,
+    }
+
+    pub(super) fn encode_preference(e: &PreferenceEvent) -> Value {
+        let (PreferenceEvent::PersonalisedOffersObjected { at }
+        | PreferenceEvent::PersonalisedOffersAllowed { at }) = e;
+        to_value(&PreferenceV1 { at: *at })
+    }
+
+    pub(super) fn decode_preference(t: &str, data: &Value) -> Result<PreferenceEvent, DecodeError> {
+        let PreferenceV1 { at } = from_value(t, data)?;
+        Ok(if t == "PersonalisedOffersObjected" {
+            PreferenceEvent::PersonalisedOffersObjected { at }
+        } else {
+            PreferenceEvent::PersonalisedOffersAllowed { at }
+        })
     }
 
     #[derive(Serialize, Deserialize)]

@@ -206,7 +206,7 @@ impl Condition {
 
     fn compile(rule: &Value) -> Result<Condition, ConditionError> {
         let logic = ENGINE
-            .compile(rule)
+            .compile(&guarded(rule))
             .map_err(|e| err("", format!("not a valid JSONLogic rule: {e}")))?;
         Ok(Condition {
             rule: Arc::new(rule.clone()),
@@ -287,9 +287,39 @@ fn explain(rule: &Value, data: &Value) -> Explanation {
     }
 }
 
+/// `rule` with every comparison guarded so that a missing value never matches: JSONLogic
+/// coerces `null` (a value the customer does not have) to 0 or "", so `income < 5000` would
+/// hold for a customer with no income. Each comparison that reads names becomes
+/// `{"and": [{"!==": [{"var": name}, null]}, …, comparison]}`; the stored and shown rule is
+/// the original.
+fn guarded(rule: &Value) -> Value {
+    match operator(rule) {
+        Some((op, args)) if matches!(op, "and" | "or" | "!" | "!!") => {
+            let inner: Vec<Value> = args_of(args).into_iter().map(guarded).collect();
+            serde_json::json!({ op: inner })
+        }
+        Some((op, _)) if op != "var" => {
+            let mut names = Vec::new();
+            collect_vars(rule, &mut names);
+            if names.is_empty() {
+                return rule.clone();
+            }
+            names.sort();
+            names.dedup();
+            let mut all: Vec<Value> = names
+                .into_iter()
+                .map(|n| serde_json::json!({"!==": [{"var": n}, null]}))
+                .collect();
+            all.push(rule.clone());
+            serde_json::json!({ "and": all })
+        }
+        _ => rule.clone(),
+    }
+}
+
 /// Evaluates any rule node (sub-conditions while explaining; literals are truthy or not).
 fn evaluate_value(rule: &Value, data: &Value) -> bool {
-    match ENGINE.compile(rule) {
+    match ENGINE.compile(&guarded(rule)) {
         Ok(logic) => {
             let arena = datalogic_rs::bumpalo::Bump::new();
             match ENGINE.evaluate(&logic, data, &arena) {
@@ -597,6 +627,16 @@ mod tests {
         assert!(prime.holds(&json!({"age": 35, "risk_class": "low"})));
         assert!(!prime.holds(&json!({"age": 50, "risk_class": "low"})));
         assert!(!prime.holds(&json!({})), "missing values never match");
+        let poor = Condition::parse(&json!({"<": [{"var": "age"}, 30]}), &vocab()).unwrap();
+        assert!(!poor.holds(&json!({})), "null is not less than 30");
+        assert!(!poor.explain(&json!({})).held);
+        let not_high =
+            Condition::parse(&json!({"!=": [{"var": "risk_class"}, "high"]}), &vocab()).unwrap();
+        assert!(
+            !not_high.holds(&json!({})),
+            "an unknown class is not known to differ"
+        );
+        assert!(not_high.holds(&json!({"risk_class": "low"})));
         let globetrotter =
             Condition::parse(&json!({"==": [{"var": "is_globetrotter"}, true]}), &vocab()).unwrap();
         assert!(globetrotter.holds(&json!({"is_globetrotter": true})));

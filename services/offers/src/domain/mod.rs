@@ -8,6 +8,7 @@ pub mod evaluation;
 pub mod event;
 pub mod expression;
 pub mod persona;
+pub mod preference;
 pub mod proposition;
 
 pub use attribute::{
@@ -20,9 +21,10 @@ pub use evaluation::{
     AddOnOutcome, Context, Evaluation, Exclusion, PersonaMatch, PriceOutcome, RuleOutcome, Subject,
     evaluate, evaluate_persona,
 };
-pub use event::{CatalogueEvent, PersonaEvent, PropositionEvent};
+pub use event::{CatalogueEvent, PersonaEvent, PreferenceEvent, PropositionEvent};
 pub use expression::{Condition, ConditionError, Explanation, VarType, Vocabulary};
 pub use persona::{PERSONAS_STREAM, Persona, PersonaCatalogue, PersonaCommand, PersonaVersion};
+pub use preference::{OfferPreferences, PreferenceCommand, preferences_stream};
 pub use proposition::{
     Proposition, PropositionCommand, PropositionContent, Version, VersionStatus,
 };

@@ -6,6 +6,7 @@
 //! Handlers are thin: extract → authorise (`Authenticated<S>`, plus the co-brand check) →
 //! call an [`OffersState`](crate::OffersState) use case → map the result.
 
+pub(crate) mod customer;
 pub(crate) mod dto;
 mod openapi;
 mod partner;
@@ -15,6 +16,7 @@ use actix_web::web;
 use ecohub_eventstore::StoreError;
 use ecohub_http::{ApiError, ErrorCode};
 
+pub use customer::{OfferPreferencesRequest, OfferPreferencesView};
 pub use dto::*;
 pub use openapi::OffersApi;
 
@@ -65,6 +67,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/offers/propositions/{id}/versions/{version}/{action}")
                 .route(web::post().to(staff::transition)),
+        )
+        .service(
+            web::resource("/customer/offer-preferences")
+                .route(web::get().to(customer::show))
+                .route(web::put().to(customer::set)),
+        )
+        .service(web::resource("/dashboard/offers").route(web::get().to(customer::page)))
+        .service(
+            web::resource("/dashboard/offers/preferences").route(web::post().to(customer::submit)),
         )
         .service(web::resource("/partner/propositions").route(web::get().to(partner::list)))
         .service(web::resource("/partner/propositions/{id}").route(web::get().to(partner::show)))

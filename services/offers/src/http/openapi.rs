@@ -3,8 +3,11 @@
 
 use utoipa::OpenApi;
 
+use super::customer::{
+    OfferPreferencesRequest, OfferPreferencesView, PersonalisedChoice, PreferencesForm,
+};
 use super::dto::*;
-use super::{partner, staff};
+use super::{customer, partner, staff};
 use crate::domain::{
     AddOnDoc, AddOnOutcome, AttributeSource, AttributeType, AudienceDoc, AvailabilityDoc,
     BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, PersonaMatch, PriceDoc,
@@ -34,6 +37,10 @@ use crate::domain::{
         partner::show,
         partner::accept,
         partner::withdraw,
+        customer::show,
+        customer::set,
+        customer::page,
+        customer::submit,
     ),
     components(schemas(
         AttributeRequest, AttributeView, AttributeList, AttributeSource, AttributeType,
@@ -43,11 +50,13 @@ use crate::domain::{
         AvailabilityDoc, Channel, PriceDoc, PricingRuleDoc, PricingDoc, AddOnDoc,
         VersionStatus, VersionView, PropositionView, PropositionList, ReasonRequest,
         HistoryItem, HistoryView, DryRunRequest, DryRunView, Evaluation, Exclusion,
-        PriceOutcome, RuleOutcome, AddOnOutcome, Created,
+        PriceOutcome, RuleOutcome, AddOnOutcome, Created, OfferPreferencesView,
+        OfferPreferencesRequest, PreferencesForm, PersonalisedChoice,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),
         (name = "co-branding", description = "Co-brand partners: the propositions they co-brand, acceptance"),
+        (name = "customer-offers", description = "Customers: objecting to personalised offers (GDPR Art. 21)"),
     ),
 )]
 pub struct OffersApi;

@@ -7,4 +7,5 @@ mod fixtures;
 mod support;
 
 mod catalogue;
+mod preferences;
 mod propositions;

@@ -140,10 +140,22 @@ impl TestApp {
 
     pub async fn send(&self, req: test::TestRequest) -> Res {
         self.clock.advance(Duration::from_secs(1));
+        let sessions: ecohub_security::SharedCustomerSessions =
+            Arc::new(ecohub_testkit::FakeSessions);
         let app = service_app(verifier())
+            .app_data(web::Data::new(sessions))
             .app_data(web::Data::new(self.state.clone()))
             .configure(ecohub_offers::configure);
         call(app, req).await
+    }
+
+    /// A customer request (session cookie `session-<customer>`).
+    pub async fn as_customer(&self, req: test::TestRequest, customer: &str) -> Res {
+        self.send(req.cookie(actix_web::cookie::Cookie::new(
+            ecohub_security::CUSTOMER_SESSION_COOKIE,
+            format!("session-{customer}"),
+        )))
+        .await
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> Res {

@@ -1,0 +1,229 @@
+//! The customer's offer preferences: the API (`/customer/offer-preferences`, session cookie and
+//! `x-csrf-token`) and the page (`/dashboard/offers`, a form carrying the session's CSRF
+//! token), both server-side, no JavaScript.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use ecohub_http::{ApiError, ErrorCode, InteractionId, Problem};
+use ecohub_kernel::RequestContext;
+use ecohub_security::{CustomerSession, CustomerSessionError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::application::OffersState;
+use crate::domain::OfferPreferences;
+
+/// Where a page request without a session is sent.
+pub const LOGIN_REDIRECT: &str = "/login?return_to=/dashboard/offers";
+
+/// The customer's choice about personalised offers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPreferencesView {
+    /// Whether the bank may use the customer's profile to choose and price offers (`false`:
+    /// the customer objected, GDPR Art. 21).
+    pub personalised_offers: bool,
+    /// When the choice last changed (RFC 3339); absent if it never did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+}
+
+impl From<&OfferPreferences> for OfferPreferencesView {
+    fn from(p: &OfferPreferences) -> Self {
+        Self {
+            personalised_offers: !p.objected,
+            changed_at: p.changed_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// A change of the choice.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPreferencesRequest {
+    /// `false` to object to personalised offers, `true` to allow them again.
+    pub personalised_offers: bool,
+}
+
+/// What the page's form sends.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PreferencesForm {
+    /// The session's CSRF token.
+    pub csrf_token: Option<String>,
+    /// `object` or `allow`.
+    pub personalised_offers: PersonalisedChoice,
+}
+
+/// The form's choice.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalisedChoice {
+    /// Object to personalised offers.
+    Object,
+    /// Allow them.
+    Allow,
+}
+
+fn customer_of(session: &CustomerSession) -> Result<&str, ApiError> {
+    let id = session.customer.customer_id.as_str();
+    if id.is_empty() {
+        return Err(ApiError::new(ErrorCode::Unauthorized).detail("sign in as a customer first"));
+    }
+    Ok(id)
+}
+
+/// The signed-in customer's choice about personalised offers.
+#[utoipa::path(
+    get, path = "/customer/offer-preferences", tag = "customer-offers", operation_id = "get_my_offer_preferences",
+    responses(
+        (status = 200, description = "The choice", body = OfferPreferencesView),
+        (status = 401, description = "No valid customer session", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn show(
+    state: web::Data<OffersState>,
+    session: CustomerSession,
+) -> Result<HttpResponse, ApiError> {
+    let p = state.preferences(customer_of(&session)?).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(OfferPreferencesView::from(&p)))
+}
+
+/// Objects to, or allows again, personalised offers: from the next request on, an objecting
+/// customer is not profiled and offered nothing personalised. Needs `x-csrf-token`.
+#[utoipa::path(
+    put, path = "/customer/offer-preferences", tag = "customer-offers", operation_id = "set_my_offer_preferences",
+    request_body = OfferPreferencesRequest,
+    params(("x-csrf-token" = String, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "The choice now", body = OfferPreferencesView),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid customer session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "CSRF token missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn set(
+    state: web::Data<OffersState>,
+    session: CustomerSession,
+    req: HttpRequest,
+    interaction: InteractionId,
+    body: web::Json<OfferPreferencesRequest>,
+) -> Result<HttpResponse, actix_web::Error> {
+    session.check_csrf_header(&req)?;
+    let customer = customer_of(&session)?;
+    let ctx = RequestContext::customer(customer, interaction);
+    let p = state
+        .set_personalised_offers(customer, body.personalised_offers, &ctx)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(OfferPreferencesView::from(&p)))
+}
+
+/// The page (`templates/offers.html`, extending the shared layout; every value escaped).
+#[derive(Template)]
+#[template(path = "offers.html")]
+struct OffersPage<'a> {
+    name: &'a str,
+    csrf_token: &'a str,
+    objected: bool,
+    changed_at: Option<String>,
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
+    match e {
+        CustomerSessionError::Missing | CustomerSessionError::Invalid(_) => {
+            Ok(see_other(LOGIN_REDIRECT))
+        }
+        e => Err(e.into()),
+    }
+}
+
+/// The customer's offers page: the switch to object to personalised offers.
+#[utoipa::path(
+    get, path = "/dashboard/offers", tag = "customer-offers", operation_id = "offers_page",
+    responses(
+        (status = 200, description = "The page (text/html)", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to `/login?return_to=/dashboard/offers`"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn page(
+    state: web::Data<OffersState>,
+    session: Result<CustomerSession, CustomerSessionError>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return unauthenticated(e),
+    };
+    let p = state
+        .preferences(customer_of(&session)?)
+        .await
+        .map_err(ApiError::from)?;
+    let html = OffersPage {
+        name: &session.customer.display_name,
+        csrf_token: &session.customer.csrf_token,
+        objected: p.objected,
+        changed_at: p.changed_at.map(|t| t.to_rfc3339()),
+    }
+    .render()
+    .map_err(|e| ApiError::internal(format!("cannot render the offers page: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ))
+        .insert_header(("x-frame-options", "DENY"))
+        .body(html))
+}
+
+/// The page's form: objects to or allows personalised offers, then back to the page.
+#[utoipa::path(
+    post, path = "/dashboard/offers/preferences", tag = "customer-offers", operation_id = "offers_page_set_preferences",
+    request_body(content = PreferencesForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved: back to `/dashboard/offers` (or, without a session, to the sign-in page)"),
+        (status = 400, description = "Invalid form", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "CSRF token missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a form", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn submit(
+    state: web::Data<OffersState>,
+    session: Result<CustomerSession, CustomerSessionError>,
+    interaction: InteractionId,
+    form: web::Form<PreferencesForm>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return unauthenticated(e),
+    };
+    session.check_csrf(form.csrf_token.as_deref())?;
+    let customer = customer_of(&session)?;
+    let ctx = RequestContext::customer(customer, interaction);
+    let allowed = matches!(form.personalised_offers, PersonalisedChoice::Allow);
+    state
+        .set_personalised_offers(customer, allowed, &ctx)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(see_other("/dashboard/offers"))
+}
