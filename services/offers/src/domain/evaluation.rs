@@ -298,13 +298,12 @@ pub fn evaluate(
                 audience.any_of.join(", ")
             ),
         ))
-    } else if let Some(n) = audience.none_of.iter().find(|n| matched(n)) {
-        Some(exclusion(
-            "audience_none_of",
-            format!("in persona {n} (none of)"),
-        ))
     } else {
-        None
+        audience
+            .none_of
+            .iter()
+            .find(|n| matched(n))
+            .map(|n| exclusion("audience_none_of", format!("in persona {n} (none of)")))
     };
     Ok(Evaluation {
         available: excluded_by.is_none(),

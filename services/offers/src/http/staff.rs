@@ -80,7 +80,7 @@ pub(crate) async fn define_attribute(
     let name = path.into_inner();
     let b = body.into_inner();
     let definition = AttributeDefinition::new(name.clone(), b.r#type, b.description, b.source)
-        .map_err(|e| crate::application::AppError::from(e))?;
+        .map_err(crate::application::AppError::from)?;
     let c = state
         .define_attribute(definition, &ctx(&auth, interaction))
         .await?;
