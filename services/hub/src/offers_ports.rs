@@ -3,8 +3,6 @@
 //! (exact, from the partners' streams), records and the catalogue are the sharing
 //! service's read models; this module only converts types and errors.
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use ecohub_kernel::PartnerId;
 use ecohub_offers::{CustomerRecords, PartnerStandings, PortError, ProfileRecord};
@@ -20,13 +18,11 @@ pub struct PartnerRoles(pub PartnersState);
 
 #[async_trait]
 impl PartnerStandings for PartnerRoles {
-    async fn inactive(
-        &self,
-        partners: &BTreeSet<PartnerId>,
-    ) -> Result<BTreeSet<PartnerId>, PortError> {
+    async fn inactive(&self, partners: &[PartnerId]) -> Result<Vec<PartnerId>, PortError> {
         self.0
             .not_active_in_role(partners.iter().copied(), Role::OfferPartner)
             .await
+            .map(Vec::from_iter)
             .map_err(|e| PortError(e.to_string()))
     }
 }

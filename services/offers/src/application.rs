@@ -346,7 +346,7 @@ impl OffersState {
             .version(version)
             .map(|v| v.content.partners())
             .unwrap_or_default();
-        let inactive_partners = self.ports.partners.inactive(&partners).await?;
+        let inactive_partners = self.inactive(&partners).await?;
         self.run::<Proposition>(
             &id.stream_name(),
             PropositionCommand::PublishVersion {
@@ -357,6 +357,21 @@ impl OffersState {
             ctx,
         )
         .await
+    }
+
+    /// The co-brand partners among `partners` that are not active now (exact).
+    async fn inactive(
+        &self,
+        partners: &BTreeSet<crate::domain::PartnerId>,
+    ) -> Result<BTreeSet<crate::domain::PartnerId>, AppError> {
+        let partners: Vec<_> = partners.iter().copied().collect();
+        Ok(self
+            .ports
+            .partners
+            .inactive(&partners)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// A proposition's history: every event with its actor, oldest first.
@@ -469,7 +484,7 @@ impl OffersState {
                 .ok_or(OffersError::NotFound)?,
         };
         let partners: BTreeSet<_> = version.content.partners();
-        let inactive_partners = self.ports.partners.inactive(&partners).await?;
+        let inactive_partners = self.inactive(&partners).await?;
         let attributes = self.attributes().await?;
         let personas = self.personas().await?;
         let subject = self.subject(&run.customer_id, &attributes).await?;

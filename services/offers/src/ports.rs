@@ -1,6 +1,5 @@
 //! What the offers service asks of other services; the hub implements each port.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,10 +17,7 @@ pub struct PortError(pub String);
 #[async_trait]
 pub trait PartnerStandings: Send + Sync {
     /// The partners among `partners` that are not active `offer_partner`s now.
-    async fn inactive(
-        &self,
-        partners: &BTreeSet<PartnerId>,
-    ) -> Result<BTreeSet<PartnerId>, PortError>;
+    async fn inactive(&self, partners: &[PartnerId]) -> Result<Vec<PartnerId>, PortError>;
 }
 
 /// One published record of a customer.

@@ -54,12 +54,13 @@ pub struct FakePartners {
 
 #[async_trait]
 impl PartnerStandings for FakePartners {
-    async fn inactive(
-        &self,
-        partners: &BTreeSet<PartnerId>,
-    ) -> Result<BTreeSet<PartnerId>, PortError> {
+    async fn inactive(&self, partners: &[PartnerId]) -> Result<Vec<PartnerId>, PortError> {
         let inactive = self.inactive.lock().unwrap();
-        Ok(partners.intersection(&inactive).copied().collect())
+        Ok(partners
+            .iter()
+            .filter(|p| inactive.contains(p))
+            .copied()
+            .collect())
     }
 }
 
