@@ -38,27 +38,43 @@ pub fn spec_json() -> String {
     json
 }
 
-/// The operations the document protects with an access token and a scope (a `bearer`
-/// requirement naming scopes: the routes behind `Authenticated<S>`; the registration access
-/// token of RFC 7592 names none), for [`ecohub_security::authenticate_first`].
+/// The operations the document protects, for [`ecohub_security::authenticate_first`]: with
+/// an access token and a scope (a `bearer` requirement naming scopes: the routes behind
+/// `Authenticated<S>`; the registration access token of RFC 7592 names none), or with a
+/// customer session whose absence is a 401 (the customer API; the dashboard's pages redirect
+/// to sign-in instead).
 pub fn protected_routes(doc: &utoipa::openapi::OpenApi) -> ecohub_security::ProtectedRoutes {
+    use ecohub_security::Protection;
     let Ok(doc) = serde_json::to_value(doc) else {
         return ecohub_security::ProtectedRoutes::default();
     };
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, operation) in item.as_object().into_iter().flatten() {
-            let scoped = operation["security"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|req| req["bearer"].as_array().is_some_and(|s| !s.is_empty()));
-            if scoped {
-                routes.push((method.clone(), path.clone()));
+            let requirements = operation["security"].as_array().into_iter().flatten();
+            let mut protection = None;
+            for requirement in requirements {
+                if requirement["bearer"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+                {
+                    protection = Some(Protection::AccessToken);
+                } else if requirement.get("customer_session").is_some()
+                    && operation["responses"].get("401").is_some()
+                {
+                    protection = Some(Protection::CustomerSession);
+                }
+            }
+            if let Some(protection) = protection {
+                routes.push((method.clone(), path.clone(), protection));
             }
         }
     }
-    ecohub_security::ProtectedRoutes::new(routes.iter().map(|(m, p)| (m.as_str(), p.as_str())))
+    ecohub_security::ProtectedRoutes::new(
+        routes
+            .iter()
+            .map(|(m, p, protection)| (m.as_str(), p.as_str(), *protection)),
+    )
 }
 
 /// The media types of every operation's successful responses (2xx and 3xx), for

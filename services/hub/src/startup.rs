@@ -51,13 +51,13 @@ pub fn create_app(
     }
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec))
         // Registered last = runs first: interaction id → metrics/logging → body deadline →
-        // compression →
-        // problem fallback → content negotiation (406) → authentication of protected
-        // requests with an invalid idempotency key → idempotency → routes. Idempotency sits inside compression so a
-        // replay is re-encoded for whoever retries, whatever encoding they accept.
+        // compression → problem fallback → authentication of protected requests about to be
+        // refused for a header (so 401 comes before 406 and 400) → content negotiation (406)
+        // → idempotency → routes. Idempotency sits inside compression so a replay is
+        // re-encoded for whoever retries, whatever encoding they accept.
         .wrap(from_fn(ecohub_http::idempotency))
-        .wrap(from_fn(ecohub_security::authenticate_first))
         .wrap(from_fn(ecohub_http::negotiate))
+        .wrap(from_fn(ecohub_security::authenticate_first))
         .wrap(from_fn(ecohub_http::problem_fallback))
         .wrap(Compress::default())
         .wrap(from_fn(ecohub_http::body_deadline))

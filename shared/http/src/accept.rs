@@ -9,6 +9,11 @@
 //! anything. Errors are not negotiated: a problem+json body is sent whatever `Accept` says
 //! (RFC 9110 §15.5.7 allows a 406 body the client did not ask for), and routes the document
 //! does not list, or that answer without a body (204, a redirect), pass untouched.
+//!
+//! On protected routes authentication comes first: `ecohub_security::authenticate_first`
+//! runs before this middleware and answers 401 to a caller without valid credentials whose
+//! request [`refusal`] would refuse, so 406 is only ever said to a caller who may use the
+//! route (an anonymous caller learns nothing about it).
 
 use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
@@ -81,25 +86,34 @@ pub fn acceptable(accept: &Accept, offered: &mime::Mime) -> bool {
     best.is_some_and(|(_, allowed)| allowed)
 }
 
+/// The 406 `req` will get from [`negotiate`], if any: its `Accept` admits none of the media
+/// types its route answers with. Lets a middleware that runs earlier (authentication of
+/// protected routes) decide first.
+pub fn refusal(req: &ServiceRequest) -> Option<ApiError> {
+    if !req.headers().contains_key(header::ACCEPT) {
+        return None;
+    }
+    let offered = req
+        .app_data::<Data<Representations>>()?
+        .of(req.method(), req.path())?;
+    let accept = Accept::parse(req).ok()?;
+    if offered.is_empty() || accept.is_empty() || offered.iter().any(|o| acceptable(&accept, o)) {
+        return None;
+    }
+    let offered: Vec<&str> = offered.iter().map(|m| m.essence_str()).collect();
+    Some(ApiError::new(ErrorCode::NotAcceptable).detail(format!(
+        "this resource is available as {}",
+        offered.join(", ")
+    )))
+}
+
 /// Middleware (use with `actix_web::middleware::from_fn`); see the module documentation.
 /// Needs `Data<Representations>` in app data; without it requests pass untouched.
 pub async fn negotiate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if req.headers().contains_key(header::ACCEPT)
-        && let Some(representations) = req.app_data::<Data<Representations>>()
-        && let Some(offered) = representations.of(req.method(), req.path())
-        && !offered.is_empty()
-        && let Ok(accept) = Accept::parse(&req)
-        && !accept.is_empty()
-        && !offered.iter().any(|o| acceptable(&accept, o))
-    {
-        let offered: Vec<&str> = offered.iter().map(|m| m.essence_str()).collect();
-        let error = ApiError::new(ErrorCode::NotAcceptable).detail(format!(
-            "this resource is available as {}",
-            offered.join(", ")
-        ));
+    if let Some(error) = refusal(&req) {
         return Ok(req.into_response(error.error_response()));
     }
     next.call(req)

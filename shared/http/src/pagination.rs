@@ -22,6 +22,7 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
     /// Opaque cursor from a previous page's `links.next`.
     pub cursor: Option<String>,

@@ -328,79 +328,112 @@ impl AuthRejection {
     }
 }
 
-// Authentication before header validation: a protected request that carries an invalid
-// `x-idempotency-key` is authenticated first, so an anonymous caller gets the same 401 it
-// would get with a valid key and learns nothing about the route (issue 11).
+// Authentication before header validation: a protected request that will be refused for a
+// header (an invalid `x-idempotency-key`: 400; an `Accept` that admits nothing the route
+// answers with: 406) is authenticated first, so an anonymous caller gets the same 401 it
+// would get with good headers and learns nothing about the route (issue 11).
 //
-// The idempotency middleware validates its header before any handler runs, and a handler's
-// `Authenticated<S>` extractor runs only inside the handler, so without this middleware the
-// 400 `invalid_idempotency_key` would come before the 401. The middleware runs only on the
-// rare request whose key is invalid (others pass untouched) and only on the routes listed in
-// [`ProtectedRoutes`] (the hub lists the operations its OpenAPI document protects with an
-// access token and a scope); it verifies the token as the extractor would and answers the
-// extractor's refusal, or passes the request on to be refused with 400.
+// The idempotency and negotiation middlewares check their headers before any handler runs,
+// and a handler's `Authenticated<S>` or `CustomerSession` extractor runs only inside the
+// handler, so without this middleware the 400 or 406 would come before the 401. The
+// middleware runs only on the rare request that is going to be refused anyway (others pass
+// untouched, and a handler never runs after it verified: no token or DPoP proof is checked
+// twice) and only on the routes listed in [`ProtectedRoutes`] (the hub lists them from its
+// OpenAPI document); it authenticates as the extractor would and answers the extractor's
+// refusal, or passes the request on to be refused with 400 or 406. It authenticates, it does
+// not authorize: a caller whose valid token lacks the route's scope learns of the 406 first.
 
-/// The operations that need an access token (`Authenticated<S>`): method and path template
-/// (`/consents/{consent_id}`).
+/// How a protected route authenticates its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// An access token (`Authenticated<S>`).
+    AccessToken,
+    /// A customer session cookie (`CustomerSession`), refused with 401 when absent.
+    CustomerSession,
+}
+
+/// The operations that need credentials: method, path template (`/consents/{consent_id}`)
+/// and how the caller authenticates.
 #[derive(Debug, Default)]
 pub struct ProtectedRoutes {
-    routes: Vec<(Method, ResourceDef)>,
+    routes: Vec<(Method, ResourceDef, Protection)>,
 }
 
 impl ProtectedRoutes {
-    /// From `(method, path template)` pairs; unknown methods are skipped.
-    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+    /// From `(method, path template, protection)`; unknown methods are skipped.
+    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str, Protection)>) -> Self {
         let routes = routes
             .into_iter()
-            .filter_map(|(method, path)| {
+            .filter_map(|(method, path, protection)| {
                 let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).ok()?;
-                Some((method, ResourceDef::new(path)))
+                Some((method, ResourceDef::new(path), protection))
             })
             .collect();
         Self { routes }
     }
 
-    /// Whether `method` on `path` needs an access token.
-    pub fn protects(&self, method: &Method, path: &str) -> bool {
+    /// How `method` on `path` authenticates its caller (None: it is not listed).
+    pub fn protection(&self, method: &Method, path: &str) -> Option<Protection> {
         self.routes
             .iter()
-            .any(|(m, def)| m == method && def.is_match(path))
+            .find(|(m, def, _)| m == method && def.is_match(path))
+            .map(|(_, _, protection)| *protection)
+    }
+
+    /// Whether `method` on `path` needs credentials.
+    pub fn protects(&self, method: &Method, path: &str) -> bool {
+        self.protection(method, path).is_some()
     }
 }
 
-/// Middleware (use with `actix_web::middleware::from_fn`, outside the idempotency
-/// middleware); see the module documentation. Needs `web::Data<ProtectedRoutes>` and
-/// `web::Data<SharedVerifier>` in app data; without them it passes requests through.
+/// The refusal an access token's extractor would answer `req` with, if any.
+async fn token_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+    let presented = match presented_token(req.request()) {
+        Err(rejection) => return Some(rejection.error_response()),
+        Ok(presented) => presented,
+    };
+    let dpop = presented.dpop_scheme;
+    let rejection = match req.app_data::<web::Data<SharedVerifier>>().cloned() {
+        None => AuthRejection::new(AuthError::Unavailable, dpop),
+        Some(verifier) => AuthRejection::new(verifier.verify(&presented).await.err()?, dpop),
+    };
+    Some(rejection.error_response())
+}
+
+/// The refusal `CustomerSession` would answer `req` with, if any.
+async fn session_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+    let (http_req, mut payload) = (req.request(), Payload::None);
+    CustomerSession::from_request(http_req, &mut payload)
+        .await
+        .err()
+        .map(|e| e.error_response())
+}
+
+/// Middleware (use with `actix_web::middleware::from_fn`, outside the negotiation and
+/// idempotency middlewares); see the module documentation. Needs `web::Data<ProtectedRoutes>`
+/// and `web::Data<SharedVerifier>` (access tokens) or `web::Data<SharedCustomerSessions>`
+/// (sessions) in app data; without the routes it passes requests through, without the
+/// verifier or the sessions it refuses with 503 as the extractors do.
 pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let invalid_key = req
-        .headers()
-        .get(&ecohub_http::idempotency::IDEMPOTENCY_KEY_HEADER)
-        .is_some_and(|key| !key.to_str().is_ok_and(ecohub_http::idempotency::valid_key));
-    let protected = invalid_key
-        && req
-            .app_data::<web::Data<ProtectedRoutes>>()
-            .is_some_and(|routes| routes.protects(req.method(), req.path()));
-    if protected {
-        let refusal = match presented_token(req.request()) {
-            Err(rejection) => Some(rejection),
-            Ok(presented) => {
-                let dpop = presented.dpop_scheme;
-                match req.app_data::<web::Data<SharedVerifier>>().cloned() {
-                    None => Some(AuthRejection::new(AuthError::Unavailable, dpop)),
-                    Some(verifier) => verifier
-                        .verify(&presented)
-                        .await
-                        .err()
-                        .map(|e| AuthRejection::new(e, dpop)),
-                }
+    let protection = req
+        .app_data::<web::Data<ProtectedRoutes>>()
+        .and_then(|routes| routes.protection(req.method(), req.path()));
+    if let Some(protection) = protection {
+        let invalid_key = req
+            .headers()
+            .get(&ecohub_http::idempotency::IDEMPOTENCY_KEY_HEADER)
+            .is_some_and(|key| !key.to_str().is_ok_and(ecohub_http::idempotency::valid_key));
+        if invalid_key || ecohub_http::accept::refusal(&req).is_some() {
+            let refusal = match protection {
+                Protection::AccessToken => token_refusal(&req).await,
+                Protection::CustomerSession => session_refusal(&req).await,
+            };
+            if let Some(response) = refusal {
+                return Ok(req.into_response(response));
             }
-        };
-        if let Some(rejection) = refusal {
-            let response = rejection.error_response();
-            return Ok(req.into_response(response));
         }
     }
     next.call(req)

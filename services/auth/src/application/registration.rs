@@ -23,7 +23,9 @@ use ecohub_jose::jwt::{SoftwareStatementClaims, verify_software_statement};
 /// ignored (RFC 7591 §2).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationRequest {
-    /// The software statement the hub issued on the partner's approval (required).
+    /// The software statement the hub issued on the partner's approval (required; its absence
+    /// is answered `invalid_software_statement`, as RFC 7591 asks, hence the `Option`).
+    #[schema(value_type = String, required = true)]
     pub software_statement: Option<String>,
     /// `private_key_jwt` (default) or `client_secret_basic` (development only).
     pub token_endpoint_auth_method: Option<String>,

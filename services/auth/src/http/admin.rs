@@ -34,6 +34,7 @@ pub struct CreateStaffClient {
         (status = 400, description = "invalid_request / invalid_json", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized / invalid_token", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "insufficient_scope", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON (`unsupported_media_type`)", body = ecohub_http::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_client(

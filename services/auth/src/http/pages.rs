@@ -225,6 +225,7 @@ pub async fn login_page(req: HttpRequest, query: web::Query<LoginQuery>) -> Http
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: to return_to, with the session cookie"),
+        (status = 400, description = "Malformed form (not UTF-8 URL-encoded, or a parameter repeated)", content_type = "text/html"),
         (status = 401, description = "Wrong username or password (the form again)", content_type = "text/html"),
         (status = 403, description = "Login CSRF token missing or wrong", content_type = "text/html"),
         (status = 429, description = "Too many failed attempts for this username: locked for `Retry-After` seconds, the password not checked (the form again, with a hint)", content_type = "text/html"),
@@ -325,6 +326,7 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed out: to /login, session cookie removed"),
+        (status = 400, description = "Malformed form (not UTF-8 URL-encoded, or a parameter repeated)", content_type = "text/html"),
         (status = 403, description = "CSRF token missing or wrong", content_type = "text/html"),
     ),
 )]

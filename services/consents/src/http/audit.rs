@@ -153,6 +153,7 @@ fn reason_of(e: &RecordedEvent, stored: &serde_json::Value) -> Option<String> {
     params(("consent_id" = Uuid, Path, description = "The consent's id")),
     responses(
         (status = 200, description = "The history", body = HistoryView),
+        (status = 400, description = "The consent id is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `audit`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent", body = Problem, content_type = "application/problem+json"),

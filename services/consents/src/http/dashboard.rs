@@ -159,9 +159,11 @@ pub(crate) async fn page(
     request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Revoked: back to `/dashboard` (or, without a session, to the sign-in page)"),
+        (status = 400, description = "The consent id is not a UUID (`invalid_path`), or the form does not parse", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF token missing or wrong", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not this customer's consent", body = ecohub_http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not authorised (already revoked, expired, …) (`conflict`), or changed concurrently (`concurrency_conflict`)", body = ecohub_http::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not a form (`unsupported_media_type`)", body = ecohub_http::Problem, content_type = "application/problem+json"),
     ),
     security(("customer_session" = [])),
 )]

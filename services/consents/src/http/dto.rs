@@ -237,6 +237,7 @@ pub struct AuditQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub changed_to: Option<Timestamp>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
     /// Opaque cursor from `links.next`.
     pub cursor: Option<String>,

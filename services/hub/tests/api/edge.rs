@@ -2,6 +2,7 @@
 //! `Accept`, and the order of authentication and header validation.
 
 use crate::app::spawn_app;
+use ecohub_kernel::{Clock, SystemClock};
 use serde_json::Value;
 
 /// Every route of the authorization server answers a wrong method with 405 problem+json and
@@ -243,6 +244,100 @@ async fn accept_is_negotiated_and_406_is_produced() {
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 406);
+    app.stop().await;
+}
+
+/// On protected routes authentication comes before content negotiation: a caller without
+/// valid credentials gets the 401 it would get with a usual `Accept`, and only an
+/// authenticated caller learns that the route answers 406. Public routes answer 406 as
+/// before.
+#[tokio::test]
+async fn a_missing_token_is_refused_before_an_unacceptable_accept() {
+    let app = spawn_app().await;
+    let protected: [(reqwest::Method, &str); 4] = [
+        (reqwest::Method::GET, "/admin/partners"),
+        (reqwest::Method::POST, "/consents"),
+        (reqwest::Method::GET, "/audit/consents"),
+        (reqwest::Method::GET, "/event-subscriptions"),
+    ];
+    let send = |method: reqwest::Method, path: &str, authorization: Option<String>| {
+        let mut req = app
+            .client
+            .request(method, app.url(path))
+            .header("accept", "application/xml")
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(authorization) = authorization {
+            req = req.header("authorization", authorization);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    for (method, path) in &protected {
+        let res = send(method.clone(), path, None).await;
+        assert_eq!(res.status(), 401, "{method} {path}");
+        assert!(res.headers().contains_key("www-authenticate"), "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "{method} {path}");
+        let res = send(method.clone(), path, Some("Bearer not.a.token".into())).await;
+        assert_eq!(res.status(), 401, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_token", "{method} {path}");
+    }
+    // The customer API: no session, or a forged one, is 401 too.
+    for cookie in [None, Some("ecohub_session=forged")] {
+        let mut req = app
+            .client
+            .get(app.url("/customer/consents"))
+            .header("accept", "text/html");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401, "{cookie:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized", "{cookie:?}");
+    }
+
+    // An authenticated caller gets the 406 (and the POST never reaches its handler).
+    let (client_id, secret) =
+        ecohub_auth::bootstrap_admin(&*app.state.store, Clock::now(&SystemClock))
+            .await
+            .unwrap();
+    let token: Value = app
+        .client
+        .post(app.url("/token"))
+        .basic_auth(client_id.to_string(), Some(&secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    for (method, path) in [
+        (reqwest::Method::GET, "/admin/partners"),
+        (reqwest::Method::POST, "/admin/clients"),
+    ] {
+        let res = send(method.clone(), path, Some(bearer.clone())).await;
+        assert_eq!(res.status(), 406, "{method} {path}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "not_acceptable", "{method} {path}");
+    }
+    // ... and with an acceptable type the same token reaches the handler.
+    let res = app
+        .client
+        .get(app.url("/admin/partners"))
+        .header("accept", "application/json")
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Public routes still answer 406 to anyone.
+    let res = send(reqwest::Method::GET, "/jwks", None).await;
     assert_eq!(res.status(), 406);
     app.stop().await;
 }

@@ -73,3 +73,95 @@ async fn spec_and_offline_swagger_ui_are_served() {
     assert_eq!(res.headers()["location"], "/docs/");
     app.stop().await;
 }
+
+/// What the server enforces and answers, the document says (issue 11: generated clients and
+/// Schemathesis rely on it). One table of cases: operation → statuses it must list.
+#[test]
+fn the_document_states_what_the_server_does() {
+    let doc = serde_json::to_value(ecohub::openapi::spec()).unwrap();
+    let op = |method: &str, path: &str| doc["paths"][path][method].clone();
+    for (method, path, statuses) in [
+        ("post", "/admin/clients", &["415"][..]),
+        ("put", "/admin/datasets/{name}", &["415"]),
+        (
+            "post",
+            "/dashboard/consents/{consent_id}/revoke",
+            &["400", "415"],
+        ),
+        ("post", "/data/{dataset}/records", &["409", "413", "415"]),
+        ("post", "/login", &["400"]),
+        ("post", "/logout", &["400"]),
+        ("get", "/audit/consents/{consent_id}/history", &["400"]),
+    ] {
+        let responses = &op(method, path)["responses"];
+        for status in statuses {
+            assert!(
+                responses.get(*status).is_some(),
+                "{method} {path} does not list {status}"
+            );
+        }
+    }
+    // Page sizes: 1 to 500 everywhere, as `PageQuery::page_size` enforces.
+    let mut page_sizes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "page_size" {
+                    page_sizes += 1;
+                    assert_eq!(param["schema"]["minimum"], 1, "{method} {path}");
+                    assert_eq!(param["schema"]["maximum"], 500, "{method} {path}");
+                }
+                if param["name"] == "x-idempotency-key" {
+                    let schema = &param["schema"];
+                    assert_eq!(schema["minLength"], 1, "{method} {path}");
+                    assert_eq!(schema["maxLength"], 40, "{method} {path}");
+                    let pattern = schema["pattern"].as_str().unwrap();
+                    assert_eq!(pattern, r"^[\x21-\x7E]{1,40}$", "{method} {path}");
+                }
+            }
+        }
+    }
+    assert!(page_sizes >= 5, "{page_sizes}");
+    let schemas = &doc["components"]["schemas"];
+    let required = schemas["RegistrationRequest"]["required"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        required.contains(&"software_statement".into()),
+        "{required:?}"
+    );
+    // Bodies whose structs refuse unknown fields say so.
+    for name in [
+        "ApplyRequest",
+        "CreateConsentRequest",
+        "CreateStaffClient",
+        "DatasetDefinition",
+        "PublishRequest",
+        "SubscriptionRequest",
+        "WebhookRequest",
+    ] {
+        assert_eq!(
+            schemas[name]["additionalProperties"], false,
+            "{name} refuses unknown fields"
+        );
+    }
+    // No schema is an `allOf` copy of one whose members are inline objects:
+    // openapi-python-client names such members after the original in both and drops both
+    // as duplicates (it dropped the dataset catalogue's three operations that way).
+    for (name, schema) in schemas.as_object().unwrap() {
+        let Some([only]) = schema["allOf"].as_array().map(Vec::as_slice) else {
+            continue;
+        };
+        let Some(target) = only["$ref"].as_str() else {
+            continue;
+        };
+        let target = &schemas[target.trim_start_matches("#/components/schemas/")];
+        for (member, member_schema) in target["properties"].as_object().into_iter().flatten() {
+            assert!(
+                member_schema["type"] != "object",
+                "{name} copies {member}, an inline object, with allOf"
+            );
+        }
+    }
+}

@@ -81,27 +81,19 @@ impl From<DatasetDefinitionBody> for DatasetDefinition {
     }
 }
 
-/// One dataset of the catalogue.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DatasetView {
-    /// Its definition: schema, providers, minimisation.
-    #[serde(flatten)]
-    pub definition: DatasetDefinitionBody,
-}
-
-impl From<&Dataset> for DatasetView {
+impl From<&Dataset> for DatasetDefinitionBody {
     fn from(d: &Dataset) -> Self {
-        Self {
-            definition: d.definition().into(),
-        }
+        d.definition().into()
     }
 }
 
 /// The catalogue.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatasetList {
-    /// Every dataset, by name.
-    pub data: Vec<DatasetView>,
+    /// Every dataset, by name. A dataset is shown as admins define it: one schema both ways,
+    /// so that generated clients have one model for it (an `allOf` copy made
+    /// `openapi-python-client` drop the catalogue's operations, issue 11).
+    pub data: Vec<DatasetDefinitionBody>,
 }
 
 /// List the dataset catalogue.
@@ -118,7 +110,7 @@ pub(crate) async fn list(state: web::Data<SharingState>) -> HttpResponse {
             .catalogue
             .all()
             .iter()
-            .map(DatasetView::from)
+            .map(DatasetDefinitionBody::from)
             .collect(),
     })
 }
@@ -131,7 +123,7 @@ pub(crate) async fn list(state: web::Data<SharingState>) -> HttpResponse {
     operation_id = "show_dataset",
     params(("name" = String, Path, description = "The dataset's name")),
     responses(
-        (status = 200, description = "The dataset", body = DatasetView),
+        (status = 200, description = "The dataset", body = DatasetDefinitionBody),
         (status = 404, description = "No such dataset", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -143,7 +135,7 @@ pub(crate) async fn show(
         .catalogue
         .get(&path)
         .ok_or_else(|| ApiError::not_found().detail("dataset not found"))?;
-    Ok(HttpResponse::Ok().json(DatasetView::from(&d)))
+    Ok(HttpResponse::Ok().json(DatasetDefinitionBody::from(&d)))
 }
 
 /// Define or replace a dataset (bank staff).
@@ -155,11 +147,12 @@ pub(crate) async fn show(
     params(("name" = String, Path, description = "The dataset's name; must equal the body's")),
     request_body = DatasetDefinitionBody,
     responses(
-        (status = 200, description = "Defined (unchanged definitions write nothing)", body = DatasetView),
+        (status = 200, description = "Defined (unchanged definitions write nothing)", body = DatasetDefinitionBody),
         (status = 400, description = "Invalid definition (`invalid_request`, naming the field) or body (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `admin`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed concurrently (`concurrency_conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])),
 )]
@@ -179,5 +172,5 @@ pub(crate) async fn define(
     }
     let ctx = RequestContext::client(&auth.principal().client_id, interaction);
     let dataset = state.define_dataset(body.into_inner().into(), &ctx).await?;
-    Ok(HttpResponse::Ok().json(DatasetView::from(&dataset)))
+    Ok(HttpResponse::Ok().json(DatasetDefinitionBody::from(&dataset)))
 }

@@ -29,6 +29,7 @@ pub struct AuditQuery {
     /// Only accesses before this RFC 3339 time.
     pub to: Option<String>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
     /// Opaque cursor from a previous page's `links.next`.
     pub cursor: Option<String>,
@@ -194,6 +195,13 @@ pub(crate) async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let filter = filter_of(&q)?;
+    // The export streams everything and ignores the page, but holds `page_size` to the range
+    // the list (and the document, shared by both) states.
+    PageQuery {
+        page_size: q.page_size,
+        cursor: None,
+    }
+    .page_size()?;
     let csv = match q.format.as_deref() {
         None | Some("csv") => true,
         Some("jsonl") => false,

@@ -51,15 +51,18 @@ pub struct PublishResponse {
     operation_id = "publish_records",
     params(
         ("dataset" = String, Path, description = "The dataset"),
-        ("x-idempotency-key" = Option<String>, Header, description = "Replays the first response for the same body"),
+        ("x-idempotency-key" = Option<String>, Header, description = "Replays the first response for the same body (1 to 40 visible ASCII characters)", min_length = 1, max_length = 40, pattern = r"^[\x21-\x7E]{1,40}$"),
     ),
     request_body = PublishRequest,
     responses(
         (status = 200, description = "Stored", body = PublishResponse),
-        (status = 400, description = "A record breaks the schema (`invalid_request`, the field names the failing JSON path), or the body is malformed (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A record breaks the schema (`invalid_request`, the field names the failing JSON path), the body is malformed (`invalid_json`), or the `x-idempotency-key` is not 1 to 40 visible ASCII characters (`invalid_idempotency_key`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `data:publish`, or the caller is not a provider of the dataset", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dataset, or no such customer for this provider", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `x-idempotency-key` was used with a different body (`idempotency_key_reused`), or its first request is still running (`idempotency_in_progress`, `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store or a dependency unavailable", body = Problem, content_type = "application/problem+json"),
     ),
@@ -105,6 +108,7 @@ pub struct DataQuery {
     /// Only records at or before this RFC 3339 time.
     pub to: Option<String>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
     /// Opaque cursor from a previous page's `links.next`.
     pub cursor: Option<String>,

@@ -20,7 +20,7 @@ use actix_web::web;
 use ecohub_eventstore::StoreError;
 use ecohub_http::{ApiError, ErrorCode};
 
-pub use admin::{DatasetDefinitionBody, DatasetList, DatasetView, DirectionRuleBody};
+pub use admin::{DatasetDefinitionBody, DatasetList, DirectionRuleBody};
 pub use audit::{AccessRecordView, AuditQuery};
 pub use data::{DataQuery, PublishRequest, PublishResponse, RecordInput, RecordView};
 pub use notifications::{

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::admin::{self, DatasetDefinitionBody, DatasetList, DatasetView, DirectionRuleBody};
+use super::admin::{self, DatasetDefinitionBody, DatasetList, DirectionRuleBody};
 use super::audit::{self, AccessRecordView};
 use super::data::{self, PublishRequest, PublishResponse, RecordInput, RecordView};
 use super::notifications::{
@@ -34,7 +34,6 @@ use super::notifications::{
         ecohub_http::FieldError,
         DatasetDefinitionBody,
         DirectionRuleBody,
-        DatasetView,
         DatasetList,
         PublishRequest,
         PublishResponse,
