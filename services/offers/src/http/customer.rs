@@ -138,6 +138,16 @@ struct OffersPage<'a> {
     changed_at: Option<String>,
 }
 
+/// A time as a customer reads it: `3 December 2026, 08:39 UTC`.
+fn human_time(t: ecohub_kernel::Timestamp) -> String {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+    );
+    time::OffsetDateTime::from(t)
+        .format(&format)
+        .unwrap_or_else(|_| t.to_rfc3339())
+}
+
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_owned()))
@@ -179,7 +189,7 @@ pub(crate) async fn page(
         name: &session.customer.display_name,
         csrf_token: &session.customer.csrf_token,
         objected: p.objected,
-        changed_at: p.changed_at.map(|t| t.to_rfc3339()),
+        changed_at: p.changed_at.map(human_time),
     }
     .render()
     .map_err(|e| ApiError::internal(format!("cannot render the offers page: {e}")))?;
