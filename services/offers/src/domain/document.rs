@@ -178,6 +178,38 @@ pub struct AddOnDoc {
 /// One version of a proposition, as staff write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Globetrotter personal loan",
+    "description": "A personal loan for customers who travel, with the travel partner's insurance",
+    "product": {"kind": "loan", "code": "PL-GLOBE", "name": "Globetrotter loan",
+                "terms": {"term_months": "12-84", "currency": "EUR"}},
+    "benefits": [{"partner_id": "0190a000-0000-7000-8000-000000000001", "kind": "insurance",
+                  "description": "Travel insurance for the loan's term", "value": "included"}],
+    "availability": {"audience": {"all_of": ["globetrotter"]}, "channels": ["bank_app", "web"]},
+    "parameters": {"type": "object", "required": ["amount"],
+                   "properties": {"amount": {"type": "number", "minimum": 1000, "maximum": 50000}}},
+    "pricing": {
+        "rules": [
+            {"name": "globetrotter, income over 5000, amount over 10000",
+             "condition": {"and": [{"var": "personas.globetrotter"},
+                                   {">": [{"var": "monthly_income"}, 5000]},
+                                   {">": [{"var": "params.amount"}, 10000]}]},
+             "rate_percent": 5.3, "commission_percent": 0},
+            {"name": "globetrotter, income under 5000, amount 5000 to 10000",
+             "condition": {"and": [{"var": "personas.globetrotter"},
+                                   {"<": [{"var": "monthly_income"}, 5000]},
+                                   {"<=": [5000, {"var": "params.amount"}, 10000]}]},
+             "rate_percent": 4.5}
+        ],
+        "default": {"rate_percent": 7.9, "commission_percent": 1, "fees": 50}
+    },
+    "add_ons": [{"name": "life insurance", "kind": "insurance",
+                 "description": "Life insurance covering the loan",
+                 "condition": {"and": [{"var": "personas.globetrotter"},
+                                       {">": [{"var": "params.amount"}, 10000]}]}}],
+    "priority": 10,
+    "business_value": 250
+}))]
 pub struct PropositionDoc {
     /// Its name ("Globetrotter personal loan").
     pub name: String,

@@ -16,6 +16,8 @@ use crate::domain::{
 /// An attribute as staff define it (`PUT /offers/attributes/{name}`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "number", "description": "Net monthly income",
+                          "source": {"dataset": "customer_profile", "pointer": "/monthly_income"}}))]
 pub struct AttributeRequest {
     /// Its type (it never changes once defined).
     pub r#type: AttributeType,
@@ -294,6 +296,8 @@ pub struct HistoryView {
 /// A proposition dry run's subject.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "01a23b0e-c0d4-7bc2-85ff-126596396c2d",
+                          "channel": "bank_app", "params": {"amount": 15000}}))]
 pub struct DryRunRequest {
     /// The bank's customer id (its `customer_profile` records are read).
     pub customer_id: String,
