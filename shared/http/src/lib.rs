@@ -27,6 +27,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod interaction;
 mod interaction_context;
+pub mod page;
 pub mod pagination;
 
 pub use accept::{Representations, negotiate};
@@ -39,4 +40,5 @@ pub use idempotency::{
     idempotency,
 };
 pub use interaction::{INTERACTION_ID_HEADER, InteractionId, interaction_id};
+pub use page::{PAGE_CSP, html_page, see_other};
 pub use pagination::{Cursor, Links, Page, PageQuery};

@@ -1,7 +1,6 @@
 //! `/dashboard`: the customer's consent dashboard as server-rendered pages that work without
 //! JavaScript (one form per Revoke button, carrying the session's CSRF token).
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use ecohub_http::{ApiError, InteractionId};
@@ -17,19 +16,12 @@ use ecohub_kernel::ActionContext;
 /// Where a request without a session is sent.
 pub const LOGIN_REDIRECT: &str = "/login?return_to=/dashboard";
 
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
 /// The answer to a page request without a valid session: a redirect to the login page, or
 /// 503 when sessions cannot be checked.
 fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
     match e {
         CustomerSessionError::Missing | CustomerSessionError::Invalid(_) => {
-            Ok(see_other(LOGIN_REDIRECT))
+            Ok(ecohub_http::see_other(LOGIN_REDIRECT))
         }
         e => Err(e.into()),
     }
@@ -137,15 +129,7 @@ pub(crate) async fn page(
         &consents,
     )
     .map_err(|e| ApiError::internal(format!("cannot render the dashboard: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        ))
-        .insert_header(("x-frame-options", "DENY"))
-        .body(html))
+    Ok(ecohub_http::html_page(html))
 }
 
 /// The Revoke button (form post with the session's `csrf_token`): revokes the consent
@@ -185,5 +169,5 @@ pub(crate) async fn revoke(
         .revoke_by_customer(ConsentId::from_uuid(path.into_inner()), &customer, &ctx)
         .await
         .map_err(ApiError::from)?;
-    Ok(see_other("/dashboard"))
+    Ok(ecohub_http::see_other("/dashboard"))
 }

@@ -148,17 +148,10 @@ fn human_time(t: ecohub_kernel::Timestamp) -> String {
         .unwrap_or_else(|_| t.to_rfc3339())
 }
 
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
 fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
     match e {
         CustomerSessionError::Missing | CustomerSessionError::Invalid(_) => {
-            Ok(see_other(LOGIN_REDIRECT))
+            Ok(ecohub_http::see_other(LOGIN_REDIRECT))
         }
         e => Err(e.into()),
     }
@@ -193,15 +186,7 @@ pub(crate) async fn page(
     }
     .render()
     .map_err(|e| ApiError::internal(format!("cannot render the offers page: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        ))
-        .insert_header(("x-frame-options", "DENY"))
-        .body(html))
+    Ok(ecohub_http::html_page(html))
 }
 
 /// The page's form: objects to or allows personalised offers, then back to the page.
@@ -235,5 +220,5 @@ pub(crate) async fn submit(
         .set_personalised_offers(customer, allowed, &ctx)
         .await
         .map_err(ApiError::from)?;
-    Ok(see_other("/dashboard/offers"))
+    Ok(ecohub_http::see_other("/dashboard/offers"))
 }
