@@ -329,7 +329,12 @@ impl OffersState {
         command: PropositionCommand,
         ctx: &RequestContext,
     ) -> Result<Proposition, AppError> {
-        self.proposition(id).await?;
+        // Every command but a draft names a version: on a stream that does not exist the
+        // aggregate has none, so the decision itself answers `NotFound` (no read twice). A
+        // draft would create the proposition: it must exist already.
+        if matches!(command, PropositionCommand::DraftVersion { .. }) {
+            self.proposition(id).await?;
+        }
         self.run::<Proposition>(&id.stream_name(), command, ctx)
             .await
     }
@@ -432,9 +437,13 @@ impl OffersState {
             });
         }
         let mut values = Map::new();
+        let mut by_dataset: std::collections::HashMap<&str, Vec<crate::ports::ProfileRecord>> =
+            std::collections::HashMap::new();
         for a in attributes.attributes.values() {
             let def = &a.definition;
-            let records = self.ports.records.records(customer_id, &def.source.dataset);
+            let records = by_dataset
+                .entry(def.source.dataset.as_str())
+                .or_insert_with(|| self.ports.records.records(customer_id, &def.source.dataset));
             let value = records
                 .iter()
                 .filter(|r| r.provider == self.config.bank_provider)
