@@ -582,6 +582,31 @@ async fn the_globetrotter_loan_from_draft_to_priced_offers() {
         "{history}"
     );
 
+    // The co-brand partner is suspended: the very next dry run excludes the proposition (its
+    // standing is read from the partner's stream, not from a projection).
+    let (status, body) = send(
+        http.post(hub.url(&format!("/admin/partners/{}/suspend", partner.partner_id)))
+            .bearer_auth(&staff.checker)
+            .json(&json!({"reason": "sanctions hit under review"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, run) = send(
+        http.post(hub.url(&format!("/offers/propositions/{id}/dry-run")))
+            .bearer_auth(&ben)
+            .json(&json!({"customer_id": customers[0], "params": {"amount": 15000}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(
+        (
+            run["available"].as_bool(),
+            run["excluded_by"]["code"].as_str()
+        ),
+        (Some(false), Some("partner_not_active")),
+        "{run}"
+    );
+
     let (exit, _) = hub.terminate();
     assert!(exit.success());
 }
