@@ -105,6 +105,8 @@ pub(crate) async fn show(
         (status = 401, description = "No valid customer session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF token missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed concurrently", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("customer_session" = [])),

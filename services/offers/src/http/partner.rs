@@ -124,6 +124,8 @@ pub(crate) async fn accept(
         (status = 403, description = "Token lacks `offers:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition or version co-branded by this partner", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["offers:write"])),

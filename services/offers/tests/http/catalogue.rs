@@ -139,6 +139,16 @@ async fn an_attribute_needs_a_catalogued_dataset_and_keeps_its_type() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
+    // Not JSON: 415, as the document says.
+    app.send(bearer(
+        actix_web::test::TestRequest::put()
+            .uri("/offers/attributes/age")
+            .insert_header(("content-type", "text/plain"))
+            .set_payload("type=number"),
+        PM1,
+    ))
+    .await
+    .problem(415, "unsupported_media_type");
 }
 
 #[actix_web::test]
