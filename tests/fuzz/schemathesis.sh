@@ -18,15 +18,16 @@
 # Builds nothing: the hub is $ECOHUB_BIN (default target/debug/ecohub) and the consent flow is
 # $CONSENT_TOKEN_BIN (default the `consent_token` example beside it, in <profile>/examples/),
 # both of which `cargo test --workspace` builds. Only loopback is touched. Tunables:
-# FUZZ_EXAMPLES (examples per operation, default 10), FUZZ_SEED (default 11), FUZZ_WORKERS
-# (default 1: with 2, CPython 3.11 raised a SystemError inside Schemathesis once), FUZZ_REPORT_DIR (JUnit and VCR reports, one folder per identity), FUZZ_IDENTITIES (default "anonymous partner customer admin": the order matters,
-# the admin run, which can change the most, comes last).
+# FUZZ_EXAMPLES (examples per operation, default 50), FUZZ_SEED (default 11), FUZZ_WORKERS
+# (default 1: with 2, CPython 3.11 once raised a SystemError inside Schemathesis), FUZZ_REPORT_DIR
+# (JUnit and VCR reports, one folder per identity), FUZZ_IDENTITIES (default "anonymous partner
+# customer admin"; the order matters: the admin run, which can change the most, comes last).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 st=${1:-schemathesis}
 bin=${ECOHUB_BIN:-$root/target/debug/ecohub}
 consent_token=${CONSENT_TOKEN_BIN:-$(dirname "$bin")/examples/consent_token}
-examples=${FUZZ_EXAMPLES:-10}
+examples=${FUZZ_EXAMPLES:-50}
 seed=${FUZZ_SEED:-11}
 workers=${FUZZ_WORKERS:-1}
 identities=${FUZZ_IDENTITIES:-anonymous partner customer admin}
