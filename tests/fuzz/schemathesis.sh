@@ -116,8 +116,13 @@ for identity in $identities; do
     --max-examples "$examples" --workers "$workers" --generation-database none \
     --request-timeout 10 --output-truncate true "${report[@]}") >"$work/$identity.out" 2>&1 || rc=$?
   took=$((SECONDS - start))
-  # The closing summary (operations, test cases, failures), without the progress lines.
-  sed -n '/^=* *SUMMARY/,$p' "$work/$identity.out" >&2
+  # The warnings (which operations only ever got 401/403, …) and the closing summary
+  # (operations, test cases, failures), without the progress lines.
+  if grep -q '^=* WARNINGS' "$work/$identity.out"; then
+    sed -n '/^=* WARNINGS/,$p' "$work/$identity.out" >&2
+  else
+    sed -n '/^=* SUMMARY/,$p' "$work/$identity.out" >&2
+  fi
   if [ "$rc" != 0 ]; then
     echo "--- $identity: full output" >&2
     cat "$work/$identity.out" >&2
