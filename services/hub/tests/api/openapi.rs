@@ -96,6 +96,8 @@ fn the_document_states_what_the_server_does() {
         // not a UUID gets 400 `invalid_path`.
         ("delete", "/customer/consents/{consent_id}", &["400"]),
         ("get", "/customer/consents/{consent_id}/receipt", &["400"]),
+        // …and as the partner (consents:write): a body that is not JSON gets 415.
+        ("post", "/consents", &["415"]),
     ] {
         let responses = &op(method, path)["responses"];
         for status in statuses {
