@@ -6,6 +6,8 @@
 #   partner   — a data recipient's consent-bound access token (scope data:read), obtained
 #               through the real flow (PAR, the customer signs in and approves on the real
 #               pages, code exchange with PKCE: tests/e2e/examples/consent_token.rs);
+#   partner-consents — the same recipient's client_credentials token for the consent API
+#               (consents:read consents:write, private_key_jwt);
 #   customer  — the `ecohub_session` cookie of that customer, signed in through POST /login;
 #   admin     — a staff client with `admin audit offers:manage data:publish`.
 # Every run uses all checks (`checks.enabled = true` in the configuration: `--checks all` on the
@@ -21,7 +23,9 @@
 # FUZZ_EXAMPLES (examples per operation, default 50), FUZZ_SEED (default 11), FUZZ_WORKERS
 # (default 1: with 2, CPython 3.11 once raised a SystemError inside Schemathesis), FUZZ_REPORT_DIR
 # (JUnit and VCR reports, one folder per identity), FUZZ_IDENTITIES (default "anonymous partner
-# customer admin"; the order matters: the admin run, which can change the most, comes last).
+# partner-consents customer admin"; the order matters: the partner-consents run may revoke the
+# customer's consent only after the consent-bound token's run, and the admin run, which can
+# change the most, comes last).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 st=${1:-schemathesis}
@@ -30,7 +34,7 @@ consent_token=${CONSENT_TOKEN_BIN:-$(dirname "$bin")/examples/consent_token}
 examples=${FUZZ_EXAMPLES:-50}
 seed=${FUZZ_SEED:-11}
 workers=${FUZZ_WORKERS:-1}
-identities=${FUZZ_IDENTITIES:-anonymous partner customer admin}
+identities=${FUZZ_IDENTITIES:-anonymous partner partner-consents customer admin}
 for f in "$bin" "$consent_token"; do
   [ -x "$f" ] || { echo "missing $f (run cargo test --workspace first, or set ECOHUB_BIN)" >&2; exit 1; }
 done
@@ -70,6 +74,7 @@ json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]]
 setup=$("$consent_token" "$hub" "$work/hub")
 partner_token=$(json "$setup" access_token)
 maker=$(json "$setup" admin_token)
+consents_token=$(json "$setup" consents_token)
 
 # Admin: a staff client with every staff scope, client_credentials by client_secret_basic.
 client=$(curl -sf "$hub/admin/clients" -H "Authorization: Bearer $maker" \
@@ -102,6 +107,7 @@ for identity in $identities; do
   case $identity in
     anonymous) ;;
     partner) printf '\n[auth.openapi.bearer]\nbearer = "%s"\n' "$partner_token" >>"$config" ;;
+    partner-consents) printf '\n[auth.openapi.bearer]\nbearer = "%s"\n' "$consents_token" >>"$config" ;;
     customer) printf '\n[auth.openapi.customer_session]\napi_key = "%s"\n' "${session#ecohub_session=}" >>"$config" ;;
     admin) printf '\n[auth.openapi.bearer]\nbearer = "%s"\n' "$admin_token" >>"$config" ;;
     *) echo "unknown identity $identity" >&2; exit 2 ;;
