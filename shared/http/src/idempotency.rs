@@ -25,6 +25,17 @@ use crate::{ApiError, ErrorCode};
 pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("x-idempotency-key");
 /// Set on a replayed response.
 pub const REPLAYED_HEADER: HeaderName = HeaderName::from_static("x-idempotent-replayed");
+/// The response headers a replay repeats: the representation's, and those its status
+/// requires (`Allow` on 405 and `WWW-Authenticate` on 401, RFC 9110 §15.5.6 and §11.6.1;
+/// `Retry-After`). Per-exchange headers (`Date`, the interaction id, …) are the replay's own.
+const REPLAYED_HEADERS: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::ALLOW,
+    header::WWW_AUTHENTICATE,
+    header::RETRY_AFTER,
+];
 /// Longest key accepted (OBIE: 40 characters).
 pub const MAX_KEY_LEN: usize = 40;
 
@@ -290,7 +301,7 @@ pub async fn idempotency(
     let headers: Vec<(HeaderName, HeaderValue)> = response
         .headers()
         .iter()
-        .filter(|(n, _)| *n == header::CONTENT_TYPE || *n == header::LOCATION || *n == header::ETAG)
+        .filter(|(n, _)| REPLAYED_HEADERS.contains(n))
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let (response, body) = response.into_parts();

@@ -1,7 +1,8 @@
 //! Prepares a running hub for the consent-checked read benchmark (`tests/perf/sharing-bench.sh`):
 //! onboards a data recipient, adds a customer, publishes 20 accounts for them as the bank,
 //! has the customer authorise a `ReadAccountsBasic` consent through the real pages, and prints
-//! `{"access_token": …, "admin_token": …}` — a consent-bound token and a bank staff token.
+//! `{"access_token": …, "admin_token": …, "consents_token": …}` — a consent-bound token, a bank
+//! staff token and the recipient's `consents:read consents:write` client_credentials token.
 //!
 //! `consent_token <hub base URL> <hub data dir> [--dpop <key dir>]` (the CLI runs against the
 //! same data dir). With `--dpop`, the access token printed is sender-constrained (RFC 9449):
@@ -96,8 +97,11 @@ async fn main() {
         let key = ring.signing_key(SystemClock.now()).expect("DPoP key");
         tokens = refresh_with_dpop(&hub, &recipient, &tokens.refresh_token, &key).await;
     }
+    // The recipient's own client_credentials token for the consent API (API fuzzing).
+    let consents_token = recipient.token(&hub, "consents:read consents:write").await;
     println!(
         "{}",
-        json!({"access_token": tokens.access_token, "admin_token": staff.maker})
+        json!({"access_token": tokens.access_token, "admin_token": staff.maker,
+            "consents_token": consents_token})
     );
 }

@@ -61,6 +61,7 @@ pub(crate) async fn list(
     ),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 400, description = "The consent id is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No customer session (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "CSRF token missing or wrong (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent, or another customer's", body = Problem, content_type = "application/problem+json"),
@@ -94,6 +95,7 @@ pub(crate) async fn revoke(
     params(("consent_id" = Uuid, Path, description = "The consent's id")),
     responses(
         (status = 200, description = "The receipt, a JWT signed by the hub", body = ReceiptView),
+        (status = 400, description = "The consent id is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No customer session (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent, another customer's, or not authorised", body = Problem, content_type = "application/problem+json"),
     ),

@@ -28,6 +28,7 @@ use ecohub_kernel::ActionContext;
         (status = 400, description = "Invalid input; the broken rule is named (`invalid_request`, `invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `consents:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["consents:write"])),

@@ -92,6 +92,12 @@ fn the_document_states_what_the_server_does() {
         ("post", "/login", &["400"]),
         ("post", "/logout", &["400"]),
         ("get", "/audit/consents/{consent_id}/history", &["400"]),
+        // Schemathesis (tests/fuzz/schemathesis.sh, customer session): a consent id that is
+        // not a UUID gets 400 `invalid_path`.
+        ("delete", "/customer/consents/{consent_id}", &["400"]),
+        ("get", "/customer/consents/{consent_id}/receipt", &["400"]),
+        // …and as the partner (consents:write): a body that is not JSON gets 415.
+        ("post", "/consents", &["415"]),
     ] {
         let responses = &op(method, path)["responses"];
         for status in statuses {

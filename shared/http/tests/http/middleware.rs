@@ -239,6 +239,34 @@ async fn idempotency_replays_same_request_and_refuses_a_different_one() {
     assert_eq!(body["id"], 3);
 }
 
+/// A replay repeats the headers the first answer's status requires: a replayed 405 still
+/// says `Allow` (Schemathesis found `PUT /data/{dataset}/records` replayed without it).
+#[actix_web::test]
+async fn idempotency_replays_keep_the_headers_the_status_requires() {
+    let app = test::init_service(app()).await;
+    let put = || {
+        test::TestRequest::put()
+            .uri("/things")
+            .insert_header(("x-idempotency-key", "put-1"))
+            .set_json(json!({ "name": "a" }))
+            .to_request()
+    };
+    let first = test::call_service(&app, put()).await;
+    assert_eq!(first.status(), 405);
+    let allow = first
+        .headers()
+        .get("allow")
+        .cloned()
+        .expect("405 says Allow");
+    let again = test::call_service(&app, put()).await;
+    assert_eq!(again.status(), 405);
+    assert_eq!(
+        again.headers().get("x-idempotent-replayed").unwrap(),
+        "true"
+    );
+    assert_eq!(again.headers().get("allow"), Some(&allow));
+}
+
 #[actix_web::test]
 async fn idempotency_keys_are_scoped_to_the_caller() {
     let app = test::init_service(app()).await;
