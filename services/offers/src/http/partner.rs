@@ -61,6 +61,7 @@ pub(crate) async fn list(
     params(("id" = Uuid, Path, description = "The proposition")),
     responses(
         (status = 200, description = "The proposition", body = PropositionView),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:read` or is not a partner's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition co-branded by this partner", body = Problem, content_type = "application/problem+json"),
@@ -84,6 +85,7 @@ pub(crate) async fn show(
     params(("id" = Uuid, Path, description = "The proposition"), ("version" = u32, Path, description = "The version")),
     responses(
         (status = 200, description = "Accepted", body = PropositionView),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition or version co-branded by this partner", body = Problem, content_type = "application/problem+json"),
@@ -119,7 +121,7 @@ pub(crate) async fn accept(
     request_body = ReasonRequest,
     responses(
         (status = 200, description = "Withdrawn", body = PropositionView),
-        (status = 400, description = "Missing or invalid reason", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`), or: Missing or invalid reason", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:write` or is not a partner's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition or version co-branded by this partner", body = Problem, content_type = "application/problem+json"),

@@ -269,6 +269,7 @@ pub(crate) async fn create_proposition(
     params(("id" = Uuid, Path, description = "The proposition")),
     responses(
         (status = 200, description = "The proposition", body = PropositionView),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition", body = Problem, content_type = "application/problem+json"),
@@ -293,6 +294,7 @@ pub(crate) async fn show_proposition(
     params(("id" = Uuid, Path, description = "The proposition")),
     responses(
         (status = 200, description = "Every change, oldest first", body = HistoryView),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition", body = Problem, content_type = "application/problem+json"),
@@ -322,7 +324,7 @@ pub(crate) async fn history(
     request_body = DryRunRequest,
     responses(
         (status = 200, description = "The evaluation and its explanation", body = DryRunView),
-        (status = 400, description = "Parameters break the version's schema (the path is named)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`), or: Parameters break the version's schema (the path is named)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition or version", body = Problem, content_type = "application/problem+json"),
@@ -363,7 +365,7 @@ pub(crate) async fn dry_run(
     request_body = PropositionDoc,
     responses(
         (status = 201, description = "Drafted", body = Created),
-        (status = 400, description = "Invalid document; the failing path is named", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`), or: Invalid document; the failing path is named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition", body = Problem, content_type = "application/problem+json"),
@@ -405,7 +407,7 @@ pub(crate) async fn draft_version(
     request_body = PropositionDoc,
     responses(
         (status = 200, description = "The proposition", body = PropositionView),
-        (status = 400, description = "Invalid document; the failing path is named", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`), or: Invalid document; the failing path is named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition or version", body = Problem, content_type = "application/problem+json"),
@@ -448,7 +450,7 @@ pub(crate) async fn revise_draft(
     request_body(content = ReasonRequest, description = "For `reject` and `retire` only"),
     responses(
         (status = 200, description = "The proposition", body = PropositionView),
-        (status = 400, description = "Missing or invalid reason", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A path id that is not a UUID (`invalid_path`), or: Missing or invalid reason", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `offers:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such proposition, version or action", body = Problem, content_type = "application/problem+json"),
