@@ -240,12 +240,8 @@ impl OffersState {
                 VarType::from(a.definition.r#type),
             );
         }
-        let condition = Condition::parse(rule, &vocabulary).map_err(|e| {
-            Invalid::new(
-                format!("/condition{}", if e.path == "/" { "" } else { &e.path }),
-                e.message,
-            )
-        })?;
+        let condition = Condition::parse(rule, &vocabulary)
+            .map_err(|e| Invalid::new(format!("/condition{}", &e.path), e.message))?;
         self.run::<PersonaCatalogue>(
             PERSONAS_STREAM,
             PersonaCommand::DefinePersona {

@@ -135,7 +135,8 @@ pub fn normalize_htu(uri: &str) -> Option<String> {
             None => (authority, None),
         }
     };
-    if host.is_empty() {
+    // Outside brackets a host has no `:` (RFC 3986 §3.2.2): `a:b:80` is not host `a:b`.
+    if host.is_empty() || (!host.starts_with('[') && host.contains([':', '[', ']'])) {
         return None;
     }
     let port = match port {
@@ -290,6 +291,10 @@ mod tests {
             ("/token", None),
             ("https://hub.example.com:x/", None),
             ("https:///path", None),
+            // Found by the property tests: normalised, these were no longer valid URIs.
+            ("https://::?", None),
+            ("http://a:b:80/x", None),
+            ("https://a]:443/", None),
         ];
         for (input, expected) in cases {
             assert_eq!(normalize_htu(input).as_deref(), expected, "{input}");

@@ -163,3 +163,91 @@ async fn without_a_verifier_protected_routes_fail_closed() {
     assert_eq!(status, 503);
     assert_eq!(body["code"], "service_unavailable");
 }
+
+/// Any `Authorization` and `DPoP` headers (schemes in any case, extra spaces, any visible
+/// ASCII or opaque bytes, several proofs) are refused with 401 or 403 and a challenge, never
+/// a 5xx or a panic; only a well-formed admin token gets through. 256 cases; for a longer run:
+/// `PROPTEST_CASES=20000 cargo test -p ecohub-security any_authorization_header`.
+/// (`test` alone would name actix-web's module imported above.)
+#[core::prelude::v1::test]
+fn any_authorization_header_is_refused_with_a_challenge_unless_it_carries_the_admin_token() {
+    use actix_web::http::header::HeaderValue;
+    use proptest::prelude::*;
+
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let value = || {
+        prop_oneof![
+            3 => "[ -~]{0,40}".prop_map(|s| HeaderValue::from_str(&s).unwrap()),
+            1 => prop::collection::vec(prop_oneof![0x20u8..0x7f, 0x80u8..=0xff], 0..40)
+                .prop_map(|b| HeaderValue::from_bytes(&b).unwrap()),
+        ]
+    };
+    let scheme = prop_oneof![
+        prop::sample::select(vec![
+            "Bearer", "bearer", "BEARER", "DPoP", "dpop", "Basic", ""
+        ]),
+        Just("Bearer\t"),
+    ];
+    let token = prop_oneof![
+        prop::sample::select(vec![
+            "admin-token",
+            "partner-token",
+            "bound-token",
+            "",
+            " admin-token "
+        ])
+        .prop_map(str::to_owned),
+        "[ -~]{0,20}",
+    ];
+    let authorization = prop_oneof![
+        4 => (scheme, prop::sample::select(vec![" ", "  ", ""]), token)
+            .prop_map(|(s, sep, t)| Some(HeaderValue::from_str(&format!("{s}{sep}{t}")).unwrap())),
+        1 => value().prop_map(Some),
+        1 => Just(None),
+    ];
+    let system = actix_web::rt::System::new();
+    let config = proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..Default::default()
+    };
+    proptest!(config, |(authorization in authorization, proofs in prop::collection::vec(value(), 0..3))| {
+        let (status, challenge) = system.block_on(async {
+            let verifier = Arc::new(FakeVerifier::default());
+            let shared: SharedVerifier = verifier;
+            let app = test::init_service(
+                App::new()
+                    .app_data(web::Data::new(shared))
+                    .route("/admin/things", web::get().to(admin_only)),
+            )
+            .await;
+            let mut req = test::TestRequest::get().uri("/admin/things");
+            if let Some(a) = authorization.clone() {
+                req = req.insert_header(("authorization", a));
+            }
+            for p in &proofs {
+                req = req.append_header(("dpop", p.clone()));
+            }
+            let res = test::call_service(&app, req.to_request()).await;
+            let challenge = res.headers().get("www-authenticate").cloned();
+            (res.status().as_u16(), challenge)
+        });
+        let well_formed = authorization
+            .as_ref()
+            .and_then(|a| a.to_str().ok())
+            .and_then(|a| a.split_once(' '))
+            .is_some_and(|(s, t)| {
+                (s.eq_ignore_ascii_case("bearer") || s.eq_ignore_ascii_case("dpop"))
+                    && t.trim() == "admin-token"
+            });
+        if status == 200 {
+            prop_assert!(well_formed && proofs.len() <= 1, "{:?} {:?}", authorization, proofs);
+        } else {
+            prop_assert!(matches!(status, 401 | 403), "{} for {:?} {:?}", status, authorization, proofs);
+            prop_assert!(challenge.is_some(), "no challenge for {:?}", authorization);
+        }
+    });
+}

@@ -102,9 +102,10 @@ impl Vocabulary {
 /// Why a condition was refused: the JSON pointer of the offending node inside the condition
 /// and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("at \"{path}\": {message}")]
 pub struct ConditionError {
-    /// JSON pointer relative to the condition (`/and/1/==/0/var`).
+    /// JSON pointer (RFC 6901) relative to the condition (`/and/1/==/0/var`; `""` for the
+    /// whole condition).
     pub path: String,
     /// What is wrong.
     pub message: String,
@@ -112,11 +113,7 @@ pub struct ConditionError {
 
 fn err(path: &str, message: impl Into<String>) -> ConditionError {
     ConditionError {
-        path: if path.is_empty() {
-            "/".into()
-        } else {
-            path.into()
-        },
+        path: path.into(),
         message: message.into(),
     }
 }
@@ -419,6 +416,12 @@ fn check(
                     _ => return Err(err(&p, "a list holds only numbers or only strings")),
                 };
                 *nodes += 1;
+                if *nodes > MAX_NODES {
+                    return Err(err(
+                        &p,
+                        format!("a condition has at most {MAX_NODES} nodes"),
+                    ));
+                }
                 if family.is_some_and(|f| f != t) {
                     return Err(err(&p, "a list holds only numbers or only strings"));
                 }
@@ -671,7 +674,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.path, "/==/1");
         let e = Condition::parse(&json!({"var": "age"}), &vocab()).unwrap_err();
-        assert_eq!(e.path, "/");
+        assert_eq!(e.path, "");
     }
 
     #[test]

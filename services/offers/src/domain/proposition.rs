@@ -200,12 +200,8 @@ impl PropositionContent {
             vocabulary.insert(format!("personas.{n}"), VarType::Boolean);
         }
         let compile = |path: String, rule: &Value| {
-            Condition::parse(rule, &vocabulary).map_err(|e| {
-                Invalid::new(
-                    format!("{path}{}", if e.path == "/" { "" } else { &e.path }),
-                    e.message,
-                )
-            })
+            Condition::parse(rule, &vocabulary)
+                .map_err(|e| Invalid::new(format!("{path}{}", &e.path), e.message))
         };
         let mut pricing = Vec::new();
         for (i, r) in doc.pricing.rules.iter().enumerate() {

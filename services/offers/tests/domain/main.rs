@@ -6,6 +6,7 @@ mod fixtures;
 
 mod catalogue;
 mod evaluation;
+mod properties;
 mod proposition;
 
 use ecohub_kernel::{Aggregate, PartnerId, Timestamp};

@@ -7,6 +7,7 @@ mod audit_index;
 mod catalogue;
 mod notifications;
 mod openapi;
+mod properties;
 mod publish;
 mod read;
 mod support;

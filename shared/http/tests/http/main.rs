@@ -3,4 +3,5 @@
 mod error_table;
 mod middleware;
 mod problems;
+mod properties;
 mod support;

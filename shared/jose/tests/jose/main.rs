@@ -5,5 +5,6 @@ mod access_tokens;
 mod client_assertions;
 mod dpop;
 mod keys;
+mod properties;
 mod software_statements;
 mod support;

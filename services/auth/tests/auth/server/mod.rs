@@ -7,6 +7,7 @@ mod authorize;
 mod customers;
 mod fake_consents;
 mod login;
+mod properties;
 mod registration;
 mod token;
 mod verifier;
