@@ -12,6 +12,7 @@
 mod browser;
 pub mod http;
 mod process;
+pub mod properties;
 mod store;
 mod verifier;
 

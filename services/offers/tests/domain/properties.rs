@@ -13,20 +13,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ecohub_offers::domain::{Condition, VarType, Vocabulary};
+use ecohub_testkit::properties::{any_json, config};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-
-/// `default` cases, or `PROPTEST_CASES` when set (for long runs).
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 const NAMES: &[(&str, VarType)] = &[
     ("age", VarType::Number),
@@ -46,24 +35,6 @@ fn vocabulary() -> Vocabulary {
         v.insert(*name, *t);
     }
     v
-}
-
-/// Arbitrary JSON, a few levels deep.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        "\\PC{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }
 
 fn name() -> impl Strategy<Value = String> {

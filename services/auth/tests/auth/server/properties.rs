@@ -9,40 +9,12 @@
 
 use ecohub_jose::testing::signed;
 use ecohub_jose::{SigningAlgorithm, SigningKey};
+use ecohub_testkit::properties::{any_json, config};
 use proptest::prelude::*;
 
 use serde_json::{Value, json};
 
 use super::{CALLBACK, HUB, Hub, t0};
-
-/// `default` cases, or `PROPTEST_CASES` when set (for long runs).
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
-/// Arbitrary JSON, a few levels deep.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        "\\PC{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("\\PC{0,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
 
 /// How a case builds its statement.
 #[derive(Debug, Clone)]
