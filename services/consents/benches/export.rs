@@ -47,6 +47,10 @@ impl PartnerLookup for NoPartners {
     fn partner(&self, _: PartnerId) -> Option<PartnerInfo> {
         None
     }
+
+    fn data_providers(&self) -> Vec<(PartnerId, PartnerInfo)> {
+        Vec::new()
+    }
 }
 
 struct NoSigner;

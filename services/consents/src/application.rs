@@ -22,8 +22,9 @@ use crate::chain::{self, GENESIS};
 use crate::config::ConsentsConfig;
 use crate::domain::{
     Consent, ConsentCommand, ConsentData, ConsentError, ConsentEvent, ConsentId, ConsentStatus,
-    CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, PartnerId, Permissions,
-    Purpose, ReasonCode, RequestConsent, RevokedBy, TransactionWindow,
+    CustomerId, DataProvider, DataProviders, Expiry, GrantToBank, Invalid, PERSONALISED_OFFERS,
+    PairwiseId, PartnerId, Permissions, Purpose, ReasonCode, Recipient, RequestConsent, RevokedBy,
+    TransactionWindow,
 };
 use crate::grants::{ConsentGrant, GrantCache};
 use crate::index::ConsentIndexReader;
@@ -81,6 +82,32 @@ pub struct ConsentInput {
     pub transaction_to: Option<Timestamp>,
     /// `bank` or partner ids.
     pub data_providers: Vec<String>,
+}
+
+/// What a customer submits to let the bank use partners' data for personalised offers
+/// (ADR 0021), unparsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankConsentInput {
+    /// The partners whose data the bank may use (data providers).
+    pub data_providers: Vec<String>,
+    /// Permission codes (what of their data).
+    pub permissions: Vec<String>,
+    /// Expiry.
+    pub expiration: Timestamp,
+}
+
+/// What the customer's authorised consents to the bank let it use for personalised offers,
+/// one per consent: the offers service's `ProfileConsents` port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankGrant {
+    /// The consent.
+    pub consent_id: String,
+    /// The partners whose data may be used.
+    pub providers: Vec<PartnerId>,
+    /// The permission codes granted.
+    pub permissions: Vec<String>,
+    /// When it expires.
+    pub expires_at: Timestamp,
 }
 
 /// How an error maps onto the port's and the API's answers.
@@ -266,23 +293,7 @@ impl ConsentsState {
         let transaction_window =
             TransactionWindow::parse(input.transaction_from, input.transaction_to)?;
         let data_providers = DataProviders::parse(&input.data_providers)?;
-        for provider in data_providers.iter() {
-            if let DataProvider::Partner(p) = provider {
-                let ok = self
-                    .ports
-                    .partners
-                    .partner(p)
-                    .is_some_and(|info| info.active && info.data_provider);
-                if !ok {
-                    return Err(Invalid::new(
-                        "data_providers",
-                        "data_provider_active",
-                        format!("{p} is not an active data provider"),
-                    )
-                    .into());
-                }
-            }
-        }
+        self.check_providers(&data_providers)?;
         let command = ConsentCommand::RequestConsent(RequestConsent {
             consent_id: id,
             partner_id,
@@ -297,6 +308,109 @@ impl ConsentsState {
         self.run(id, loaded, command, ctx).await
     }
 
+    /// Checks that every partner among `providers` is an active data provider.
+    fn check_providers(&self, providers: &DataProviders) -> Result<(), AppError> {
+        for p in providers.partners() {
+            let ok = self
+                .ports
+                .partners
+                .partner(p)
+                .is_some_and(|info| info.active && info.data_provider);
+            if !ok {
+                return Err(Invalid::new(
+                    "data_providers",
+                    "data_provider_active",
+                    format!("{p} is not an active data provider"),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The purpose of every consent to the bank, in the bank's words.
+    pub fn personalised_offers_purpose(&self) -> Result<Purpose, Invalid> {
+        Purpose::parse(
+            PERSONALISED_OFFERS,
+            &format!(
+                "{} may use this data to personalise the offers it makes me",
+                self.config.bank_name
+            ),
+        )
+    }
+
+    /// A customer lets the bank use the named partners' data for personalised offers
+    /// (ADR 0021): the consent is requested and authorised in one append, its recipient the
+    /// bank. Every input is parsed and the providers checked before anything is written.
+    pub async fn grant_to_bank(
+        &self,
+        id: ConsentId,
+        customer: &CustomerId,
+        input: BankConsentInput,
+        ctx: &ActionContext,
+    ) -> Result<ConsentData, AppError> {
+        let data_providers = DataProviders::parse(&input.data_providers)?;
+        let permissions = Permissions::parse(&input.permissions)?;
+        let expiry = Expiry::parse(input.expiration, ctx.now)?;
+        self.check_providers(&data_providers)?;
+        let command = ConsentCommand::GrantToBank(GrantToBank {
+            consent_id: id,
+            customer_id: customer.clone(),
+            permissions,
+            purpose: self.personalised_offers_purpose()?,
+            expiry,
+            data_providers,
+        });
+        let loaded = self.load(id).await?;
+        self.run(id, loaded, command, ctx).await
+    }
+
+    /// Use case (the offers service's `ProfileConsents` port): the customer's consents that
+    /// let the bank use partners' data for personalised offers at `now`, read exactly: each
+    /// consent at its stream's latest revision, or as remembered while the `consent-` category
+    /// head is unchanged (as [`ConsentsState::grant`]). A revocation or expiry acknowledged on
+    /// any instance is seen by the next call on every instance. The index only says which
+    /// consents are the customer's.
+    pub async fn bank_grants(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<BankGrant>, AppError> {
+        let Ok(customer) = CustomerId::parse(customer_id) else {
+            return Ok(Vec::new());
+        };
+        let ids = self.index.by_customer(&customer);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let head = self.store.category_head("consent-").await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let data = match self.grants.remembered(id, head) {
+                Some(data) => data,
+                None => {
+                    let data = self.load(id).await?.consent.data().cloned().map(Arc::new);
+                    self.grants.remember(id, head, data.clone());
+                    data
+                }
+            };
+            let Some(d) = data else { continue };
+            let usable = d.recipient == Recipient::Bank
+                && d.purpose.code() == PERSONALISED_OFFERS
+                && d.customer_id.as_ref() == Some(&customer)
+                && d.status_at(now) == ConsentStatus::Authorised;
+            if usable {
+                out.push(BankGrant {
+                    consent_id: d.id.to_string(),
+                    providers: d.data_providers.partners().collect(),
+                    permissions: d.permissions.iter().map(|p| p.code().to_owned()).collect(),
+                    expires_at: d.expiry.at(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The consent, if `partner` owns it; otherwise `NotFound` (no existence oracle).
     pub async fn for_partner(
         &self,
@@ -304,7 +418,7 @@ impl ConsentsState {
         partner: PartnerId,
     ) -> Result<ConsentData, AppError> {
         let data = self.consent(id).await?;
-        if data.partner_id != partner {
+        if data.recipient.partner() != Some(partner) {
             return Err(AppError::not_found());
         }
         Ok(data)
@@ -321,7 +435,7 @@ impl ConsentsState {
     ) -> Result<ConsentData, AppError> {
         let loaded = self.load(id).await?;
         let data = loaded.data()?;
-        if data.partner_id != partner {
+        if data.recipient.partner() != Some(partner) {
             return Err(AppError::not_found());
         }
         let reason = match data.status_at(ctx.now) {
@@ -393,14 +507,13 @@ impl ConsentsState {
         data: &ConsentData,
         now: Timestamp,
     ) -> ConsentForAuthorisation {
-        let partner = self.ports.partners.partner(data.partner_id);
+        let partner = data.recipient.partner();
+        let info = partner.and_then(|p| self.ports.partners.partner(p));
         ConsentForAuthorisation {
             consent_id: data.id.to_string(),
-            partner_id: data.partner_id.to_string(),
-            partner_name: partner
-                .as_ref()
-                .map_or_else(|| data.partner_id.to_string(), |p| p.name.clone()),
-            partner_status: partner.map_or_else(|| "unknown".to_owned(), |p| p.status),
+            partner_id: partner.map(|p| p.to_string()).unwrap_or_default(),
+            partner_name: self.recipient_name(data.recipient),
+            partner_status: info.map_or_else(|| "unknown".to_owned(), |p| p.status),
             status: data.status_at(now).as_str().to_owned(),
             permissions: data
                 .permissions
@@ -432,6 +545,14 @@ impl ConsentsState {
                 .partners
                 .partner(id)
                 .map_or_else(|| id.to_string(), |i| i.name),
+        }
+    }
+
+    /// The recipient's display name: the partner's, or the bank's.
+    pub fn recipient_name(&self, r: Recipient) -> String {
+        match r {
+            Recipient::Bank => self.config.bank_name.clone(),
+            Recipient::Partner(id) => self.partner_name(id),
         }
     }
 
@@ -512,9 +633,13 @@ impl ConsentsState {
         let Some(data) = loaded.consent.data() else {
             return Ok(ConsentStanding::NotFound);
         };
+        // The bank's consents are never used through OAuth: no token stands on them.
+        let Some(partner) = data.recipient.partner() else {
+            return Ok(ConsentStanding::NotFound);
+        };
         Ok(match (data.status_at(now), &data.pairwise_id) {
             (ConsentStatus::Authorised, Some(pairwise)) => ConsentStanding::Authorised {
-                partner_id: data.partner_id.to_string(),
+                partner_id: partner.to_string(),
                 pairwise_id: pairwise.as_str().to_owned(),
                 expires_at: data.expiry.at(),
             },

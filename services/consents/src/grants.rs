@@ -40,15 +40,17 @@ pub struct ConsentGrant {
 
 impl ConsentGrant {
     /// The grant `data` gives at `now`: only an authorised consent (not expired by time) of a
-    /// known customer grants anything.
+    /// known customer grants anything, and only to a partner recipient.
     pub fn of(data: &ConsentData, now: Timestamp) -> Option<Self> {
         if data.status_at(now) != ConsentStatus::Authorised {
             return None;
         }
         let customer = data.customer_id.as_ref()?;
+        // The bank's consents (ADR 0021) grant no partner anything.
+        let partner = data.recipient.partner()?;
         Some(Self {
             consent_id: data.id.to_string(),
-            partner_id: data.partner_id.to_string(),
+            partner_id: partner.to_string(),
             customer_id: customer.as_str().to_owned(),
             permissions: data
                 .permissions

@@ -10,15 +10,15 @@ use async_trait::async_trait;
 use ecohub_eventstore::{EventFilter, Position, Projection, ProjectionError, RecordedEvent};
 use ecohub_kernel::Timestamp;
 
-use crate::domain::{ConsentEvent, ConsentId, ConsentStatus, CustomerId, PartnerId};
+use crate::domain::{ConsentEvent, ConsentId, ConsentStatus, CustomerId, PartnerId, Recipient};
 
 /// One consent, as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentSummary {
     /// The consent.
     pub consent_id: ConsentId,
-    /// Its partner.
-    pub partner_id: PartnerId,
+    /// Who receives the data: a partner or the bank.
+    pub recipient: Recipient,
     /// The customer who decided, once known.
     pub customer_id: Option<CustomerId>,
     /// Recorded status.
@@ -54,7 +54,8 @@ pub struct ConsentFilter {
 
 impl ConsentFilter {
     fn accepts(&self, s: &ConsentSummary) -> bool {
-        self.partner_id.is_none_or(|p| p == s.partner_id)
+        self.partner_id
+            .is_none_or(|p| s.recipient.partner() == Some(p))
             && self
                 .customer_id
                 .as_ref()
@@ -79,7 +80,7 @@ struct Data {
 impl Data {
     fn apply(&mut self, id: ConsentId, event: &ConsentEvent) {
         if let ConsentEvent::Requested {
-            partner_id,
+            recipient,
             expiry,
             authorisation_deadline,
             at,
@@ -90,7 +91,7 @@ impl Data {
                 id,
                 ConsentSummary {
                     consent_id: id,
-                    partner_id: *partner_id,
+                    recipient: *recipient,
                     customer_id: None,
                     status: ConsentStatus::AwaitingAuthorisation,
                     created_at: *at,
@@ -99,7 +100,9 @@ impl Data {
                     authorisation_deadline: *authorisation_deadline,
                 },
             );
-            self.by_partner.entry(*partner_id).or_default().insert(id);
+            if let Some(partner) = recipient.partner() {
+                self.by_partner.entry(partner).or_default().insert(id);
+            }
             self.by_status
                 .entry(ConsentStatus::AwaitingAuthorisation)
                 .or_default()

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::application::{AppError, ConsentsState};
-use crate::domain::{ConsentEvent, PartnerId};
+use crate::domain::{ConsentEvent, PartnerId, Recipient};
 use crate::index::consent_id_of;
 use ecohub_kernel::ActionContext;
 
@@ -138,8 +138,11 @@ impl OffboardingCascade {
                 let Some(id) = consent_id_of(&e.stream) else {
                     continue;
                 };
-                if let ConsentEvent::Requested { partner_id, .. } = e.decode()?.payload
-                    && partner_id == partner
+                if let ConsentEvent::Requested {
+                    recipient: Recipient::Partner(recipient),
+                    ..
+                } = e.decode()?.payload
+                    && recipient == partner
                     && state.revoke_for_offboarding(id, &ctx).await?
                 {
                     revoked += 1;

@@ -25,7 +25,9 @@ pub mod jobs;
 pub mod ports;
 pub mod receipt;
 
-pub use application::{AppError, ConsentInput, ConsentsPorts, ConsentsState, ErrorKind};
+pub use application::{
+    AppError, BankConsentInput, BankGrant, ConsentInput, ConsentsPorts, ConsentsState, ErrorKind,
+};
 pub use chain::{ChainBreak, VerifyReport, verify_all, verify_stream};
 pub use config::{ConsentsConfig, ConsentsSection};
 pub use ecohub_kernel::ActionContext;

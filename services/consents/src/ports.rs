@@ -20,6 +20,10 @@ pub struct PartnerInfo {
 pub trait PartnerLookup: Send + Sync + 'static {
     /// The partner, if known.
     fn partner(&self, id: PartnerId) -> Option<PartnerInfo>;
+
+    /// The active partners with the `data_provider` role, with their names, in id order: the
+    /// providers a customer may let the bank use data from (ADR 0021).
+    fn data_providers(&self) -> Vec<(PartnerId, PartnerInfo)>;
 }
 
 /// Signs consent receipts as JWTs (implemented by the hub with its key ring, so that the

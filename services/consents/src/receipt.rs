@@ -5,14 +5,15 @@ use ecohub_kernel::Timestamp;
 use serde_json::{Value, json};
 
 use crate::config::ConsentsConfig;
-use crate::domain::{ConsentData, ConsentStatus};
+use crate::domain::{ConsentData, ConsentStatus, Recipient};
 
 /// The receipt's claims (Kantara CR v1.1 field names, plus the JWT's `iss`, `iat`, `jti`,
-/// `sub`).
+/// `sub`). `recipient_name` is the partner's name, or the bank's for a consent to the bank
+/// (ADR 0021), which discloses nothing to a third party: the bank collects from the providers.
 pub fn receipt_claims(
     config: &ConsentsConfig,
     consent: &ConsentData,
-    partner_name: &str,
+    recipient_name: &str,
     provider_names: &[String],
     now: Timestamp,
 ) -> Option<Value> {
@@ -28,6 +29,35 @@ pub fn receipt_claims(
         .map_or(consent.status_changed_at, |c| c.at);
     let receipt_id = format!("{}-{}", consent.id, authorised_at.unix_nanos());
     let pii: Vec<&str> = consent.permissions.iter().map(|p| p.code()).collect();
+    let (service, method, disclosure) = match consent.recipient {
+        Recipient::Partner(_) => (
+            format!("data sharing with {recipient_name}"),
+            "web consent page of the hub after a partner's request (OAuth 2.0 authorisation)",
+            json!({"thirdPartyDisclosure": true, "thirdPartyName": recipient_name}),
+        ),
+        Recipient::Bank => (
+            format!(
+                "personalised offers by {recipient_name} with data from {}",
+                provider_names.join(", ")
+            ),
+            "the customer's own request in the hub's customer space",
+            json!({"thirdPartyDisclosure": false}),
+        ),
+    };
+    let mut purpose = json!({
+        "purpose": consent.purpose.text(),
+        "purposeCategory": [consent.purpose.code()],
+        "consentType": "EXPLICIT",
+        "piiCategory": pii,
+        "primaryPurpose": true,
+        "termination": format!(
+            "on revocation by the customer or partner, or at {}",
+            consent.expiry.at().to_rfc3339()
+        ),
+    });
+    if let (Some(p), Value::Object(d)) = (purpose.as_object_mut(), disclosure) {
+        p.extend(d);
+    }
     Some(json!({
         "iss": config.issuer,
         "iat": now.unix_seconds(),
@@ -36,7 +66,7 @@ pub fn receipt_claims(
         "version": "KI-CR-v1.1.0",
         "jurisdiction": config.jurisdiction,
         "consentTimestamp": authorised_at.unix_seconds(),
-        "collectionMethod": "web consent page of the hub after a partner's request (OAuth 2.0 authorisation)",
+        "collectionMethod": method,
         "consentReceiptID": receipt_id,
         "language": "en",
         "piiPrincipalId": customer.as_str(),
@@ -48,22 +78,7 @@ pub fn receipt_claims(
             "piiControllerUrl": config.controller_url,
         }],
         "policyUrl": config.policy_url,
-        "services": [{
-            "service": format!("data sharing with {partner_name}"),
-            "purposes": [{
-                "purpose": consent.purpose.text(),
-                "purposeCategory": [consent.purpose.code()],
-                "consentType": "EXPLICIT",
-                "piiCategory": pii,
-                "primaryPurpose": true,
-                "termination": format!(
-                    "on revocation by the customer or partner, or at {}",
-                    consent.expiry.at().to_rfc3339()
-                ),
-                "thirdPartyDisclosure": true,
-                "thirdPartyName": partner_name,
-            }],
-        }],
+        "services": [{"service": service, "purposes": [purpose]}],
         "sensitive": false,
         "spiCat": [],
         "consentId": consent.id.to_string(),

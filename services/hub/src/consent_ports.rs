@@ -13,6 +13,7 @@ use ecohub_consents::{ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner};
 use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, PartnerId, Timestamp};
 use ecohub_partners::DirectoryReader;
+use ecohub_partners::domain::PartnerStatus;
 
 /// [`ConsentAuthority`] on [`ConsentsState`].
 pub struct ConsentsAuthority(pub ConsentsState);
@@ -67,6 +68,25 @@ impl PartnerLookup for DirectoryLookup {
             active: entry.is_active(),
             data_provider: entry.is_data_provider(),
         })
+    }
+
+    fn data_providers(&self) -> Vec<(PartnerId, PartnerInfo)> {
+        self.0
+            .list(Some(PartnerStatus::Approved), None, usize::MAX)
+            .into_iter()
+            .filter(|e| e.is_active() && e.is_data_provider())
+            .map(|e| {
+                (
+                    e.partner_id,
+                    PartnerInfo {
+                        name: e.legal_name.clone(),
+                        status: e.status.as_str().to_owned(),
+                        active: true,
+                        data_provider: true,
+                    },
+                )
+            })
+            .collect()
     }
 }
 

@@ -1,11 +1,17 @@
-//! The partners service and the sharing service behind the offers service's ports.
+//! The partners, sharing and consents services behind the offers service's ports.
 //! Translation only: partner standing is decided by `PartnersState::not_active_in_role`
-//! (exact, from the partners' streams), records and the catalogue are the sharing
-//! service's read models; this module only converts types and errors.
+//! (exact, from the partners' streams), records, their minimisation and the catalogue are the
+//! sharing service's, the consents to the bank are `ConsentsState::bank_grants` (exact); this
+//! module only converts types and errors.
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use ecohub_kernel::PartnerId;
-use ecohub_offers::{CustomerRecords, PartnerStandings, PortError, ProfileRecord};
+use ecohub_consents::ConsentsState;
+use ecohub_kernel::{PartnerId, Timestamp};
+use ecohub_offers::{
+    CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
+};
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::Role;
 use ecohub_sharing::SharingState;
@@ -45,5 +51,56 @@ impl CustomerRecords for SharedRecords {
                 data: r.data,
             })
             .collect()
+    }
+
+    fn partner_records(
+        &self,
+        customer_id: &str,
+        dataset: &str,
+        partner: PartnerId,
+        permissions: &BTreeSet<String>,
+    ) -> Vec<ProfileRecord> {
+        self.0
+            .minimised_records(
+                customer_id,
+                dataset,
+                &partner.to_string(),
+                permissions,
+                RECORDS_PER_DATASET,
+            )
+            .into_iter()
+            .map(|r| ProfileRecord {
+                provider: r.provider,
+                data: r.data,
+            })
+            .collect()
+    }
+}
+
+/// [`ProfileConsents`] answered by the consents service.
+pub struct BankConsents(pub ConsentsState);
+
+#[async_trait]
+impl ProfileConsents for BankConsents {
+    async fn providers(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ProviderGrant>, PortError> {
+        let grants = self
+            .0
+            .bank_grants(customer_id, now)
+            .await
+            .map_err(|e| PortError(e.to_string()))?;
+        Ok(grants
+            .into_iter()
+            .flat_map(|g| {
+                let permissions: BTreeSet<String> = g.permissions.into_iter().collect();
+                g.providers.into_iter().map(move |partner| ProviderGrant {
+                    partner,
+                    permissions: permissions.clone(),
+                })
+            })
+            .collect())
     }
 }

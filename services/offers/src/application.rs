@@ -21,7 +21,7 @@ use crate::domain::{
     Vocabulary, evaluate, evaluate_persona, preferences_stream,
 };
 use crate::index::PropositionIndexReader;
-use crate::ports::{CustomerRecords, PartnerStandings, PortError};
+use crate::ports::{CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord};
 
 /// What the offers service asks of other services; the hub implements each port.
 #[derive(Clone)]
@@ -30,6 +30,8 @@ pub struct OffersPorts {
     pub partners: Arc<dyn PartnerStandings>,
     /// Customers' published records and the dataset catalogue.
     pub records: Arc<dyn CustomerRecords>,
+    /// The customers' consents that let the bank use partners' data (ADR 0021).
+    pub consents: Arc<dyn ProfileConsents>,
 }
 
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
@@ -419,8 +421,11 @@ impl OffersState {
         .await
     }
 
-    /// The customer as conditions see them: an objecting customer is not profiled (no
-    /// record is read); otherwise attribute values from the bank's published records.
+    /// The customer as conditions see them. An objecting customer is not profiled (nothing is
+    /// read, not even their consents). Otherwise each attribute takes the first value its type
+    /// admits: from the records the bank published, then from the records of each partner a
+    /// consent to the bank names (ADR 0021), reduced to the fields that consent's permissions
+    /// unlock. A partner without such a consent at `now` contributes nothing.
     pub async fn subject(
         &self,
         customer_id: &str,
@@ -432,17 +437,37 @@ impl OffersState {
                 objected: true,
             });
         }
+        let grants = self
+            .ports
+            .consents
+            .providers(customer_id, self.clock.now())
+            .await?;
         let mut values = Map::new();
-        let mut by_dataset: std::collections::HashMap<&str, Vec<crate::ports::ProfileRecord>> =
+        let mut by_dataset: std::collections::HashMap<&str, Vec<ProfileRecord>> =
             std::collections::HashMap::new();
         for a in attributes.attributes.values() {
             let def = &a.definition;
-            let records = by_dataset
-                .entry(def.source.dataset.as_str())
-                .or_insert_with(|| self.ports.records.records(customer_id, &def.source.dataset));
+            let dataset = def.source.dataset.as_str();
+            let records = by_dataset.entry(dataset).or_insert_with(|| {
+                let mut records: Vec<ProfileRecord> = self
+                    .ports
+                    .records
+                    .records(customer_id, dataset)
+                    .into_iter()
+                    .filter(|r| r.provider == self.config.bank_provider)
+                    .collect();
+                for g in &grants {
+                    records.extend(self.ports.records.partner_records(
+                        customer_id,
+                        dataset,
+                        g.partner,
+                        &g.permissions,
+                    ));
+                }
+                records
+            });
             let value = records
                 .iter()
-                .filter(|r| r.provider == self.config.bank_provider)
                 .filter_map(|r| r.data.pointer(&def.source.pointer))
                 .find(|v| def.r#type.admits(v));
             if let Some(v) = value {

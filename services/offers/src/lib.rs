@@ -20,4 +20,6 @@ pub use application::{AppError, DryRun, OffersPorts, OffersState};
 pub use config::OffersConfig;
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
-pub use ports::{CustomerRecords, PartnerStandings, PortError, ProfileRecord};
+pub use ports::{
+    CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
+};

@@ -1,9 +1,12 @@
 //! What the offers service asks of other services; the hub implements each port.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
+
+use ecohub_kernel::Timestamp;
 
 use crate::domain::PartnerId;
 
@@ -36,4 +39,39 @@ pub trait CustomerRecords: Send + Sync {
 
     /// The records of `dataset` published for the bank's customer `customer_id`.
     fn records(&self, customer_id: &str, dataset: &str) -> Vec<ProfileRecord>;
+
+    /// The records of `dataset` that `partner` published for the customer, reduced to the
+    /// fields `permissions` unlock in the sharing catalogue (the minimisation data recipients
+    /// get); none when they unlock nothing of it.
+    fn partner_records(
+        &self,
+        customer_id: &str,
+        dataset: &str,
+        partner: PartnerId,
+        permissions: &BTreeSet<String>,
+    ) -> Vec<ProfileRecord>;
+}
+
+/// What one of the customer's consents to the bank lets it use for personalised offers
+/// (ADR 0021): a partner's data, as far as the permissions unlock it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderGrant {
+    /// The partner (data provider).
+    pub partner: PartnerId,
+    /// The permission codes granted.
+    pub permissions: BTreeSet<String>,
+}
+
+/// The customer's consents whose recipient is the bank and whose purpose is personalised
+/// offers, read exactly (the consent service answers): a revocation or expiry acknowledged on
+/// any instance is seen by the next evaluation on every instance.
+#[async_trait]
+pub trait ProfileConsents: Send + Sync {
+    /// The partners whose data may be used for the customer at `now`, one entry per consent
+    /// and partner.
+    async fn providers(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ProviderGrant>, PortError>;
 }

@@ -268,6 +268,40 @@ impl SharingState {
         (state, projections)
     }
 
+    /// Up to `limit` records of `dataset` that `provider` published for the customer
+    /// `customer_id`, reduced to the fields `permissions` unlock: the same minimisation a data
+    /// recipient's read gets. Empty when the dataset is unknown, does not take this provider,
+    /// or the permissions unlock none of it. The bank's personalised offers read partners'
+    /// records this way, under the customer's consent (ADR 0021).
+    pub fn minimised_records(
+        &self,
+        customer_id: &str,
+        dataset_name: &str,
+        provider: &str,
+        permissions: &BTreeSet<String>,
+        limit: usize,
+    ) -> Vec<crate::readmodel::StoredRecord> {
+        let Some(dataset) = self.catalogue.get(dataset_name) else {
+            return Vec::new();
+        };
+        if !dataset.has_provider(provider) {
+            return Vec::new();
+        }
+        let Some(unlocked) = dataset.unlocked(permissions) else {
+            return Vec::new();
+        };
+        self.records
+            .page(customer_id, dataset.name(), None, limit, |p, data| {
+                p == provider && dataset.admits(data, &unlocked, None, None)
+            })
+            .into_iter()
+            .map(|mut r| {
+                r.data = Arc::new(dataset.minimise(&r.data, &unlocked));
+                r
+            })
+            .collect()
+    }
+
     /// Up to `limit` access records after `after` that `filter` accepts, oldest first, and
     /// whether the limit was reached: the compliance list and export. Exact (what a scan of
     /// the log would return) and costing about what it returns (see [`crate::audit`]).

@@ -5,8 +5,9 @@
 use ecohub_kernel::{Aggregate, Timestamp};
 
 use super::{
-    ConsentEvent, ConsentId, CustomerId, DataProviders, Expiry, Invalid, PairwiseId, PartnerId,
-    Permissions, Purpose, ReasonCode, RequestConsent, RevokedBy, TransactionWindow,
+    ConsentEvent, ConsentId, CustomerId, DataProvider, DataProviders, Expiry, GrantToBank, Invalid,
+    PERSONALISED_OFFERS, PairwiseId, Permissions, Purpose, ReasonCode, Recipient, RequestConsent,
+    RevokedBy, TransactionWindow,
 };
 
 /// A consent's status (OBIE names).
@@ -83,8 +84,8 @@ pub struct StatusChange {
 pub struct ConsentData {
     /// Its id.
     pub id: ConsentId,
-    /// The partner it was requested by.
-    pub partner_id: PartnerId,
+    /// Who receives the data: the partner that requested it, or the bank.
+    pub recipient: Recipient,
     /// Permissions.
     pub permissions: Permissions,
     /// Purpose.
@@ -144,6 +145,9 @@ impl Consent {
 pub enum ConsentCommand {
     /// A partner requests a consent.
     RequestConsent(RequestConsent),
+    /// A customer grants the bank a consent for personalised offers: requested and
+    /// authorised in one step (ADR 0021).
+    GrantToBank(GrantToBank),
     /// The customer approves.
     AuthoriseConsent {
         /// The customer.
@@ -173,6 +177,7 @@ impl ConsentCommand {
     fn verb(&self) -> &'static str {
         match self {
             ConsentCommand::RequestConsent(_) => "request",
+            ConsentCommand::GrantToBank(_) => "grant",
             ConsentCommand::AuthoriseConsent { .. } => "authorise",
             ConsentCommand::RejectConsent { .. } => "reject",
             ConsentCommand::RevokeConsent { .. } => "revoke",
@@ -206,6 +211,51 @@ pub enum ConsentError {
     NotDue,
 }
 
+/// The customer's grant to the bank: `ConsentRequested` (recipient bank, reason
+/// `customer_request`) and `ConsentAuthorised` (`customer_authorised`) at the same instant.
+/// Its purpose is personalised offers and its providers are partners: the bank needs no
+/// consent to use its own data.
+fn grant_to_bank(g: GrantToBank, now: Timestamp) -> Result<Vec<ConsentEvent>, ConsentError> {
+    Expiry::parse(g.expiry.at(), now)?;
+    if g.purpose.code() != PERSONALISED_OFFERS {
+        return Err(Invalid::new(
+            "purpose",
+            "purpose_personalised_offers",
+            format!("a consent to the bank is for {PERSONALISED_OFFERS}"),
+        )
+        .into());
+    }
+    if g.data_providers.iter().any(|p| p == DataProvider::Bank) {
+        return Err(Invalid::new(
+            "data_providers",
+            "data_providers_partners",
+            "the bank needs no consent to use its own data: name partners only",
+        )
+        .into());
+    }
+    Ok(vec![
+        ConsentEvent::Requested {
+            consent_id: g.consent_id,
+            recipient: Recipient::Bank,
+            permissions: g.permissions,
+            purpose: g.purpose,
+            expiry: g.expiry,
+            transaction_window: TransactionWindow::default(),
+            data_providers: g.data_providers,
+            // Nothing to wait for: the customer authorises in the same step.
+            authorisation_deadline: now,
+            reason: ReasonCode::known(ReasonCode::CUSTOMER_REQUEST),
+            at: now,
+        },
+        ConsentEvent::Authorised {
+            customer_id: g.customer_id,
+            pairwise_id: None,
+            reason: ReasonCode::known(ReasonCode::CUSTOMER_AUTHORISED),
+            at: now,
+        },
+    ])
+}
+
 impl Aggregate for Consent {
     type Command = ConsentCommand;
     type Event = ConsentEvent;
@@ -220,12 +270,13 @@ impl Aggregate for Consent {
         let action = command.verb();
         let Some(data) = &self.0 else {
             return match command {
+                ConsentCommand::GrantToBank(g) => grant_to_bank(g, now),
                 ConsentCommand::RequestConsent(r) => {
                     // The expiry was parsed at the request's time; it must still hold now.
                     Expiry::parse(r.expiry.at(), now)?;
                     Ok(vec![ConsentEvent::Requested {
                         consent_id: r.consent_id,
-                        partner_id: r.partner_id,
+                        recipient: Recipient::Partner(r.partner_id),
                         permissions: r.permissions,
                         purpose: r.purpose,
                         expiry: r.expiry,
@@ -245,14 +296,16 @@ impl Aggregate for Consent {
             action,
         };
         match command {
-            ConsentCommand::RequestConsent(_) => Err(ConsentError::AlreadyExists),
+            ConsentCommand::RequestConsent(_) | ConsentCommand::GrantToBank(_) => {
+                Err(ConsentError::AlreadyExists)
+            }
             ConsentCommand::AuthoriseConsent {
                 customer_id,
                 pairwise_id,
             } => match status {
                 ConsentStatus::AwaitingAuthorisation => Ok(vec![ConsentEvent::Authorised {
                     customer_id,
-                    pairwise_id,
+                    pairwise_id: Some(pairwise_id),
                     reason: ReasonCode::known(ReasonCode::CUSTOMER_AUTHORISED),
                     at: now,
                 }]),
@@ -308,7 +361,7 @@ impl Aggregate for Consent {
     fn evolve(mut self, event: &ConsentEvent) -> Self {
         if let ConsentEvent::Requested {
             consent_id,
-            partner_id,
+            recipient,
             permissions,
             purpose,
             expiry,
@@ -321,7 +374,7 @@ impl Aggregate for Consent {
         {
             self.0 = Some(ConsentData {
                 id: *consent_id,
-                partner_id: *partner_id,
+                recipient: *recipient,
                 permissions: permissions.clone(),
                 purpose: purpose.clone(),
                 expiry: *expiry,
@@ -354,7 +407,7 @@ impl Aggregate for Consent {
                 ..
             } => {
                 data.customer_id = Some(customer_id.clone());
-                data.pairwise_id = Some(pairwise_id.clone());
+                data.pairwise_id = pairwise_id.clone();
                 (ConsentStatus::Authorised, Some(reason.clone()), None)
             }
             ConsentEvent::Rejected {

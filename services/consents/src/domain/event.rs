@@ -7,19 +7,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ConsentId, CustomerId, DataProviders, Expiry, PairwiseId, PartnerId, Permissions, Purpose,
-    ReasonCode, RevokedBy, TransactionWindow,
+    ReasonCode, Recipient, RevokedBy, TransactionWindow,
 };
 
 /// What happened to a consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentEvent {
-    /// `ConsentRequested` v2 (v1 had no reason; it decodes with `consent_requested`): a
-    /// partner asked for a consent.
+    /// `ConsentRequested` v3 (v2 had no recipient and decodes as the partner it names; v1 had
+    /// no reason either and decodes with `consent_requested`): a partner asked for a consent,
+    /// or a customer granted one to the bank.
     Requested {
         /// The consent.
         consent_id: ConsentId,
-        /// The partner asking.
-        partner_id: PartnerId,
+        /// Who receives the data: the partner asking, or the bank.
+        recipient: Recipient,
         /// The permissions.
         permissions: Permissions,
         /// The purpose.
@@ -37,12 +38,13 @@ pub enum ConsentEvent {
         /// When.
         at: Timestamp,
     },
-    /// `ConsentAuthorised` v1: the customer approved.
+    /// `ConsentAuthorised` v2 (v1 always named a pairwise id): the customer approved.
     Authorised {
         /// The customer.
         customer_id: CustomerId,
-        /// Their pairwise id for the partner.
-        pairwise_id: PairwiseId,
+        /// Their pairwise id for the partner (none when the bank is the recipient: it knows
+        /// its customer by the hub's id).
+        pairwise_id: Option<PairwiseId>,
         /// Why (`customer_authorised`).
         reason: ReasonCode,
         /// When.
@@ -85,8 +87,11 @@ impl ConsentEvent {
         "ConsentExpired",
     ];
 
-    /// The stored version of `ConsentRequested` (the other types are at version 1).
-    pub const REQUESTED_VERSION: u16 = 2;
+    /// The stored version of `ConsentRequested`.
+    pub const REQUESTED_VERSION: u16 = 3;
+
+    /// The stored version of `ConsentAuthorised` (the other types are at version 1).
+    pub const AUTHORISED_VERSION: u16 = 2;
 
     /// Why it happened: every consent event carries a reason code.
     pub fn reason(&self) -> &ReasonCode {
@@ -136,10 +141,49 @@ struct RequestedV2 {
     reason: ReasonCode,
 }
 
+/// Version 3 of `ConsentRequested`: who receives the data (`recipient`), with `partner_id`
+/// only when a partner does. Version 2 upcasts to the partner it names.
+#[derive(Serialize, Deserialize)]
+struct RequestedV3 {
+    consent_id: ConsentId,
+    recipient: RecipientKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    partner_id: Option<PartnerId>,
+    permissions: Permissions,
+    purpose: Purpose,
+    expires_at: Expiry,
+    #[serde(default)]
+    transaction_from: Option<Timestamp>,
+    #[serde(default)]
+    transaction_to: Option<Timestamp>,
+    data_providers: DataProviders,
+    authorisation_deadline: Timestamp,
+    at: Timestamp,
+    reason: ReasonCode,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RecipientKind {
+    Partner,
+    Bank,
+}
+
 #[derive(Serialize, Deserialize)]
 struct AuthorisedV1 {
     customer_id: CustomerId,
     pairwise_id: PairwiseId,
+    reason: ReasonCode,
+    at: Timestamp,
+}
+
+/// Version 2 of `ConsentAuthorised`: the pairwise id is absent when the bank is the
+/// recipient.
+#[derive(Serialize, Deserialize)]
+struct AuthorisedV2 {
+    customer_id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pairwise_id: Option<PairwiseId>,
     reason: ReasonCode,
     at: Timestamp,
 }
@@ -182,6 +226,7 @@ impl DomainEvent for ConsentEvent {
     fn event_version(&self) -> u16 {
         match self {
             ConsentEvent::Requested { .. } => Self::REQUESTED_VERSION,
+            ConsentEvent::Authorised { .. } => Self::AUTHORISED_VERSION,
             _ => 1,
         }
     }
@@ -190,7 +235,7 @@ impl DomainEvent for ConsentEvent {
         match self.clone() {
             ConsentEvent::Requested {
                 consent_id,
-                partner_id,
+                recipient,
                 permissions,
                 purpose,
                 expiry,
@@ -199,19 +244,21 @@ impl DomainEvent for ConsentEvent {
                 authorisation_deadline,
                 reason,
                 at,
-            } => to_value(&RequestedV2 {
-                v1: RequestedV1 {
-                    consent_id,
-                    partner_id,
-                    permissions,
-                    purpose,
-                    expires_at: expiry,
-                    transaction_from: transaction_window.from,
-                    transaction_to: transaction_window.to,
-                    data_providers,
-                    authorisation_deadline,
-                    at,
+            } => to_value(&RequestedV3 {
+                consent_id,
+                recipient: match recipient {
+                    Recipient::Partner(_) => RecipientKind::Partner,
+                    Recipient::Bank => RecipientKind::Bank,
                 },
+                partner_id: recipient.partner(),
+                permissions,
+                purpose,
+                expires_at: expiry,
+                transaction_from: transaction_window.from,
+                transaction_to: transaction_window.to,
+                data_providers,
+                authorisation_deadline,
+                at,
                 reason,
             }),
             ConsentEvent::Authorised {
@@ -219,7 +266,7 @@ impl DomainEvent for ConsentEvent {
                 pairwise_id,
                 reason,
                 at,
-            } => to_value(&AuthorisedV1 {
+            } => to_value(&AuthorisedV2 {
                 customer_id,
                 pairwise_id,
                 reason,
@@ -246,22 +293,56 @@ impl DomainEvent for ConsentEvent {
     ) -> Result<Self, DecodeError> {
         let latest = match event_type {
             "ConsentRequested" => Self::REQUESTED_VERSION,
+            "ConsentAuthorised" => Self::AUTHORISED_VERSION,
             _ => 1,
         };
         DecodeError::check_known(event_type, event_version, &Self::TYPES, latest)?;
         Ok(match event_type {
             "ConsentRequested" => {
-                // Upcast: version 1 was written before requests carried a reason.
-                let RequestedV2 { v1: v, reason } = match event_version {
-                    1 => RequestedV2 {
-                        v1: DecodeError::parse(event_type, data)?,
-                        reason: ReasonCode::known(ReasonCode::CONSENT_REQUESTED),
-                    },
+                let v: RequestedV3 = match event_version {
+                    // Upcast: versions 1 and 2 were written when every recipient was a
+                    // partner; version 1 before requests carried a reason.
+                    1 | 2 => {
+                        let RequestedV2 { v1, reason } = if event_version == 1 {
+                            RequestedV2 {
+                                v1: DecodeError::parse(event_type, data)?,
+                                reason: ReasonCode::known(ReasonCode::CONSENT_REQUESTED),
+                            }
+                        } else {
+                            DecodeError::parse(event_type, data)?
+                        };
+                        RequestedV3 {
+                            consent_id: v1.consent_id,
+                            recipient: RecipientKind::Partner,
+                            partner_id: Some(v1.partner_id),
+                            permissions: v1.permissions,
+                            purpose: v1.purpose,
+                            expires_at: v1.expires_at,
+                            transaction_from: v1.transaction_from,
+                            transaction_to: v1.transaction_to,
+                            data_providers: v1.data_providers,
+                            authorisation_deadline: v1.authorisation_deadline,
+                            at: v1.at,
+                            reason,
+                        }
+                    }
                     _ => DecodeError::parse(event_type, data)?,
+                };
+                let recipient = match (v.recipient, v.partner_id) {
+                    (RecipientKind::Partner, Some(p)) => Recipient::Partner(p),
+                    (RecipientKind::Bank, None) => Recipient::Bank,
+                    _ => {
+                        return Err(DecodeError::Malformed {
+                            event_type: event_type.to_owned(),
+                            reason: "partner_id must be present exactly when the recipient \
+                                     is a partner"
+                                .to_owned(),
+                        });
+                    }
                 };
                 ConsentEvent::Requested {
                     consent_id: v.consent_id,
-                    partner_id: v.partner_id,
+                    recipient,
                     permissions: v.permissions,
                     purpose: v.purpose,
                     expiry: v.expires_at,
@@ -271,12 +352,23 @@ impl DomainEvent for ConsentEvent {
                     },
                     data_providers: v.data_providers,
                     authorisation_deadline: v.authorisation_deadline,
-                    reason,
+                    reason: v.reason,
                     at: v.at,
                 }
             }
             "ConsentAuthorised" => {
-                let v: AuthorisedV1 = DecodeError::parse(event_type, data)?;
+                let v: AuthorisedV2 = match event_version {
+                    1 => {
+                        let v1: AuthorisedV1 = DecodeError::parse(event_type, data)?;
+                        AuthorisedV2 {
+                            customer_id: v1.customer_id,
+                            pairwise_id: Some(v1.pairwise_id),
+                            reason: v1.reason,
+                            at: v1.at,
+                        }
+                    }
+                    _ => DecodeError::parse(event_type, data)?,
+                };
                 ConsentEvent::Authorised {
                     customer_id: v.customer_id,
                     pairwise_id: v.pairwise_id,

@@ -13,8 +13,9 @@ pub use consent::{
 pub use event::ConsentEvent;
 pub use permission::{Permission, Permissions, rules};
 pub use values::{
-    CustomerId, DataProvider, DataProviders, Expiry, Invalid, PairwiseId, Purpose, ReasonCode,
-    RequestConsent, RevokedBy, TransactionWindow, twelve_months_after,
+    CustomerId, DataProvider, DataProviders, Expiry, GrantToBank, Invalid, PERSONALISED_OFFERS,
+    PairwiseId, Purpose, ReasonCode, Recipient, RequestConsent, RevokedBy, TransactionWindow,
+    twelve_months_after,
 };
 
 ecohub_kernel::define_id!(

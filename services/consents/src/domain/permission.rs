@@ -51,6 +51,11 @@ impl Permission {
         Permission::ReadActivity,
     ];
 
+    /// The partner-data cluster: what partners hold about the customer, which a customer may
+    /// let the bank use for personalised offers (ADR 0021).
+    pub const PARTNER_DATA: [Permission; 2] =
+        [Permission::ReadTravelProfile, Permission::ReadActivity];
+
     /// The stable code (`ReadAccountsBasic`).
     pub const fn code(self) -> &'static str {
         match self {

@@ -241,6 +241,14 @@ impl DataProviders {
     pub fn iter(&self) -> impl Iterator<Item = DataProvider> + '_ {
         self.0.iter().copied()
     }
+
+    /// The partners among the providers.
+    pub fn partners(&self) -> impl Iterator<Item = PartnerId> + '_ {
+        self.0.iter().filter_map(|p| match p {
+            DataProvider::Partner(id) => Some(*id),
+            DataProvider::Bank => None,
+        })
+    }
 }
 
 fn opaque(field: &'static str, rule: &'static str, s: &str) -> Result<String, Invalid> {
@@ -371,6 +379,56 @@ impl RevokedBy {
             RevokedBy::PartnerOffboarded => "partner_offboarded",
         }
     }
+}
+
+/// Who receives the data a consent lets flow: a partner (a data recipient, through its OAuth
+/// clients) or the bank itself (ADR 0021: partners' data used to personalise offers). The bank
+/// is not a partner: it has no clients, no standing and no pairwise ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Recipient {
+    /// A partner with the `data_recipient` role.
+    Partner(PartnerId),
+    /// The bank.
+    Bank,
+}
+
+impl Recipient {
+    /// The partner, if the recipient is one.
+    pub fn partner(self) -> Option<PartnerId> {
+        match self {
+            Recipient::Partner(p) => Some(p),
+            Recipient::Bank => None,
+        }
+    }
+
+    /// The stable kind name (`partner`, `bank`).
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Recipient::Partner(_) => "partner",
+            Recipient::Bank => "bank",
+        }
+    }
+}
+
+/// The purpose code of a consent that lets the bank personalise offers with partners' data.
+pub const PERSONALISED_OFFERS: &str = "personalised_offers";
+
+/// A customer's grant to the bank, parsed at `now` (ADR 0021): the customer is both the one
+/// asking and the one authorising, so the consent is requested and authorised at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantToBank {
+    /// The new consent's id.
+    pub consent_id: ConsentId,
+    /// The customer granting it.
+    pub customer_id: CustomerId,
+    /// What the bank may read.
+    pub permissions: Permissions,
+    /// Why (code `personalised_offers`).
+    pub purpose: Purpose,
+    /// Until when.
+    pub expiry: Expiry,
+    /// From which partners (never `bank`: the bank needs no consent for its own data).
+    pub data_providers: DataProviders,
 }
 
 /// A validated request for a consent: what the partner submitted, parsed at `now`.

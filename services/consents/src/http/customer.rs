@@ -123,7 +123,7 @@ pub(crate) async fn receipt(
     let claims = receipt_claims(
         &state.config,
         data,
-        &state.partner_name(data.partner_id),
+        &state.recipient_name(data.recipient),
         &providers,
         now,
     )

@@ -8,9 +8,9 @@ use ecohub_security::{CustomerSession, CustomerSessionError};
 use uuid::Uuid;
 
 use super::customer::customer_id;
-use super::dto::RevokeForm;
+use super::dto::{BankConsentForm, RevokeForm};
 use crate::application::ConsentsState;
-use crate::domain::{ConsentData, ConsentId, ConsentStatus};
+use crate::domain::{ConsentData, ConsentId, ConsentStatus, Permission, Recipient};
 use ecohub_kernel::ActionContext;
 
 /// Where a request without a session is sent.
@@ -18,7 +18,7 @@ pub const LOGIN_REDIRECT: &str = "/login?return_to=/dashboard";
 
 /// The answer to a page request without a valid session: a redirect to the login page, or
 /// 503 when sessions cannot be checked.
-fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
+pub(crate) fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {
     match e {
         CustomerSessionError::Missing | CustomerSessionError::Invalid(_) => {
             Ok(ecohub_http::see_other(LOGIN_REDIRECT))
@@ -35,12 +35,21 @@ struct DashboardPage<'a> {
     name: &'a str,
     csrf_token: &'a str,
     consents: Vec<ConsentView>,
+    /// The partners the customer may let the bank use data from.
+    providers: Vec<(String, String)>,
+    /// The kinds of partner data, as (code, description).
+    partner_data: Vec<(&'static str, &'static str)>,
+    /// The durations offered, in days.
+    days: [u16; 3],
+    bank_name: &'a str,
 }
 
 /// One consent as the dashboard shows it.
 struct ConsentView {
     id: ConsentId,
     partner: String,
+    to_bank: bool,
+    providers: Vec<String>,
     status: &'static str,
     expiry: String,
     purpose: String,
@@ -69,7 +78,13 @@ fn render(
             let status = c.status_at(now);
             ConsentView {
                 id: c.id,
-                partner: state.partner_name(c.partner_id),
+                partner: state.recipient_name(c.recipient),
+                to_bank: c.recipient == Recipient::Bank,
+                providers: c
+                    .data_providers
+                    .iter()
+                    .map(|p| state.provider_name(p))
+                    .collect(),
                 status: status.as_str(),
                 expiry: c.expiry.at().to_rfc3339(),
                 purpose: c.purpose.text().to_owned(),
@@ -91,6 +106,19 @@ fn render(
         name,
         csrf_token: csrf,
         consents,
+        providers: state
+            .ports
+            .partners
+            .data_providers()
+            .into_iter()
+            .map(|(id, info)| (id.to_string(), info.name))
+            .collect(),
+        partner_data: Permission::PARTNER_DATA
+            .iter()
+            .map(|p| (p.code(), p.description()))
+            .collect(),
+        days: BankConsentForm::DAYS,
+        bank_name: &state.config.bank_name,
     }
     .render()
 }

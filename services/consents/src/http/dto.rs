@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::application::{ConsentInput, ConsentsState};
-use crate::domain::{ConsentData, Permission, StatusChange};
+use crate::domain::{ConsentData, Permission, Recipient, StatusChange};
 use crate::index::ConsentSummary;
 
 /// Why the partner wants the data.
@@ -157,7 +157,11 @@ impl ConsentView {
 pub struct CustomerConsentView {
     /// Id.
     pub consent_id: String,
-    /// The partner's name.
+    /// Who receives the data: `partner` or `bank` (a consent the customer gave the bank for
+    /// personalised offers, ADR 0021).
+    #[schema(example = "partner")]
+    pub recipient: RecipientKind,
+    /// The recipient's name: the partner's, or the bank's.
     pub partner_name: String,
     /// Status now.
     pub status: String,
@@ -181,7 +185,8 @@ impl CustomerConsentView {
         let status = d.status_at(now);
         Self {
             consent_id: d.id.to_string(),
-            partner_name: state.partner_name(d.partner_id),
+            recipient: d.recipient.into(),
+            partner_name: state.recipient_name(d.recipient),
             status: status.as_str().to_owned(),
             permissions: d.permissions.iter().map(Into::into).collect(),
             purpose: PurposeDto {
@@ -196,6 +201,25 @@ impl CustomerConsentView {
                 .collect(),
             revocable: status == crate::domain::ConsentStatus::Authorised,
             history: d.history.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Who receives the data a consent lets flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientKind {
+    /// A partner (data recipient), through its OAuth clients.
+    Partner,
+    /// The bank itself, for personalised offers (ADR 0021).
+    Bank,
+}
+
+impl From<Recipient> for RecipientKind {
+    fn from(r: Recipient) -> Self {
+        match r {
+            Recipient::Partner(_) => RecipientKind::Partner,
+            Recipient::Bank => RecipientKind::Bank,
         }
     }
 }
@@ -248,8 +272,11 @@ pub struct AuditQuery {
 pub struct AuditConsent {
     /// Id.
     pub consent_id: String,
-    /// Partner.
-    pub partner_id: String,
+    /// Who receives the data: `partner` or `bank`.
+    pub recipient: RecipientKind,
+    /// The partner, when the recipient is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
     /// Customer, once they decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
@@ -267,7 +294,8 @@ impl From<ConsentSummary> for AuditConsent {
     fn from(s: ConsentSummary) -> Self {
         Self {
             consent_id: s.consent_id.to_string(),
-            partner_id: s.partner_id.to_string(),
+            recipient: s.recipient.into(),
+            partner_id: s.recipient.partner().map(|p| p.to_string()),
             customer_id: s.customer_id.map(|c| c.as_str().to_owned()),
             status: s.status.as_str().to_owned(),
             created_at: s.created_at,
@@ -355,4 +383,59 @@ pub struct ExportQuery {
 pub struct RevokeForm {
     /// The session's CSRF token.
     pub csrf_token: Option<String>,
+}
+
+/// A customer's grant to the bank (ADR 0021): the partners whose data it may use to
+/// personalise offers, what of it, until when.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "data_providers": ["0190f5c2-8b1e-7c3a-9d4f-2a6b8c0e1f35"],
+    "permissions": ["ReadTravelProfile"],
+    "expiration": "2027-12-01T00:00:00Z"
+}))]
+pub struct BankConsentRequest {
+    /// Partner ids (active data providers; not `bank`).
+    #[schema(min_items = 1)]
+    pub data_providers: Vec<String>,
+    /// Permission codes, e.g. `ReadTravelProfile`.
+    #[schema(min_items = 1)]
+    pub permissions: Vec<String>,
+    /// When it expires (RFC 3339, in the future).
+    #[schema(value_type = String, format = DateTime)]
+    pub expiration: Timestamp,
+}
+
+/// The dashboard's form granting the bank one partner's data.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct BankConsentForm {
+    /// The session's CSRF token.
+    pub csrf_token: Option<String>,
+    /// The partner id.
+    pub data_provider: String,
+    /// One permission code.
+    pub permission: String,
+    /// How long: 90, 180 or 365 days.
+    pub days: u16,
+}
+
+impl BankConsentForm {
+    /// The durations the form offers.
+    pub const DAYS: [u16; 3] = [90, 180, 365];
+}
+
+/// A partner a customer may let the bank use data from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DataProviderView {
+    /// Its id.
+    pub partner_id: String,
+    /// Its legal name.
+    pub name: String,
+}
+
+/// The active data providers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DataProviderList {
+    /// In id order.
+    pub data: Vec<DataProviderView>,
 }

@@ -11,6 +11,7 @@
 //! configs.
 
 mod audit;
+mod bank;
 mod customer;
 mod dashboard;
 pub(crate) mod dto;
@@ -45,7 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/customer/consents/{consent_id}/receipt")
                 .route(web::get().to(customer::receipt)),
         )
+        .service(web::resource("/customer/data-providers").route(web::get().to(bank::providers)))
+        .service(web::resource("/customer/bank-consents").route(web::post().to(bank::grant)))
         .service(web::resource("/dashboard").route(web::get().to(dashboard::page)))
+        .service(web::resource("/dashboard/bank-consents").route(web::post().to(bank::grant_form)))
         .service(
             web::resource("/dashboard/consents/{consent_id}/revoke")
                 .route(web::post().to(dashboard::revoke)),

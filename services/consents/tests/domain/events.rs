@@ -33,8 +33,8 @@ fn events_round_trip_with_stable_names() {
     let versions: Vec<u16> = all_events().iter().map(|e| e.event_version()).collect();
     assert_eq!(
         versions,
-        [2, 1, 1, 1, 1],
-        "ConsentRequested is at version 2"
+        [3, 2, 1, 1, 1],
+        "ConsentRequested is at version 3, ConsentAuthorised at 2"
     );
     for e in all_events() {
         let back = ConsentEvent::decode(e.event_type(), e.event_version(), &e.encode()).unwrap();
@@ -42,13 +42,112 @@ fn events_round_trip_with_stable_names() {
     }
 }
 
-/// A `ConsentRequested` exactly as version 1 stored it (no reason; a chain link), as old
-/// streams hold it.
+/// A `ConsentRequested` exactly as version 1 stored it (no reason, no recipient; a chain
+/// link), as old streams hold it.
 fn stored_v1_request() -> serde_json::Value {
-    let mut v = requested().encode();
+    let mut v = stored_v2_request();
     v.as_object_mut().unwrap().remove("reason");
+    v
+}
+
+/// A `ConsentRequested` exactly as version 2 stored it (no recipient: always the partner).
+fn stored_v2_request() -> serde_json::Value {
+    let mut v = requested().encode();
+    v.as_object_mut().unwrap().remove("recipient");
     v["chain"] = serde_json::json!({"prev": "00", "hash": "11"});
     v
+}
+
+#[test]
+fn a_version_2_request_decodes_as_the_partner_it_names() {
+    let v2 = stored_v2_request();
+    let event = ConsentEvent::decode("ConsentRequested", 2, &v2).unwrap();
+    assert_eq!(event, requested(), "upcast to the partner recipient");
+    assert!(
+        matches!(
+            ConsentEvent::decode("ConsentRequested", 3, &v2),
+            Err(DecodeError::Malformed { .. })
+        ),
+        "version 3 requires the recipient"
+    );
+}
+
+#[test]
+fn a_request_to_the_bank_is_stored_without_a_partner_and_round_trips() {
+    let ConsentEvent::Requested {
+        consent_id,
+        permissions,
+        purpose,
+        expiry,
+        data_providers,
+        at,
+        ..
+    } = requested()
+    else {
+        unreachable!()
+    };
+    let to_bank = ConsentEvent::Requested {
+        consent_id,
+        recipient: Recipient::Bank,
+        permissions,
+        purpose,
+        expiry,
+        transaction_window: TransactionWindow::default(),
+        data_providers,
+        authorisation_deadline: at,
+        reason: reason("customer_request"),
+        at,
+    };
+    let stored = to_bank.encode();
+    assert_eq!(stored["recipient"], "bank");
+    assert!(stored.get("partner_id").is_none(), "{stored}");
+    assert_eq!(
+        ConsentEvent::decode("ConsentRequested", 3, &stored).unwrap(),
+        to_bank
+    );
+    // A partner recipient must name its partner, and the bank must not.
+    let mut no_partner = requested().encode();
+    no_partner.as_object_mut().unwrap().remove("partner_id");
+    assert!(matches!(
+        ConsentEvent::decode("ConsentRequested", 3, &no_partner),
+        Err(DecodeError::Malformed { .. })
+    ));
+    let mut bank_with_partner = requested().encode();
+    bank_with_partner["recipient"] = "bank".into();
+    assert!(matches!(
+        ConsentEvent::decode("ConsentRequested", 3, &bank_with_partner),
+        Err(DecodeError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn a_version_1_authorisation_decodes_with_its_pairwise_id_and_version_2_may_omit_it() {
+    let v1 = authorised().encode();
+    assert_eq!(
+        ConsentEvent::decode("ConsentAuthorised", 1, &v1).unwrap(),
+        authorised()
+    );
+    let mut without = v1.clone();
+    without.as_object_mut().unwrap().remove("pairwise_id");
+    assert!(
+        matches!(
+            ConsentEvent::decode("ConsentAuthorised", 1, &without),
+            Err(DecodeError::Malformed { .. })
+        ),
+        "version 1 always named a pairwise id"
+    );
+    let ConsentEvent::Authorised {
+        customer_id,
+        reason,
+        at,
+        ..
+    } = ConsentEvent::decode("ConsentAuthorised", 2, &without).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(customer_id, customer());
+    assert_eq!(reason.as_str(), "customer_authorised");
+    assert_eq!(at, NOW.minus(std::time::Duration::from_secs(1800)));
 }
 
 #[test]
@@ -122,12 +221,12 @@ fn unknown_types_versions_and_shapes_are_refused() {
         Err(DecodeError::UnknownType { .. })
     ));
     assert!(matches!(
-        ConsentEvent::decode("ConsentAuthorised", 2, &v),
-        Err(DecodeError::UnsupportedVersion { version: 2, .. })
+        ConsentEvent::decode("ConsentAuthorised", 3, &v),
+        Err(DecodeError::UnsupportedVersion { version: 3, .. })
     ));
     assert!(matches!(
-        ConsentEvent::decode("ConsentRequested", 3, &requested().encode()),
-        Err(DecodeError::UnsupportedVersion { version: 3, .. })
+        ConsentEvent::decode("ConsentRequested", 4, &requested().encode()),
+        Err(DecodeError::UnsupportedVersion { version: 4, .. })
     ));
     assert!(matches!(
         ConsentEvent::decode("ConsentAuthorised", 1, &serde_json::json!({"at": 1})),

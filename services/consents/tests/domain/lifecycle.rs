@@ -62,7 +62,7 @@ fn the_customer_authorises_with_their_ids() {
             .when(authorise())
             .then([ConsentEvent::Authorised {
                 customer_id: customer(),
-                pairwise_id: pairwise(),
+                pairwise_id: Some(pairwise()),
                 reason: reason("customer_authorised"),
                 at: NOW,
             }]);

@@ -52,7 +52,7 @@ pub fn requested() -> ConsentEvent {
     let r = request();
     ConsentEvent::Requested {
         consent_id: r.consent_id,
-        partner_id: r.partner_id,
+        recipient: Recipient::Partner(r.partner_id),
         permissions: r.permissions,
         purpose: r.purpose,
         expiry: r.expiry,
@@ -67,7 +67,7 @@ pub fn requested() -> ConsentEvent {
 pub fn authorised() -> ConsentEvent {
     ConsentEvent::Authorised {
         customer_id: customer(),
-        pairwise_id: pairwise(),
+        pairwise_id: Some(pairwise()),
         reason: reason("customer_authorised"),
         at: NOW.minus(Duration::from_secs(1800)),
     }

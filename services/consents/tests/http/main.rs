@@ -4,6 +4,7 @@
 //! operations, concurrency, expiry, the offboarding cascade and tamper evidence.
 
 mod audit;
+mod bank;
 mod customer;
 mod grants;
 mod jobs;

@@ -26,8 +26,11 @@ fn the_document_lists_every_route_and_scheme() {
         ("get", "/consents/{consent_id}"),
         ("get", "/customer/consents"),
         ("get", "/customer/consents/{consent_id}/receipt"),
+        ("get", "/customer/data-providers"),
         ("get", "/dashboard"),
         ("post", "/consents"),
+        ("post", "/customer/bank-consents"),
+        ("post", "/dashboard/bank-consents"),
         ("post", "/dashboard/consents/{consent_id}/revoke"),
     ];
     let expected: Vec<(String, String)> = expected

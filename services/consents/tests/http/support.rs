@@ -70,6 +70,19 @@ impl PartnerLookup for FakePartners {
     fn partner(&self, id: PartnerId) -> Option<PartnerInfo> {
         self.partners.lock().unwrap().get(&id).cloned()
     }
+
+    fn data_providers(&self) -> Vec<(PartnerId, PartnerInfo)> {
+        let mut out: Vec<_> = self
+            .partners
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, p)| p.active && p.data_provider)
+            .map(|(id, p)| (*id, p.clone()))
+            .collect();
+        out.sort_by_key(|(id, _)| *id);
+        out
+    }
 }
 
 /// "Signs" as `signed.<claims json>`.

@@ -126,7 +126,7 @@ async fn legacy_request(app: &TestApp, partner: &str) -> String {
     let id = ConsentId::new_v7(now);
     let event = ConsentEvent::Requested {
         consent_id: id,
-        partner_id: PartnerId::parse(partner).unwrap(),
+        recipient: Recipient::Partner(PartnerId::parse(partner).unwrap()),
         permissions: Permissions::parse(&["ReadAccountsBasic", "ReadBalances"]).unwrap(),
         purpose: Purpose::parse("budget", "Budget tips").unwrap(),
         expiry: Expiry::parse(now.plus(std::time::Duration::from_secs(86_400 * 90)), now).unwrap(),
@@ -138,6 +138,7 @@ async fn legacy_request(app: &TestApp, partner: &str) -> String {
     };
     let mut payload = event.encode();
     payload.as_object_mut().unwrap().remove("reason");
+    payload.as_object_mut().unwrap().remove("recipient");
     let metadata = EventMetadata {
         actor: Some(format!("client:client-{partner}")),
         request_id: Some("legacy-request".into()),
@@ -194,8 +195,8 @@ async fn an_old_stream_with_a_version_1_request_verifies_and_reads_with_its_reas
     let events = app.stream(&id).await;
     assert_eq!(
         events.iter().map(|e| e.event_version).collect::<Vec<_>>(),
-        [1, 1],
-        "the old event stays as stored"
+        [1, 2],
+        "the old event stays as stored; the new one is at the current version"
     );
     assert!(events[0].data_json().unwrap().get("reason").is_none());
     let report = verify_all(&*app.store).await.unwrap();

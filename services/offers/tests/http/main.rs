@@ -7,5 +7,6 @@ mod fixtures;
 mod support;
 
 mod catalogue;
+mod partner_data;
 mod preferences;
 mod propositions;

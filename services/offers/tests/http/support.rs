@@ -10,7 +10,7 @@ use ecohub_eventstore::{SharedStore, SqliteStore, SqliteStoreOptions, read_strea
 use ecohub_kernel::{ManualClock, PartnerId, Timestamp};
 use ecohub_offers::{
     CustomerRecords, OffersConfig, OffersPorts, OffersState, PartnerStandings, PortError,
-    ProfileRecord,
+    ProfileConsents, ProfileRecord, ProviderGrant,
 };
 use ecohub_security::SharedVerifier;
 use ecohub_testkit::http::service_app;
@@ -83,6 +83,51 @@ impl CustomerRecords for FakeRecords {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// The fake catalogue: `ReadTravelProfile` unlocks all of `travel_profile`; nothing
+    /// unlocks `customer_profile` (the bank's own).
+    fn partner_records(
+        &self,
+        customer_id: &str,
+        dataset: &str,
+        partner: PartnerId,
+        permissions: &BTreeSet<String>,
+    ) -> Vec<ProfileRecord> {
+        if dataset != "travel_profile" || !permissions.contains("ReadTravelProfile") {
+            return Vec::new();
+        }
+        self.records(customer_id, dataset)
+            .into_iter()
+            .filter(|r| r.provider == partner.to_string())
+            .collect()
+    }
+}
+
+/// The customers' consents to the bank: (customer, partner, permissions, expiry).
+#[derive(Default)]
+pub struct FakeConsents {
+    pub grants: Mutex<Vec<(String, PartnerId, BTreeSet<String>, Timestamp)>>,
+}
+
+#[async_trait]
+impl ProfileConsents for FakeConsents {
+    async fn providers(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ProviderGrant>, PortError> {
+        Ok(self
+            .grants
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _, _, expiry)| c == customer_id && now < *expiry)
+            .map(|(_, partner, permissions, _)| ProviderGrant {
+                partner: *partner,
+                permissions: permissions.clone(),
+            })
+            .collect())
+    }
 }
 
 pub struct TestApp {
@@ -90,6 +135,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub partners: Arc<FakePartners>,
     pub records: Arc<FakeRecords>,
+    pub consents: Arc<FakeConsents>,
     pub state: OffersState,
     _index: ecohub_eventstore::ProjectionHandle,
     _dir: tempfile::TempDir,
@@ -104,6 +150,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::at(START));
         let partners = Arc::new(FakePartners::default());
         let records = Arc::new(FakeRecords::default());
+        let consents = Arc::new(FakeConsents::default());
         let (state, projection) = OffersState::new(
             store.clone(),
             clock.clone(),
@@ -111,6 +158,7 @@ impl TestApp {
             OffersPorts {
                 partners: partners.clone(),
                 records: records.clone(),
+                consents: consents.clone(),
             },
         );
         let index = ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection);
@@ -119,6 +167,7 @@ impl TestApp {
             clock,
             partners,
             records,
+            consents,
             state,
             _index: index,
             _dir: dir,
@@ -137,6 +186,46 @@ impl TestApp {
                 provider: provider.to_owned(),
                 data: Arc::new(data),
             });
+    }
+
+    /// Publishes a `dataset` record as `provider`.
+    pub fn publish(&self, customer: &str, dataset: &str, provider: &str, data: Value) {
+        self.records
+            .records
+            .lock()
+            .unwrap()
+            .entry((customer.to_owned(), dataset.to_owned()))
+            .or_default()
+            .push(ProfileRecord {
+                provider: provider.to_owned(),
+                data: Arc::new(data),
+            });
+    }
+
+    /// The customer lets the bank use `partner`'s data under `permissions` until `expiry`.
+    pub fn consent_to_bank(
+        &self,
+        customer: &str,
+        partner: &str,
+        permissions: &[&str],
+        expiry: Timestamp,
+    ) {
+        self.consents.grants.lock().unwrap().push((
+            customer.to_owned(),
+            PartnerId::parse(partner).unwrap(),
+            permissions.iter().map(|p| (*p).to_owned()).collect(),
+            expiry,
+        ));
+    }
+
+    /// The customer's consents to the bank naming `partner` end.
+    pub fn revoke_bank_consents(&self, customer: &str, partner: &str) {
+        let partner = PartnerId::parse(partner).unwrap();
+        self.consents
+            .grants
+            .lock()
+            .unwrap()
+            .retain(|(c, p, _, _)| !(c == customer && *p == partner));
     }
 
     pub async fn send(&self, req: test::TestRequest) -> Res {
