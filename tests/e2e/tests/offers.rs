@@ -10,9 +10,10 @@
 use std::time::{Duration, Instant};
 
 use ecohub_e2e::{
-    Hub, add_customer, bootstrap_staff, onboard_partner, send, staff_client, wait_ready,
+    Hub, PASSWORD, add_customer, authorise_consent, basic_accounts_consent, bootstrap_staff,
+    create_consent, onboard_partner, send, staff_client, wait_ready,
 };
-use ecohub_testkit::{HubProcess, loopback_client};
+use ecohub_testkit::{Browser, HubProcess, loopback_client};
 use serde_json::{Value, json};
 
 /// The seed's Globetrotter loan, co-branded by `partner_id` (travel insurance).
@@ -606,6 +607,151 @@ async fn the_globetrotter_loan_from_draft_to_priced_offers() {
         (Some(false), Some("partner_not_active")),
         "{run}"
     );
+
+    let (exit, _) = hub.terminate();
+    assert!(exit.success());
+}
+
+/// Partner-provided attributes (ADR 0021), through the real binary: a travel partner publishes
+/// a customer's travel profile by the pairwise id it knows them by; a persona over that
+/// profile matches only once the customer lets the bank use the partner's data on their
+/// dashboard, and no longer from the very next evaluation after they revoke it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to_the_bank() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_in(dir.path(), &[]);
+    wait_ready(&hub).await;
+    let http = loopback_client();
+    let staff = bootstrap_staff(&hub, dir.path(), &[]).await;
+    let travel = onboard_partner(
+        &hub,
+        &staff,
+        &hub.url(""),
+        "Globetrotter Travel Ltd",
+        &["data_recipient", "data_provider"],
+        "consents:read consents:write data:read data:publish",
+    )
+    .await;
+    let customer_id = add_customer(dir.path(), &[], "dora");
+    let (_, anna) = staff_client(&hub, &staff.maker, "product manager", "offers:manage").await;
+
+    // The partner knows Dora by her pairwise id, from a consent she gave it.
+    let consent = create_consent(&hub, &travel, &basic_accounts_consent(30)).await;
+    let mut browser = Browser::new();
+    let tokens =
+        authorise_consent(&hub, &travel, &mut browser, &consent, ("dora", PASSWORD)).await;
+    let mut form = travel.auth_form();
+    form.push(("token", tokens.access_token.clone()));
+    let (status, introspected) = send(http.post(hub.url("/introspect")).form(&form)).await;
+    assert_eq!(status, 200, "{introspected}");
+    let pairwise = introspected["sub"].as_str().unwrap().to_owned();
+    assert_ne!(pairwise, customer_id, "partners never learn the hub's id");
+    let publisher = travel.token(&hub, "data:publish").await;
+    let (status, body) = send(
+        http.post(hub.url("/data/travel_profile/records"))
+            .bearer_auth(&publisher)
+            .json(&json!({"customer_id": pairwise, "records": [{"id": "profile",
+                "data": {"home_airport": "LHR", "trips_per_year": 9, "is_globetrotter": true}}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Staff: an attribute from the partner's dataset, and a persona over it.
+    let (status, body) = send(
+        http.put(hub.url("/offers/attributes/trips_per_year"))
+            .bearer_auth(&anna)
+            .json(&json!({"type": "number", "description": "Trips a year (travel partner)",
+                "source": {"dataset": "travel_profile", "pointer": "/trips_per_year"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(
+        http.put(hub.url("/offers/personas/frequent_traveller"))
+            .bearer_auth(&anna)
+            .json(&json!({"title": "Frequent traveller", "description": "Six trips a year or more",
+                "condition": {">=": [{"var": "trips_per_year"}, 6]}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let persona_run = || async {
+        let (status, run) = send(
+            http.post(hub.url("/offers/personas/frequent_traveller/dry-run"))
+                .bearer_auth(&anna)
+                .json(&json!({"customer_id": customer_id})),
+        )
+        .await;
+        assert_eq!(status, 200, "{run}");
+        run
+    };
+
+    // No consent to the bank: the partner's record is not read, however long we wait for
+    // the record to reach the read model.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run = persona_run().await;
+    assert_eq!(run["matched"], false, "{run}");
+    assert_eq!(run["explanation"]["values"]["trips_per_year"], Value::Null);
+
+    // Dora allows it on her dashboard (the form, with her session's CSRF token).
+    let page = browser.get(&hub.url("/dashboard")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Globetrotter Travel Ltd"), "{}", page.body);
+    let csrf = page.input("csrf_token").unwrap();
+    let granted = browser
+        .post_form(
+            &hub.url("/dashboard/bank-consents"),
+            &[
+                ("csrf_token", &csrf),
+                ("data_provider", &travel.partner_id),
+                ("permission", "ReadTravelProfile"),
+                ("days", "365"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, 303, "{}", granted.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let run = loop {
+        let run = persona_run().await;
+        if run["matched"] == true {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "never matched: {run}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(run["explanation"]["values"]["trips_per_year"], 9, "{run}");
+
+    // Dora revokes it: the very next evaluation no longer reads the partner's data.
+    let to_bank = granted
+        .location
+        .as_deref()
+        .unwrap()
+        .trim_start_matches("/dashboard#consent-")
+        .to_owned();
+    let revoked = browser
+        .post_form(
+            &hub.url(&format!("/dashboard/consents/{to_bank}/revoke")),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let run = persona_run().await;
+    assert_eq!(run["matched"], false, "{run}");
+    assert_eq!(run["explanation"]["values"]["trips_per_year"], Value::Null);
+
+    // Her consent to the partner itself is untouched, and the partner never sees hers to the
+    // bank.
+    let consents_token = travel.token(&hub, "consents:read").await;
+    let (status, _) = send(
+        http.get(hub.url(&format!("/consents/{to_bank}")))
+            .bearer_auth(&consents_token),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, own) = send(
+        http.get(hub.url(&format!("/consents/{consent}")))
+            .bearer_auth(&consents_token),
+    )
+    .await;
+    assert_eq!((status, &own["status"]), (200, &json!("Authorised")), "{own}");
 
     let (exit, _) = hub.terminate();
     assert!(exit.success());
