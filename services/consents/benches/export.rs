@@ -82,7 +82,7 @@ fn history(i: usize, now: Timestamp) -> (ConsentId, Vec<ConsentEvent>) {
     let events = vec![
         ConsentEvent::Requested {
             consent_id: id,
-            partner_id: partner,
+            recipient: Recipient::Partner(partner),
             permissions: Permissions::parse(&["ReadAccountsBasic", "ReadBalances"]).unwrap(),
             purpose: Purpose::parse("budget", "Budgeting, with \"tips\"").unwrap(),
             expiry: Expiry::parse(now.plus(Duration::from_secs(86_400 * 90)), now).unwrap(),
@@ -94,7 +94,7 @@ fn history(i: usize, now: Timestamp) -> (ConsentId, Vec<ConsentEvent>) {
         },
         ConsentEvent::Authorised {
             customer_id: CustomerId::parse(&format!("cust-{i}")).unwrap(),
-            pairwise_id: PairwiseId::parse(&format!("pw-{i}")).unwrap(),
+            pairwise_id: Some(PairwiseId::parse(&format!("pw-{i}")).unwrap()),
             reason: ReasonCode::parse("customer_authorised").unwrap(),
             at: now,
         },

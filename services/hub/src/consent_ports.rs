@@ -13,7 +13,6 @@ use ecohub_consents::{ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner};
 use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, PartnerId, Timestamp};
 use ecohub_partners::DirectoryReader;
-use ecohub_partners::domain::PartnerStatus;
 
 /// [`ConsentAuthority`] on [`ConsentsState`].
 pub struct ConsentsAuthority(pub ConsentsState);
@@ -72,17 +71,16 @@ impl PartnerLookup for DirectoryLookup {
 
     fn data_providers(&self) -> Vec<(PartnerId, PartnerInfo)> {
         self.0
-            .list(Some(PartnerStatus::Approved), None, usize::MAX)
+            .active_data_providers()
             .into_iter()
-            .filter(|e| e.is_active() && e.is_data_provider())
             .map(|e| {
                 (
                     e.partner_id,
                     PartnerInfo {
                         name: e.legal_name.clone(),
                         status: e.status.as_str().to_owned(),
-                        active: true,
-                        data_provider: true,
+                        active: e.is_active(),
+                        data_provider: e.is_data_provider(),
                     },
                 )
             })

@@ -4,8 +4,6 @@
 //! sharing service's, the consents to the bank are `ConsentsState::bank_grants` (exact); this
 //! module only converts types and errors.
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use ecohub_consents::ConsentsState;
 use ecohub_kernel::{PartnerId, Timestamp};
@@ -58,7 +56,7 @@ impl CustomerRecords for SharedRecords {
         customer_id: &str,
         dataset: &str,
         partner: PartnerId,
-        permissions: &BTreeSet<String>,
+        permissions: &[String],
     ) -> Vec<ProfileRecord> {
         self.0
             .minimised_records(
@@ -95,7 +93,7 @@ impl ProfileConsents for BankConsents {
         Ok(grants
             .into_iter()
             .flat_map(|g| {
-                let permissions: BTreeSet<String> = g.permissions.into_iter().collect();
+                let permissions = g.permissions;
                 g.providers.into_iter().map(move |partner| ProviderGrant {
                     partner,
                     permissions: permissions.clone(),

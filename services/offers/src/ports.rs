@@ -1,6 +1,5 @@
 //! What the offers service asks of other services; the hub implements each port.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -48,7 +47,7 @@ pub trait CustomerRecords: Send + Sync {
         customer_id: &str,
         dataset: &str,
         partner: PartnerId,
-        permissions: &BTreeSet<String>,
+        permissions: &[String],
     ) -> Vec<ProfileRecord>;
 }
 
@@ -59,7 +58,7 @@ pub struct ProviderGrant {
     /// The partner (data provider).
     pub partner: PartnerId,
     /// The permission codes granted.
-    pub permissions: BTreeSet<String>,
+    pub permissions: Vec<String>,
 }
 
 /// The customer's consents whose recipient is the bank and whose purpose is personalised

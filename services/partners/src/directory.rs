@@ -189,6 +189,20 @@ impl DirectoryReader {
         }
     }
 
+    /// The active partners holding the `data_provider` role, in id order: those a customer
+    /// may let the bank use data from (the consent service's `PartnerLookup`).
+    pub fn active_data_providers(&self) -> Vec<DirectoryEntry> {
+        let data = self.read();
+        data.by_status
+            .get(&PartnerStatus::Approved)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| data.entries.get(id))
+            .filter(|e| e.is_active() && e.is_data_provider())
+            .cloned()
+            .collect()
+    }
+
     /// One partner, if the directory has seen it.
     pub fn get(&self, id: PartnerId) -> Option<DirectoryEntry> {
         self.read().entries.get(&id).cloned()

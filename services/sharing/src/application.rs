@@ -278,16 +278,17 @@ impl SharingState {
         customer_id: &str,
         dataset_name: &str,
         provider: &str,
-        permissions: &BTreeSet<String>,
+        permissions: &[String],
         limit: usize,
     ) -> Vec<crate::readmodel::StoredRecord> {
+        let permissions: BTreeSet<String> = permissions.iter().cloned().collect();
         let Some(dataset) = self.catalogue.get(dataset_name) else {
             return Vec::new();
         };
         if !dataset.has_provider(provider) {
             return Vec::new();
         }
-        let Some(unlocked) = dataset.unlocked(permissions) else {
+        let Some(unlocked) = dataset.unlocked(&permissions) else {
             return Vec::new();
         };
         self.records

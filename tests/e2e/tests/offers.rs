@@ -638,8 +638,7 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
     // The partner knows Dora by her pairwise id, from a consent she gave it.
     let consent = create_consent(&hub, &travel, &basic_accounts_consent(30)).await;
     let mut browser = Browser::new();
-    let tokens =
-        authorise_consent(&hub, &travel, &mut browser, &consent, ("dora", PASSWORD)).await;
+    let tokens = authorise_consent(&hub, &travel, &mut browser, &consent, ("dora", PASSWORD)).await;
     let mut form = travel.auth_form();
     form.push(("token", tokens.access_token.clone()));
     let (status, introspected) = send(http.post(hub.url("/introspect")).form(&form)).await;
@@ -650,8 +649,10 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
     let (status, body) = send(
         http.post(hub.url("/data/travel_profile/records"))
             .bearer_auth(&publisher)
-            .json(&json!({"customer_id": pairwise, "records": [{"id": "profile",
-                "data": {"home_airport": "LHR", "trips_per_year": 9, "is_globetrotter": true}}]})),
+            .json(
+                &json!({"customer_id": pairwise, "records": [{"id": "profile",
+                "data": {"home_airport": "LHR", "trips_per_year": 9, "is_globetrotter": true}}]}),
+            ),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -660,16 +661,20 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
     let (status, body) = send(
         http.put(hub.url("/offers/attributes/trips_per_year"))
             .bearer_auth(&anna)
-            .json(&json!({"type": "number", "description": "Trips a year (travel partner)",
-                "source": {"dataset": "travel_profile", "pointer": "/trips_per_year"}})),
+            .json(
+                &json!({"type": "number", "description": "Trips a year (travel partner)",
+                "source": {"dataset": "travel_profile", "pointer": "/trips_per_year"}}),
+            ),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = send(
         http.put(hub.url("/offers/personas/frequent_traveller"))
             .bearer_auth(&anna)
-            .json(&json!({"title": "Frequent traveller", "description": "Six trips a year or more",
-                "condition": {">=": [{"var": "trips_per_year"}, 6]}})),
+            .json(
+                &json!({"title": "Frequent traveller", "description": "Six trips a year or more",
+                "condition": {">=": [{"var": "trips_per_year"}, 6]}}),
+            ),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -694,7 +699,11 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
     // Dora allows it on her dashboard (the form, with her session's CSRF token).
     let page = browser.get(&hub.url("/dashboard")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Globetrotter Travel Ltd"), "{}", page.body);
+    assert!(
+        page.body.contains("Globetrotter Travel Ltd"),
+        "{}",
+        page.body
+    );
     let csrf = page.input("csrf_token").unwrap();
     let granted = browser
         .post_form(
@@ -751,7 +760,11 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
             .bearer_auth(&consents_token),
     )
     .await;
-    assert_eq!((status, &own["status"]), (200, &json!("Authorised")), "{own}");
+    assert_eq!(
+        (status, &own["status"]),
+        (200, &json!("Authorised")),
+        "{own}"
+    );
 
     let (exit, _) = hub.terminate();
     assert!(exit.success());

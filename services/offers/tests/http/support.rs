@@ -91,9 +91,9 @@ impl CustomerRecords for FakeRecords {
         customer_id: &str,
         dataset: &str,
         partner: PartnerId,
-        permissions: &BTreeSet<String>,
+        permissions: &[String],
     ) -> Vec<ProfileRecord> {
-        if dataset != "travel_profile" || !permissions.contains("ReadTravelProfile") {
+        if dataset != "travel_profile" || !permissions.iter().any(|p| p == "ReadTravelProfile") {
             return Vec::new();
         }
         self.records(customer_id, dataset)
@@ -103,10 +103,13 @@ impl CustomerRecords for FakeRecords {
     }
 }
 
-/// The customers' consents to the bank: (customer, partner, permissions, expiry).
+/// One consent to the bank: (customer, partner, permissions, expiry).
+pub type BankGrant = (String, PartnerId, Vec<String>, Timestamp);
+
+/// The customers' consents to the bank.
 #[derive(Default)]
 pub struct FakeConsents {
-    pub grants: Mutex<Vec<(String, PartnerId, BTreeSet<String>, Timestamp)>>,
+    pub grants: Mutex<Vec<BankGrant>>,
 }
 
 #[async_trait]

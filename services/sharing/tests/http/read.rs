@@ -338,3 +338,83 @@ async fn reads_are_rate_limited_per_partner() {
         200
     );
 }
+
+/// The bank's personalised offers read a partner's records under the customer's consent to
+/// the bank (ADR 0021) through `minimised_records`: only that provider's, only the fields the
+/// permissions unlock, nothing when they unlock nothing.
+#[actix_web::test]
+async fn minimised_records_give_one_providers_records_reduced_to_the_unlocked_fields() {
+    let app = TestApp::new().await;
+    let res = app
+        .post(
+            "/data/travel_profile/records",
+            Some(&provider_token(TRAVELCO)),
+            json!({"customer_id": CUSTOMER_AT_TRAVELCO, "records": [{"id": "profile",
+                "data": {"home_airport": "LHR", "trips_per_year": 9, "is_globetrotter": true}}]}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    app.settled().await;
+    let perms = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let records = app.state.minimised_records(
+        CUSTOMER,
+        "travel_profile",
+        TRAVELCO,
+        &perms(&["ReadTravelProfile"]),
+        10,
+    );
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        *records[0].data,
+        json!({"home_airport": "LHR", "trips_per_year": 9, "is_globetrotter": true})
+    );
+    assert!(
+        app.state
+            .minimised_records(
+                CUSTOMER,
+                "travel_profile",
+                TRAVELCO,
+                &perms(&["ReadActivity"]),
+                10
+            )
+            .is_empty(),
+        "nothing unlocked"
+    );
+    assert!(
+        app.state
+            .minimised_records(
+                CUSTOMER,
+                "travel_profile",
+                RECIPIENT,
+                &perms(&["ReadTravelProfile"]),
+                10
+            )
+            .is_empty(),
+        "another provider's records only"
+    );
+    assert!(
+        app.state
+            .minimised_records(
+                CUSTOMER,
+                "accounts",
+                TRAVELCO,
+                &perms(&["ReadAccountsBasic"]),
+                10
+            )
+            .is_empty(),
+        "a dataset the partner does not provide"
+    );
+    // Field by field: a dataset whose permissions unlock part of it.
+    app.bank_publishes("accounts", CUSTOMER, &[("acc-1", account("acc-1"))])
+        .await;
+    let basic = app.state.minimised_records(
+        CUSTOMER,
+        "accounts",
+        "bank",
+        &perms(&["ReadAccountsBasic"]),
+        10,
+    );
+    assert_eq!(basic.len(), 1);
+    assert!(basic[0].data.get("iban").is_none(), "{}", basic[0].data);
+    assert!(basic[0].data.get("currency").is_some(), "{}", basic[0].data);
+}
