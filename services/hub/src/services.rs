@@ -204,7 +204,7 @@ pub fn build(
             }),
         },
     );
-    let (offers, offers_index) = OffersState::new(
+    let (offers, offers_projections) = OffersState::new(
         store.clone(),
         clock,
         settings.offers.clone(),
@@ -214,7 +214,14 @@ pub fn build(
             consents: Arc::new(BankConsents(consents.clone())),
         },
     );
-    projections.push(ProjectionHandle::spawn(store.clone(), offers_index));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        offers_projections.index,
+    ));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        offers_projections.outcomes,
+    ));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((

@@ -34,6 +34,15 @@ pub struct OffersPorts {
     pub consents: Arc<dyn ProfileConsents>,
 }
 
+/// The read models of the offers service, to spawn (`ProjectionHandle::spawn`).
+#[derive(Debug)]
+pub struct OffersProjections {
+    /// The proposition list.
+    pub index: crate::index::PropositionIndex,
+    /// Offer outcomes (propensity evidence).
+    pub outcomes: crate::outcomes::Outcomes,
+}
+
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
 #[derive(Clone)]
 pub struct OffersState {
@@ -47,6 +56,8 @@ pub struct OffersState {
     pub ports: OffersPorts,
     /// The proposition list (read model).
     pub index: PropositionIndexReader,
+    /// Offer outcomes per proposition and persona (read model).
+    pub outcomes: crate::outcomes::OutcomesReader,
 }
 
 impl std::fmt::Debug for OffersState {
@@ -132,8 +143,9 @@ impl OffersState {
         clock: Arc<dyn Clock>,
         config: OffersConfig,
         ports: OffersPorts,
-    ) -> (Self, crate::index::PropositionIndex) {
+    ) -> (Self, OffersProjections) {
         let (projection, index) = crate::index::PropositionIndex::new();
+        let (outcomes_projection, outcomes) = crate::outcomes::Outcomes::new();
         (
             Self {
                 store,
@@ -141,8 +153,12 @@ impl OffersState {
                 config,
                 ports,
                 index,
+                outcomes,
             },
-            projection,
+            OffersProjections {
+                index: projection,
+                outcomes: outcomes_projection,
+            },
         )
     }
 
@@ -151,7 +167,7 @@ impl OffersState {
         PropositionId::new_v7(self.clock.now())
     }
 
-    async fn run<A: Aggregate<Error = OffersError>>(
+    pub(crate) async fn run<A: Aggregate<Error = OffersError>>(
         &self,
         stream: &str,
         command: A::Command,
@@ -363,7 +379,7 @@ impl OffersState {
     }
 
     /// The co-brand partners among `partners` that are not active now (exact).
-    async fn inactive(
+    pub(crate) async fn inactive(
         &self,
         partners: &BTreeSet<crate::domain::PartnerId>,
     ) -> Result<BTreeSet<crate::domain::PartnerId>, AppError> {

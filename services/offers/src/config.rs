@@ -2,20 +2,36 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{ContactPolicy, Prior};
+
 /// Settings of the offers service (the hub's `[offers]` section).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OffersConfig {
     /// The provider id under which the bank publishes its own records (`bank`): attributes
-    /// are read from its records only, until partner-provided attributes are admitted under
-    /// a consent naming the bank as recipient (docs/offers.md).
+    /// read its records first, then partners' under the customer's consent to the bank
+    /// (docs/offers.md).
     pub bank_provider: String,
+    /// The contact policy of every proposition that does not set its own limits
+    /// (`[offers.policy]`).
+    pub policy: ContactPolicy,
+    /// The prior of acceptance propensities (`[offers.prior]`, Beta(α, β)).
+    pub prior: Prior,
+    /// The most offers one decision may ask for.
+    pub max_offers_per_decision: u32,
+    /// The attribute (a set of product codes) naming the products a customer holds: a
+    /// proposition for one of them is never offered.
+    pub held_products_attribute: String,
 }
 
 impl Default for OffersConfig {
     fn default() -> Self {
         Self {
             bank_provider: "bank".into(),
+            policy: ContactPolicy::default(),
+            prior: Prior::default(),
+            max_offers_per_decision: 10,
+            held_products_attribute: "products_held".into(),
         }
     }
 }
@@ -25,6 +41,13 @@ impl OffersConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.bank_provider.trim().is_empty() {
             return Err("offers.bank_provider must not be empty".into());
+        }
+        self.policy
+            .validate()
+            .map_err(|e| format!("offers.policy{}: {}", e.field.replace('/', "."), e.message))?;
+        self.prior.validate()?;
+        if !(1..=100).contains(&self.max_offers_per_decision) {
+            return Err("offers.max_offers_per_decision must be 1 to 100".into());
         }
         Ok(())
     }

@@ -15,9 +15,31 @@ use crate::domain::{PartnerId, Proposition, PropositionEvent, PropositionId};
 #[derive(Debug, Clone, Default)]
 pub struct PropositionIndexReader {
     data: Arc<RwLock<BTreeMap<PropositionId, Proposition>>>,
+    /// The position up to which every proposition event has been applied.
+    applied: Arc<RwLock<Option<Position>>>,
 }
 
 impl PropositionIndexReader {
+    /// Whether every proposition event up to `head` has been applied: then the list is what
+    /// reading every proposition stream would give (read-your-writes for decisions).
+    pub fn has_applied(&self, head: Option<Position>) -> bool {
+        head.is_none_or(|h| {
+            self.applied
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some_and(|a| a >= h)
+        })
+    }
+
+    /// Every proposition with a published version, in creation order.
+    pub fn published(&self) -> Vec<Proposition> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        data.values()
+            .filter(|p| p.published().is_some())
+            .cloned()
+            .collect()
+    }
+
     /// Up to `limit` propositions after `after`, in creation order (ids are UUIDv7), only
     /// those co-branded by `partner` when given.
     pub fn list(
@@ -73,7 +95,7 @@ impl Projection for PropositionIndex {
     async fn apply(
         &mut self,
         events: &[RecordedEvent],
-        _: Position,
+        checkpoint: Position,
     ) -> Result<(), ProjectionError> {
         let mut data = self.reader.data.write().unwrap_or_else(|e| e.into_inner());
         for e in events {
@@ -90,6 +112,8 @@ impl Projection for PropositionIndex {
             let entry = data.remove(&id).unwrap_or_default();
             data.insert(id, entry.evolve(&env.payload));
         }
+        drop(data);
+        *self.reader.applied.write().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint);
         Ok(())
     }
     async fn reset(&mut self) -> Result<(), ProjectionError> {
@@ -98,6 +122,7 @@ impl Projection for PropositionIndex {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        *self.reader.applied.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 }

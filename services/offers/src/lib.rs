@@ -2,24 +2,31 @@
 //!
 //! * [`domain`] — the pure model: the attribute catalogue, JSONLogic conditions (checked,
 //!   compiled, explained), personas, propositions with versions, four-eyes approval and
-//!   co-branding, and the evaluation of a proposition for one customer.
+//!   co-branding, the evaluation of a proposition for one customer, customers' contact
+//!   ledgers with the contact policies, and ranking by acceptance propensity.
 //! * [`config`] — [`OffersConfig`].
 //! * [`application`] — [`OffersState`] use cases (load → decide → append) and dry runs.
-//! * [`index`] — the proposition list (read model).
+//! * [`decisions`] — deciding offers for a customer, recording them and their responses.
+//! * [`index`] — the proposition list (read model); [`outcomes`] — offer outcomes per
+//!   proposition and persona (read model).
 //! * [`ports`] — partner standing and customer records, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
 pub mod application;
 pub mod config;
+pub mod decisions;
 pub mod domain;
 pub mod http;
 pub mod index;
+pub mod outcomes;
 pub mod ports;
 
-pub use application::{AppError, DryRun, OffersPorts, OffersState};
+pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
+pub use decisions::{DecidedOffer, Decision, DecisionRequest, HeldBack};
 pub use config::OffersConfig;
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
+pub use outcomes::{Outcomes, OutcomesReader};
 pub use ports::{
     CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
 };

@@ -141,6 +141,9 @@ scopes! {
     DataPublishScope => "data:publish",
     /// Bank product managers: attributes, personas, propositions (never a partner scope).
     OffersManageScope => "offers:manage",
+    /// The bank's channels: deciding offers for customers and reporting their responses
+    /// (never a partner scope).
+    OffersDecideScope => "offers:decide",
     /// A co-brand partner reading the propositions it co-brands.
     OffersReadScope => "offers:read",
     /// A co-brand partner accepting or withdrawing co-branding.

@@ -281,12 +281,18 @@ fn check_metadata(metadata: &ClientMetadata) -> Result<(), ClientError> {
 }
 
 /// Scopes only bank staff may hold.
-pub const STAFF_SCOPES: [&str; 3] = ["admin", "audit", "offers:manage"];
+pub const STAFF_SCOPES: [&str; 4] = ["admin", "audit", "offers:manage", "offers:decide"];
 
 /// Scopes the bank's own clients may hold: the staff scopes (`offers:manage` is the product
-/// managers'), and `data:publish` for the bank's feeds publishing its customers' data as
-/// provider `bank`.
-pub const BANK_CLIENT_SCOPES: [&str; 4] = ["admin", "audit", "offers:manage", "data:publish"];
+/// managers', `offers:decide` the bank's channels deciding offers), and `data:publish` for
+/// the bank's feeds publishing its customers' data as provider `bank`.
+pub const BANK_CLIENT_SCOPES: [&str; 5] = [
+    "admin",
+    "audit",
+    "offers:manage",
+    "offers:decide",
+    "data:publish",
+];
 
 fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), ClientError> {
     match kind {
@@ -312,7 +318,7 @@ fn check_kind(kind: &ClientKind, metadata: &ClientMetadata) -> Result<(), Client
                 .any(|s| !BANK_CLIENT_SCOPES.contains(&s.as_str()))
             {
                 return Err(invalid(
-                    "staff clients may only hold admin, audit, offers:manage and data:publish",
+                    "staff clients may only hold admin, audit, offers:manage, offers:decide and data:publish",
                 ));
             }
             if metadata.grant_types != BTreeSet::from([GrantType::ClientCredentials]) {

@@ -16,12 +16,12 @@ use crate::application::registration::{
 pub struct CreateStaffClient {
     /// What the client is for (1 to 200 characters).
     pub description: String,
-    /// Space-separated scopes, a non-empty subset of `admin audit offers:manage data:publish` (`data:publish`:
+    /// Space-separated scopes, a non-empty subset of `admin audit offers:manage offers:decide data:publish` (`data:publish`:
     /// the bank's own data feeds, publishing as provider `bank`).
     pub scope: String,
 }
 
-/// Creates a staff client (`client_secret_basic`, scopes ⊆ `admin audit offers:manage data:publish`); the secret is
+/// Creates a staff client (`client_secret_basic`, scopes ⊆ `admin audit offers:manage offers:decide data:publish`); the secret is
 /// shown once.
 #[utoipa::path(
     post,

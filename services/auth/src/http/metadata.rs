@@ -10,7 +10,7 @@ use crate::settings::AuthSettings;
 use ecohub_jose::keys::SigningAlgorithm;
 
 /// Every scope of the hub (the partners service's vocabulary, plus the staff scopes).
-pub const SCOPES_SUPPORTED: [&str; 11] = [
+pub const SCOPES_SUPPORTED: [&str; 12] = [
     "partner:read",
     "webhooks:manage",
     "consents:write",
@@ -22,6 +22,7 @@ pub const SCOPES_SUPPORTED: [&str; 11] = [
     "admin",
     "audit",
     "offers:manage",
+    "offers:decide",
 ];
 
 /// Authorization server metadata (RFC 8414 §2).

@@ -238,6 +238,9 @@ pub struct PropositionDoc {
     /// Business value used by ranking (≥ 0).
     #[serde(default)]
     pub business_value: f64,
+    /// Its own contact limits; each one absent follows the global policy (`[offers.policy]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_policy: Option<super::contact::PropositionPolicy>,
     /// The persona versions this version is pinned to, by name. On input, a persona used
     /// but not listed is pinned to its latest version.
     #[serde(default)]

@@ -3,6 +3,9 @@
 //! in.
 
 pub mod attribute;
+pub mod contact;
+pub mod contact_event;
+pub mod decision;
 pub mod document;
 pub mod evaluation;
 pub mod event;
@@ -15,6 +18,14 @@ pub use attribute::{
     Attribute, AttributeCatalogue, AttributeDefinition, AttributeSource, AttributeType,
     CATALOGUE_STREAM, CatalogueCommand,
 };
+pub use contact::{
+    Candidate, ContactCommand, ContactLedger, ContactPolicy, OfferRecord, OfferStatus,
+    PropositionPolicy, Selection, contacts_stream,
+};
+pub use contact_event::{
+    ContactEvent, DecisionId, OfferId, OfferPrice, Presented, Reporter, Response,
+};
+pub use decision::{OutcomeCounts, Prior, Propensity, rank_score};
 pub use document::*;
 pub use ecohub_kernel::PartnerId;
 pub use evaluation::{

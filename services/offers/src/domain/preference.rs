@@ -65,13 +65,18 @@ impl Aggregate for OfferPreferences {
 /// stream) and otherwise its SHA-256 in hex, so that an identifier a bank may consider
 /// personal never appears in a stream name.
 pub fn preferences_stream(customer_id: &str) -> String {
+    format!("{}-{}", OfferPreferences::CATEGORY, customer_key(customer_id))
+}
+
+/// How a customer is named in the offers service's stream names: their id when it is a UUID,
+/// otherwise its SHA-256 in hex.
+pub fn customer_key(customer_id: &str) -> String {
     use sha2::{Digest, Sha256};
-    let id = match uuid::Uuid::try_parse(customer_id) {
+    match uuid::Uuid::try_parse(customer_id) {
         Ok(u) => u.to_string(),
         Err(_) => Sha256::digest(customer_id.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),
-    };
-    format!("{}-{id}", OfferPreferences::CATEGORY)
+    }
 }

@@ -252,6 +252,9 @@ impl PropositionContent {
         if !(doc.business_value.is_finite() && doc.business_value >= 0.0) {
             return Err(Invalid::new("/business_value", "must be 0 or more"));
         }
+        if let Some(policy) = &doc.contact_policy {
+            policy.validate("/contact_policy")?;
+        }
         Ok(PropositionContent {
             doc: Arc::new(doc),
             pricing,

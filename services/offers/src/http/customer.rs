@@ -65,7 +65,7 @@ pub enum PersonalisedChoice {
     Allow,
 }
 
-fn customer_of(session: &CustomerSession) -> Result<&str, ApiError> {
+pub(crate) fn customer_of(session: &CustomerSession) -> Result<&str, ApiError> {
     let id = session.customer.customer_id.as_str();
     if id.is_empty() {
         return Err(ApiError::new(ErrorCode::Unauthorized).detail("sign in as a customer first"));

@@ -7,6 +7,7 @@
 //! call an [`OffersState`](crate::OffersState) use case → map the result.
 
 pub(crate) mod customer;
+pub(crate) mod decisions;
 pub(crate) mod dto;
 mod openapi;
 mod partner;
@@ -76,6 +77,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/offers").route(web::get().to(customer::page)))
         .service(
             web::resource("/dashboard/offers/preferences").route(web::post().to(customer::submit)),
+        )
+        .service(web::resource("/offers/decisions").route(web::post().to(decisions::decide)))
+        .service(web::resource("/offers/responses").route(web::post().to(decisions::report)))
+        .service(web::resource("/customer/offers").route(web::get().to(decisions::mine)))
+        .service(
+            web::resource("/customer/offers/{offer_id}/response")
+                .route(web::post().to(decisions::respond_mine)),
         )
         .service(web::resource("/partner/propositions").route(web::get().to(partner::list)))
         .service(web::resource("/partner/propositions/{id}").route(web::get().to(partner::show)))

@@ -7,12 +7,16 @@ use super::customer::{
     OfferPreferencesRequest, OfferPreferencesView, PersonalisedChoice, PreferencesForm,
 };
 use super::dto::*;
-use super::{customer, partner, staff};
+use super::decisions::{
+    DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody,
+};
+use super::{customer, decisions, partner, staff};
+use crate::decisions::{DecidedOffer, Decision, HeldBack};
 use crate::domain::{
     AddOnDoc, AddOnOutcome, AttributeSource, AttributeType, AudienceDoc, AvailabilityDoc,
     BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, PersonaMatch, PriceDoc,
     PriceOutcome, PricingDoc, PricingRuleDoc, ProductDoc, ProductKind, PropositionDoc, RuleOutcome,
-    VersionStatus,
+    VersionStatus, OutcomeCounts, Propensity, PropositionPolicy, Response,
 };
 
 /// Every offers route, its bodies and problem responses.
@@ -41,6 +45,10 @@ use crate::domain::{
         customer::set,
         customer::page,
         customer::submit,
+        decisions::decide,
+        decisions::report,
+        decisions::mine,
+        decisions::respond_mine,
     ),
     components(schemas(
         AttributeRequest, AttributeView, AttributeList, AttributeSource, AttributeType,
@@ -52,11 +60,14 @@ use crate::domain::{
         HistoryItem, HistoryView, DryRunRequest, DryRunView, Evaluation, Exclusion,
         PriceOutcome, RuleOutcome, AddOnOutcome, Created, OfferPreferencesView,
         OfferPreferencesRequest, PreferencesForm, PersonalisedChoice,
+        PropositionPolicy, DecisionBody, Decision, DecidedOffer, HeldBack, Propensity,
+        OutcomeCounts, ResponseBody, Response, OfferStatusView, MyOffers, MyResponseBody,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),
         (name = "co-branding", description = "Co-brand partners: the propositions they co-brand, acceptance"),
-        (name = "customer-offers", description = "Customers: objecting to personalised offers (GDPR Art. 21)"),
+        (name = "offer-decisions", description = "The bank's channels: deciding offers for a customer, reporting responses"),
+        (name = "customer-offers", description = "Customers: their offers, accepting and declining, objecting to personalised offers (GDPR Art. 21)"),
     ),
 )]
 pub struct OffersApi;

@@ -140,7 +140,7 @@ pub struct TestApp {
     pub records: Arc<FakeRecords>,
     pub consents: Arc<FakeConsents>,
     pub state: OffersState,
-    _index: ecohub_eventstore::ProjectionHandle,
+    pub projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
 }
 
@@ -164,7 +164,10 @@ impl TestApp {
                 consents: consents.clone(),
             },
         );
-        let index = ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection);
+        let index = vec![
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.outcomes),
+        ];
         Self {
             store,
             clock,
@@ -172,7 +175,7 @@ impl TestApp {
             records,
             consents,
             state,
-            _index: index,
+            projections: index,
             _dir: dir,
         }
     }

@@ -1,0 +1,342 @@
+//! The events of a customer's contact ledger (`offercontacts-<customer>`) and their stored
+//! schema: one `…V1` struct per type, apart from the domain enum, so that the stored contract
+//! changes only by a new version.
+
+use ecohub_kernel::{DecodeError, DomainEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::document::Channel;
+use super::{PartnerId, PropositionId};
+
+ecohub_kernel::define_id!(
+    /// One offer made to a customer (the unit responses refer to).
+    OfferId,
+    "offer"
+);
+
+ecohub_kernel::define_id!(
+    /// One decision (a request that returned ranked offers).
+    DecisionId,
+    "decision"
+);
+
+/// The price an offer was made at.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OfferPrice {
+    /// Rate, percent.
+    pub rate_percent: f64,
+    /// Commission, percent.
+    pub commission_percent: f64,
+    /// Fees.
+    pub fees: f64,
+}
+
+/// One offer as presented: what the customer was offered, where, at what price, and why (the
+/// personas matched and the digest of the full explanation returned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presented {
+    /// The offer.
+    pub offer_id: OfferId,
+    /// The decision that made it.
+    pub decision_id: DecisionId,
+    /// The proposition.
+    pub proposition_id: PropositionId,
+    /// Its version.
+    pub version: u32,
+    /// The bank product's code (never offered again once accepted or held).
+    pub product_code: String,
+    /// Where.
+    pub channel: Channel,
+    /// The slot in the channel (`home_banner`).
+    pub placement: String,
+    /// The price.
+    pub price: OfferPrice,
+    /// Co-brand partners.
+    pub partners: Vec<PartnerId>,
+    /// Personas matched.
+    pub personas: Vec<String>,
+    /// SHA-256 of the explanation returned with the offer (hex).
+    pub explanation_digest: String,
+    /// Until when the customer may respond.
+    pub expires_at: Timestamp,
+}
+
+/// Who reported a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reporter {
+    /// The bank's channel (a client with `offers:decide`).
+    Channel,
+    /// The customer, on their offers page or API.
+    Customer,
+    /// A co-brand partner's app.
+    Partner,
+}
+
+/// A response to an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Seen.
+    Viewed,
+    /// Taken: the bank product's application starts.
+    Accepted,
+    /// Refused: suppressed for the configured days.
+    Declined,
+}
+
+/// What happened in a customer's contact ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactEvent {
+    /// `OfferPresented`: an offer was returned by a decision (recorded before the answer).
+    Presented {
+        /// The offer.
+        offer: Presented,
+        /// When.
+        at: Timestamp,
+    },
+    /// `OfferViewed`, `OfferAccepted`, `OfferDeclined`: a response. The proposition, product,
+    /// partners and personas are copied from the presentation, so that projections and
+    /// notifications need no other event.
+    Responded {
+        /// The offer.
+        offer_id: OfferId,
+        /// Which response.
+        response: Response,
+        /// Who reported it.
+        by: Reporter,
+        /// The proposition.
+        proposition_id: PropositionId,
+        /// Its version.
+        version: u32,
+        /// The product.
+        product_code: String,
+        /// Co-brand partners.
+        partners: Vec<PartnerId>,
+        /// Personas matched when presented.
+        personas: Vec<String>,
+        /// Where it was presented.
+        channel: Channel,
+        /// When.
+        at: Timestamp,
+    },
+    /// `OfferExpired`: no response before the offer's expiry.
+    Expired {
+        /// The offer.
+        offer_id: OfferId,
+        /// The proposition.
+        proposition_id: PropositionId,
+        /// Its version.
+        version: u32,
+        /// Personas matched when presented.
+        personas: Vec<String>,
+        /// Where it was presented.
+        channel: Channel,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl ContactEvent {
+    /// Every stored type name.
+    pub const TYPES: [&'static str; 5] = [
+        "OfferPresented",
+        "OfferViewed",
+        "OfferAccepted",
+        "OfferDeclined",
+        "OfferExpired",
+    ];
+
+    /// When it happened.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            ContactEvent::Presented { at, .. }
+            | ContactEvent::Responded { at, .. }
+            | ContactEvent::Expired { at, .. } => *at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PresentedV1 {
+    offer_id: OfferId,
+    decision_id: DecisionId,
+    proposition_id: PropositionId,
+    version: u32,
+    product_code: String,
+    channel: Channel,
+    placement: String,
+    rate_percent: f64,
+    commission_percent: f64,
+    fees: f64,
+    partners: Vec<PartnerId>,
+    personas: Vec<String>,
+    explanation_digest: String,
+    expires_at: Timestamp,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RespondedV1 {
+    offer_id: OfferId,
+    by: Reporter,
+    proposition_id: PropositionId,
+    version: u32,
+    product_code: String,
+    partners: Vec<PartnerId>,
+    personas: Vec<String>,
+    channel: Channel,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExpiredV1 {
+    offer_id: OfferId,
+    proposition_id: PropositionId,
+    version: u32,
+    personas: Vec<String>,
+    channel: Channel,
+    at: Timestamp,
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("stored payloads serialise")
+}
+
+impl DomainEvent for ContactEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            ContactEvent::Presented { .. } => Self::TYPES[0],
+            ContactEvent::Responded { response, .. } => match response {
+                Response::Viewed => Self::TYPES[1],
+                Response::Accepted => Self::TYPES[2],
+                Response::Declined => Self::TYPES[3],
+            },
+            ContactEvent::Expired { .. } => Self::TYPES[4],
+        }
+    }
+
+    fn event_version(&self) -> u16 {
+        1
+    }
+
+    fn encode(&self) -> Value {
+        match self.clone() {
+            ContactEvent::Presented { offer: o, at } => to_value(&PresentedV1 {
+                offer_id: o.offer_id,
+                decision_id: o.decision_id,
+                proposition_id: o.proposition_id,
+                version: o.version,
+                product_code: o.product_code,
+                channel: o.channel,
+                placement: o.placement,
+                rate_percent: o.price.rate_percent,
+                commission_percent: o.price.commission_percent,
+                fees: o.price.fees,
+                partners: o.partners,
+                personas: o.personas,
+                explanation_digest: o.explanation_digest,
+                expires_at: o.expires_at,
+                at,
+            }),
+            ContactEvent::Responded {
+                offer_id,
+                by,
+                proposition_id,
+                version,
+                product_code,
+                partners,
+                personas,
+                channel,
+                at,
+                ..
+            } => to_value(&RespondedV1 {
+                offer_id,
+                by,
+                proposition_id,
+                version,
+                product_code,
+                partners,
+                personas,
+                channel,
+                at,
+            }),
+            ContactEvent::Expired {
+                offer_id,
+                proposition_id,
+                version,
+                personas,
+                channel,
+                at,
+            } => to_value(&ExpiredV1 {
+                offer_id,
+                proposition_id,
+                version,
+                personas,
+                channel,
+                at,
+            }),
+        }
+    }
+
+    fn decode(t: &str, v: u16, data: &Value) -> Result<Self, DecodeError> {
+        DecodeError::check_known(t, v, &Self::TYPES, 1)?;
+        Ok(match t {
+            "OfferPresented" => {
+                let p: PresentedV1 = DecodeError::parse(t, data)?;
+                ContactEvent::Presented {
+                    offer: Presented {
+                        offer_id: p.offer_id,
+                        decision_id: p.decision_id,
+                        proposition_id: p.proposition_id,
+                        version: p.version,
+                        product_code: p.product_code,
+                        channel: p.channel,
+                        placement: p.placement,
+                        price: OfferPrice {
+                            rate_percent: p.rate_percent,
+                            commission_percent: p.commission_percent,
+                            fees: p.fees,
+                        },
+                        partners: p.partners,
+                        personas: p.personas,
+                        explanation_digest: p.explanation_digest,
+                        expires_at: p.expires_at,
+                    },
+                    at: p.at,
+                }
+            }
+            "OfferExpired" => {
+                let e: ExpiredV1 = DecodeError::parse(t, data)?;
+                ContactEvent::Expired {
+                    offer_id: e.offer_id,
+                    proposition_id: e.proposition_id,
+                    version: e.version,
+                    personas: e.personas,
+                    channel: e.channel,
+                    at: e.at,
+                }
+            }
+            _ => {
+                let r: RespondedV1 = DecodeError::parse(t, data)?;
+                ContactEvent::Responded {
+                    offer_id: r.offer_id,
+                    response: match t {
+                        "OfferViewed" => Response::Viewed,
+                        "OfferAccepted" => Response::Accepted,
+                        _ => Response::Declined,
+                    },
+                    by: r.by,
+                    proposition_id: r.proposition_id,
+                    version: r.version,
+                    product_code: r.product_code,
+                    partners: r.partners,
+                    personas: r.personas,
+                    channel: r.channel,
+                    at: r.at,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! Ranking: priority × business value × acceptance propensity. The propensity is a
+//! Beta-Bernoulli estimate from this hub's own outcomes per proposition and persona: with a
+//! prior Beta(α, β) and `a` acceptances out of `n` presentations, the posterior mean is
+//! (α + a) / (α + β + n). It is explainable: the decision shows the persona whose outcomes
+//! were used, the counts, the prior and the estimate (ADR 0022).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The prior of every propensity: Beta(`alpha`, `beta`), mean α / (α + β).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Prior {
+    /// Prior acceptances (α > 0).
+    pub alpha: f64,
+    /// Prior non-acceptances (β > 0).
+    pub beta: f64,
+}
+
+impl Default for Prior {
+    /// Beta(1, 19): a 5 % acceptance rate, worth 20 presentations of evidence.
+    fn default() -> Self {
+        Self {
+            alpha: 1.0,
+            beta: 19.0,
+        }
+    }
+}
+
+impl Prior {
+    /// Checks that both are finite and positive.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("offers.prior.{name} must be a positive number"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Presentations and acceptances observed for one proposition and persona.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OutcomeCounts {
+    /// Offers presented.
+    pub presented: u64,
+    /// Offers accepted.
+    pub accepted: u64,
+}
+
+/// An acceptance propensity and where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Propensity {
+    /// The persona whose outcomes were used; absent: the proposition's outcomes over every
+    /// customer (no persona matched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// Presentations observed.
+    pub presented: u64,
+    /// Acceptances observed.
+    pub accepted: u64,
+    /// The prior's α.
+    pub alpha: f64,
+    /// The prior's β.
+    pub beta: f64,
+    /// (α + accepted) / (α + β + presented).
+    pub estimate: f64,
+}
+
+impl Propensity {
+    /// The posterior mean for `counts` (acceptances beyond presentations are not counted).
+    pub fn of(prior: Prior, persona: Option<String>, counts: OutcomeCounts) -> Self {
+        let accepted = counts.accepted.min(counts.presented);
+        Self {
+            persona,
+            presented: counts.presented,
+            accepted,
+            alpha: prior.alpha,
+            beta: prior.beta,
+            estimate: (prior.alpha + accepted as f64)
+                / (prior.alpha + prior.beta + counts.presented as f64),
+        }
+    }
+
+    /// The propensity of a proposition for a customer who matched `personas`: the outcomes
+    /// of the matched persona with the most presentations (the most evidence; ties by name),
+    /// or, when none matched, of the proposition over every customer. `counts(None)` is the
+    /// proposition-wide bucket.
+    pub fn for_customer(
+        prior: Prior,
+        personas: &[String],
+        counts: impl Fn(Option<&str>) -> OutcomeCounts,
+    ) -> Self {
+        let best = personas
+            .iter()
+            .map(|p| (p, counts(Some(p))))
+            .max_by(|(a, ca), (b, cb)| ca.presented.cmp(&cb.presented).then(b.cmp(a)));
+        match best {
+            Some((p, c)) => Self::of(prior, Some(p.clone()), c),
+            None => Self::of(prior, None, counts(None)),
+        }
+    }
+}
+
+/// The ranking score: priority × business value × propensity.
+pub fn rank_score(priority: u32, business_value: f64, propensity: f64) -> f64 {
+    f64::from(priority) * business_value * propensity
+}
