@@ -143,9 +143,11 @@ fn digest(value: &impl Serialize) -> String {
 impl OffersState {
     /// The customer's contact ledger (exact).
     pub async fn ledger(&self, customer_id: &str) -> Result<ContactLedger, AppError> {
-        Ok(load::<ContactLedger>(&*self.store, &contacts_stream(customer_id))
-            .await?
-            .0)
+        Ok(
+            load::<ContactLedger>(&*self.store, &contacts_stream(customer_id))
+                .await?
+                .0,
+        )
     }
 
     /// Decides the offers for one customer in one channel and records them.
@@ -304,16 +306,21 @@ impl OffersState {
                             .map(|m| m.persona.clone())
                             .collect(),
                         explanation_digest: digest(&(&s.evaluation, &s.propensity)),
-                        expires_at: now.plus(
-                            Duration::from_secs(86_400) * s.policy.offer_validity_days,
-                        ),
+                        expires_at: now
+                            .plus(Duration::from_secs(86_400) * s.policy.offer_validity_days),
                     },
                     policy: s.policy,
                 }
             })
             .collect();
         let selection = self
-            .present(&request.customer_id, &candidates, &held_products, &request, ctx)
+            .present(
+                &request.customer_id,
+                &candidates,
+                &held_products,
+                &request,
+                ctx,
+            )
             .await?;
         let mut offers = Vec::new();
         for (rank, &i) in selection.chosen.iter().enumerate() {
@@ -373,12 +380,8 @@ impl OffersState {
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
             let (ledger, revision) = load::<ContactLedger>(&*self.store, &stream).await?;
-            let selection = ledger.select(
-                candidates,
-                held_products,
-                request.max_offers as usize,
-                now,
-            );
+            let selection =
+                ledger.select(candidates, held_products, request.max_offers as usize, now);
             let events = ledger.decide(
                 ContactCommand::Present {
                     candidates: candidates.to_vec(),

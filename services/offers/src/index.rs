@@ -113,7 +113,11 @@ impl Projection for PropositionIndex {
             data.insert(id, entry.evolve(&env.payload));
         }
         drop(data);
-        *self.reader.applied.write().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint);
+        *self
+            .reader
+            .applied
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(checkpoint);
         Ok(())
     }
     async fn reset(&mut self) -> Result<(), ProjectionError> {
@@ -122,7 +126,11 @@ impl Projection for PropositionIndex {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        *self.reader.applied.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .reader
+            .applied
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 }

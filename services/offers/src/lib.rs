@@ -22,8 +22,8 @@ pub mod outcomes;
 pub mod ports;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
-pub use decisions::{DecidedOffer, Decision, DecisionRequest, HeldBack};
 pub use config::OffersConfig;
+pub use decisions::{DecidedOffer, Decision, DecisionRequest, HeldBack};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use outcomes::{Outcomes, OutcomesReader};

@@ -62,8 +62,16 @@ impl Projection for Outcomes {
     async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
         Ok(None)
     }
-    async fn apply(&mut self, events: &[RecordedEvent], _: Position) -> Result<(), ProjectionError> {
-        let mut counts = self.reader.counts.write().unwrap_or_else(|e| e.into_inner());
+    async fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        _: Position,
+    ) -> Result<(), ProjectionError> {
+        let mut counts = self
+            .reader
+            .counts
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         for e in events {
             let event = e
                 .decode::<ContactEvent>()

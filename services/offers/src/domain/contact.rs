@@ -360,7 +360,11 @@ impl Aggregate for ContactLedger {
     type Error = OffersError;
     const CATEGORY: &'static str = "offercontacts";
 
-    fn decide(&self, command: ContactCommand, now: Timestamp) -> Result<Vec<ContactEvent>, OffersError> {
+    fn decide(
+        &self,
+        command: ContactCommand,
+        now: Timestamp,
+    ) -> Result<Vec<ContactEvent>, OffersError> {
         match command {
             ContactCommand::Present {
                 candidates,

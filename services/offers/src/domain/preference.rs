@@ -65,7 +65,11 @@ impl Aggregate for OfferPreferences {
 /// stream) and otherwise its SHA-256 in hex, so that an identifier a bank may consider
 /// personal never appears in a stream name.
 pub fn preferences_stream(customer_id: &str) -> String {
-    format!("{}-{}", OfferPreferences::CATEGORY, customer_key(customer_id))
+    format!(
+        "{}-{}",
+        OfferPreferences::CATEGORY,
+        customer_key(customer_id)
+    )
 }
 
 /// How a customer is named in the offers service's stream names: their id when it is a UUID,

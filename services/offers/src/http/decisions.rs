@@ -55,8 +55,10 @@ fn customer_ok(id: &str) -> Result<(), ApiError> {
     if (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(ApiError::bad_request("/customer_id: must be 1 to 128 visible ASCII characters")
-            .field("/customer_id", "must be 1 to 128 visible ASCII characters"))
+        Err(
+            ApiError::bad_request("/customer_id: must be 1 to 128 visible ASCII characters")
+                .field("/customer_id", "must be 1 to 128 visible ASCII characters"),
+        )
     }
 }
 

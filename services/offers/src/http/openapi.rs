@@ -6,17 +6,15 @@ use utoipa::OpenApi;
 use super::customer::{
     OfferPreferencesRequest, OfferPreferencesView, PersonalisedChoice, PreferencesForm,
 };
+use super::decisions::{DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody};
 use super::dto::*;
-use super::decisions::{
-    DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody,
-};
 use super::{customer, decisions, partner, staff};
 use crate::decisions::{DecidedOffer, Decision, HeldBack};
 use crate::domain::{
     AddOnDoc, AddOnOutcome, AttributeSource, AttributeType, AudienceDoc, AvailabilityDoc,
-    BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, PersonaMatch, PriceDoc,
-    PriceOutcome, PricingDoc, PricingRuleDoc, ProductDoc, ProductKind, PropositionDoc, RuleOutcome,
-    VersionStatus, OutcomeCounts, Propensity, PropositionPolicy, Response,
+    BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, OutcomeCounts,
+    PersonaMatch, PriceDoc, PriceOutcome, PricingDoc, PricingRuleDoc, ProductDoc, ProductKind,
+    Propensity, PropositionDoc, PropositionPolicy, Response, RuleOutcome, VersionStatus,
 };
 
 /// Every offers route, its bodies and problem responses.

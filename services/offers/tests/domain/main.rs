@@ -5,6 +5,7 @@
 mod fixtures;
 
 mod catalogue;
+mod contacts;
 mod evaluation;
 mod properties;
 mod proposition;

@@ -25,6 +25,10 @@ pub const PM1: &str = "pm-1";
 pub const PM2: &str = "pm-2";
 /// A compliance officer (no offers scope).
 pub const AUDITOR: &str = "auditor";
+/// The bank app's channel client (`offers:decide`).
+pub const CHANNEL: &str = "channel";
+/// An analyst: decides with explanations (`offers:decide offers:manage`).
+pub const ANALYST: &str = "analyst";
 
 /// A co-brand partner's token: `partner:<id>` (offers:read, offers:write).
 pub fn partner_token(id: &str) -> String {
@@ -36,6 +40,11 @@ fn verifier() -> SharedVerifier {
         .token(PM1, principal("pm-1", &["offers:manage"]))
         .token(PM2, principal("pm-2", &["offers:manage"]))
         .token(AUDITOR, principal("auditor", &["audit"]))
+        .token(CHANNEL, principal("bank-app", &["offers:decide"]))
+        .token(
+            ANALYST,
+            principal("analyst", &["offers:decide", "offers:manage"]),
+        )
         .token(
             "staff-client",
             principal("staff-client", &["offers:read", "offers:write"]),
@@ -329,5 +338,36 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the proposition list never showed {n}");
+    }
+
+    /// Catalogue, and the Globetrotter loan co-branded by `partner`, published (drafted and
+    /// submitted by PM1, approved by PM2, accepted by the partner); returns its id.
+    pub async fn published_loan(&self, partner: &str) -> String {
+        self.catalogue().await;
+        let created = self
+            .post(
+                "/offers/propositions",
+                PM1,
+                crate::fixtures::globetrotter_loan(partner),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let url = created.header("location").unwrap().to_owned();
+        let id = url.rsplit('/').next().unwrap().to_owned();
+        self.post_empty(&format!("{url}/versions/1/submit"), PM1)
+            .await;
+        self.post_empty(&format!("{url}/versions/1/approve"), PM2)
+            .await;
+        self.send(bearer(
+            test::TestRequest::put()
+                .uri(&format!("/partner/propositions/{id}/versions/1/acceptance")),
+            &partner_token(partner),
+        ))
+        .await;
+        let published = self
+            .post_empty(&format!("{url}/versions/1/publish"), PM2)
+            .await;
+        assert_eq!(published.status, 200, "{}", published.text);
+        id
     }
 }
