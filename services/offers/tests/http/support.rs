@@ -149,7 +149,7 @@ pub struct TestApp {
     pub records: Arc<FakeRecords>,
     pub consents: Arc<FakeConsents>,
     pub state: OffersState,
-    pub projections: Vec<ecohub_eventstore::ProjectionHandle>,
+    _projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
 }
 
@@ -184,7 +184,7 @@ impl TestApp {
             records,
             consents,
             state,
-            projections: index,
+            _projections: index,
             _dir: dir,
         }
     }
