@@ -4,7 +4,7 @@
 //! ledger, and records every offer (`OfferPresented`) before answering; responses are
 //! recorded on the same ledger (ADR 0022).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use ecohub_eventstore::{ExpectedRevision, NewEvent, StoreError, load};
@@ -17,9 +17,9 @@ use utoipa::ToSchema;
 use crate::application::{AppError, OffersState};
 use crate::domain::{
     AddOnOutcome, BenefitDoc, Candidate, Channel, ContactCommand, ContactLedger, Context,
-    DecisionId, Evaluation, Exclusion, Invalid, OfferId, OfferPrice, OfferRecord, OffersError,
-    PersonaMatch, Presented, PriceOutcome, ProductDoc, Propensity, PropositionId, Reporter,
-    Response, contacts_stream, evaluate, rank_score,
+    DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice, OfferRecord, Offerable,
+    OffersError, PersonaMatch, Presented, PriceOutcome, ProductDoc, Propensity, PropositionId,
+    Reporter, Response, Selection, contacts_stream, evaluate, rank,
 };
 
 /// How many times a decision is retried when another one for the same customer appended
@@ -83,23 +83,6 @@ pub struct DecidedOffer {
     pub expires_at: Timestamp,
 }
 
-/// A proposition a decision did not offer, with the first reason.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HeldBack {
-    /// The proposition.
-    #[schema(value_type = String, format = Uuid)]
-    pub proposition_id: PropositionId,
-    /// The version considered.
-    pub version: u32,
-    /// Its name.
-    pub name: String,
-    /// Why: an evaluation code (`audience_all_of`, `partner_not_active`, …), a parameter
-    /// that does not fit (`params_invalid`), or a contact policy (`frequency_cap`,
-    /// `daily_cap`, `suppressed_after_decline`, `already_accepted`, `already_held`,
-    /// `max_offers`), or `customer_objected`.
-    pub reason: Exclusion,
-}
-
 /// A decision's answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Decision {
@@ -111,19 +94,6 @@ pub struct Decision {
     /// With `explain`: every published proposition not offered, with the first reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_back: Option<Vec<HeldBack>>,
-}
-
-/// One available proposition, evaluated and scored.
-struct Scored {
-    proposition_id: PropositionId,
-    version: u32,
-    evaluation: Evaluation,
-    propensity: Propensity,
-    score: f64,
-    priority: u32,
-    business_value: f64,
-    doc: std::sync::Arc<crate::domain::PropositionDoc>,
-    policy: crate::domain::ContactPolicy,
 }
 
 fn placement_ok(p: &str) -> bool {
@@ -172,33 +142,31 @@ impl OffersState {
         }
         let now = self.clock.now();
         let decision_id = DecisionId::new_v7(now);
-        let mut held_back = Vec::new();
         let propositions = self.published_now().await?;
+        let offerable: Vec<Offerable<'_>> = propositions
+            .iter()
+            .filter_map(|(id, p)| p.published().map(|version| Offerable { id: *id, version }))
+            .collect();
         if self.preferences(&request.customer_id).await?.objected {
             // GDPR Art. 21: an objecting customer is offered nothing (not profiled either).
-            for (id, p) in &propositions {
-                if let Some(v) = p.published() {
-                    held_back.push(HeldBack {
-                        proposition_id: *id,
-                        version: v.number,
-                        name: v.content.doc.name.clone(),
-                        reason: Exclusion {
-                            code: "customer_objected".into(),
-                            message: "the customer objected to personalised offers".into(),
-                        },
-                    });
-                }
-            }
+            let reason = Exclusion {
+                code: "customer_objected".into(),
+                message: "the customer objected to personalised offers".into(),
+            };
             return Ok(Decision {
                 decision_id,
                 offers: vec![],
-                held_back: request.explain.then_some(held_back),
+                held_back: request.explain.then(|| {
+                    offerable
+                        .iter()
+                        .map(|o| HeldBack::of(o, reason.clone()))
+                        .collect()
+                }),
             });
         }
-        let partners: BTreeSet<_> = propositions
+        let partners: BTreeSet<_> = offerable
             .iter()
-            .filter_map(|(_, p)| p.published())
-            .flat_map(|v| v.content.partners())
+            .flat_map(|o| o.version.content.partners())
             .collect();
         let inactive = self.inactive(&partners).await?;
         let attributes = self.attributes().await?;
@@ -215,146 +183,111 @@ impl OffersState {
                     .collect()
             })
             .unwrap_or_default();
-        let mut scored = Vec::new();
-        for (id, p) in &propositions {
-            let id = *id;
-            let Some(v) = p.published() else { continue };
-            let context = Context {
-                published: true,
-                channel: Some(request.channel),
-                params: request.params.clone(),
-                inactive_partners: inactive.clone(),
-                not_accepted: v.awaiting(),
-            };
-            let evaluation = match evaluate(&v.content, &personas, &subject, &context, now) {
-                Ok(e) => e,
-                Err(invalid) => {
-                    held_back.push(HeldBack {
-                        proposition_id: id,
-                        version: v.number,
-                        name: v.content.doc.name.clone(),
-                        reason: Exclusion {
-                            code: "params_invalid".into(),
-                            message: invalid.to_string(),
-                        },
-                    });
-                    continue;
-                }
-            };
-            if let Some(reason) = evaluation.excluded_by.clone() {
-                held_back.push(HeldBack {
-                    proposition_id: id,
-                    version: v.number,
-                    name: v.content.doc.name.clone(),
-                    reason,
-                });
-                continue;
-            }
-            let matched: Vec<String> = evaluation
-                .personas
-                .iter()
-                .filter(|m| m.matched)
-                .map(|m| m.persona.clone())
-                .collect();
-            let propensity = Propensity::for_customer(self.config.prior, &matched, |persona| {
-                self.outcomes.counts(id, persona)
-            });
-            let doc = v.content.doc.clone();
-            scored.push(Scored {
-                proposition_id: id,
-                version: v.number,
-                score: rank_score(doc.priority, doc.business_value, propensity.estimate),
-                priority: doc.priority,
-                business_value: doc.business_value,
-                propensity,
-                evaluation,
-                policy: self.config.policy.with(doc.contact_policy.as_ref()),
-                doc,
-            });
-        }
-        scored.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(b.priority.cmp(&a.priority))
-                .then(b.business_value.total_cmp(&a.business_value))
-                .then(a.proposition_id.cmp(&b.proposition_id))
-        });
-        let candidates: Vec<Candidate> = scored
+        let base = Context {
+            published: true,
+            channel: Some(request.channel),
+            params: request.params.clone(),
+            inactive_partners: inactive,
+            not_accepted: BTreeSet::new(),
+        };
+        let (ranked, mut held_back) = rank(
+            &offerable,
+            &personas,
+            &subject,
+            &base,
+            self.config.prior,
+            |id, persona| self.outcomes.counts(id, persona),
+            now,
+        );
+        // Candidates as the policies see them; the price and the explanation are computed
+        // only for the offers chosen.
+        let candidates: Vec<Candidate> = ranked
             .iter()
-            .map(|s| {
-                let offer_id = OfferId::new_v7(now);
+            .map(|r| {
+                let policy = self
+                    .config
+                    .policy
+                    .with(r.content.doc.contact_policy.as_ref());
                 Candidate {
                     offer: Presented {
-                        offer_id,
+                        offer_id: OfferId::new_v7(now),
                         decision_id,
-                        proposition_id: s.proposition_id,
-                        version: s.version,
-                        product_code: s.doc.product.code.clone(),
+                        proposition_id: r.proposition_id,
+                        version: r.version,
+                        product_code: r.content.doc.product.code.clone(),
                         channel: request.channel,
                         placement: request.placement.clone(),
                         price: OfferPrice {
-                            rate_percent: s.evaluation.price.rate_percent,
-                            commission_percent: s.evaluation.price.commission_percent,
-                            fees: s.evaluation.price.fees,
+                            rate_percent: 0.0,
+                            commission_percent: 0.0,
+                            fees: 0.0,
                         },
-                        partners: s.doc_partners(),
-                        personas: s
-                            .evaluation
-                            .personas
-                            .iter()
-                            .filter(|m| m.matched)
-                            .map(|m| m.persona.clone())
-                            .collect(),
-                        explanation_digest: digest(&(&s.evaluation, &s.propensity)),
+                        partners: r.content.partners().into_iter().collect(),
+                        personas: r.matched.clone(),
+                        explanation_digest: String::new(),
                         expires_at: now
-                            .plus(Duration::from_secs(86_400) * s.policy.offer_validity_days),
+                            .plus(Duration::from_secs(86_400) * policy.offer_validity_days),
                     },
-                    policy: s.policy,
+                    policy,
                 }
             })
             .collect();
-        let selection = self
+        let explain = |i: usize| -> Result<(Candidate, DecidedOffer), AppError> {
+            let r = &ranked[i];
+            let context = Context {
+                not_accepted: BTreeSet::new(),
+                ..base.clone()
+            };
+            let evaluation = evaluate(&r.content, &personas, &subject, &context, now)?;
+            let mut c = candidates[i].clone();
+            c.offer.price = OfferPrice {
+                rate_percent: evaluation.price.rate_percent,
+                commission_percent: evaluation.price.commission_percent,
+                fees: evaluation.price.fees,
+            };
+            c.offer.explanation_digest = digest(&(&evaluation, &r.propensity));
+            let doc = &r.content.doc;
+            let offer = DecidedOffer {
+                offer_id: c.offer.offer_id,
+                proposition_id: r.proposition_id,
+                version: r.version,
+                name: doc.name.clone(),
+                description: doc.description.clone(),
+                product: doc.product.clone(),
+                price: evaluation.price,
+                add_ons: evaluation
+                    .add_ons
+                    .into_iter()
+                    .filter(|a| a.included)
+                    .collect(),
+                benefits: evaluation.benefits,
+                personas: evaluation.personas,
+                propensity: r.propensity.clone(),
+                score: r.score,
+                rank: 0,
+                expires_at: c.offer.expires_at,
+            };
+            Ok((c, offer))
+        };
+        let (selection, mut offers) = self
             .present(
                 &request.customer_id,
                 &candidates,
                 &held_products,
-                &request,
+                request.max_offers as usize,
+                explain,
                 ctx,
             )
             .await?;
-        let mut offers = Vec::new();
-        for (rank, &i) in selection.chosen.iter().enumerate() {
-            let s = &scored[i];
-            let c = &candidates[i];
-            offers.push(DecidedOffer {
-                offer_id: c.offer.offer_id,
-                proposition_id: s.proposition_id,
-                version: s.version,
-                name: s.doc.name.clone(),
-                description: s.doc.description.clone(),
-                product: s.doc.product.clone(),
-                price: s.evaluation.price.clone(),
-                add_ons: s
-                    .evaluation
-                    .add_ons
-                    .iter()
-                    .filter(|a| a.included)
-                    .cloned()
-                    .collect(),
-                benefits: s.evaluation.benefits.clone(),
-                personas: s.evaluation.personas.clone(),
-                propensity: s.propensity.clone(),
-                score: s.score,
-                rank: rank as u32 + 1,
-                expires_at: c.offer.expires_at,
-            });
+        for (rank, o) in offers.iter_mut().enumerate() {
+            o.rank = rank as u32 + 1;
         }
         for (i, reason) in selection.excluded {
-            let s = &scored[i];
+            let r = &ranked[i];
             held_back.push(HeldBack {
-                proposition_id: s.proposition_id,
-                version: s.version,
-                name: s.doc.name.clone(),
+                proposition_id: r.proposition_id,
+                version: r.version,
+                name: r.content.doc.name.clone(),
                 reason,
             });
         }
@@ -365,33 +298,50 @@ impl OffersState {
         })
     }
 
-    /// Lets the contact policies choose among `candidates` on the customer's ledger and
-    /// appends the `OfferPresented` events expecting the revision read; when another decision
-    /// appended first, decides again on the new ledger.
+    /// Lets the contact policies choose among `candidates` on the customer's ledger, explains
+    /// and prices the chosen ones (`explain`, once per candidate however many attempts), and
+    /// appends their `OfferPresented` events expecting the revision read; when another
+    /// decision appended first, chooses again on the new ledger.
     async fn present(
         &self,
         customer_id: &str,
         candidates: &[Candidate],
         held_products: &BTreeSet<String>,
-        request: &DecisionRequest,
+        max: usize,
+        explain: impl Fn(usize) -> Result<(Candidate, DecidedOffer), AppError>,
         ctx: &RequestContext,
-    ) -> Result<crate::domain::Selection, AppError> {
+    ) -> Result<(Selection, Vec<DecidedOffer>), AppError> {
         let stream = contacts_stream(customer_id);
+        let mut explained: HashMap<usize, (Candidate, DecidedOffer)> = HashMap::new();
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
             let (ledger, revision) = load::<ContactLedger>(&*self.store, &stream).await?;
-            let selection =
-                ledger.select(candidates, held_products, request.max_offers as usize, now);
+            let selection = ledger.select(candidates, held_products, max, now);
+            for &i in &selection.chosen {
+                if let std::collections::hash_map::Entry::Vacant(e) = explained.entry(i) {
+                    e.insert(explain(i)?);
+                }
+            }
+            let chosen: Vec<Candidate> = selection
+                .chosen
+                .iter()
+                .map(|i| explained[i].0.clone())
+                .collect();
             let events = ledger.decide(
                 ContactCommand::Present {
-                    candidates: candidates.to_vec(),
+                    candidates: chosen,
                     held_products: held_products.clone(),
-                    max: request.max_offers as usize,
+                    max,
                 },
                 now,
             )?;
+            let offers: Vec<DecidedOffer> = selection
+                .chosen
+                .iter()
+                .map(|i| explained[i].1.clone())
+                .collect();
             if events.is_empty() {
-                return Ok(selection);
+                return Ok((selection, offers));
             }
             let new_events = events
                 .iter()
@@ -402,7 +352,7 @@ impl OffersState {
                 .append(&stream, ExpectedRevision::from(revision), new_events)
                 .await
             {
-                Ok(_) => return Ok(selection),
+                Ok(_) => return Ok((selection, offers)),
                 Err(StoreError::WrongExpectedVersion { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -465,17 +415,5 @@ impl OffersState {
             .into_iter()
             .filter_map(|p| Some((p.id?, p)))
             .collect())
-    }
-}
-
-impl Scored {
-    fn doc_partners(&self) -> Vec<crate::domain::PartnerId> {
-        self.doc
-            .benefits
-            .iter()
-            .filter_map(|b| crate::domain::PartnerId::parse(&b.partner_id).ok())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
     }
 }

@@ -23,7 +23,7 @@ pub mod ports;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
 pub use config::OffersConfig;
-pub use decisions::{DecidedOffer, Decision, DecisionRequest, HeldBack};
+pub use decisions::{DecidedOffer, Decision, DecisionRequest};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use outcomes::{Outcomes, OutcomesReader};

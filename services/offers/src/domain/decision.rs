@@ -106,3 +106,120 @@ impl Propensity {
 pub fn rank_score(priority: u32, business_value: f64, propensity: f64) -> f64 {
     f64::from(priority) * business_value * propensity
 }
+
+/// A published proposition a decision considers.
+#[derive(Debug, Clone, Copy)]
+pub struct Offerable<'a> {
+    /// Its id.
+    pub id: super::PropositionId,
+    /// Its published version.
+    pub version: &'a super::Version,
+}
+
+/// An available proposition, ranked.
+#[derive(Clone)]
+pub struct Ranked {
+    /// The proposition.
+    pub proposition_id: super::PropositionId,
+    /// Its published version's number.
+    pub version: u32,
+    /// Its content.
+    pub content: super::PropositionContent,
+    /// The personas of the version the customer matched.
+    pub matched: Vec<String>,
+    /// The acceptance propensity.
+    pub propensity: Propensity,
+    /// priority × business value × propensity.
+    pub score: f64,
+}
+
+/// A published proposition a decision did not offer, with the first reason.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldBack {
+    /// The proposition.
+    #[schema(value_type = String, format = Uuid)]
+    pub proposition_id: super::PropositionId,
+    /// The version considered.
+    pub version: u32,
+    /// Its name.
+    pub name: String,
+    /// Why: an evaluation code (`audience_all_of`, `partner_not_active`, …), parameters that
+    /// do not fit (`params_invalid`), a contact policy (`frequency_cap`, `daily_cap`,
+    /// `suppressed_after_decline`, `already_accepted`, `already_held`, `max_offers`), or
+    /// `customer_objected`.
+    pub reason: super::Exclusion,
+}
+
+impl HeldBack {
+    /// `offerable` held back for `reason`.
+    pub fn of(offerable: &Offerable<'_>, reason: super::Exclusion) -> Self {
+        Self {
+            proposition_id: offerable.id,
+            version: offerable.version.number,
+            name: offerable.version.content.doc.name.clone(),
+            reason,
+        }
+    }
+}
+
+/// Screens every published proposition for one customer (each persona evaluated once, no
+/// explanation built) and ranks the available ones, best first: score, then priority, then
+/// business value, then proposition id. `base` gives the channel, the parameters and the
+/// inactive partners; `counts` the outcomes per proposition and persona.
+pub fn rank(
+    offerable: &[Offerable<'_>],
+    personas: &super::PersonaCatalogue,
+    subject: &super::Subject,
+    base: &super::Context,
+    prior: Prior,
+    counts: impl Fn(super::PropositionId, Option<&str>) -> OutcomeCounts,
+    now: ecohub_kernel::Timestamp,
+) -> (Vec<Ranked>, Vec<HeldBack>) {
+    let mut memberships = super::Memberships::new(personas, subject);
+    let mut ranked = Vec::new();
+    let mut held_back = Vec::new();
+    for o in offerable {
+        let context = super::Context {
+            published: o.version.status == super::VersionStatus::Published,
+            not_accepted: o.version.awaiting(),
+            ..base.clone()
+        };
+        let (excluded, matched) =
+            match super::screen(&o.version.content, &mut memberships, &context, now) {
+                Ok(screened) => screened,
+                Err(invalid) => {
+                    held_back.push(HeldBack::of(
+                        o,
+                        super::Exclusion {
+                            code: "params_invalid".into(),
+                            message: invalid.to_string(),
+                        },
+                    ));
+                    continue;
+                }
+            };
+        if let Some(reason) = excluded {
+            held_back.push(HeldBack::of(o, reason));
+            continue;
+        }
+        let propensity = Propensity::for_customer(prior, &matched, |p| counts(o.id, p));
+        let doc = &o.version.content.doc;
+        ranked.push(Ranked {
+            proposition_id: o.id,
+            version: o.version.number,
+            score: rank_score(doc.priority, doc.business_value, propensity.estimate),
+            content: o.version.content.clone(),
+            matched,
+            propensity,
+        });
+    }
+    ranked.sort_by(|a, b| {
+        let (da, db) = (&a.content.doc, &b.content.doc);
+        b.score
+            .total_cmp(&a.score)
+            .then(db.priority.cmp(&da.priority))
+            .then(db.business_value.total_cmp(&da.business_value))
+            .then(a.proposition_id.cmp(&b.proposition_id))
+    });
+    (ranked, held_back)
+}

@@ -25,12 +25,14 @@ pub use contact::{
 pub use contact_event::{
     ContactEvent, DecisionId, OfferId, OfferPrice, Presented, Reporter, Response,
 };
-pub use decision::{OutcomeCounts, Prior, Propensity, rank_score};
+pub use decision::{
+    HeldBack, Offerable, OutcomeCounts, Prior, Propensity, Ranked, rank, rank_score,
+};
 pub use document::*;
 pub use ecohub_kernel::PartnerId;
 pub use evaluation::{
-    AddOnOutcome, Context, Evaluation, Exclusion, PersonaMatch, PriceOutcome, RuleOutcome, Subject,
-    evaluate, evaluate_persona,
+    AddOnOutcome, Context, Evaluation, Exclusion, Memberships, PersonaMatch, PriceOutcome,
+    RuleOutcome, Subject, evaluate, evaluate_persona, screen,
 };
 pub use event::{CatalogueEvent, PersonaEvent, PreferenceEvent, PropositionEvent};
 pub use expression::{Condition, ConditionError, Explanation, VarType, Vocabulary};

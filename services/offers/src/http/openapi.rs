@@ -9,7 +9,8 @@ use super::customer::{
 use super::decisions::{DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody};
 use super::dto::*;
 use super::{customer, decisions, partner, staff};
-use crate::decisions::{DecidedOffer, Decision, HeldBack};
+use crate::decisions::{DecidedOffer, Decision};
+use crate::domain::HeldBack;
 use crate::domain::{
     AddOnDoc, AddOnOutcome, AttributeSource, AttributeType, AudienceDoc, AvailabilityDoc,
     BenefitDoc, BenefitKind, Channel, Evaluation, Exclusion, Explanation, OutcomeCounts,

@@ -240,3 +240,61 @@ fn a_persona_evaluates_in_well_under_a_microsecond_budget_shape() {
             .holds(&json!({"age": 35, "risk_class": "high"}))
     );
 }
+
+/// Decisions screen propositions without building explanations; the screen must agree with
+/// the full evaluation on availability, the first reason and the personas matched.
+#[test]
+fn the_decision_screen_agrees_with_the_full_evaluation() {
+    let (_, personas) = catalogues();
+    let content = loan();
+    let subjects = [
+        subject(json!({"is_globetrotter": true, "monthly_income": 6000})),
+        subject(json!({"is_globetrotter": false, "age": 35, "risk_class": "low"})),
+        subject(json!({})),
+        Subject {
+            attributes: json!({"is_globetrotter": true})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            objected: true,
+        },
+    ];
+    let mut contexts = vec![published(15000.0), published(7500.0)];
+    let mut draft = published(15000.0);
+    draft.published = false;
+    contexts.push(draft);
+    let mut app_only = published(15000.0);
+    app_only.channel = Some(Channel::Branch);
+    contexts.push(app_only);
+    let mut suspended = published(15000.0);
+    suspended.inactive_partners = BTreeSet::from([partner()]);
+    contexts.push(suspended);
+    let mut not_accepted = published(15000.0);
+    not_accepted.not_accepted = BTreeSet::from([partner()]);
+    contexts.push(not_accepted);
+    for s in &subjects {
+        for c in &contexts {
+            let full = evaluate(&content, &personas, s, c, NOW).unwrap();
+            let mut memberships = Memberships::new(&personas, s);
+            let (excluded, matched) = screen(&content, &mut memberships, c, NOW).unwrap();
+            assert_eq!(excluded, full.excluded_by, "{s:?} {c:?}");
+            let full_matched: Vec<String> = full
+                .personas
+                .iter()
+                .filter(|m| m.matched)
+                .map(|m| m.persona.clone())
+                .collect();
+            assert_eq!(matched, full_matched, "{s:?} {c:?}");
+        }
+    }
+    // Parameters the schema refuses: the same error.
+    let mut bad = published(0.0);
+    bad.params = json!({"amount": "lots"}).as_object().cloned().unwrap();
+    let s = &subjects[0];
+    let full = evaluate(&content, &personas, s, &bad, NOW).unwrap_err();
+    let mut memberships = Memberships::new(&personas, s);
+    assert_eq!(
+        screen(&content, &mut memberships, &bad, NOW).unwrap_err(),
+        full
+    );
+}
