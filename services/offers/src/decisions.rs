@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use crate::application::{AppError, OffersState};
 use crate::domain::{
-    AddOnOutcome, BenefitDoc, Candidate, Channel, ContactCommand, ContactLedger, Context,
-    DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice, OfferRecord, Offerable,
+    AddOnOutcome, BenefitDoc, Candidate, CandidateView, Channel, ContactCommand, ContactLedger,
+    Context, DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice, OfferRecord, Offerable,
     OffersError, PersonaMatch, Presented, PriceOutcome, ProductDoc, Propensity, PropositionId,
     Reporter, Response, Selection, contacts_stream, evaluate, rank,
 };
@@ -198,57 +198,50 @@ impl OffersState {
             self.config.prior,
             |id, persona| self.outcomes.counts(id, persona),
             now,
+            request.explain,
         );
-        // Candidates as the policies see them; the price and the explanation are computed
-        // only for the offers chosen.
-        let candidates: Vec<Candidate> = ranked
+        // Candidates as the policies see them; the offer itself, its price and its
+        // explanation are built only for those chosen.
+        let views: Vec<CandidateView<'_>> = ranked
             .iter()
-            .map(|r| {
-                let policy = self
+            .map(|r| CandidateView {
+                proposition_id: r.proposition_id,
+                product_code: &r.content.doc.product.code,
+                channel: request.channel,
+                policy: self
                     .config
                     .policy
-                    .with(r.content.doc.contact_policy.as_ref());
-                Candidate {
-                    offer: Presented {
-                        offer_id: OfferId::new_v7(now),
-                        decision_id,
-                        proposition_id: r.proposition_id,
-                        version: r.version,
-                        product_code: r.content.doc.product.code.clone(),
-                        channel: request.channel,
-                        placement: request.placement.clone(),
-                        price: OfferPrice {
-                            rate_percent: 0.0,
-                            commission_percent: 0.0,
-                            fees: 0.0,
-                        },
-                        partners: r.content.partners().into_iter().collect(),
-                        personas: r.matched.clone(),
-                        explanation_digest: String::new(),
-                        expires_at: now
-                            .plus(Duration::from_secs(86_400) * policy.offer_validity_days),
-                    },
-                    policy,
-                }
+                    .with(r.content.doc.contact_policy.as_ref()),
             })
             .collect();
         let explain = |i: usize| -> Result<(Candidate, DecidedOffer), AppError> {
             let r = &ranked[i];
-            let context = Context {
-                not_accepted: BTreeSet::new(),
-                ..base.clone()
-            };
-            let evaluation = evaluate(&r.content, &personas, &subject, &context, now)?;
-            let mut c = candidates[i].clone();
-            c.offer.price = OfferPrice {
-                rate_percent: evaluation.price.rate_percent,
-                commission_percent: evaluation.price.commission_percent,
-                fees: evaluation.price.fees,
-            };
-            c.offer.explanation_digest = digest(&(&evaluation, &r.propensity));
+            let policy = views[i].policy;
+            let evaluation = evaluate(r.content, &personas, &subject, &base, now)?;
             let doc = &r.content.doc;
+            let candidate = Candidate {
+                offer: Presented {
+                    offer_id: OfferId::new_v7(now),
+                    decision_id,
+                    proposition_id: r.proposition_id,
+                    version: r.version,
+                    product_code: doc.product.code.clone(),
+                    channel: request.channel,
+                    placement: request.placement.clone(),
+                    price: OfferPrice {
+                        rate_percent: evaluation.price.rate_percent,
+                        commission_percent: evaluation.price.commission_percent,
+                        fees: evaluation.price.fees,
+                    },
+                    partners: r.content.partner_set().iter().copied().collect(),
+                    personas: r.matched.clone(),
+                    explanation_digest: digest(&(&evaluation, &r.propensity)),
+                    expires_at: now.plus(Duration::from_secs(86_400) * policy.offer_validity_days),
+                },
+                policy,
+            };
             let offer = DecidedOffer {
-                offer_id: c.offer.offer_id,
+                offer_id: candidate.offer.offer_id,
                 proposition_id: r.proposition_id,
                 version: r.version,
                 name: doc.name.clone(),
@@ -265,14 +258,14 @@ impl OffersState {
                 propensity: r.propensity.clone(),
                 score: r.score,
                 rank: 0,
-                expires_at: c.offer.expires_at,
+                expires_at: candidate.offer.expires_at,
             };
-            Ok((c, offer))
+            Ok((candidate, offer))
         };
         let (selection, mut offers) = self
             .present(
                 &request.customer_id,
-                &candidates,
+                &views,
                 &held_products,
                 request.max_offers as usize,
                 explain,
@@ -298,14 +291,14 @@ impl OffersState {
         })
     }
 
-    /// Lets the contact policies choose among `candidates` on the customer's ledger, explains
+    /// Lets the contact policies choose among `views` on the customer's ledger, explains
     /// and prices the chosen ones (`explain`, once per candidate however many attempts), and
     /// appends their `OfferPresented` events expecting the revision read; when another
     /// decision appended first, chooses again on the new ledger.
     async fn present(
         &self,
         customer_id: &str,
-        candidates: &[Candidate],
+        views: &[CandidateView<'_>],
         held_products: &BTreeSet<String>,
         max: usize,
         explain: impl Fn(usize) -> Result<(Candidate, DecidedOffer), AppError>,
@@ -316,7 +309,7 @@ impl OffersState {
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
             let (ledger, revision) = load::<ContactLedger>(&*self.store, &stream).await?;
-            let selection = ledger.select(candidates, held_products, max, now);
+            let selection = ledger.select(views, held_products, max, now);
             for &i in &selection.chosen {
                 if let std::collections::hash_map::Entry::Vacant(e) = explained.entry(i) {
                     e.insert(explain(i)?);

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::contact_event::{ContactEvent, OfferId, Presented, Reporter, Response};
 use super::document::Channel;
 use super::evaluation::Exclusion;
-use super::{Invalid, OffersError};
+use super::{Invalid, OffersError, PropositionId};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -200,6 +200,32 @@ pub struct Candidate {
     pub policy: ContactPolicy,
 }
 
+impl Candidate {
+    /// What the policies look at.
+    pub fn view(&self) -> CandidateView<'_> {
+        CandidateView {
+            proposition_id: self.offer.proposition_id,
+            product_code: &self.offer.product_code,
+            channel: self.offer.channel,
+            policy: self.policy,
+        }
+    }
+}
+
+/// What the contact policies look at in a candidate (cheap to build for every proposition a
+/// decision ranks; the full offer is built only for those chosen).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CandidateView<'a> {
+    /// The proposition.
+    pub proposition_id: PropositionId,
+    /// The bank product's code.
+    pub product_code: &'a str,
+    /// Where it would be presented.
+    pub channel: Channel,
+    /// The effective policy.
+    pub policy: ContactPolicy,
+}
+
 /// What the contact policies let through, in rank order, and why the others were not.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selection {
@@ -216,12 +242,47 @@ fn exclusion(code: &str, message: String) -> Exclusion {
     }
 }
 
+/// The ledger summarised for the policies, once per decision.
+struct History<'a> {
+    accepted: BTreeSet<&'a str>,
+    /// Latest decline per proposition.
+    declined: BTreeMap<PropositionId, Timestamp>,
+    /// Presentation times per proposition.
+    presented: BTreeMap<PropositionId, Vec<Timestamp>>,
+    /// Presentation times per channel.
+    by_channel: BTreeMap<Channel, Vec<Timestamp>>,
+}
+
 impl ContactLedger {
-    fn presented_since<'a>(
-        &'a self,
-        since: Timestamp,
-    ) -> impl Iterator<Item = &'a OfferRecord> + 'a {
-        self.offers.values().filter(move |r| r.presented_at > since)
+    fn history(&self) -> History<'_> {
+        let mut h = History {
+            accepted: BTreeSet::new(),
+            declined: BTreeMap::new(),
+            presented: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
+        };
+        for r in self.offers.values() {
+            let o = &r.offer;
+            match r.status {
+                OfferStatus::Accepted => {
+                    h.accepted.insert(o.product_code.as_str());
+                }
+                OfferStatus::Declined => {
+                    let latest = h.declined.entry(o.proposition_id).or_insert(r.changed_at);
+                    *latest = (*latest).max(r.changed_at);
+                }
+                _ => {}
+            }
+            h.presented
+                .entry(o.proposition_id)
+                .or_default()
+                .push(r.presented_at);
+            h.by_channel
+                .entry(o.channel)
+                .or_default()
+                .push(r.presented_at);
+        }
+        h
     }
 
     /// Applies the contact policies to `candidates` (ranked best first) at `now`, up to `max`
@@ -233,40 +294,35 @@ impl ContactLedger {
     /// offers included (`daily_cap`); or `max` offers were already chosen (`max_offers`).
     pub fn select(
         &self,
-        candidates: &[Candidate],
+        candidates: &[CandidateView<'_>],
         held_products: &BTreeSet<String>,
         max: usize,
         now: Timestamp,
     ) -> Selection {
-        let accepted: BTreeSet<&str> = self
-            .offers
-            .values()
-            .filter(|r| r.status == OfferStatus::Accepted)
-            .map(|r| r.offer.product_code.as_str())
-            .collect();
-        let mut chosen_per_channel: BTreeMap<Channel, u32> = BTreeMap::new();
+        let h = self.history();
+        let day_start = now.minus(DAY);
+        let since = |times: Option<&Vec<Timestamp>>, start: Timestamp| {
+            times.map_or(0, |t| t.iter().filter(|&&at| at > start).count())
+        };
+        let mut chosen_per_channel: BTreeMap<Channel, usize> = BTreeMap::new();
         let mut selection = Selection::default();
         for (i, c) in candidates.iter().enumerate() {
-            let o = &c.offer;
             let p = &c.policy;
-            let suppression_start = now.minus(DAY * p.decline_suppression_days);
-            let period_start = now.minus(DAY * p.period_days);
-            let day_start = now.minus(DAY);
-            let why = if accepted.contains(o.product_code.as_str()) {
+            let why = if h.accepted.contains(c.product_code) {
                 Some(exclusion(
                     "already_accepted",
-                    format!("the customer accepted product {} before", o.product_code),
+                    format!("the customer accepted product {} before", c.product_code),
                 ))
-            } else if held_products.contains(&o.product_code) {
+            } else if held_products.contains(c.product_code) {
                 Some(exclusion(
                     "already_held",
-                    format!("the customer holds product {}", o.product_code),
+                    format!("the customer holds product {}", c.product_code),
                 ))
-            } else if self.offers.values().any(|r| {
-                r.offer.proposition_id == o.proposition_id
-                    && r.status == OfferStatus::Declined
-                    && r.changed_at > suppression_start
-            }) {
+            } else if h
+                .declined
+                .get(&c.proposition_id)
+                .is_some_and(|&at| at > now.minus(DAY * p.decline_suppression_days))
+            {
                 Some(exclusion(
                     "suppressed_after_decline",
                     format!(
@@ -274,11 +330,10 @@ impl ContactLedger {
                         p.decline_suppression_days
                     ),
                 ))
-            } else if self
-                .presented_since(period_start)
-                .filter(|r| r.offer.proposition_id == o.proposition_id)
-                .count()
-                >= p.max_presentations as usize
+            } else if since(
+                h.presented.get(&c.proposition_id),
+                now.minus(DAY * p.period_days),
+            ) >= p.max_presentations as usize
             {
                 Some(exclusion(
                     "frequency_cap",
@@ -287,11 +342,8 @@ impl ContactLedger {
                         p.max_presentations, p.period_days
                     ),
                 ))
-            } else if self
-                .presented_since(day_start)
-                .filter(|r| r.offer.channel == o.channel)
-                .count()
-                + *chosen_per_channel.get(&o.channel).unwrap_or(&0) as usize
+            } else if since(h.by_channel.get(&c.channel), day_start)
+                + chosen_per_channel.get(&c.channel).copied().unwrap_or(0)
                 >= p.daily_max_per_channel as usize
             {
                 Some(exclusion(
@@ -312,7 +364,7 @@ impl ContactLedger {
             match why {
                 Some(e) => selection.excluded.push((i, e)),
                 None => {
-                    *chosen_per_channel.entry(o.channel).or_default() += 1;
+                    *chosen_per_channel.entry(c.channel).or_default() += 1;
                     selection.chosen.push(i);
                 }
             }
@@ -371,7 +423,9 @@ impl Aggregate for ContactLedger {
                 held_products,
                 max,
             } => {
-                let selection = self.select(&candidates, &held_products, max, now);
+                let views: Vec<CandidateView<'_>> =
+                    candidates.iter().map(Candidate::view).collect();
+                let selection = self.select(&views, &held_products, max, now);
                 Ok(selection
                     .chosen
                     .into_iter()

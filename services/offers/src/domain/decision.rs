@@ -118,13 +118,13 @@ pub struct Offerable<'a> {
 
 /// An available proposition, ranked.
 #[derive(Clone)]
-pub struct Ranked {
+pub struct Ranked<'a> {
     /// The proposition.
     pub proposition_id: super::PropositionId,
     /// Its published version's number.
     pub version: u32,
     /// Its content.
-    pub content: super::PropositionContent,
+    pub content: &'a super::PropositionContent,
     /// The personas of the version the customer matched.
     pub matched: Vec<String>,
     /// The acceptance propensity.
@@ -165,41 +165,60 @@ impl HeldBack {
 /// Screens every published proposition for one customer (each persona evaluated once, no
 /// explanation built) and ranks the available ones, best first: score, then priority, then
 /// business value, then proposition id. `base` gives the channel, the parameters and the
-/// inactive partners; `counts` the outcomes per proposition and persona.
-pub fn rank(
-    offerable: &[Offerable<'_>],
+/// inactive partners; `counts` the outcomes per proposition and persona. The propositions
+/// held back are listed only when `explain` is asked for.
+#[allow(clippy::too_many_arguments)]
+pub fn rank<'a>(
+    offerable: &[Offerable<'a>],
     personas: &super::PersonaCatalogue,
     subject: &super::Subject,
     base: &super::Context,
     prior: Prior,
     counts: impl Fn(super::PropositionId, Option<&str>) -> OutcomeCounts,
     now: ecohub_kernel::Timestamp,
-) -> (Vec<Ranked>, Vec<HeldBack>) {
-    let mut memberships = super::Memberships::new(personas, subject);
+    explain: bool,
+) -> (Vec<Ranked<'a>>, Vec<HeldBack>) {
+    let mut memberships = super::Memberships::new(personas, subject, &base.params);
     let mut ranked = Vec::new();
     let mut held_back = Vec::new();
+    let mut context = super::Context {
+        params: serde_json::Map::new(),
+        ..base.clone()
+    };
     for o in offerable {
-        let context = super::Context {
-            published: o.version.status == super::VersionStatus::Published,
-            not_accepted: o.version.awaiting(),
-            ..base.clone()
+        context.published = o.version.status == super::VersionStatus::Published;
+        let accepted = &o.version.accepted;
+        context.not_accepted = if o
+            .version
+            .content
+            .partner_set()
+            .iter()
+            .all(|p| accepted.contains(p))
+        {
+            std::collections::BTreeSet::new()
+        } else {
+            o.version.awaiting()
         };
         let (excluded, matched) =
             match super::screen(&o.version.content, &mut memberships, &context, now) {
                 Ok(screened) => screened,
                 Err(invalid) => {
-                    held_back.push(HeldBack::of(
-                        o,
-                        super::Exclusion {
-                            code: "params_invalid".into(),
-                            message: invalid.to_string(),
-                        },
-                    ));
+                    if explain {
+                        held_back.push(HeldBack::of(
+                            o,
+                            super::Exclusion {
+                                code: "params_invalid".into(),
+                                message: invalid.to_string(),
+                            },
+                        ));
+                    }
                     continue;
                 }
             };
         if let Some(reason) = excluded {
-            held_back.push(HeldBack::of(o, reason));
+            if explain {
+                held_back.push(HeldBack::of(o, reason));
+            }
             continue;
         }
         let propensity = Propensity::for_customer(prior, &matched, |p| counts(o.id, p));
@@ -208,7 +227,7 @@ pub fn rank(
             proposition_id: o.id,
             version: o.version.number,
             score: rank_score(doc.priority, doc.business_value, propensity.estimate),
-            content: o.version.content.clone(),
+            content: &o.version.content,
             matched,
             propensity,
         });

@@ -287,7 +287,7 @@ fn availability(
             ),
         ))
     } else if let Some(p) = content
-        .partners()
+        .partner_set()
         .intersection(&context.inactive_partners)
         .next()
     {
@@ -328,20 +328,27 @@ fn availability(
 }
 
 /// A customer's persona memberships for one decision: each persona version is evaluated at
-/// most once (without explanation), whatever the number of propositions using it.
+/// most once (without explanation), whatever the number of propositions using it; and the
+/// decision's parameters, as conditions and schemas read them.
 pub struct Memberships<'a> {
     personas: &'a PersonaCatalogue,
     data: Value,
+    params: Value,
     objected: bool,
-    known: std::collections::HashMap<(String, u32), bool>,
+    known: std::collections::HashMap<String, Vec<(u32, bool)>>,
 }
 
 impl<'a> Memberships<'a> {
-    /// The memberships of `subject`.
-    pub fn new(personas: &'a PersonaCatalogue, subject: &Subject) -> Self {
+    /// The memberships of `subject`, for a decision with `params`.
+    pub fn new(
+        personas: &'a PersonaCatalogue,
+        subject: &Subject,
+        params: &Map<String, Value>,
+    ) -> Self {
         Self {
             personas,
             data: data_of(subject, &Map::new(), &Map::new()),
+            params: Value::Object(params.clone()),
             objected: subject.objected,
             known: std::collections::HashMap::new(),
         }
@@ -352,34 +359,37 @@ impl<'a> Memberships<'a> {
         if self.objected {
             return false;
         }
-        if let Some(m) = self.known.get(&(name.to_owned(), version)) {
-            return *m;
+        if let Some(m) = self
+            .known
+            .get(name)
+            .and_then(|vs| vs.iter().find(|(v, _)| *v == version))
+        {
+            return m.1;
         }
         let m = self
             .personas
             .version(name, version)
             .is_some_and(|p| p.condition.holds(&self.data));
-        self.known.insert((name.to_owned(), version), m);
+        self.known
+            .entry(name.to_owned())
+            .or_default()
+            .push((version, m));
         m
     }
 }
 
 /// What a decision needs before it explains anything: whether `content` is available (or
 /// the first reason not) and the personas the customer matched, with each persona evaluated
-/// once per decision and no explanation built. Agrees with [`evaluate`] (tested).
+/// once per decision and no explanation built. The parameters (those given to
+/// [`Memberships::new`]) are checked against the version's schema only when it is otherwise
+/// available (a decision reports the availability reason first); then it agrees with
+/// [`evaluate`] (tested).
 pub fn screen(
     content: &PropositionContent,
     memberships: &mut Memberships<'_>,
     context: &Context,
     now: Timestamp,
 ) -> Result<(Option<Exclusion>, Vec<String>), Invalid> {
-    let params_value = Value::Object(context.params.clone());
-    if let Some(e) = content.parameters.iter_errors(&params_value).next() {
-        return Err(Invalid::new(
-            format!("/params{}", e.instance_path().as_str()),
-            e.to_string(),
-        ));
-    }
     let matched: Vec<String> = content
         .doc
         .personas
@@ -389,8 +399,15 @@ pub fn screen(
         .collect();
     let is_matched = |n: &String| matched.contains(n);
     let objected = memberships.objected;
-    Ok((
-        availability(content, &is_matched, objected, context, now),
-        matched,
-    ))
+    let excluded = availability(content, &is_matched, objected, context, now);
+    if excluded.is_none()
+        && !content.parameters.is_valid(&memberships.params)
+        && let Some(e) = content.parameters.iter_errors(&memberships.params).next()
+    {
+        return Err(Invalid::new(
+            format!("/params{}", e.instance_path().as_str()),
+            e.to_string(),
+        ));
+    }
+    Ok((excluded, matched))
 }

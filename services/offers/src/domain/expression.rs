@@ -162,7 +162,66 @@ impl NodeType {
 #[derive(Clone)]
 pub struct Condition {
     rule: Arc<Value>,
-    logic: Arc<Logic>,
+    tree: Arc<Node>,
+}
+
+/// A (sub-)condition compiled once, with the sub-conditions an explanation shows (of `and`,
+/// `or`, `!`, `!!`) and the names a leaf reads: explaining evaluates, it never compiles.
+struct Node {
+    rule: Value,
+    logic: Logic,
+    names: Vec<String>,
+    parts: Vec<Node>,
+}
+
+impl Node {
+    fn build(rule: &Value) -> Result<Node, ConditionError> {
+        let logic = ENGINE
+            .compile(&guarded(rule))
+            .map_err(|e| err("", format!("not a valid JSONLogic rule: {e}")))?;
+        let mut parts = Vec::new();
+        if let Some((op, args)) = operator(rule)
+            && matches!(op, "and" | "or" | "!" | "!!")
+        {
+            parts = args_of(args)
+                .iter()
+                .map(|a| Node::build(a))
+                .collect::<Result<_, _>>()?;
+        }
+        let mut names = Vec::new();
+        if parts.is_empty() {
+            collect_vars(rule, &mut names);
+        }
+        Ok(Node {
+            rule: rule.clone(),
+            logic,
+            names,
+            parts,
+        })
+    }
+
+    fn holds(&self, data: &Value) -> bool {
+        let arena = datalogic_rs::bumpalo::Bump::new();
+        match ENGINE.evaluate(&self.logic, data, &arena) {
+            Ok(v) => ENGINE.truthy(v),
+            Err(_) => false,
+        }
+    }
+
+    fn explain(&self, data: &Value) -> Explanation {
+        let parts: Vec<Explanation> = self.parts.iter().map(|p| p.explain(data)).collect();
+        let values = self
+            .names
+            .iter()
+            .map(|n| (n.clone(), lookup(data, n).cloned().unwrap_or(Value::Null)))
+            .collect();
+        Explanation {
+            condition: self.rule.clone(),
+            held: self.holds(data),
+            values,
+            parts,
+        }
+    }
 }
 
 impl std::fmt::Debug for Condition {
@@ -202,12 +261,9 @@ impl Condition {
     }
 
     fn compile(rule: &Value) -> Result<Condition, ConditionError> {
-        let logic = ENGINE
-            .compile(&guarded(rule))
-            .map_err(|e| err("", format!("not a valid JSONLogic rule: {e}")))?;
         Ok(Condition {
             rule: Arc::new(rule.clone()),
-            logic: Arc::new(logic),
+            tree: Arc::new(Node::build(rule)?),
         })
     }
 
@@ -218,17 +274,13 @@ impl Condition {
 
     /// Whether the condition holds for `data` (an evaluation error counts as not holding).
     pub fn holds(&self, data: &Value) -> bool {
-        let arena = datalogic_rs::bumpalo::Bump::new();
-        match ENGINE.evaluate(&self.logic, data, &arena) {
-            Ok(v) => ENGINE.truthy(v),
-            Err(_) => false,
-        }
+        self.tree.holds(data)
     }
 
     /// Whether the condition holds for `data`, and why: every sub-condition of `and`, `or`
     /// and `!` with its own result and the values of the names it read.
     pub fn explain(&self, data: &Value) -> Explanation {
-        explain(&self.rule, data)
+        self.tree.explain(data)
     }
 
     /// The names the condition reads.
@@ -259,31 +311,6 @@ pub struct Explanation {
     pub parts: Vec<Explanation>,
 }
 
-fn explain(rule: &Value, data: &Value) -> Explanation {
-    let held = evaluate_value(rule, data);
-    let mut parts = Vec::new();
-    if let Some((op, args)) = operator(rule)
-        && matches!(op, "and" | "or" | "!" | "!!")
-    {
-        parts = args_of(args).iter().map(|a| explain(a, data)).collect();
-    }
-    let mut values = BTreeMap::new();
-    if parts.is_empty() {
-        let mut names = Vec::new();
-        collect_vars(rule, &mut names);
-        for n in names {
-            let v = lookup(data, &n).cloned().unwrap_or(Value::Null);
-            values.insert(n, v);
-        }
-    }
-    Explanation {
-        condition: rule.clone(),
-        held,
-        values,
-        parts,
-    }
-}
-
 /// `rule` with every comparison guarded so that a missing value never matches: JSONLogic
 /// coerces `null` (a value the customer does not have) to 0 or "", so `income < 5000` would
 /// hold for a customer with no income. Each comparison that reads names becomes
@@ -311,20 +338,6 @@ fn guarded(rule: &Value) -> Value {
             serde_json::json!({ "and": all })
         }
         _ => rule.clone(),
-    }
-}
-
-/// Evaluates any rule node (sub-conditions while explaining; literals are truthy or not).
-fn evaluate_value(rule: &Value, data: &Value) -> bool {
-    match ENGINE.compile(&guarded(rule)) {
-        Ok(logic) => {
-            let arena = datalogic_rs::bumpalo::Bump::new();
-            match ENGINE.evaluate(&logic, data, &arena) {
-                Ok(v) => ENGINE.truthy(v),
-                Err(_) => false,
-            }
-        }
-        Err(_) => false,
     }
 }
 

@@ -19,8 +19,8 @@ pub use attribute::{
     CATALOGUE_STREAM, CatalogueCommand,
 };
 pub use contact::{
-    Candidate, ContactCommand, ContactLedger, ContactPolicy, OfferRecord, OfferStatus,
-    PropositionPolicy, Selection, contacts_stream,
+    Candidate, CandidateView, ContactCommand, ContactLedger, ContactPolicy, OfferRecord,
+    OfferStatus, PropositionPolicy, Selection, contacts_stream,
 };
 pub use contact_event::{
     ContactEvent, DecisionId, OfferId, OfferPrice, Presented, Reporter, Response,

@@ -32,6 +32,17 @@ pub struct PropositionContent {
     pub from: Option<Timestamp>,
     /// Availability window end (exclusive).
     pub until: Option<Timestamp>,
+    /// The co-brand partners (every partner named by a benefit), parsed once.
+    partner_set: Arc<BTreeSet<PartnerId>>,
+}
+
+fn partner_set(doc: &PropositionDoc) -> Arc<BTreeSet<PartnerId>> {
+    Arc::new(
+        doc.benefits
+            .iter()
+            .filter_map(|b| PartnerId::parse(&b.partner_id).ok())
+            .collect(),
+    )
 }
 
 impl std::fmt::Debug for PropositionContent {
@@ -256,6 +267,7 @@ impl PropositionContent {
             policy.validate("/contact_policy")?;
         }
         Ok(PropositionContent {
+            partner_set: partner_set(&doc),
             doc: Arc::new(doc),
             pricing,
             add_ons,
@@ -289,6 +301,7 @@ impl PropositionContent {
         Ok(PropositionContent {
             from: ts(&doc.availability.from)?,
             until: ts(&doc.availability.until)?,
+            partner_set: partner_set(&doc),
             doc: Arc::new(doc),
             pricing,
             add_ons,
@@ -298,11 +311,12 @@ impl PropositionContent {
 
     /// The co-brand partners: every partner named by a benefit.
     pub fn partners(&self) -> BTreeSet<PartnerId> {
-        self.doc
-            .benefits
-            .iter()
-            .filter_map(|b| PartnerId::parse(&b.partner_id).ok())
-            .collect()
+        (*self.partner_set).clone()
+    }
+
+    /// The co-brand partners, borrowed.
+    pub fn partner_set(&self) -> &BTreeSet<PartnerId> {
+        &self.partner_set
     }
 }
 
@@ -349,7 +363,7 @@ impl Version {
     /// Co-brand partners that have not accepted.
     pub fn awaiting(&self) -> BTreeSet<PartnerId> {
         self.content
-            .partners()
+            .partner_set()
             .difference(&self.accepted)
             .copied()
             .collect()

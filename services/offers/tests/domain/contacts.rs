@@ -90,7 +90,8 @@ fn codes(
     max: usize,
 ) -> Vec<String> {
     let held: BTreeSet<String> = held.iter().map(|s| s.to_string()).collect();
-    let s = ledger.select(candidates, &held, max, NOW);
+    let views: Vec<CandidateView<'_>> = candidates.iter().map(Candidate::view).collect();
+    let s = ledger.select(&views, &held, max, NOW);
     let mut out = vec![String::new(); candidates.len()];
     for i in s.chosen {
         out[i] = "chosen".into();
@@ -156,12 +157,8 @@ fn a_proposition_is_presented_at_most_its_cap_per_period() {
     // The oldest presentation leaves the 7-day period: one more is allowed.
     let later = ledger(history);
     let held = BTreeSet::new();
-    let s = later.select(
-        &[candidate(4, 1, Channel::BankApp)],
-        &held,
-        3,
-        NOW.plus(DAY * 2),
-    );
+    let c = candidate(4, 1, Channel::BankApp);
+    let s = later.select(&[c.view()], &held, 3, NOW.plus(DAY * 2));
     assert_eq!(s.chosen, [0]);
 }
 
@@ -220,7 +217,8 @@ fn a_declined_proposition_is_suppressed_for_its_days() {
         ["suppressed_after_decline", "chosen"]
     );
     let held = BTreeSet::new();
-    let s = ledger(history).select(&c, &held, 3, NOW.plus(DAY * 21));
+    let views: Vec<CandidateView<'_>> = c.iter().map(Candidate::view).collect();
+    let s = ledger(history).select(&views, &held, 3, NOW.plus(DAY * 21));
     assert_eq!(s.chosen, [0, 1], "30 days after the decline");
 }
 

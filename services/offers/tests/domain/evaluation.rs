@@ -275,7 +275,7 @@ fn the_decision_screen_agrees_with_the_full_evaluation() {
     for s in &subjects {
         for c in &contexts {
             let full = evaluate(&content, &personas, s, c, NOW).unwrap();
-            let mut memberships = Memberships::new(&personas, s);
+            let mut memberships = Memberships::new(&personas, s, &c.params);
             let (excluded, matched) = screen(&content, &mut memberships, c, NOW).unwrap();
             assert_eq!(excluded, full.excluded_by, "{s:?} {c:?}");
             let full_matched: Vec<String> = full
@@ -292,7 +292,7 @@ fn the_decision_screen_agrees_with_the_full_evaluation() {
     bad.params = json!({"amount": "lots"}).as_object().cloned().unwrap();
     let s = &subjects[0];
     let full = evaluate(&content, &personas, s, &bad, NOW).unwrap_err();
-    let mut memberships = Memberships::new(&personas, s);
+    let mut memberships = Memberships::new(&personas, s, &bad.params);
     assert_eq!(
         screen(&content, &mut memberships, &bad, NOW).unwrap_err(),
         full
