@@ -583,6 +583,59 @@ async fn the_globetrotter_loan_from_draft_to_priced_offers() {
         "{history}"
     );
 
+    // The bank app decides with its own client (`offers:decide`): Alice is offered the loan
+    // at 5.3 %, recorded before the answer; she declines; the next decision holds it back.
+    let (_, app) = staff_client(&hub, &staff.maker, "bank app", "offers:decide").await;
+    let decide = || async {
+        let (status, decision) = send(
+            http.post(hub.url("/offers/decisions"))
+                .bearer_auth(&app)
+                .json(&json!({"customer_id": customers[0], "channel": "bank_app",
+                              "placement": "home_banner", "params": {"amount": 15000}})),
+        )
+        .await;
+        assert_eq!(status, 200, "{decision}");
+        decision
+    };
+    let decision = decide().await;
+    let offer = &decision["offers"][0];
+    assert_eq!(
+        (&offer["proposition_id"], &offer["price"]["rate_percent"]),
+        (&json!(id), &json!(5.3)),
+        "{decision}"
+    );
+    assert_eq!(offer["personas"][0]["matched"], true, "{decision}");
+    let (status, declined) = send(
+        http.post(hub.url("/offers/responses"))
+            .bearer_auth(&app)
+            .json(
+                &json!({"customer_id": customers[0], "offer_id": offer["offer_id"],
+                          "response": "declined"}),
+            ),
+    )
+    .await;
+    assert_eq!(
+        (status, &declined["status"]),
+        (200, &json!("declined")),
+        "{declined}"
+    );
+    assert_eq!(
+        decide().await["offers"],
+        json!([]),
+        "suppressed after the decline"
+    );
+    // A product manager's token cannot decide; the bank app cannot manage propositions.
+    let (status, _) = send(
+        http.post(hub.url("/offers/decisions"))
+            .bearer_auth(&ben)
+            .json(&json!({"customer_id": customers[0], "channel": "bank_app",
+                          "placement": "home_banner"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = send(http.get(hub.url("/offers/propositions")).bearer_auth(&app)).await;
+    assert_eq!(status, 403);
+
     // The co-brand partner is suspended: the very next dry run excludes the proposition (its
     // standing is read from the partner's stream, not from a projection).
     let (status, body) = send(
