@@ -59,6 +59,17 @@ impl Customers for PairwiseCustomers {
             .await
             .map_err(port_error)
     }
+
+    async fn pairwise_of(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<String>, PortError> {
+        self.0
+            .pairwise_of(partner_id, customer_id)
+            .await
+            .map_err(port_error)
+    }
 }
 
 /// [`PartnerWebhooks`] answered by the partners service ([`PartnersState::webhook_urls`]).

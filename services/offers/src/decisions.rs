@@ -369,6 +369,7 @@ impl OffersState {
             .run(
                 &contacts_stream(customer_id),
                 ContactCommand::Respond {
+                    customer_id: customer_id.to_owned(),
                     offer_id,
                     response,
                     by,

@@ -74,6 +74,10 @@ impl Customers for NoCustomers {
     async fn resolve(&self, _: &str, _: &str) -> Result<Option<String>, PortError> {
         Ok(None)
     }
+
+    async fn pairwise_of(&self, _: &str, _: &str) -> Result<Option<String>, PortError> {
+        Ok(None)
+    }
 }
 
 struct NoWebhooks;

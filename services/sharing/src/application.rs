@@ -260,6 +260,7 @@ impl SharingState {
                 state.store.clone(),
                 state.clock.clone(),
                 state.ports.grants.clone(),
+                state.ports.customers.clone(),
                 state.catalogue.clone(),
                 state.config.issuer.clone(),
             ),

@@ -56,6 +56,14 @@ pub trait Customers: Send + Sync + 'static {
         partner_id: &str,
         pairwise_id: &str,
     ) -> Result<Option<String>, PortError>;
+
+    /// The pairwise id `partner_id` knows the hub's customer `customer_id` by; `None` when the
+    /// customer is not in the directory.
+    async fn pairwise_of(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<String>, PortError>;
 }
 
 /// Partners' registered webhook endpoints.

@@ -22,6 +22,14 @@ pub trait PairwiseLookup: Send + Sync + 'static {
         partner_id: &str,
         pairwise_id: &str,
     ) -> Result<Option<String>, CustomerFailure>;
+
+    /// The pairwise id `partner_id` knows customer `customer_id` by, if the customer is in
+    /// the directory. Exact as [`PairwiseLookup::resolve`].
+    async fn pairwise_of(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<String>, CustomerFailure>;
 }
 
 /// [`PairwiseLookup`] on the built-in directory: a partner's pairwise id back to the hub's
@@ -67,6 +75,8 @@ pub struct PairwiseResolver {
 struct Resolved {
     /// Every customer read so far, in registration order.
     customers: Vec<PairwiseSalt>,
+    /// Customer id → index in `customers`.
+    by_customer: HashMap<String, usize>,
     /// The log has been read up to here for customers.
     read_to: Option<Position>,
     /// Per partner id.
@@ -149,6 +159,25 @@ impl PairwiseResolver {
         }
     }
 
+    fn forward(&self, partner_id: &str, customer_id: &str) -> Option<String> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .by_customer
+            .get(customer_id)
+            .map(|&i| pairwise_id(&state.customers[i].salt, partner_id))
+    }
+
+    /// Reads the directory's tail unless two tail reads completed since `completed` (then one
+    /// of them started after the caller began and saw every customer registered before).
+    async fn catch_up(&self, completed: u64) -> Result<(), CustomerFailure> {
+        let _one_at_a_time = self.tail_read.lock().await;
+        if self.tail_reads.load(Ordering::SeqCst) < completed + 2 {
+            self.read_tail().await?;
+            self.tail_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
     fn find(&self, partner_id: &str, pairwise_id: &str) -> Option<String> {
         self.state
             .lock()
@@ -167,7 +196,11 @@ impl PairwiseResolver {
         let head = self.store.head().await?;
         let (added, last) = self.directory.pairwise_salts_after(from).await?;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.customers.extend(added);
+        for c in added {
+            let i = state.customers.len();
+            state.by_customer.insert(c.customer_id.clone(), i);
+            state.customers.push(c);
+        }
         state.read_to = last.max(head);
         Ok(())
     }
@@ -184,16 +217,23 @@ impl PairwiseLookup for PairwiseResolver {
         if let Some(found) = self.find(partner_id, pairwise_id) {
             return Ok(Some(found));
         }
-        {
-            let _one_at_a_time = self.tail_read.lock().await;
-            // Two tail reads completed since this call began: the second one started after
-            // it (reads take turns), so it saw every customer registered before the call.
-            if self.tail_reads.load(Ordering::SeqCst) < completed + 2 {
-                self.read_tail().await?;
-                self.tail_reads.fetch_add(1, Ordering::SeqCst);
-            }
-        }
+        // Two tail reads completed since this call began: the second one started after it
+        // (reads take turns), so it saw every customer registered before the call.
+        self.catch_up(completed).await?;
         Ok(self.find(partner_id, pairwise_id))
+    }
+
+    async fn pairwise_of(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<String>, CustomerFailure> {
+        let completed = self.tail_reads.load(Ordering::SeqCst);
+        if let Some(found) = self.forward(partner_id, customer_id) {
+            return Ok(Some(found));
+        }
+        self.catch_up(completed).await?;
+        Ok(self.forward(partner_id, customer_id))
     }
 }
 

@@ -395,6 +395,8 @@ pub enum ContactCommand {
     },
     /// Record a response to an offer.
     Respond {
+        /// The customer (the ledger's owner).
+        customer_id: String,
         /// The offer.
         offer_id: OfferId,
         /// Which.
@@ -436,6 +438,7 @@ impl Aggregate for ContactLedger {
                     .collect())
             }
             ContactCommand::Respond {
+                customer_id,
                 offer_id,
                 response,
                 by,
@@ -461,6 +464,7 @@ impl Aggregate for ContactLedger {
                 let o = &record.offer;
                 Ok(vec![ContactEvent::Responded {
                     offer_id,
+                    customer_id,
                     response,
                     by,
                     proposition_id: o.proposition_id,

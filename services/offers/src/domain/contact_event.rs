@@ -98,10 +98,14 @@ pub enum ContactEvent {
     },
     /// `OfferViewed`, `OfferAccepted`, `OfferDeclined`: a response. The proposition, product,
     /// partners and personas are copied from the presentation, so that projections and
-    /// notifications need no other event.
+    /// notifications need no other event; the customer is named so that the bank's
+    /// application process and the co-brand partners' notifications know whom it concerns
+    /// (personal data in the payload only, never in the stream name or metadata).
     Responded {
         /// The offer.
         offer_id: OfferId,
+        /// The bank's customer id.
+        customer_id: String,
         /// Which response.
         response: Response,
         /// Who reported it.
@@ -180,6 +184,7 @@ struct PresentedV1 {
 #[derive(Serialize, Deserialize)]
 struct RespondedV1 {
     offer_id: OfferId,
+    customer_id: String,
     by: Reporter,
     proposition_id: PropositionId,
     version: u32,
@@ -242,6 +247,7 @@ impl DomainEvent for ContactEvent {
             }),
             ContactEvent::Responded {
                 offer_id,
+                customer_id,
                 by,
                 proposition_id,
                 version,
@@ -253,6 +259,7 @@ impl DomainEvent for ContactEvent {
                 ..
             } => to_value(&RespondedV1 {
                 offer_id,
+                customer_id,
                 by,
                 proposition_id,
                 version,
@@ -322,6 +329,7 @@ impl DomainEvent for ContactEvent {
                 let r: RespondedV1 = DecodeError::parse(t, data)?;
                 ContactEvent::Responded {
                     offer_id: r.offer_id,
+                    customer_id: r.customer_id,
                     response: match t {
                         "OfferViewed" => Response::Viewed,
                         "OfferAccepted" => Response::Accepted,

@@ -63,6 +63,7 @@ fn presented(n: u32, p: u8, channel: Channel, at: Timestamp) -> ContactEvent {
 fn responded(n: u32, p: u8, response: Response, at: Timestamp) -> ContactEvent {
     ContactEvent::Responded {
         offer_id: offer_id(n),
+        customer_id: "cust-1".into(),
         response,
         by: Reporter::Customer,
         proposition_id: proposition(p),
@@ -243,6 +244,7 @@ fn a_product_accepted_or_held_is_never_offered_again() {
 fn responses_are_recorded_once_and_conflicts_refused() {
     let history = vec![presented(1, 1, Channel::BankApp, NOW.minus(DAY))];
     let accept = ContactCommand::Respond {
+        customer_id: "cust-1".into(),
         offer_id: offer_id(1),
         response: Response::Accepted,
         by: Reporter::Customer,
@@ -260,6 +262,7 @@ fn responses_are_recorded_once_and_conflicts_refused() {
     given::<ContactLedger>(accepted.clone())
         .at(NOW)
         .when(ContactCommand::Respond {
+            customer_id: "cust-1".into(),
             offer_id: offer_id(1),
             response: Response::Viewed,
             by: Reporter::Channel,
@@ -268,6 +271,7 @@ fn responses_are_recorded_once_and_conflicts_refused() {
     given::<ContactLedger>(accepted)
         .at(NOW)
         .when(ContactCommand::Respond {
+            customer_id: "cust-1".into(),
             offer_id: offer_id(1),
             response: Response::Declined,
             by: Reporter::Customer,
@@ -276,6 +280,7 @@ fn responses_are_recorded_once_and_conflicts_refused() {
     given::<ContactLedger>(history)
         .at(NOW)
         .when(ContactCommand::Respond {
+            customer_id: "cust-1".into(),
             offer_id: offer_id(9),
             response: Response::Accepted,
             by: Reporter::Customer,
@@ -289,6 +294,7 @@ fn an_offer_past_its_expiry_cannot_be_answered_and_is_recorded_expired() {
     given::<ContactLedger>(history.clone())
         .at(NOW)
         .when(ContactCommand::Respond {
+            customer_id: "cust-1".into(),
             offer_id: offer_id(1),
             response: Response::Accepted,
             by: Reporter::Customer,

@@ -26,6 +26,8 @@ pub const CONSENT_EXPIRED: &str = "consent-expired";
 pub const DATA_UPDATED: &str = "data-updated";
 /// `partner-status-changed`.
 pub const PARTNER_STATUS_CHANGED: &str = "partner-status-changed";
+/// `offer-accepted`: a customer accepted an offer the partner co-brands (fulfil the benefit).
+pub const OFFER_ACCEPTED: &str = "offer-accepted";
 
 /// Every notification type a partner can subscribe to.
 pub const NOTIFICATION_TYPES: &[&str] = &[
@@ -34,6 +36,7 @@ pub const NOTIFICATION_TYPES: &[&str] = &[
     CONSENT_EXPIRED,
     DATA_UPDATED,
     PARTNER_STATUS_CHANGED,
+    OFFER_ACCEPTED,
 ];
 
 /// The URI of a notification type in a SET's `events` claim.
@@ -50,6 +53,8 @@ pub enum Audience {
     StreamPartner,
     /// Partners with an authorised consent covering the published records.
     ConsentedRecipients,
+    /// Every partner in the payload's `partners` (the co-brand partners of an offer).
+    PayloadPartners,
 }
 
 /// One row of the mapping table.
@@ -114,6 +119,12 @@ pub const MAPPINGS: &[Mapping] = &[
         event_type: "RecordsPublished",
         notification: DATA_UPDATED,
         audience: Audience::ConsentedRecipients,
+    },
+    Mapping {
+        stream_prefix: "offercontacts-",
+        event_type: "OfferAccepted",
+        notification: OFFER_ACCEPTED,
+        audience: Audience::PayloadPartners,
     },
 ];
 

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 
 use crate::domain::catalogue::Dataset;
 use crate::domain::notifications::{
-    Audience, DATA_UPDATED, MAPPINGS, Notification, NotificationCommand, Queued, SubscriptionData,
-    SubscriptionEvent, event_uri, jti, mapping_of, notification_stream,
+    Audience, DATA_UPDATED, MAPPINGS, Notification, NotificationCommand, OFFER_ACCEPTED, Queued,
+    SubscriptionData, SubscriptionEvent, event_uri, jti, mapping_of, notification_stream,
 };
-use crate::ports::{ConsentGrant, ConsentGrants, PortError};
+use crate::ports::{ConsentGrant, ConsentGrants, Customers, PortError};
 use crate::readmodel::CatalogueReader;
 
 /// The stream of the dispatcher's checkpoints.
@@ -39,6 +39,7 @@ pub struct Dispatcher {
     store: SharedStore,
     clock: Arc<dyn Clock>,
     grants: Arc<dyn ConsentGrants>,
+    customers: Arc<dyn Customers>,
     catalogue: CatalogueReader,
     issuer: String,
     subscriptions: BTreeMap<String, SubscriptionData>,
@@ -65,12 +66,13 @@ fn dispatcher_filter() -> EventFilter {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `store` that reads what consents grant through `grants`, datasets
-    /// from `catalogue`, and signs as `issuer`.
+    /// A dispatcher over `store` that reads what consents grant through `grants`, customers'
+    /// pairwise ids through `customers`, datasets from `catalogue`, and signs as `issuer`.
     pub fn new(
         store: SharedStore,
         clock: Arc<dyn Clock>,
         grants: Arc<dyn ConsentGrants>,
+        customers: Arc<dyn Customers>,
         catalogue: CatalogueReader,
         issuer: String,
     ) -> Self {
@@ -78,6 +80,7 @@ impl Dispatcher {
             store,
             clock,
             grants,
+            customers,
             catalogue,
             issuer,
             subscriptions: BTreeMap::new(),
@@ -189,6 +192,41 @@ impl Dispatcher {
                     json!({"partner_id": partner, "change": e.event_type}),
                     String::new(),
                 )]
+            }
+            Audience::PayloadPartners => {
+                let partners: Vec<String> = data
+                    .get("partners")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let customer = data.get("customer_id").and_then(Value::as_str);
+                let mut out = Vec::new();
+                for partner in partners {
+                    if self.subscribers(&partner, OFFER_ACCEPTED).is_empty() {
+                        continue;
+                    }
+                    let mut subject = json!({
+                        "offer_id": data.get("offer_id"),
+                        "proposition_id": data.get("proposition_id"),
+                        "version": data.get("version"),
+                        "product_code": data.get("product_code"),
+                    });
+                    // The customer as this partner knows them (RFC 9493 opaque subject
+                    // identifier), when the customer is in the hub's directory.
+                    if let Some(customer) = customer
+                        && let Some(pairwise) =
+                            self.customers.pairwise_of(&partner, customer).await?
+                    {
+                        subject["sub_id"] = json!({"format": "opaque", "id": pairwise});
+                    }
+                    out.push((partner, subject, String::new()));
+                }
+                out
             }
             Audience::ConsentedRecipients => {
                 let (Some(dataset), Some(provider), Some(customer)) = (

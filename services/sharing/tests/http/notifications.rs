@@ -715,3 +715,88 @@ async fn a_webhook_removed_after_subscribing_is_never_pushed_to() {
     assert_eq!(log.body["data"][0]["error"], "webhook no longer registered");
     assert_eq!(log.body["data"][0]["acknowledged"], false);
 }
+
+/// An accepted offer notifies each of its co-brand partners (`offer-accepted`), naming the
+/// customer by the pairwise id that partner knows them by, never by the hub's id.
+#[actix_web::test]
+async fn an_accepted_offer_notifies_its_co_brand_partners() {
+    let app = TestApp::with(delivery_config()).await;
+    subscribe(
+        &app,
+        TRAVELCO,
+        "http://127.0.0.1:9/travel",
+        &["offer-accepted"],
+    )
+    .await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        "http://127.0.0.1:9/shop",
+        &["offer-accepted"],
+    )
+    .await;
+    subscribe(
+        &app,
+        OTHER_RECIPIENT,
+        "http://127.0.0.1:9/other",
+        &["offer-accepted"],
+    )
+    .await;
+    let offer = "0190f0c4-3333-7000-8000-000000000001";
+    let accepted = |response: &str| {
+        NewEvent::raw(
+            response,
+            json!({"offer_id": offer, "customer_id": CUSTOMER,
+                   "proposition_id": "0190f0c4-4444-7000-8000-000000000001", "version": 2,
+                   "product_code": "PL-GLOBE", "partners": [TRAVELCO, RECIPIENT],
+                   "personas": ["globetrotter"], "channel": "bank_app", "by": "customer",
+                   "at": "2027-01-15T10:00:00Z"}),
+            app.state.now(),
+        )
+    };
+    app.store
+        .append(
+            "offercontacts-0190f0c4-5555-7000-8000-000000000001",
+            ExpectedRevision::Any,
+            vec![accepted("OfferViewed"), accepted("OfferAccepted")],
+        )
+        .await
+        .unwrap();
+    app.settled().await;
+    let app = &app;
+    let poll = |partner: &'static str| {
+        let token = provider_token(partner);
+        async move {
+            app.post("/events", Some(&token), json!({"returnImmediately": true}))
+                .await
+        }
+    };
+    // TravelCo knows the customer (pairwise id pw-travelco-1); the shop does not.
+    let travel = poll(TRAVELCO).await;
+    let sets = travel.body["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1, "{}", travel.text);
+    let claims = claims_of(sets.values().next().unwrap().as_str().unwrap());
+    assert_eq!(claims["aud"], TRAVELCO);
+    assert_eq!(
+        claims["events"]["urn:ecohub:events:offer-accepted"],
+        json!({"offer_id": offer, "proposition_id": "0190f0c4-4444-7000-8000-000000000001",
+               "version": 2, "product_code": "PL-GLOBE",
+               "sub_id": {"format": "opaque", "id": CUSTOMER_AT_TRAVELCO}})
+    );
+    assert!(
+        !travel.text.contains(CUSTOMER),
+        "no hub customer id in SETs"
+    );
+    let shop = poll(RECIPIENT).await;
+    let sets = shop.body["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1, "{}", shop.text);
+    let claims = claims_of(sets.values().next().unwrap().as_str().unwrap());
+    assert!(
+        claims["events"]["urn:ecohub:events:offer-accepted"]
+            .get("sub_id")
+            .is_none(),
+        "a partner that does not know the customer gets no identifier"
+    );
+    // Not a co-brand partner of the offer.
+    assert_eq!(poll(OTHER_RECIPIENT).await.body["sets"], json!({}));
+}

@@ -168,6 +168,20 @@ impl Customers for FakeCustomers {
             .get(&(partner_id.to_owned(), pairwise_id.to_owned()))
             .cloned())
     }
+
+    async fn pairwise_of(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<String>, PortError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((p, _), c)| p == partner_id && *c == customer_id)
+            .map(|((_, pairwise), _)| pairwise.clone()))
+    }
 }
 
 /// Registered webhooks by partner.
