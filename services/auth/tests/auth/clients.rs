@@ -176,7 +176,9 @@ fn staff_clients_hold_only_staff_scopes() {
     };
     given_no_history::<Client>()
         .when(register(staff.clone(), basic_metadata()))
-        .then_refused("staff clients may only hold admin, audit, offers:manage and data:publish");
+        .then_refused(
+            "staff clients may only hold admin, audit, offers:manage, offers:decide and data:publish",
+        );
     let metadata = ClientMetadata {
         scope: scope(&["admin", "audit"]),
         ..basic_metadata()
