@@ -222,6 +222,10 @@ pub fn build(
         store.clone(),
         offers_projections.outcomes,
     ));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        offers_projections.funnel,
+    ));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((

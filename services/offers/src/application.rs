@@ -41,6 +41,8 @@ pub struct OffersProjections {
     pub index: crate::index::PropositionIndex,
     /// Offer outcomes (propensity evidence).
     pub outcomes: crate::outcomes::Outcomes,
+    /// The offer funnel (reports).
+    pub funnel: crate::funnel::Funnel,
 }
 
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
@@ -58,6 +60,8 @@ pub struct OffersState {
     pub index: PropositionIndexReader,
     /// Offer outcomes per proposition and persona (read model).
     pub outcomes: crate::outcomes::OutcomesReader,
+    /// The offer funnel for reports (read model).
+    pub funnel: crate::funnel::FunnelReader,
 }
 
 impl std::fmt::Debug for OffersState {
@@ -146,6 +150,7 @@ impl OffersState {
     ) -> (Self, OffersProjections) {
         let (projection, index) = crate::index::PropositionIndex::new();
         let (outcomes_projection, outcomes) = crate::outcomes::Outcomes::new();
+        let (funnel_projection, funnel) = crate::funnel::Funnel::new();
         (
             Self {
                 store,
@@ -154,10 +159,12 @@ impl OffersState {
                 ports,
                 index,
                 outcomes,
+                funnel,
             },
             OffersProjections {
                 index: projection,
                 outcomes: outcomes_projection,
+                funnel: funnel_projection,
             },
         )
     }

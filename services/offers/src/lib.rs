@@ -8,7 +8,8 @@
 //! * [`application`] — [`OffersState`] use cases (load → decide → append) and dry runs.
 //! * [`decisions`] — deciding offers for a customer, recording them and their responses.
 //! * [`index`] — the proposition list (read model); [`outcomes`] — offer outcomes per
-//!   proposition and persona (read model).
+//!   proposition and persona (read model); [`funnel`] — the offer funnel for reports (read
+//!   model).
 //! * [`ports`] — partner standing and customer records, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
@@ -16,6 +17,7 @@ pub mod application;
 pub mod config;
 pub mod decisions;
 pub mod domain;
+pub mod funnel;
 pub mod http;
 pub mod index;
 pub mod outcomes;

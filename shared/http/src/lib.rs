@@ -41,4 +41,4 @@ pub use idempotency::{
 };
 pub use interaction::{INTERACTION_ID_HEADER, InteractionId, interaction_id};
 pub use page::{PAGE_CSP, html_page, see_other};
-pub use pagination::{Cursor, Links, Page, PageQuery};
+pub use pagination::{Cursor, Links, Page, PageMeta, PageQuery};

@@ -11,6 +11,7 @@ pub(crate) mod decisions;
 pub(crate) mod dto;
 mod openapi;
 mod partner;
+mod reports;
 mod staff;
 
 use actix_web::web;
@@ -79,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/dashboard/offers/preferences").route(web::post().to(customer::submit)),
         )
         .service(web::resource("/offers/decisions").route(web::post().to(decisions::decide)))
+        .service(web::resource("/offers/reports/funnel").route(web::get().to(reports::funnel)))
         .service(web::resource("/offers/responses").route(web::post().to(decisions::report)))
         .service(web::resource("/customer/offers").route(web::get().to(decisions::mine)))
         .service(

@@ -8,7 +8,8 @@ use super::customer::{
 };
 use super::decisions::{DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody};
 use super::dto::*;
-use super::{customer, decisions, partner, staff};
+use super::reports::{FunnelPage, FunnelRowView, ReportFormat};
+use super::{customer, decisions, partner, reports, staff};
 use crate::decisions::{DecidedOffer, Decision};
 use crate::domain::HeldBack;
 use crate::domain::{
@@ -48,6 +49,7 @@ use crate::domain::{
         decisions::report,
         decisions::mine,
         decisions::respond_mine,
+        reports::funnel,
     ),
     components(schemas(
         AttributeRequest, AttributeView, AttributeList, AttributeSource, AttributeType,
@@ -61,6 +63,7 @@ use crate::domain::{
         OfferPreferencesRequest, PreferencesForm, PersonalisedChoice,
         PropositionPolicy, DecisionBody, Decision, DecidedOffer, HeldBack, Propensity,
         OutcomeCounts, ResponseBody, Response, OfferStatusView, MyOffers, MyResponseBody,
+        FunnelPage, FunnelRowView, ReportFormat, crate::funnel::FunnelCounts,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),

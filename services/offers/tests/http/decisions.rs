@@ -318,3 +318,150 @@ async fn the_customer_sees_and_answers_their_open_offers() {
     let r = app.post("/offers/decisions", ANALYST, body).await;
     assert_eq!(r.body["held_back"][0]["reason"]["code"], "already_accepted");
 }
+
+/// Waits until the funnel shows `presented` offers in total.
+async fn funnel_until(app: &TestApp, query: &str, presented: u64) -> Value {
+    for _ in 0..200 {
+        let r = app
+            .get(&format!("/offers/reports/funnel{query}"), PM1)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let total: u64 = r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["presented"].as_u64().unwrap())
+            .sum();
+        if total == presented {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the funnel never showed {presented} presented offers");
+}
+
+#[actix_web::test]
+async fn the_funnel_reports_presented_viewed_accepted_declined_per_channel_and_persona() {
+    let app = TestApp::new().await;
+    let id = app.published_loan(P).await;
+    for c in ["cust-1", "cust-2", "cust-3"] {
+        globetrotter(&app, c).await;
+    }
+    let mut offers = Vec::new();
+    for (c, channel) in [
+        ("cust-1", "bank_app"),
+        ("cust-2", "bank_app"),
+        ("cust-3", "web"),
+    ] {
+        let mut body = decision_body(c);
+        body["channel"] = json!(channel);
+        let r = app.post("/offers/decisions", CHANNEL, body).await;
+        offers.push((
+            c,
+            r.body["offers"][0]["offer_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    for ((c, offer), response) in offers.iter().zip(["accepted", "declined", "viewed"]) {
+        let r = app
+            .post(
+                "/offers/responses",
+                CHANNEL,
+                json!({"customer_id": c, "offer_id": offer, "response": response}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // Wait for the responses too (viewed is the last one appended).
+    let mut body = Value::Null;
+    for _ in 0..200 {
+        body = funnel_until(&app, "", 3).await;
+        let viewed: u64 = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["viewed"].as_u64().unwrap())
+            .sum();
+        if viewed == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let rows = body["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "one row per channel: {body}");
+    let app_row = rows.iter().find(|r| r["channel"] == "bank_app").unwrap();
+    assert_eq!(
+        (
+            &app_row["proposition_id"],
+            &app_row["presented"],
+            &app_row["accepted"],
+            &app_row["declined"],
+            &app_row["conversion_rate"]
+        ),
+        (&json!(id), &json!(2), &json!(1), &json!(1), &json!(0.5)),
+        "{body}"
+    );
+    assert_eq!(app_row["partners"], json!([P]));
+    assert!(app_row.get("persona").is_none());
+    // Per persona, filtered by channel and partner.
+    let r = app
+        .get(
+            &format!("/offers/reports/funnel?persona=*&channel=web&partner_id={P}"),
+            PM1,
+        )
+        .await;
+    assert_eq!(r.body["data"][0]["persona"], "globetrotter", "{}", r.text);
+    assert_eq!(r.body["data"][0]["viewed"], 1);
+    let other_partner = "0190a000-0000-7000-8000-000000000077";
+    let r = app
+        .get(
+            &format!("/offers/reports/funnel?partner_id={other_partner}"),
+            PM1,
+        )
+        .await;
+    assert_eq!(r.body["data"], json!([]));
+    // A window that ends before today: nothing.
+    let r = app
+        .get(
+            "/offers/reports/funnel?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z",
+            PM1,
+        )
+        .await;
+    assert_eq!(r.body["data"], json!([]));
+    // Pages of one row.
+    let r = app.get("/offers/reports/funnel?page_size=1", PM1).await;
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
+    let next = r.body["links"]["next"].as_str().unwrap().to_owned();
+    let r2 = app.get(&next, PM1).await;
+    assert_eq!(r2.body["data"].as_array().unwrap().len(), 1, "{}", r2.text);
+    assert_ne!(r2.body["data"][0]["channel"], r.body["data"][0]["channel"]);
+    assert!(r2.body["links"].get("next").is_none());
+    // CSV.
+    let csv = app.get("/offers/reports/funnel?format=csv", PM1).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "proposition_id,version,channel,persona,partners,presented,viewed,accepted,declined,expired,conversion_rate"
+    );
+    assert_eq!(lines.len(), 3, "{}", csv.text);
+    assert!(
+        lines.iter().any(|l| l.ends_with(",2,0,1,1,0,0.5000")),
+        "{}",
+        csv.text
+    );
+    // Bad input; the channel's token cannot read reports.
+    for bad in [
+        "from=yesterday",
+        "from=2027-01-02T00:00:00Z&to=2027-01-01T00:00:00Z",
+        "cursor=nope",
+        "page_size=0",
+        "format=xls",
+    ] {
+        let r = app.get(&format!("/offers/reports/funnel?{bad}"), PM1).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+    }
+    app.get("/offers/reports/funnel", CHANNEL)
+        .await
+        .problem(403, "insufficient_scope");
+}

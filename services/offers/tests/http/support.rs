@@ -176,6 +176,7 @@ impl TestApp {
         let index = vec![
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.outcomes),
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.funnel),
         ];
         Self {
             store,
