@@ -226,6 +226,10 @@ pub fn build(
         store.clone(),
         offers_projections.funnel,
     ));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        offers_projections.open_offers,
+    ));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((

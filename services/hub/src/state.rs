@@ -64,10 +64,16 @@ impl AppState {
             StoreStatistics::new(metrics.clone()),
         )];
         background_projections.extend(services.sharing_tasks.background.iter().cloned());
-        let jobs = Arc::new(vec![ecohub_consents::spawn_expiry_scheduler(
-            services.consents.clone(),
-            settings.consents.expiry_check_period,
-        )]);
+        let jobs = Arc::new(vec![
+            ecohub_consents::spawn_expiry_scheduler(
+                services.consents.clone(),
+                settings.consents.expiry_check_period,
+            ),
+            ecohub_offers::spawn_offer_expiry(
+                services.offers.clone(),
+                std::time::Duration::from_secs(settings.offers.expiry_check_period_secs),
+            ),
+        ]);
         let idempotency: SharedIdempotencyStore =
             Arc::new(InMemoryIdempotencyStore::new(idempotency_config(&settings)));
         Ok(Self {

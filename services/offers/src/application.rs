@@ -43,6 +43,8 @@ pub struct OffersProjections {
     pub outcomes: crate::outcomes::Outcomes,
     /// The offer funnel (reports).
     pub funnel: crate::funnel::Funnel,
+    /// Open offers by expiry.
+    pub open_offers: crate::expiry::OpenOffers,
 }
 
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
@@ -62,6 +64,8 @@ pub struct OffersState {
     pub outcomes: crate::outcomes::OutcomesReader,
     /// The offer funnel for reports (read model).
     pub funnel: crate::funnel::FunnelReader,
+    /// Open offers by expiry (read model of the expiry job).
+    pub open_offers: crate::expiry::OpenOffersReader,
 }
 
 impl std::fmt::Debug for OffersState {
@@ -151,6 +155,7 @@ impl OffersState {
         let (projection, index) = crate::index::PropositionIndex::new();
         let (outcomes_projection, outcomes) = crate::outcomes::Outcomes::new();
         let (funnel_projection, funnel) = crate::funnel::Funnel::new();
+        let (open_projection, open_offers) = crate::expiry::OpenOffers::new();
         (
             Self {
                 store,
@@ -160,11 +165,13 @@ impl OffersState {
                 index,
                 outcomes,
                 funnel,
+                open_offers,
             },
             OffersProjections {
                 index: projection,
                 outcomes: outcomes_projection,
                 funnel: funnel_projection,
+                open_offers: open_projection,
             },
         )
     }

@@ -22,6 +22,8 @@ pub struct OffersConfig {
     /// The attribute (a set of product codes) naming the products a customer holds: a
     /// proposition for one of them is never offered.
     pub held_products_attribute: String,
+    /// How often the expiry job records `OfferExpired` (seconds; one instance per period).
+    pub expiry_check_period_secs: u64,
 }
 
 impl Default for OffersConfig {
@@ -32,6 +34,7 @@ impl Default for OffersConfig {
             prior: Prior::default(),
             max_offers_per_decision: 10,
             held_products_attribute: "products_held".into(),
+            expiry_check_period_secs: 60,
         }
     }
 }
@@ -46,6 +49,9 @@ impl OffersConfig {
             .validate()
             .map_err(|e| format!("offers.policy{}: {}", e.field.replace('/', "."), e.message))?;
         self.prior.validate()?;
+        if !(1..=86_400).contains(&self.expiry_check_period_secs) {
+            return Err("offers.expiry_check_period_secs must be 1 to 86400".into());
+        }
         if !(1..=100).contains(&self.max_offers_per_decision) {
             return Err("offers.max_offers_per_decision must be 1 to 100".into());
         }

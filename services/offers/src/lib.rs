@@ -9,7 +9,7 @@
 //! * [`decisions`] — deciding offers for a customer, recording them and their responses.
 //! * [`index`] — the proposition list (read model); [`outcomes`] — offer outcomes per
 //!   proposition and persona (read model); [`funnel`] — the offer funnel for reports (read
-//!   model).
+//!   model); [`expiry`] — open offers by expiry and the job recording `OfferExpired`.
 //! * [`ports`] — partner standing and customer records, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
@@ -17,6 +17,7 @@ pub mod application;
 pub mod config;
 pub mod decisions;
 pub mod domain;
+pub mod expiry;
 pub mod funnel;
 pub mod http;
 pub mod index;
@@ -26,6 +27,7 @@ pub mod ports;
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
 pub use config::OffersConfig;
 pub use decisions::{DecidedOffer, Decision, DecisionRequest};
+pub use expiry::{run_offer_expiry, spawn_offer_expiry};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use outcomes::{Outcomes, OutcomesReader};

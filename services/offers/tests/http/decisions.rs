@@ -465,3 +465,65 @@ async fn the_funnel_reports_presented_viewed_accepted_declined_per_channel_and_p
         .await
         .problem(403, "insufficient_scope");
 }
+
+#[actix_web::test]
+async fn offers_nobody_answers_expire_and_the_job_records_it_once() {
+    let app = TestApp::new().await;
+    app.published_loan(P).await;
+    globetrotter(&app, "cust-1").await;
+    let r = app
+        .post("/offers/decisions", CHANNEL, decision_body("cust-1"))
+        .await;
+    let offer = r.body["offers"][0]["offer_id"].as_str().unwrap().to_owned();
+    let stream = ecohub_offers::domain::contacts_stream("cust-1");
+    // Not due yet: nothing to do.
+    funnel_until(&app, "", 1).await;
+    let now = ecohub_kernel::Clock::now(&*app.clock);
+    let run = ecohub_offers::run_offer_expiry(&app.state, now)
+        .await
+        .unwrap();
+    assert_eq!(run.expired, 0);
+    // 15 days later (offers are valid 14): expired, recorded once.
+    app.clock
+        .advance(std::time::Duration::from_secs(15 * 86_400));
+    let later = ecohub_kernel::Clock::now(&*app.clock);
+    // (the open-offers read model follows the ledger within moments)
+    let mut expired = 0;
+    for _ in 0..200 {
+        expired = ecohub_offers::run_offer_expiry(&app.state, later)
+            .await
+            .unwrap()
+            .expired;
+        if expired > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(expired, 1);
+    assert_eq!(app.events(&stream).await, 2);
+    let run = ecohub_offers::run_offer_expiry(&app.state, later)
+        .await
+        .unwrap();
+    assert_eq!((run.expired, app.events(&stream).await), (0, 2), "once");
+    let r = app
+        .post(
+            "/offers/responses",
+            CHANNEL,
+            json!({"customer_id": "cust-1", "offer_id": offer, "response": "accepted"}),
+        )
+        .await;
+    r.problem(409, "conflict");
+    assert!(r.text.contains("expired"), "{}", r.text);
+    let mine = app
+        .as_customer(TestRequest::get().uri("/customer/offers"), "cust-1")
+        .await;
+    assert_eq!(mine.body["offers"], json!([]));
+    for _ in 0..200 {
+        let r = app.get("/offers/reports/funnel", PM1).await;
+        if r.body["data"][0]["expired"] == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the funnel never counted the expiry");
+}

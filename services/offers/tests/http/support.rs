@@ -177,6 +177,7 @@ impl TestApp {
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.outcomes),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.funnel),
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.open_offers),
         ];
         Self {
             store,
