@@ -344,3 +344,130 @@ async fn an_assertion_or_a_dpop_proof_is_accepted_once_across_instances() {
         assert!(hub.terminate().0.success());
     }
 }
+
+/// A staff client with `scope`, created by `admin` through `hub`; its token.
+async fn staff_token(http: &reqwest::Client, hub: &HubProcess, admin: &str, scope: &str) -> String {
+    let (status, client) = call(
+        http.post(hub.url("/admin/clients"))
+            .bearer_auth(admin)
+            .json(&json!({"description": format!("{scope} client"), "scope": scope})),
+    )
+    .await;
+    assert_eq!(status, 201, "{client}");
+    let creds = (
+        client["client_id"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+    );
+    token(http, hub, &creds, scope).await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Concurrent decisions for one customer through two instances never exceed a proposition's
+/// cap (ADR 0022: the customer's ledger is appended expecting the revision read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_through_two_instances_never_exceed_the_cap() {
+    let cluster = DoubleCluster::start(1).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap();
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let http = loopback_client();
+    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &one).await;
+    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
+    wait_ready(&http, &two).await;
+    let admin = bootstrap(shared.path(), &store);
+    let admin = token(&http, &one, &admin, "admin").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anna = staff_token(&http, &one, &admin, "offers:manage").await;
+    let ben = staff_token(&http, &two, &admin, "offers:manage").await;
+    let app = staff_token(&http, &one, &admin, "offers:decide").await;
+
+    // A proposition for every customer (no audience, no co-brand partner), at most 2
+    // presentations per customer in 7 days.
+    let (status, created) = call(
+        http.post(one.url("/offers/propositions"))
+            .bearer_auth(&anna)
+            .json(&json!({
+                "name": "Savings booster", "description": "A savings account with a bonus rate",
+                "product": {"kind": "savings", "code": "SAV-BOOST", "name": "Savings booster"},
+                "availability": {"audience": {}, "channels": ["bank_app", "web", "branch"]},
+                "pricing": {"rules": [], "default": {"rate_percent": 3.1}},
+                "priority": 5, "business_value": 40,
+                "contact_policy": {"max_presentations": 2, "period_days": 7}
+            })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (hub, who, action) in [
+        (&one, &anna, "submit"),
+        (&two, &ben, "approve"),
+        (&two, &ben, "publish"),
+    ] {
+        let (status, body) = call(
+            http.post(hub.url(&format!("/offers/propositions/{id}/versions/1/{action}")))
+                .bearer_auth(who),
+        )
+        .await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+
+    // 24 decisions at once for one customer, half through each instance, over three
+    // channels (so that the daily cap of 5 per channel is not what limits).
+    let channels = ["bank_app", "web", "branch"];
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let hub_url = if i % 2 == 0 {
+            one.url("/offers/decisions")
+        } else {
+            two.url("/offers/decisions")
+        };
+        let http = http.clone();
+        let app = app.clone();
+        let channel = channels[i % 3];
+        tasks.push(tokio::spawn(async move {
+            let (status, decision) = call(http.post(hub_url).bearer_auth(&app).json(&json!({
+                "customer_id": "0190f5c2-8b1e-7c3a-9d4f-2a6b8c0e1f35",
+                "channel": channel, "placement": "home_banner"})))
+            .await;
+            assert_eq!(status, 200, "{decision}");
+            decision["offers"].as_array().unwrap().len()
+        }));
+    }
+    let mut offered = 0;
+    for t in tasks {
+        offered += t.await.unwrap();
+    }
+    assert_eq!(offered, 2, "exactly the cap, across both instances");
+
+    // The funnel (each instance's read model) agrees once it has caught up.
+    for hub in [&one, &two] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, report) = call(
+                http.get(hub.url("/offers/reports/funnel"))
+                    .bearer_auth(&anna),
+            )
+            .await;
+            let presented: u64 = report["data"]
+                .as_array()
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| r["presented"].as_u64().unwrap_or(0))
+                        .sum()
+                })
+                .unwrap_or(0);
+            if presented == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{report}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
