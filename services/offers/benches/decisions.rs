@@ -226,6 +226,7 @@ fn main() {
                 partners: vec![],
                 personas: vec![],
                 explanation_digest: String::new(),
+                price_rule: None,
                 expires_at: at.plus(Duration::from_secs(14 * 86_400)),
             },
             at,

@@ -233,6 +233,7 @@ impl OffersState {
                         commission_percent: evaluation.price.commission_percent,
                         fees: evaluation.price.fees,
                     },
+                    price_rule: evaluation.price.rule.clone(),
                     partners: r.content.partner_set().iter().copied().collect(),
                     personas: r.matched.clone(),
                     explanation_digest: digest(&(&evaluation, &r.propensity)),

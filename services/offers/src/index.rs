@@ -31,6 +31,15 @@ impl PropositionIndexReader {
         })
     }
 
+    /// One proposition, as the list has it.
+    pub fn get(&self, id: PropositionId) -> Option<Proposition> {
+        self.data
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
     /// Every proposition with a published version, in creation order.
     pub fn published(&self) -> Vec<Proposition> {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());

@@ -52,6 +52,8 @@ pub struct Presented {
     pub placement: String,
     /// The price.
     pub price: OfferPrice,
+    /// The pricing rule that gave it; `None`: the default price.
+    pub price_rule: Option<String>,
     /// Co-brand partners.
     pub partners: Vec<PartnerId>,
     /// Personas matched.
@@ -174,6 +176,8 @@ struct PresentedV1 {
     rate_percent: f64,
     commission_percent: f64,
     fees: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    price_rule: Option<String>,
     partners: Vec<PartnerId>,
     personas: Vec<String>,
     explanation_digest: String,
@@ -239,6 +243,7 @@ impl DomainEvent for ContactEvent {
                 rate_percent: o.price.rate_percent,
                 commission_percent: o.price.commission_percent,
                 fees: o.price.fees,
+                price_rule: o.price_rule,
                 partners: o.partners,
                 personas: o.personas,
                 explanation_digest: o.explanation_digest,
@@ -306,6 +311,7 @@ impl DomainEvent for ContactEvent {
                             commission_percent: p.commission_percent,
                             fees: p.fees,
                         },
+                        price_rule: p.price_rule,
                         partners: p.partners,
                         personas: p.personas,
                         explanation_digest: p.explanation_digest,

@@ -138,6 +138,93 @@ struct OffersPage<'a> {
     csrf_token: &'a str,
     objected: bool,
     changed_at: Option<String>,
+    offers: Vec<OfferCard>,
+}
+
+/// One open offer as the page shows it.
+struct OfferCard {
+    id: String,
+    name: String,
+    description: String,
+    product: String,
+    rate: String,
+    commission: Option<String>,
+    fees: Option<String>,
+    benefits: Vec<String>,
+    /// Plain-words "why you see this".
+    why: Vec<String>,
+    expires: String,
+}
+
+fn percent(v: f64) -> String {
+    format!("{} %", (v * 100.0).round() / 100.0)
+}
+
+/// The customer's open offers, with what the page shows of each: the proposition's published
+/// texts, the price offered, the partners' benefits, and why.
+async fn cards(state: &OffersState, customer: &str) -> Result<Vec<OfferCard>, ApiError> {
+    let now = state.clock.now();
+    let ledger = state.ledger(customer).await?;
+    let personas = state.personas().await?;
+    let mut out = Vec::new();
+    for r in ledger.open_offers(now) {
+        let o = &r.offer;
+        let Some(content) = state
+            .index
+            .get(o.proposition_id)
+            .and_then(|p| p.version(o.version).map(|v| v.content.clone()))
+        else {
+            continue;
+        };
+        let doc = &content.doc;
+        let titles: Vec<String> = o
+            .personas
+            .iter()
+            .map(|p| {
+                personas
+                    .personas
+                    .get(p)
+                    .map_or_else(|| p.clone(), |x| x.latest().title.clone())
+            })
+            .collect();
+        let mut why = Vec::new();
+        if titles.is_empty() {
+            why.push("This offer is open to every customer of the bank.".to_owned());
+        } else {
+            why.push(format!(
+                "You see it because your profile matches: {}.",
+                titles.join(", ")
+            ));
+        }
+        why.push(match &o.price_rule {
+            Some(rule) => format!("Your price follows the rule “{rule}”."),
+            None => "You get the standard price.".to_owned(),
+        });
+        out.push(OfferCard {
+            id: o.offer_id.to_string(),
+            name: doc.name.clone(),
+            description: doc.description.clone(),
+            product: doc.product.name.clone(),
+            rate: percent(o.price.rate_percent),
+            commission: (o.price.commission_percent > 0.0)
+                .then(|| percent(o.price.commission_percent)),
+            fees: (o.price.fees > 0.0).then(|| format!("{}", o.price.fees)),
+            benefits: doc
+                .benefits
+                .iter()
+                .map(|b| {
+                    if b.value.is_empty() {
+                        b.description.clone()
+                    } else {
+                        format!("{} ({})", b.description, b.value)
+                    }
+                })
+                .collect(),
+            why,
+            expires: human_time(o.expires_at),
+        });
+    }
+    Ok(out)
 }
 
 /// A time as a customer reads it: `3 December 2026, 08:39 UTC`.
@@ -159,7 +246,9 @@ fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::E
     }
 }
 
-/// The customer's offers page: the switch to object to personalised offers.
+/// The customer's offers page: their open offers (price, benefits, why they see each, Accept
+/// and Decline buttons), a button asking for offers, and the switch to object to
+/// personalised offers.
 #[utoipa::path(
     get, path = "/dashboard/offers", tag = "customer-offers", operation_id = "offers_page",
     responses(
@@ -176,15 +265,15 @@ pub(crate) async fn page(
         Ok(s) => s,
         Err(e) => return unauthenticated(e),
     };
-    let p = state
-        .preferences(customer_of(&session)?)
-        .await
-        .map_err(ApiError::from)?;
+    let customer = customer_of(&session)?;
+    let p = state.preferences(customer).await.map_err(ApiError::from)?;
+    let offers = cards(&state, customer).await?;
     let html = OffersPage {
         name: &session.customer.display_name,
         csrf_token: &session.customer.csrf_token,
         objected: p.objected,
         changed_at: p.changed_at.map(human_time),
+        offers,
     }
     .render()
     .map_err(|e| ApiError::internal(format!("cannot render the offers page: {e}")))?;
@@ -223,4 +312,106 @@ pub(crate) async fn submit(
         .await
         .map_err(ApiError::from)?;
     Ok(ecohub_http::see_other("/dashboard/offers"))
+}
+
+/// The page's "Show me offers" form.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DecideForm {
+    /// The session's CSRF token.
+    pub csrf_token: Option<String>,
+}
+
+/// The customer asks for offers on their page: a decision for the web channel (placement
+/// `offers_page`, at most 3 offers, the contact policies applied), then back to the page.
+#[utoipa::path(
+    post, path = "/dashboard/offers/decide", tag = "customer-offers", operation_id = "offers_page_decide",
+    request_body(content = DecideForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Decided: back to `/dashboard/offers` (or, without a session, to the sign-in page)"),
+        (status = 400, description = "Invalid form", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "CSRF token missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a form", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn decide(
+    state: web::Data<OffersState>,
+    session: Result<CustomerSession, CustomerSessionError>,
+    interaction: InteractionId,
+    form: web::Form<DecideForm>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return unauthenticated(e),
+    };
+    session.check_csrf(form.csrf_token.as_deref())?;
+    let customer = customer_of(&session)?;
+    let ctx = RequestContext::customer(customer, interaction);
+    state
+        .decide(
+            crate::decisions::DecisionRequest {
+                customer_id: customer.to_owned(),
+                channel: crate::domain::Channel::Web,
+                placement: "offers_page".into(),
+                params: serde_json::Map::new(),
+                max_offers: 3,
+                explain: false,
+            },
+            &ctx,
+        )
+        .await
+        .map_err(ApiError::from)?;
+    Ok(ecohub_http::see_other("/dashboard/offers#offers"))
+}
+
+/// The page's Accept and Decline buttons.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct RespondForm {
+    /// The session's CSRF token.
+    pub csrf_token: Option<String>,
+    /// `accepted` or `declined`.
+    pub response: crate::domain::Response,
+}
+
+/// The customer accepts or declines one of their offers on the page, then back to it.
+#[utoipa::path(
+    post, path = "/dashboard/offers/{offer_id}/respond", tag = "customer-offers", operation_id = "offers_page_respond",
+    params(("offer_id" = Uuid, Path, description = "The offer")),
+    request_body(content = RespondForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Recorded: back to `/dashboard/offers` (or, without a session, to the sign-in page)"),
+        (status = 400, description = "Invalid form, or the offer id is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "CSRF token missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer of this customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered otherwise, or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a form", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("customer_session" = [])),
+)]
+pub(crate) async fn respond(
+    state: web::Data<OffersState>,
+    session: Result<CustomerSession, CustomerSessionError>,
+    interaction: InteractionId,
+    path: web::Path<uuid::Uuid>,
+    form: web::Form<RespondForm>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return unauthenticated(e),
+    };
+    session.check_csrf(form.csrf_token.as_deref())?;
+    let customer = customer_of(&session)?;
+    let ctx = RequestContext::customer(customer, interaction);
+    state
+        .respond(
+            customer,
+            crate::domain::OfferId::from_uuid(path.into_inner()),
+            form.response,
+            crate::domain::Reporter::Customer,
+            &ctx,
+        )
+        .await
+        .map_err(ApiError::from)?;
+    Ok(ecohub_http::see_other("/dashboard/offers#offers"))
 }

@@ -79,6 +79,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/dashboard/offers/preferences").route(web::post().to(customer::submit)),
         )
+        .service(web::resource("/dashboard/offers/decide").route(web::post().to(customer::decide)))
+        .service(
+            web::resource("/dashboard/offers/{offer_id}/respond")
+                .route(web::post().to(customer::respond)),
+        )
         .service(web::resource("/offers/decisions").route(web::post().to(decisions::decide)))
         .service(web::resource("/offers/reports/funnel").route(web::get().to(reports::funnel)))
         .service(web::resource("/offers/responses").route(web::post().to(decisions::report)))

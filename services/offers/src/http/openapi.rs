@@ -4,7 +4,8 @@
 use utoipa::OpenApi;
 
 use super::customer::{
-    OfferPreferencesRequest, OfferPreferencesView, PersonalisedChoice, PreferencesForm,
+    DecideForm, OfferPreferencesRequest, OfferPreferencesView, PersonalisedChoice, PreferencesForm,
+    RespondForm,
 };
 use super::decisions::{DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody};
 use super::dto::*;
@@ -45,6 +46,8 @@ use crate::domain::{
         customer::set,
         customer::page,
         customer::submit,
+        customer::decide,
+        customer::respond,
         decisions::decide,
         decisions::report,
         decisions::mine,
@@ -63,7 +66,8 @@ use crate::domain::{
         OfferPreferencesRequest, PreferencesForm, PersonalisedChoice,
         PropositionPolicy, DecisionBody, Decision, DecidedOffer, HeldBack, Propensity,
         OutcomeCounts, ResponseBody, Response, OfferStatusView, MyOffers, MyResponseBody,
-        FunnelPage, FunnelRowView, ReportFormat, crate::funnel::FunnelCounts,
+        FunnelPage, FunnelRowView, ReportFormat, crate::funnel::FunnelCounts, DecideForm,
+        RespondForm,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),

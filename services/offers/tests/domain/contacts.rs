@@ -43,6 +43,7 @@ fn offer(n: u32, p: u8, channel: Channel) -> Presented {
         partners: vec![partner()],
         personas: vec!["globetrotter".into()],
         explanation_digest: "ab".repeat(32),
+        price_rule: Some("globetrotter".into()),
         expires_at: NOW.plus(DAY * 14),
     }
 }

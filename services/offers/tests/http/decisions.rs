@@ -527,3 +527,84 @@ async fn offers_nobody_answers_expire_and_the_job_records_it_once() {
     }
     panic!("the funnel never counted the expiry");
 }
+
+#[actix_web::test]
+async fn the_customer_asks_for_offers_on_their_page_and_answers_them() {
+    let app = TestApp::new().await;
+    app.published_loan(P).await;
+    globetrotter(&app, "cust-1").await;
+    let csrf = ecohub_testkit::fake_csrf("cust-1");
+    let page = app
+        .as_customer(TestRequest::get().uri("/dashboard/offers"), "cust-1")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("You have no open offers."),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("action=\"/dashboard/offers/decide\""));
+    // Without the CSRF token nothing is decided.
+    app.as_customer(
+        TestRequest::post()
+            .uri("/dashboard/offers/decide")
+            .set_form([("csrf_token", "wrong")]),
+        "cust-1",
+    )
+    .await
+    .problem(403, "forbidden");
+    let stream = ecohub_offers::domain::contacts_stream("cust-1");
+    assert_eq!(app.events(&stream).await, 0);
+    // Web channel, no amount: the loan's parameters need one, so nothing fits...
+    let r = app
+        .as_customer(
+            TestRequest::post()
+                .uri("/dashboard/offers/decide")
+                .set_form([("csrf_token", csrf.as_str())]),
+            "cust-1",
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    // ...so the channel presents it instead, and the page shows it.
+    let r = app
+        .post("/offers/decisions", CHANNEL, decision_body("cust-1"))
+        .await;
+    let offer = r.body["offers"][0]["offer_id"].as_str().unwrap().to_owned();
+    let page = app
+        .as_customer(TestRequest::get().uri("/dashboard/offers"), "cust-1")
+        .await;
+    assert!(
+        page.text.contains("Globetrotter personal loan"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("5.3 %"), "{}", page.text);
+    assert!(
+        page.text.contains("your profile matches: globetrotter"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!("action=\"/dashboard/offers/{offer}/respond\""))
+    );
+    let r = app
+        .as_customer(
+            TestRequest::post()
+                .uri(&format!("/dashboard/offers/{offer}/respond"))
+                .set_form([("csrf_token", csrf.as_str()), ("response", "declined")]),
+            "cust-1",
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.header("location"), Some("/dashboard/offers#offers"));
+    let ledger = app.state.ledger("cust-1").await.unwrap();
+    assert_eq!(
+        ledger.offers.values().next().unwrap().status,
+        ecohub_offers::domain::OfferStatus::Declined
+    );
+    let page = app
+        .as_customer(TestRequest::get().uri("/dashboard/offers"), "cust-1")
+        .await;
+    assert!(page.text.contains("You have no open offers."));
+}
