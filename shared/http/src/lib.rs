@@ -15,8 +15,6 @@
 //! * [`deadline`] — request bodies must arrive within a deadline and at a minimum rate
 //!   (408 `request_timeout` otherwise).
 //! * [`encoding`] — percent-encoding of query values (links, redirects).
-//! * [`schema`] — JSON Schema patterns of the text rules parsers share (trimmed, 1 to n
-//!   characters, control characters refused), so the OpenAPI document states them.
 //!
 //! Architecture invariant: this crate knows nothing about any service's domain or about the
 //! event store.
@@ -31,7 +29,6 @@ pub mod interaction;
 mod interaction_context;
 pub mod page;
 pub mod pagination;
-pub mod schema;
 
 pub use accept::{Representations, negotiate};
 pub use deadline::{BodyDeadline, body_deadline};

@@ -2,8 +2,8 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use ecohub_http::schema::{self, Controls};
 use ecohub_http::{ApiError, ErrorCode};
+use ecohub_kernel::schema::{self, Controls};
 use ecohub_security::{AdminScope, Authenticated};
 use serde::Deserialize;
 use utoipa::openapi::Object;

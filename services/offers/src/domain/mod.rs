@@ -4,6 +4,7 @@
 
 pub mod attribute;
 pub mod document;
+pub(crate) mod document_schema;
 pub mod evaluation;
 pub mod event;
 pub mod expression;

@@ -10,6 +10,7 @@ pub(crate) mod customer;
 pub(crate) mod dto;
 mod openapi;
 mod partner;
+mod schema;
 mod staff;
 
 use actix_web::web;

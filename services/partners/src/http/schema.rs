@@ -2,7 +2,7 @@
 //! take (issue 11): a schema-valid body is never refused for its shape, and the property
 //! tests (`tests/partners/schema.rs`) hold each pattern to its parser.
 
-use ecohub_http::schema::{self, Controls, WHITE_SPACE};
+use ecohub_kernel::schema::{self, Controls, WHITE_SPACE};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Object, RefOr, Schema};
 
@@ -18,12 +18,14 @@ const IPV6: &str = r"\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]";
 /// What may follow the authority: a path or query of visible ASCII but `"<>\^`{|}` and `#`,
 /// every `%` starting an escape.
 const TAIL: &str = r"(?:[/?](?:[!$&-;=?-\[\]_a-z~]|%[0-9A-Fa-f]{2})*)?";
-/// At most 2048 visible ASCII characters in all.
-const URL_LENGTH: &str = "(?=[!-~]{1,2048}$)";
+/// At most 2048 characters in all (every character of a URL is visible ASCII). Length rules
+/// are negative lookaheads: generators draw from the rest of the pattern and rarely break
+/// them, where a positive lookahead would filter out nearly every value drawn.
+const URL_LENGTH: &str = "(?![!-~]{2049})";
 
 /// A DNS name (or a dotted IPv4 address): labels, 253 characters at most.
 fn dns_name() -> String {
-    format!(r"(?=[A-Za-z0-9.-]{{1,253}}(?![A-Za-z0-9.-])){LABEL}(?:\.{LABEL})*")
+    format!(r"(?![A-Za-z0-9.-]{{254}}){LABEL}(?:\.{LABEL})*")
 }
 
 /// `https` to any host, or `http` to a loopback host (`localhost`, `127.0.0.1`, `[::1]`):
@@ -41,7 +43,7 @@ pub(crate) fn https_or_loopback_url() -> String {
 /// partner's website (`Website::parse`).
 pub(crate) fn website_url() -> String {
     format!(
-        r"^{URL_LENGTH}https://(?=[A-Za-z0-9.-]{{1,253}}(?![A-Za-z0-9.-]))(?:{LABEL}\.)+(?![0-9]+(?![A-Za-z0-9.-])){LABEL}(?::{PORT})?{TAIL}$"
+        r"^{URL_LENGTH}https://(?![A-Za-z0-9.-]{{254}})(?:{LABEL}\.)+(?![0-9]+(?![A-Za-z0-9.-])){LABEL}(?::{PORT})?{TAIL}$"
     )
 }
 
@@ -50,7 +52,7 @@ pub(crate) fn email() -> String {
     let w = WHITE_SPACE;
     let atom = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
     format!(
-        r"^[{w}]*(?=[!-~]{{1,254}}[{w}]*$)(?=[^@]{{1,64}}@){atom}(?:\.{atom})*@(?=[A-Za-z0-9.-]{{1,253}}[{w}]*$){LABEL}(?:\.{LABEL})+[{w}]*$"
+        r"^[{w}]*(?![!-~]{{255}})(?![^@]{{65}}){atom}(?:\.{atom})*@(?![A-Za-z0-9.-]{{254}}){LABEL}(?:\.{LABEL})+[{w}]*$"
     )
 }
 

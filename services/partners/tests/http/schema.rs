@@ -60,6 +60,12 @@ fn url() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_owned),
         (1usize..70, 1usize..4).prop_map(|(n, labels)| { vec!["a".repeat(n); labels].join(".") }),
+        // About 253 characters, the longest name.
+        (248usize..258).prop_map(|n| {
+            let mut h = "abcdefghi.".repeat(n / 10);
+            h.push_str(&"z".repeat(n % 10 + 1));
+            h
+        }),
     ];
     let port = prop::sample::select(vec![
         "", ":", ":0", ":00", ":80", ":+443", ":65535", ":65536", ":0080", "80", ":8a", "::80",
@@ -84,6 +90,8 @@ fn url() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_owned),
         "[!-~]{0,12}",
+        // About 2048 characters in all.
+        (2000usize..2050).prop_map(|n| format!("/{}", "p".repeat(n))),
     ];
     (scheme, host, port, tail).prop_map(|(s, h, p, t)| format!("{s}{h}{p}{t}"))
 }

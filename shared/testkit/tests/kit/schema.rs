@@ -1,7 +1,7 @@
-//! `ecohub_http::schema::trimmed` takes exactly the texts its rule describes: trimmed by
+//! `ecohub_kernel::schema::trimmed` takes exactly the texts its rule describes: trimmed by
 //! `str::trim`, 1 to `max` characters, control characters as `Controls` says.
 
-use ecohub_http::schema::{Controls, trimmed};
+use ecohub_kernel::schema::{Controls, trimmed};
 use ecohub_testkit::properties::{Pattern, config, edgy_text, text_near};
 use proptest::prelude::*;
 

@@ -6,7 +6,7 @@
 //! disagree on them), and anchored at both ends. Used through utoipa's `schema_with`:
 //!
 //! ```
-//! use ecohub_http::schema::{self, Controls};
+//! use ecohub_kernel::schema::{self, Controls};
 //! use utoipa::openapi::Object;
 //!
 //! fn reason() -> Object {
@@ -25,6 +25,10 @@ pub const WHITE_SPACE: &str = r"\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u2
 
 /// What `char::is_control` refuses (Unicode `Cc`), as the inside of a character class.
 pub const CONTROL: &str = r"\x00-\x1F\x7F-\x9F";
+
+/// An id as the kernel's ids parse it (`Uuid::try_parse`): hyphenated, optionally as a URN
+/// (prefix in any case) or in braces, or 32 hex digits; without anchors, to embed in patterns.
+pub const ID: &str = r"[0-9A-Fa-f]{32}|(?:[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:)?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}";
 
 /// Which control characters a text admits inside its trimmed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
