@@ -94,3 +94,14 @@ pub(crate) fn persona_condition() -> Object {
         .examples([serde_json::json!({"==": [{"var": "is_globetrotter"}, true]})])
         .build()
 }
+
+/// A part of a condition as an explanation shows it: the condition itself, or an operand of
+/// its `and`, `or`, `!` or `!!` (any JSON value).
+pub(crate) fn sub_condition() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .description(Some(
+            "The (sub-)condition: the condition, or an operand of its `and`, `or`, `!` or `!!`.",
+        ))
+        .build()
+}

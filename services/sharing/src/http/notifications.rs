@@ -305,7 +305,12 @@ pub struct PollRequest {
     #[serde(default, rename = "setErrs")]
     pub set_errs: BTreeMap<String, SetError>,
     /// Most SETs to return (default 10, at most 100; 0 only acknowledges).
-    #[serde(default, rename = "maxEvents")]
+    #[serde(
+        default,
+        rename = "maxEvents",
+        deserialize_with = "ecohub_kernel::integer::option_u32"
+    )]
+    #[schema(maximum = 100)]
     pub max_events: Option<u32>,
     /// Answer at once even when nothing is pending (default false: wait a little).
     #[serde(default, rename = "returnImmediately")]
