@@ -36,8 +36,8 @@
 # revoke the customer's consent only after the consent-bound token's run, and the admin run,
 # which can change the most, comes last).
 set -euo pipefail
-if [ -z "${ECOHUB_FUZZ_NETNS:-}" ]; then
-  exec env ECOHUB_FUZZ_NETNS=1 unshare --net -- bash -c 'ip link set lo up && exec bash "$@"' \
+if [ -z "${FUZZ_IN_NETNS:-}" ]; then
+  exec env FUZZ_IN_NETNS=1 unshare --net -- bash -c 'ip link set lo up && exec bash "$@"' \
     bash "$0" "$@"
 fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
