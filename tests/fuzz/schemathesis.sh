@@ -64,7 +64,8 @@ trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 hub="http://127.0.0.1:$port"
 # Tokens outlive the whole run; the sharing rate limits are raised out of the way so that the
-# partner's reads reach the handlers (429 is documented, but would hide everything behind it).
+# partner's reads reach the handlers (429 is documented, but would hide everything behind it);
+# a notification poll waits 0.1 s, not 10 s, for a notification to come.
 cat >"$work/ecohub.toml" <<TOML
 [auth]
 access_token_lifetime_secs = 3600
@@ -73,6 +74,7 @@ read_per_second = 1000000.0
 read_burst = 1000000.0
 publish_per_second = 1000000.0
 publish_burst = 1000000.0
+poll_wait_ms = 100
 TOML
 "$bin" serve --config "$work/ecohub.toml" --data-dir "$work/hub" --bind "127.0.0.1:$port" \
   --log-level warn >"$work/hub.log" 2>&1 &

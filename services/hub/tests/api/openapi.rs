@@ -98,6 +98,9 @@ fn the_document_states_what_the_server_does() {
         ("get", "/customer/consents/{consent_id}/receipt", &["400"]),
         // …and as the partner (consents:write): a body that is not JSON gets 415.
         ("post", "/consents", &["415"]),
+        // …and as the partner's own client (webhooks:manage).
+        ("post", "/event-subscriptions", &["413", "415"]),
+        ("post", "/events", &["413", "415"]),
     ] {
         let responses = &op(method, path)["responses"];
         for status in statuses {

@@ -91,6 +91,8 @@ pub struct SubscriptionList {
         (status = 400, description = "Unknown event type or URL not registered (`invalid_request`), or bad body (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `webhooks:manage` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["webhooks:manage"])),
 )]
@@ -339,6 +341,8 @@ pub struct PollResponse {
         (status = 400, description = "Malformed body or `maxEvents` over 100", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["webhooks:manage"])),
 )]
