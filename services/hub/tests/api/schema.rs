@@ -18,12 +18,17 @@ fn pattern(pointer: &str) -> &'static Pattern {
     PATTERNS.get(pointer)
 }
 
-/// The `name` path parameter's pattern of `PUT {path}`.
-fn path_pattern(path: &str) -> Pattern {
-    let doc = serde_json::to_value(ecohub::openapi::spec()).unwrap();
-    let params = doc["paths"][path]["put"]["parameters"].as_array().unwrap();
-    let name = params.iter().find(|p| p["name"] == "name").unwrap();
-    Pattern::at(name, "/schema/pattern")
+/// The `name` path parameter's pattern of `PUT /offers/attributes/{name}`.
+fn attribute_name() -> &'static Pattern {
+    static NAME: LazyLock<Pattern> = LazyLock::new(|| {
+        let doc = serde_json::to_value(ecohub::openapi::spec()).unwrap();
+        let params = doc["paths"]["/offers/attributes/{name}"]["put"]["parameters"]
+            .as_array()
+            .unwrap();
+        let name = params.iter().find(|p| p["name"] == "name").unwrap();
+        Pattern::at(name, "/schema/pattern")
+    });
+    &NAME
 }
 
 fn attribute(name: &str, description: &str, dataset: &str, pointer: &str) -> bool {
@@ -90,7 +95,7 @@ proptest! {
         name in "[a-z_0-9A-Z-]{0,4}|params|personas|[a-z]{62,66}",
         i in id(),
     ) {
-        let names = path_pattern("/offers/attributes/{name}");
+        let names = attribute_name();
         let dataset = pattern("/AttributeSource/properties/dataset/pattern");
         let description = pattern("/AttributeRequest/properties/description/pattern");
         let partner = pattern("/BenefitDoc/properties/partner_id/pattern");
