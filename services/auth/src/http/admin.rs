@@ -44,9 +44,10 @@ fn description_schema() -> Object {
 
 fn scope_schema() -> Object {
     schema::string(staff_scope_pattern())
-        .description(Some(
-            "Space-separated scopes, a non-empty subset of `admin audit offers:manage data:publish` (`data:publish`: the bank's own data feeds, publishing as provider `bank`).",
-        ))
+        .description(Some(format!(
+            "Space-separated scopes, a non-empty subset of `{}` (`data:publish`: the bank's own data feeds, publishing as provider `bank`).",
+            BANK_CLIENT_SCOPES.join(" ")
+        )))
         .examples(["audit"])
         .build()
 }
