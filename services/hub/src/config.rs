@@ -487,6 +487,32 @@ mod tests {
     }
 
     #[test]
+    fn the_poll_wait_is_a_sharing_setting() {
+        let s = Settings::load_from(None, env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(
+            s.sharing.delivery.long_poll,
+            std::time::Duration::from_secs(10)
+        );
+        let s = Settings::load_from(
+            None,
+            env(&[("ECOHUB_SHARING__POLL_WAIT_MS", "100")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.sharing.delivery.long_poll,
+            std::time::Duration::from_millis(100)
+        );
+        let err = Settings::load_from(
+            None,
+            env(&[("ECOHUB_SHARING__POLL_WAIT_MS", "60001")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("poll_wait_ms"), "{err}");
+    }
+
+    #[test]
     fn the_example_production_config_is_valid() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/config/production.toml");
         let s = Settings::load_from(

@@ -100,6 +100,9 @@ impl SharingConfig {
                 "sharing delivery backoffs must be positive and the timeout 1–120 s".into(),
             );
         }
+        if d.long_poll > Duration::from_secs(60) {
+            return Err("sharing.poll_wait_ms must be at most 60000".into());
+        }
         Ok(())
     }
 }
@@ -125,6 +128,9 @@ pub struct SharingSection {
     pub delivery_max_backoff_secs: u64,
     /// Timeout of one push, in seconds. Default 10.
     pub delivery_timeout_secs: u64,
+    /// How long a poll (`POST /events`) without `returnImmediately` waits for a SET, in ms
+    /// (0 to 60000). Default 10000.
+    pub poll_wait_ms: u64,
 }
 
 impl Default for SharingSection {
@@ -144,6 +150,7 @@ impl From<SharingConfig> for SharingSection {
             delivery_initial_backoff_ms: c.delivery.initial_backoff.as_millis() as u64,
             delivery_max_backoff_secs: c.delivery.max_backoff.as_secs(),
             delivery_timeout_secs: c.delivery.request_timeout.as_secs(),
+            poll_wait_ms: c.delivery.long_poll.as_millis() as u64,
         }
     }
 }
@@ -165,6 +172,7 @@ impl From<SharingSection> for SharingConfig {
                 max_backoff: Duration::from_secs(s.delivery_max_backoff_secs),
                 max_retries: s.delivery_max_retries,
                 request_timeout: Duration::from_secs(s.delivery_timeout_secs),
+                long_poll: Duration::from_millis(s.poll_wait_ms),
                 ..defaults.delivery
             },
             ..defaults

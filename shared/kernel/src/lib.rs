@@ -9,6 +9,9 @@
 //!   it causes; [`ActionContext`] is that request acting at a time.
 //! * [`consent_port`] — the types the authorization server and the consent service exchange.
 //! * [`testing`] — the given/when/then harness for aggregates.
+//! * [`schema`] — JSON Schema patterns of the text rules the services' parsers share
+//!   (trimmed, 1 to n characters, control characters refused), so that the OpenAPI document
+//!   states them; [`integer`] reads a JSON integer written as `1.0`, as JSON Schema allows.
 //!
 //! Architecture invariant: this crate does no IO and knows nothing about HTTP, storage or
 //! async runtimes. It never reads the clock itself: time is passed in.
@@ -18,6 +21,8 @@ pub mod consent_port;
 pub mod context;
 pub mod event;
 pub mod id;
+pub mod integer;
+pub mod schema;
 pub mod testing;
 pub mod time;
 

@@ -1,8 +1,14 @@
-//! Prepares a running hub for the consent-checked read benchmark (`tests/perf/sharing-bench.sh`):
-//! onboards a data recipient, adds a customer, publishes 20 accounts for them as the bank,
-//! has the customer authorise a `ReadAccountsBasic` consent through the real pages, and prints
-//! `{"access_token": …, "admin_token": …, "consents_token": …}` — a consent-bound token, a bank
-//! staff token and the recipient's `consents:read consents:write` client_credentials token.
+//! Prepares a running hub for the consent-checked read benchmark (`tests/perf/sharing-bench.sh`)
+//! and for API fuzzing (`tests/fuzz/schemathesis.sh`): onboards a data recipient (also an
+//! offer partner), adds a customer, publishes 20 accounts for them as the bank, has the
+//! customer authorise a `ReadAccountsBasic` consent through the real pages, and prints
+//! `{"access_token": …, "admin_token": …, "consents_token": …, "partner_id": …,
+//! "basic_client": {"client_id", "client_secret"}, "managed_client": {"client_id",
+//! "registration_access_token"}}` — a consent-bound token, a bank staff token, the recipient's
+//! client_credentials token for its own APIs (`consents:read consents:write webhooks:manage
+//! offers:read offers:write partner:read`), its partner id, and two more clients registered
+//! with its software statement (RFC 7591): one authenticating with `client_secret_basic`, one
+//! whose registration may be managed (RFC 7592) and deleted.
 //!
 //! `consent_token <hub base URL> <hub data dir> [--dpop <key dir>]` (the CLI runs against the
 //! same data dir). With `--dpop`, the access token printed is sender-constrained (RFC 9449):
@@ -10,8 +16,8 @@
 //! (created if absent), so that `dpop_proofs` can sign the requests' proofs with it.
 
 use ecohub_e2e::{
-    PASSWORD, RunningHub, add_customer, authorise_consent, basic_token, create_consent, onboard,
-    refresh_with_dpop, send,
+    CALLBACK, Hub, PASSWORD, RunningHub, add_customer, authorise_consent, basic_token,
+    create_consent, onboard, refresh_with_dpop, send,
 };
 use ecohub_kernel::{Clock, SystemClock, Timestamp};
 use ecohub_testkit::{Browser, loopback_client};
@@ -37,8 +43,8 @@ async fn main() {
         &[],
         base,
         "Benchmark Travel Ltd",
-        &["data_recipient"],
-        "consents:write consents:read data:read",
+        &["data_recipient", "offer_partner"],
+        PARTNER_SCOPE,
     )
     .await;
     let customer = add_customer(dir, &[], "bench");
@@ -97,11 +103,47 @@ async fn main() {
         let key = ring.signing_key(SystemClock.now()).expect("DPoP key");
         tokens = refresh_with_dpop(&hub, &recipient, &tokens.refresh_token, &key).await;
     }
-    // The recipient's own client_credentials token for the consent API (API fuzzing).
-    let consents_token = recipient.token(&hub, "consents:read consents:write").await;
+    // API fuzzing: the recipient's own client_credentials token for its APIs, and two more
+    // clients registered with its software statement.
+    let consents_token = recipient.token(&hub, CLIENT_SCOPE).await;
+    let (status, statement) = send(
+        http.get(hub.url(&format!(
+            "/partners/applications/{}/software-statement",
+            recipient.partner_id
+        )))
+        .bearer_auth(&consents_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{statement}");
+    let register = |method: &str| {
+        http.post(hub.url("/register")).json(&json!({
+            "software_statement": statement["software_statement"],
+            "token_endpoint_auth_method": method,
+            "redirect_uris": [CALLBACK],
+            "grant_types": ["client_credentials", "authorization_code", "refresh_token"],
+            "scope": PARTNER_SCOPE
+        }))
+    };
+    let (status, basic) = send(register("client_secret_basic")).await;
+    assert_eq!(status, 201, "{basic}");
+    let (status, managed) = send(register("client_secret_basic")).await;
+    assert_eq!(status, 201, "{managed}");
     println!(
         "{}",
         json!({"access_token": tokens.access_token, "admin_token": staff.maker,
-            "consents_token": consents_token})
+            "consents_token": consents_token, "partner_id": recipient.partner_id,
+            "basic_client": {"client_id": basic["client_id"],
+                "client_secret": basic["client_secret"]},
+            "managed_client": {"client_id": managed["client_id"],
+                "registration_access_token": managed["registration_access_token"]}})
     );
 }
+
+/// What the recipient's clients are registered for.
+const PARTNER_SCOPE: &str =
+    "consents:write consents:read data:read webhooks:manage offers:read offers:write partner:read";
+
+/// The recipient's client_credentials token: everything but `data:read`, which only a
+/// consent grants.
+const CLIENT_SCOPE: &str =
+    "consents:read consents:write webhooks:manage offers:read offers:write partner:read";

@@ -484,7 +484,7 @@ pub async fn create_staff_client(
     now: Timestamp,
 ) -> Result<StaffClientCredentials, StaffClientError> {
     let description = description.trim();
-    if description.is_empty() || description.len() > 200 {
+    if description.is_empty() || description.chars().count() > 200 {
         return Err(StaffClientError::Invalid(
             "description must have 1 to 200 characters".into(),
         ));

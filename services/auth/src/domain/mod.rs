@@ -14,8 +14,8 @@ pub mod login;
 mod partner;
 
 pub use client::{
-    AuthMethod, Client, ClientCommand, ClientError, ClientKind, ClientMetadata, DeleteClient,
-    GrantType, RegisterClient, RegisteredClient, STAFF_SCOPES, UpdateClient,
+    AuthMethod, BANK_CLIENT_SCOPES, Client, ClientCommand, ClientError, ClientKind, ClientMetadata,
+    DeleteClient, GrantType, RegisterClient, RegisteredClient, STAFF_SCOPES, UpdateClient,
 };
 pub use customer::{
     Customer, CustomerCommand, CustomerError, CustomerEvent, RegisterCustomer, RegisteredCustomer,

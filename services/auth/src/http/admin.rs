@@ -3,22 +3,53 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use ecohub_http::{ApiError, ErrorCode};
+use ecohub_kernel::schema::{self, Controls};
 use ecohub_security::{AdminScope, Authenticated};
 use serde::Deserialize;
+use utoipa::openapi::Object;
 
 use crate::application::registration::{
     StaffClientCredentials, StaffClientError, create_staff_client,
 };
+use crate::domain::BANK_CLIENT_SCOPES;
 
 /// A staff client to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffClient {
-    /// What the client is for (1 to 200 characters).
+    /// What the client is for (1 to 200 characters once trimmed).
+    #[schema(schema_with = description_schema)]
     pub description: String,
     /// Space-separated scopes, a non-empty subset of `admin audit offers:manage offers:decide data:publish` (`data:publish`:
     /// the bank's own data feeds, publishing as provider `bank`).
+    #[schema(schema_with = scope_schema)]
     pub scope: String,
+}
+
+/// A staff client's scope: one or more of [`BANK_CLIENT_SCOPES`], separated (and possibly
+/// surrounded) by spaces, as `parse_scope` splits it.
+pub(crate) fn staff_scope_pattern() -> String {
+    let one = format!("(?:{})", BANK_CLIENT_SCOPES.join("|"));
+    format!("^ *{one}(?: +{one})* *$")
+}
+
+fn description_schema() -> Object {
+    schema::text(200, Controls::Allowed)
+        .description(Some(
+            "What the client is for: 1 to 200 characters once trimmed.",
+        ))
+        .examples(["compliance officer"])
+        .build()
+}
+
+fn scope_schema() -> Object {
+    schema::string(staff_scope_pattern())
+        .description(Some(format!(
+            "Space-separated scopes, a non-empty subset of `{}` (`data:publish`: the bank's own data feeds, publishing as provider `bank`).",
+            BANK_CLIENT_SCOPES.join(" ")
+        )))
+        .examples(["audit"])
+        .build()
 }
 
 /// Creates a staff client (`client_secret_basic`, scopes ⊆ `admin audit offers:manage offers:decide data:publish`); the secret is

@@ -13,9 +13,54 @@ use crate::index::ConsentSummary;
 #[serde(deny_unknown_fields)]
 pub struct PurposeDto {
     /// Purpose code (`travel-offers`): lowercase letters, digits, `-`, `_`; 1 to 64.
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$", example = "travel-offers")]
     pub code: String,
     /// The purpose, as the customer will read it (1 to 500 characters).
+    #[schema(schema_with = purpose_text)]
     pub text: String,
+}
+
+fn purpose_text() -> utoipa::openapi::Object {
+    ecohub_kernel::schema::text(500, ecohub_kernel::schema::Controls::Refused)
+        .description(Some(
+            "The purpose, as the customer will read it: 1 to 500 characters once trimmed, no control characters.",
+        ))
+        .examples(["Personalised travel offers"])
+        .build()
+}
+
+fn permissions() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    let codes = Permission::ALL.map(Permission::code);
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(codes)),
+        )
+        .min_items(Some(1))
+        .unique_items(true)
+        .description(Some(
+            "Permission codes, at least one, no duplicates (see the catalogue; OBIE combination rules apply).",
+        ))
+        .examples([serde_json::json!(["ReadAccountsBasic", "ReadBalances"])])
+        .build()
+        .into()
+}
+
+fn data_providers() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(ecohub_kernel::schema::string(format!(
+            "^(?:bank|{})$",
+            ecohub_kernel::schema::ID
+        )))
+        .min_items(Some(1))
+        .unique_items(true)
+        .description(Some(
+            "Data providers concerned: `bank` or ids of active partners with the `data_provider` role; at least one, no duplicates.",
+        ))
+        .examples([serde_json::json!(["bank"])])
+        .build()
+        .into()
 }
 
 /// A consent request.
@@ -23,6 +68,7 @@ pub struct PurposeDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateConsentRequest {
     /// Permission codes (see the catalogue; OBIE combination rules apply).
+    #[schema(schema_with = permissions)]
     pub permissions: Vec<String>,
     /// Purpose.
     pub purpose: PurposeDto,
@@ -36,6 +82,7 @@ pub struct CreateConsentRequest {
     pub transaction_to: Option<Timestamp>,
     /// Data providers concerned: `bank` or ids of active partners with the `data_provider`
     /// role; at least one.
+    #[schema(schema_with = data_providers)]
     pub data_providers: Vec<String>,
 }
 

@@ -9,3 +9,4 @@ mod health;
 mod migrate;
 mod openapi;
 mod pairwise;
+mod schema;

@@ -98,6 +98,9 @@ fn the_document_states_what_the_server_does() {
         ("get", "/customer/consents/{consent_id}/receipt", &["400"]),
         // …and as the partner (consents:write): a body that is not JSON gets 415.
         ("post", "/consents", &["415"]),
+        // …and as the partner's own client (webhooks:manage).
+        ("post", "/event-subscriptions", &["413", "415"]),
+        ("post", "/events", &["413", "415"]),
     ] {
         let responses = &op(method, path)["responses"];
         for status in statuses {
@@ -170,4 +173,31 @@ fn the_document_states_what_the_server_does() {
             );
         }
     }
+}
+
+/// No two services name different schemas alike: merging their documents would keep one and
+/// point the other's operations at it (the offers' proposition history was answered with the
+/// consents' `HistoryView` schema that way, found by Schemathesis).
+#[test]
+fn no_two_services_share_a_schema_name() {
+    let mut seen: std::collections::BTreeMap<String, (String, Value)> = Default::default();
+    let mut clashes = Vec::new();
+    for service in ecohub::services::MOUNTED {
+        let doc = serde_json::to_value((service.openapi)()).unwrap();
+        for (name, schema) in doc["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            match seen.get(name) {
+                Some((other, earlier)) if earlier != schema => {
+                    clashes.push(format!("{other} and {} define {name}", service.name));
+                }
+                _ => {
+                    seen.insert(name.clone(), (service.name.to_owned(), schema.clone()));
+                }
+            }
+        }
+    }
+    assert!(clashes.is_empty(), "differently: {clashes:?}");
 }

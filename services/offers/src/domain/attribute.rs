@@ -69,8 +69,10 @@ pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttributeSource {
     /// The dataset (in the sharing catalogue).
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$", example = "customer_profile")]
     pub dataset: String,
     /// The field, as a JSON pointer into a record's data (`/monthly_income`).
+    #[schema(pattern = "^/", max_length = 200, example = "/monthly_income")]
     pub pointer: String,
 }
 
@@ -104,7 +106,7 @@ impl AttributeDefinition {
             return Err(Invalid::new("/description", "must be 1 to 500 characters"));
         }
         check_name("/source/dataset", &source.dataset)?;
-        if !source.pointer.starts_with('/') || source.pointer.len() > 200 {
+        if !source.pointer.starts_with('/') || source.pointer.chars().count() > 200 {
             return Err(Invalid::new(
                 "/source/pointer",
                 "must be a JSON pointer (starting with /), at most 200 characters",

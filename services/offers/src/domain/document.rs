@@ -63,11 +63,14 @@ pub struct ProductDoc {
     /// Its kind.
     pub kind: ProductKind,
     /// The bank's product code.
+    #[schema(schema_with = super::document_schema::product_code)]
     pub code: String,
     /// Its name as customers see it.
+    #[schema(schema_with = super::document_schema::product_name)]
     pub name: String,
     /// Contractual terms, by name (`{"term_months": "12-60"}`).
     #[serde(default)]
+    #[schema(schema_with = super::document_schema::terms)]
     pub terms: BTreeMap<String, String>,
 }
 
@@ -76,12 +79,15 @@ pub struct ProductDoc {
 #[serde(deny_unknown_fields)]
 pub struct BenefitDoc {
     /// The co-brand partner (it must accept each version before it is published).
+    #[schema(schema_with = super::document_schema::partner_id)]
     pub partner_id: String,
     /// Its kind.
     pub kind: BenefitKind,
     /// What the customer gets.
+    #[schema(schema_with = super::document_schema::text_500)]
     pub description: String,
     /// Its value as shown ("12 months free", "10 %").
+    #[schema(schema_with = super::document_schema::text_200)]
     pub value: String,
 }
 
@@ -108,6 +114,7 @@ pub struct AvailabilityDoc {
     #[serde(default)]
     pub audience: AudienceDoc,
     /// Through which channels (at least one).
+    #[schema(min_items = 1)]
     pub channels: Vec<Channel>,
     /// From when (RFC 3339), if not at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,12 +129,15 @@ pub struct AvailabilityDoc {
 #[serde(deny_unknown_fields)]
 pub struct PriceDoc {
     /// Interest or premium rate, in percent (0 to 100).
+    #[schema(minimum = 0, maximum = 100)]
     pub rate_percent: f64,
     /// Commission, in percent (0 to 100).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
     pub commission_percent: f64,
     /// Fixed fees, in the product's currency (≥ 0).
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub fees: f64,
 }
 
@@ -136,9 +146,10 @@ pub struct PriceDoc {
 #[serde(deny_unknown_fields)]
 pub struct PricingRuleDoc {
     /// Its name, shown in explanations.
+    #[schema(schema_with = super::document_schema::text_200)]
     pub name: String,
     /// A condition (JSONLogic) over attributes, `params.<name>` and `personas.<name>`.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::document_schema::condition)]
     pub condition: Value,
     /// The price.
     #[serde(flatten)]
@@ -162,16 +173,19 @@ pub struct PricingDoc {
 #[serde(deny_unknown_fields)]
 pub struct AddOnDoc {
     /// Its name.
+    #[schema(schema_with = super::document_schema::text_200)]
     pub name: String,
     /// Its kind.
     pub kind: BenefitKind,
     /// The partner providing it, when it is a partner's (a co-brand partner then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::document_schema::optional_partner_id)]
     pub partner_id: Option<String>,
     /// What the customer gets.
+    #[schema(schema_with = super::document_schema::text_500)]
     pub description: String,
     /// When it is included (JSONLogic, as pricing conditions).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::document_schema::condition)]
     pub condition: Value,
 }
 
@@ -212,8 +226,10 @@ pub struct AddOnDoc {
 }))]
 pub struct PropositionDoc {
     /// Its name ("Globetrotter personal loan").
+    #[schema(schema_with = super::document_schema::text_200)]
     pub name: String,
     /// What it is.
+    #[schema(schema_with = super::document_schema::text_2000)]
     pub description: String,
     /// The bank product.
     pub product: ProductDoc,
@@ -233,17 +249,19 @@ pub struct PropositionDoc {
     #[serde(default)]
     pub add_ons: Vec<AddOnDoc>,
     /// Ranking priority (higher first), 0 to 1000.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ecohub_kernel::integer::u32")]
+    #[schema(maximum = 1000)]
     pub priority: u32,
     /// Business value used by ranking (≥ 0).
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub business_value: f64,
     /// Its own contact limits; each one absent follows the global policy (`[offers.policy]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_policy: Option<super::contact::PropositionPolicy>,
     /// The persona versions this version is pinned to, by name. On input, a persona used
     /// but not listed is pinned to its latest version.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ecohub_kernel::integer::map_u32")]
     pub personas: BTreeMap<String, u32>,
 }
 

@@ -297,7 +297,7 @@ impl Condition {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The (sub-)condition.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::document_schema::sub_condition)]
     pub condition: Value,
     /// Whether it held.
     pub held: bool,

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod contact_event;
 pub mod decision;
 pub mod document;
+pub(crate) mod document_schema;
 pub mod evaluation;
 pub mod event;
 pub mod expression;

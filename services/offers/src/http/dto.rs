@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::schema;
 use crate::application::HistoryEntry;
 use crate::domain::{
     Attribute, AttributeSource, AttributeType, Channel, Evaluation, Persona, PersonaMatch,
@@ -22,6 +23,7 @@ pub struct AttributeRequest {
     /// Its type (it never changes once defined).
     pub r#type: AttributeType,
     /// What it means (1 to 500 characters).
+    #[schema(schema_with = schema::attribute_description)]
     pub description: String,
     /// Where its values come from.
     pub source: AttributeSource,
@@ -72,12 +74,14 @@ pub struct AttributeList {
 #[serde(deny_unknown_fields)]
 pub struct PersonaRequest {
     /// Display title (1 to 200 characters).
+    #[schema(schema_with = schema::persona_title)]
     pub title: String,
     /// What it is for (1 to 2000 characters).
+    #[schema(schema_with = schema::persona_description)]
     pub description: String,
     /// Who belongs to it: a JSONLogic condition over attribute names (`==`, `!=`, `<`,
     /// `<=`, `>`, `>=`, `in`, `and`, `or`, `!`, `var`).
-    #[schema(value_type = Object, example = json!({"==": [{"var": "is_globetrotter"}, true]}))]
+    #[schema(schema_with = crate::domain::document_schema::persona_condition)]
     pub condition: Value,
 }
 
@@ -91,7 +95,7 @@ pub struct PersonaVersionView {
     /// Description.
     pub description: String,
     /// The condition.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::domain::document_schema::condition)]
     pub condition: Value,
     /// Who wrote it.
     pub defined_by: String,
@@ -145,7 +149,7 @@ pub struct PersonaDryRunRequest {
     /// The bank's customer id.
     pub customer_id: String,
     /// The version (default: the latest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ecohub_kernel::integer::option_u32")]
     pub version: Option<u32>,
 }
 
@@ -235,11 +239,14 @@ pub struct PropositionList {
     pub propositions: Vec<PropositionView>,
 }
 
-/// A reason (rejection, withdrawal, retirement).
+/// A reason (rejection, withdrawal, retirement). Named `PropositionReason` in the document,
+/// apart from the partners' `ReasonRequest`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PropositionReason)]
 pub struct ReasonRequest {
     /// Why (1 to 500 characters).
+    #[schema(schema_with = schema::reason)]
     pub reason: String,
 }
 
@@ -286,8 +293,10 @@ impl From<&HistoryEntry> for HistoryItem {
     }
 }
 
-/// A proposition's history, oldest first.
+/// A proposition's history, oldest first. Named `PropositionHistory` in the document, apart
+/// from the consents' `HistoryView`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PropositionHistory)]
 pub struct HistoryView {
     /// Every change, with who and when.
     pub events: Vec<HistoryItem>,
@@ -302,7 +311,7 @@ pub struct DryRunRequest {
     /// The bank's customer id (its `customer_profile` records are read).
     pub customer_id: String,
     /// The version (default: the published one, else the newest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ecohub_kernel::integer::option_u32")]
     pub version: Option<u32>,
     /// The channel asked for.
     #[serde(default)]

@@ -12,6 +12,7 @@ pub(crate) mod dto;
 mod openapi;
 mod partner;
 mod reports;
+mod schema;
 mod staff;
 
 use actix_web::web;

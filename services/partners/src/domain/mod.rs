@@ -25,6 +25,7 @@ pub use command::{
     ApplyForPartnership, ApprovePartner, OffboardPartner, PartnerCommand, RecordVerification,
     RegisterWebhook, ReinstatePartner, RejectPartner, RemoveWebhook, SuspendPartner,
 };
+pub(crate) use country::ASSIGNED as ASSIGNED_COUNTRIES;
 pub use event::PartnerEvent;
 pub use partner::{
     Application, MAX_ACTIVE_WEBHOOKS, MAX_CONTACTS, MAX_EVENT_TYPE_FILTERS, MAX_REDIRECT_URIS,

@@ -11,6 +11,7 @@ use ecohub_kernel::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::schema;
 use crate::directory::DirectoryEntry;
 use crate::domain::{
     ApplyForPartnership, ApprovePartner, CheckKind, CheckResult, Contact, ContactEmail,
@@ -139,13 +140,13 @@ pub(crate) fn pointer_of(field: &str) -> String {
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     /// Full name, 1 to 200 characters.
-    #[schema(example = "Ada Lovelace")]
+    #[schema(schema_with = schema::contact_name)]
     pub name: String,
     /// Email address.
-    #[schema(example = "ada@travelco.example")]
+    #[schema(schema_with = schema::contact_email)]
     pub email: String,
     /// `business`, `technical`, `compliance` or `security`.
-    #[schema(example = "technical")]
+    #[schema(value_type = ContactRoleDto, example = "technical")]
     pub role: String,
 }
 
@@ -154,21 +155,22 @@ pub struct ContactInput {
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
     /// Registered legal name, 1 to 200 characters.
-    #[schema(example = "TravelCo GmbH")]
+    #[schema(schema_with = schema::legal_name)]
     pub legal_name: String,
     /// Number in the national company registry.
-    #[schema(example = "HRB 123456")]
+    #[schema(schema_with = schema::registration_number)]
     pub registration_number: String,
     /// Country of registration, ISO 3166-1 alpha-2, uppercase.
-    #[schema(example = "DE")]
+    #[schema(schema_with = schema::country)]
     pub country: String,
     /// Public website, `https` on a domain name.
-    #[schema(example = "https://travelco.example")]
+    #[schema(schema_with = schema::website)]
     pub website: String,
     /// 1 to 10 contacts.
+    #[schema(min_items = 1, max_items = 10)]
     pub contacts: Vec<ContactInput>,
     /// At least one of `data_recipient`, `data_provider`, `offer_partner`.
-    #[schema(example = json!(["data_recipient"]))]
+    #[schema(value_type = Vec<RoleDto>, min_items = 1, example = json!(["data_recipient"]))]
     pub requested_roles: Vec<String>,
 }
 
@@ -229,13 +231,13 @@ impl ApplyRequest {
 pub struct VerificationRequest {
     /// `registry_check`, `sanctions_screening`, or another check's name (1 to 64 lowercase
     /// letters, digits or `_`).
-    #[schema(example = "registry_check")]
+    #[schema(schema_with = schema::check)]
     pub check: String,
     /// `passed`, `failed` or `inconclusive`.
-    #[schema(example = "passed")]
+    #[schema(value_type = CheckResultDto, example = "passed")]
     pub result: String,
     /// Where the evidence is kept (a registry extract number, a case id), 1 to 500 characters.
-    #[schema(example = "Handelsregister extract 2026-0042")]
+    #[schema(schema_with = schema::evidence)]
     pub evidence: String,
 }
 
@@ -264,14 +266,15 @@ impl VerificationRequest {
 pub struct ApproveRequest {
     /// Roles granted, a non-empty subset of those requested; omitted grants all requested.
     #[serde(default)]
-    #[schema(example = json!(["data_recipient"]))]
+    #[schema(value_type = Option<Vec<RoleDto>>, min_items = 1, example = json!(["data_recipient"]))]
     pub roles: Option<Vec<String>>,
     /// Redirect URIs the partner's OAuth clients may register (0 to 20): `https`, or `http`
     /// to a loopback host outside production.
-    #[schema(example = json!(["https://travelco.example/callback"]))]
+    #[schema(schema_with = schema::redirect_uris)]
     pub redirect_uris: Vec<String>,
     /// Optional remark for the record (staff only).
     #[serde(default)]
+    #[schema(schema_with = schema::note)]
     pub note: Option<String>,
 }
 
@@ -311,7 +314,7 @@ impl ApproveRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     /// 1 to 500 characters; shown to the partner.
-    #[schema(example = "unusual traffic under investigation")]
+    #[schema(schema_with = schema::reason)]
     pub reason: String,
 }
 
@@ -330,12 +333,12 @@ impl ReasonRequest {
 pub struct WebhookRequest {
     /// Where notifications are delivered: `https` (or `http` to a loopback host outside
     /// production).
-    #[schema(example = "https://travelco.example/hooks/ecohub")]
+    #[schema(schema_with = schema::webhook_url)]
     pub url: String,
     /// Event types to deliver (exact names or prefixes ending in `*`, up to 50); omitted or
     /// empty means every type.
     #[serde(default)]
-    #[schema(example = json!(["Consent*"]))]
+    #[schema(schema_with = schema::event_types)]
     pub event_types: Option<Vec<String>>,
 }
 
@@ -443,6 +446,32 @@ impl From<Role> for RoleDto {
             Role::OfferPartner => RoleDto::OfferPartner,
         }
     }
+}
+
+/// What a contact is responsible for at the partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRoleDto {
+    /// Commercial relationship and legal notices.
+    Business,
+    /// Integration and incidents.
+    Technical,
+    /// Regulatory and audit questions.
+    Compliance,
+    /// Security incidents and key compromise.
+    Security,
+}
+
+/// The outcome of a verification check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResultDto {
+    /// The check passed.
+    Passed,
+    /// The check failed.
+    Failed,
+    /// The check could not decide.
+    Inconclusive,
 }
 
 fn roles(set: &BTreeSet<Role>) -> Vec<RoleDto> {
@@ -608,6 +637,7 @@ pub struct ContactView {
     /// Email address.
     pub email: String,
     /// `business`, `technical`, `compliance` or `security`.
+    #[schema(value_type = ContactRoleDto)]
     pub role: String,
 }
 
@@ -635,6 +665,7 @@ pub struct VerificationView {
     /// What was checked (`registry_check`, `sanctions_screening`, or another name).
     pub check: String,
     /// `passed`, `failed` or `inconclusive`.
+    #[schema(value_type = CheckResultDto)]
     pub result: String,
     /// Where the evidence is kept.
     pub evidence: String,

@@ -12,6 +12,7 @@ mod admin;
 mod applications;
 pub(crate) mod dto;
 mod openapi;
+mod schema;
 mod webhooks;
 
 use actix_web::web;

@@ -37,6 +37,8 @@ use super::{admin, applications, webhooks};
         WebhookRequest,
         StatusDto,
         RoleDto,
+        ContactRoleDto,
+        CheckResultDto,
         ApplicantToken,
         ApplicationLinks,
         ApplicationCreated,

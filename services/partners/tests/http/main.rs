@@ -9,4 +9,5 @@ mod directory;
 mod input;
 mod lifecycle;
 mod openapi;
+mod schema;
 mod support;

@@ -91,6 +91,8 @@ pub struct SubscriptionList {
         (status = 400, description = "Unknown event type or URL not registered (`invalid_request`), or bad body (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `webhooks:manage` or is not a partner's", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["webhooks:manage"])),
 )]
@@ -305,7 +307,12 @@ pub struct PollRequest {
     #[serde(default, rename = "setErrs")]
     pub set_errs: BTreeMap<String, SetError>,
     /// Most SETs to return (default 10, at most 100; 0 only acknowledges).
-    #[serde(default, rename = "maxEvents")]
+    #[serde(
+        default,
+        rename = "maxEvents",
+        deserialize_with = "ecohub_kernel::integer::option_u32"
+    )]
+    #[schema(maximum = 100)]
     pub max_events: Option<u32>,
     /// Answer at once even when nothing is pending (default false: wait a little).
     #[serde(default, rename = "returnImmediately")]
@@ -334,6 +341,8 @@ pub struct PollResponse {
         (status = 400, description = "Malformed body or `maxEvents` over 100", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks `webhooks:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["webhooks:manage"])),
 )]

@@ -1,4 +1,5 @@
 //! Tests of the test kit itself.
 
 mod faulty_store;
+mod schema;
 mod verifier;

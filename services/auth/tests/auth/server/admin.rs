@@ -162,3 +162,59 @@ fn the_openapi_document_describes_every_route_with_its_security() {
         json!([{"basic": []}, {"private_key_jwt": []}])
     );
 }
+
+/// The document states what `POST /admin/clients` takes (issue 11): a body is created exactly
+/// when its `description` and `scope` match the document's patterns. The description counts
+/// characters, not bytes, as the document says.
+#[actix_web::test]
+async fn staff_client_bodies_are_taken_exactly_when_the_document_says() {
+    use ecohub_testkit::properties::Pattern;
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(ecohub_auth::AuthApi::openapi()).unwrap();
+    let schema = &doc["components"]["schemas"]["CreateStaffClient"];
+    let description = Pattern::at(schema, "/properties/description/pattern");
+    let scope = Pattern::at(schema, "/properties/scope/pattern");
+    let hub = Hub::new();
+    let (client_id, secret) = ecohub_auth::bootstrap_admin(hub.store.as_ref(), t0())
+        .await
+        .unwrap();
+    let admin = basic(&client_id.to_string(), &secret);
+    let reply = hub.token("grant_type=client_credentials", &[admin]).await;
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    let long = "é".repeat(200);
+    let too_long = "é".repeat(201);
+    let padded = format!("  {long}\n");
+    for (d, s) in [
+        ("feeds", "data:publish"),
+        (long.as_str(), "audit"),
+        (too_long.as_str(), "audit"),
+        (padded.as_str(), "audit"),
+        ("", "audit"),
+        (" \t", "audit"),
+        ("tab\tinside", "audit"),
+        ("x", "  admin   audit offers:manage "),
+        ("x", "admin admin"),
+        ("x", ""),
+        ("x", "   "),
+        ("x", "admin\taudit"),
+        ("x", "partner:read"),
+        ("x", "Admin"),
+        ("x", "admin,audit"),
+    ] {
+        let expected = description.matches(d) && scope.matches(s);
+        let reply = hub
+            .send(
+                TestRequest::post()
+                    .uri("/admin/clients")
+                    .insert_header(("authorization", format!("Bearer {token}")))
+                    .set_json(json!({"description": d, "scope": s})),
+            )
+            .await;
+        let status = if expected {
+            StatusCode::CREATED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(reply.status, status, "{d:?} {s:?}: {}", reply.body);
+    }
+}
