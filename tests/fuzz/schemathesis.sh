@@ -15,7 +15,7 @@
 #               and the session's CSRF token in `x-csrf-token`;
 #   registration — a client's registration access token, on its RFC 7592 routes only
 #               (/register/{client_id}, which may delete it);
-#   admin     — a staff client with `admin audit offers:manage data:publish`.
+#   admin     — a staff client with `admin audit offers:manage offers:decide data:publish`.
 # The hub and Schemathesis run in a network namespace of their own with only loopback
 # (`unshare --net`, as root): the webhook and subscription URLs Schemathesis registers are
 # pushed to by the hub, and must reach no other host.
@@ -101,9 +101,9 @@ managed_token=$(client managed_client registration_access_token)
 # Admin: a staff client with every staff scope, client_credentials by client_secret_basic.
 client=$(curl -sf "$hub/admin/clients" -H "Authorization: Bearer $maker" \
   -H 'Content-Type: application/json' \
-  -d '{"description":"schemathesis staff","scope":"admin audit offers:manage data:publish"}')
+  -d '{"description":"schemathesis staff","scope":"admin audit offers:manage offers:decide data:publish"}')
 admin_token=$(json "$(curl -sf "$hub/token" -u "$(json "$client" client_id):$(json "$client" client_secret)" \
-  -d grant_type=client_credentials -d 'scope=admin audit offers:manage data:publish')" access_token)
+  -d grant_type=client_credentials -d 'scope=admin audit offers:manage offers:decide data:publish')" access_token)
 
 # Customer: sign in as "bench" (consent_token's customer and password) through the login form.
 login_page=$(curl -sf -D "$work/login.headers" "$hub/login")

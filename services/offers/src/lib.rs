@@ -9,7 +9,8 @@
 //! * [`decisions`] — deciding offers for a customer, recording them and their responses.
 //! * [`index`] — the proposition list (read model); [`outcomes`] — offer outcomes per
 //!   proposition and persona (read model); [`funnel`] — the offer funnel for reports (read
-//!   model); [`expiry`] — open offers by expiry and the job recording `OfferExpired`.
+//!   model); [`expiry`] — open offers by expiry (read model).
+//! * [`jobs`] — the job recording `OfferExpired` for offers nobody answered in time.
 //! * [`ports`] — partner standing and customer records, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
@@ -21,15 +22,16 @@ pub mod expiry;
 pub mod funnel;
 pub mod http;
 pub mod index;
+pub mod jobs;
 pub mod outcomes;
 pub mod ports;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
 pub use config::OffersConfig;
 pub use decisions::{DecidedOffer, Decision, DecisionRequest};
-pub use expiry::{run_offer_expiry, spawn_offer_expiry};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
+pub use jobs::{run_offer_expiry, spawn_offer_expiry};
 pub use outcomes::{Outcomes, OutcomesReader};
 pub use ports::{
     CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
