@@ -133,13 +133,14 @@ impl OffersState {
             )
             .into());
         }
-        if request.max_offers == 0 || request.max_offers > self.config.max_offers_per_decision {
-            return Err(Invalid::new(
-                "/max_offers",
-                format!("must be 1 to {}", self.config.max_offers_per_decision),
-            )
-            .into());
+        if request.max_offers == 0 {
+            return Err(Invalid::new("/max_offers", "must be at least 1").into());
         }
+        // More than the configured maximum is lowered to it.
+        let request = DecisionRequest {
+            max_offers: request.max_offers.min(self.config.max_offers_per_decision),
+            ..request
+        };
         let now = self.clock.now();
         let decision_id = DecisionId::new_v7(now);
         let propositions = self.published_now().await?;

@@ -425,11 +425,13 @@ pub async fn authenticate_first(
         .app_data::<web::Data<ProtectedRoutes>>()
         .and_then(|routes| routes.protection(req.method(), req.path()));
     if let Some(protection) = protection {
-        let invalid_key = req
+        // Any idempotency key: the idempotency middleware may answer before the route (400
+        // for a malformed key, a replay, 409 for a key reused with another body), and an
+        // anonymous caller must learn nothing of that.
+        let has_key = req
             .headers()
-            .get(&ecohub_http::idempotency::IDEMPOTENCY_KEY_HEADER)
-            .is_some_and(|key| !key.to_str().is_ok_and(ecohub_http::idempotency::valid_key));
-        if invalid_key || ecohub_http::accept::refusal(&req).is_some() {
+            .contains_key(&ecohub_http::idempotency::IDEMPOTENCY_KEY_HEADER);
+        if has_key || ecohub_http::accept::refusal(&req).is_some() {
             let refusal = match protection {
                 Protection::AccessToken => token_refusal(&req).await,
                 Protection::CustomerSession => session_refusal(&req).await,

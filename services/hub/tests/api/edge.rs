@@ -104,6 +104,30 @@ async fn a_missing_token_is_refused_before_an_invalid_idempotency_key() {
     app.stop().await;
 }
 
+/// A valid idempotency key used before (its first request remembered) gets an anonymous
+/// caller 401, not the 409 of a reused key nor a replay: authentication comes first whenever
+/// a key is sent to a protected route.
+#[tokio::test]
+async fn a_missing_token_is_refused_before_a_reused_idempotency_key() {
+    let app = spawn_app().await;
+    let send = |body: &'static str| {
+        app.client
+            .post(app.url("/offers/responses"))
+            .header("x-idempotency-key", "k-1")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in ["{}", "{\"other\": true}", "{}"] {
+        let res = send(body).await.unwrap();
+        assert_eq!(res.status(), 401, "{body}");
+        assert!(res.headers().get("x-idempotent-replayed").is_none());
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "unauthorized", "{body}");
+    }
+    app.stop().await;
+}
+
 /// Reads from `stream` until the server closes it (or `limit` passes), returning what came.
 async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> String {
     use tokio::io::AsyncReadExt;

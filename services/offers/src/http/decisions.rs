@@ -37,7 +37,8 @@ pub struct DecisionBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: Map<String, Value>,
-    /// At most this many offers (default 3; at most `offers.max_offers_per_decision`).
+    /// At most this many offers (default 3; more than `offers.max_offers_per_decision`, 10 by
+    /// default, is lowered to it).
     #[serde(default = "three")]
     #[schema(minimum = 1, maximum = 100)]
     pub max_offers: u32,

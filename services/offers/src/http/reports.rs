@@ -29,6 +29,11 @@ pub struct FunnelQuery {
     pub channel: Option<Channel>,
     /// `*`: a row per persona (an offer counts under every persona its customer matched);
     /// a persona's name: that persona's rows; absent: rows over every customer.
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^(\*|[a-z][a-z0-9_]{0,63})$"
+    )]
     pub persona: Option<String>,
     /// Only propositions co-branded by this partner.
     pub partner_id: Option<Uuid>,
@@ -142,10 +147,15 @@ pub(crate) async fn funnel(
     let q = query.into_inner();
     let from = instant("from", &q.from)?;
     let to = instant("to", &q.to)?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(invalid("to", "must be after from"));
+    if let Some(p) = &q.persona {
+        let ok = p == "*"
+            || (p.len() <= 64
+                && p.starts_with(|c: char| c.is_ascii_lowercase())
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        if !ok {
+            return Err(invalid("persona", "must be * or a persona's name"));
+        }
     }
     let filter = FunnelFilter {
         proposition_id: q.proposition_id.map(PropositionId::from_uuid),

@@ -95,7 +95,6 @@ async fn bad_decisions_are_refused_naming_the_field_and_record_nothing() {
     for (patch, field) in [
         (json!({"placement": "Home Banner"}), "/placement"),
         (json!({"max_offers": 0}), "/max_offers"),
-        (json!({"max_offers": 11}), "/max_offers"),
         (json!({"customer_id": ""}), "/customer_id"),
     ] {
         let mut body = decision_body("cust-1");
@@ -453,7 +452,8 @@ async fn the_funnel_reports_presented_viewed_accepted_declined_per_channel_and_p
     // Bad input; the channel's token cannot read reports.
     for bad in [
         "from=yesterday",
-        "from=2027-01-02T00:00:00Z&to=2027-01-01T00:00:00Z",
+        "persona=",
+        "persona=Not+A+Name",
         "cursor=nope",
         "page_size=0",
         "format=xls",
