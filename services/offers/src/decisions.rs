@@ -133,8 +133,8 @@ impl OffersState {
             )
             .into());
         }
-        if request.max_offers == 0 {
-            return Err(Invalid::new("/max_offers", "must be at least 1").into());
+        if !(1..=100).contains(&request.max_offers) {
+            return Err(Invalid::new("/max_offers", "must be 1 to 100").into());
         }
         // More than the configured maximum is lowered to it.
         let request = DecisionRequest {

@@ -23,7 +23,7 @@ pub struct FunnelQuery {
     /// Only this proposition.
     pub proposition_id: Option<Uuid>,
     /// Only this version.
-    #[param(minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     pub version: Option<u32>,
     /// Only this channel.
     pub channel: Option<Channel>,
@@ -147,6 +147,9 @@ pub(crate) async fn funnel(
     let q = query.into_inner();
     let from = instant("from", &q.from)?;
     let to = instant("to", &q.to)?;
+    if q.version == Some(0) {
+        return Err(invalid("version", "must be at least 1"));
+    }
     if let Some(p) = &q.persona {
         let ok = p == "*"
             || (p.len() <= 64

@@ -95,6 +95,7 @@ async fn bad_decisions_are_refused_naming_the_field_and_record_nothing() {
     for (patch, field) in [
         (json!({"placement": "Home Banner"}), "/placement"),
         (json!({"max_offers": 0}), "/max_offers"),
+        (json!({"max_offers": 101}), "/max_offers"),
         (json!({"customer_id": ""}), "/customer_id"),
     ] {
         let mut body = decision_body("cust-1");
@@ -453,6 +454,8 @@ async fn the_funnel_reports_presented_viewed_accepted_declined_per_channel_and_p
     for bad in [
         "from=yesterday",
         "persona=",
+        "version=0",
+        "version=4294967296",
         "persona=Not+A+Name",
         "cursor=nope",
         "page_size=0",
