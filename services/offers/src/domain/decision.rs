@@ -86,17 +86,17 @@ impl Propensity {
     /// of the matched persona with the most presentations (the most evidence; ties by name),
     /// or, when none matched, of the proposition over every customer. `counts(None)` is the
     /// proposition-wide bucket.
-    pub fn for_customer(
+    pub fn for_customer<S: AsRef<str>>(
         prior: Prior,
-        personas: &[String],
+        personas: &[S],
         counts: impl Fn(Option<&str>) -> OutcomeCounts,
     ) -> Self {
         let best = personas
             .iter()
-            .map(|p| (p, counts(Some(p))))
+            .map(|p| (p.as_ref(), counts(Some(p.as_ref()))))
             .max_by(|(a, ca), (b, cb)| ca.presented.cmp(&cb.presented).then(b.cmp(a)));
         match best {
-            Some((p, c)) => Self::of(prior, Some(p.clone()), c),
+            Some((p, c)) => Self::of(prior, Some(p.to_owned()), c),
             None => Self::of(prior, None, counts(None)),
         }
     }
@@ -228,7 +228,7 @@ pub fn rank<'a>(
             version: o.version.number,
             score: rank_score(doc.priority, doc.business_value, propensity.estimate),
             content: &o.version.content,
-            matched,
+            matched: matched.into_iter().map(str::to_owned).collect(),
             propensity,
         });
     }

@@ -335,7 +335,7 @@ pub struct Memberships<'a> {
     data: Value,
     params: Value,
     objected: bool,
-    known: std::collections::HashMap<String, Vec<(u32, bool)>>,
+    known: rustc_hash::FxHashMap<String, Vec<(u32, bool)>>,
 }
 
 impl<'a> Memberships<'a> {
@@ -350,7 +350,7 @@ impl<'a> Memberships<'a> {
             data: data_of(subject, &Map::new(), &Map::new()),
             params: Value::Object(params.clone()),
             objected: subject.objected,
-            known: std::collections::HashMap::new(),
+            known: rustc_hash::FxHashMap::default(),
         }
     }
 
@@ -384,20 +384,20 @@ impl<'a> Memberships<'a> {
 /// [`Memberships::new`]) are checked against the version's schema only when it is otherwise
 /// available (a decision reports the availability reason first); then it agrees with
 /// [`evaluate`] (tested).
-pub fn screen(
-    content: &PropositionContent,
+pub fn screen<'c>(
+    content: &'c PropositionContent,
     memberships: &mut Memberships<'_>,
     context: &Context,
     now: Timestamp,
-) -> Result<(Option<Exclusion>, Vec<String>), Invalid> {
-    let matched: Vec<String> = content
+) -> Result<(Option<Exclusion>, Vec<&'c str>), Invalid> {
+    let matched: Vec<&'c str> = content
         .doc
         .personas
         .iter()
         .filter(|(name, version)| memberships.matches(name, **version))
-        .map(|(name, _)| name.clone())
+        .map(|(name, _)| name.as_str())
         .collect();
-    let is_matched = |n: &String| matched.contains(n);
+    let is_matched = |n: &String| matched.contains(&n.as_str());
     let objected = memberships.objected;
     let excluded = availability(content, &is_matched, objected, context, now);
     if excluded.is_none()

@@ -334,14 +334,14 @@ fn propensity_is_the_beta_bernoulli_mean_of_the_best_evidenced_persona() {
             accepted: 10,
         },
     };
-    let p = Propensity::for_customer(prior, &["prime".into(), "globetrotter".into()], counts);
+    let p = Propensity::for_customer(prior, &["prime", "globetrotter"], counts);
     assert_eq!(
         p.persona.as_deref(),
         Some("globetrotter"),
         "most presentations"
     );
     assert!((p.estimate - 21.0 / 100.0).abs() < 1e-12, "{p:?}");
-    let p = Propensity::for_customer(prior, &[], counts);
+    let p = Propensity::for_customer::<&str>(prior, &[], counts);
     assert_eq!(p.persona, None);
     assert!((p.estimate - 11.0 / 220.0).abs() < 1e-12);
     assert_eq!(rank_score(10, 250.0, 0.2), 500.0);
