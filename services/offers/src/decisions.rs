@@ -391,7 +391,7 @@ impl OffersState {
     /// withdrawal or retirement acknowledged before the decision started is seen.
     async fn published_now(
         &self,
-    ) -> Result<Vec<(PropositionId, crate::domain::Proposition)>, AppError> {
+    ) -> Result<Vec<(PropositionId, std::sync::Arc<crate::domain::Proposition>)>, AppError> {
         let head = self
             .store
             .category_head(&format!("{}-", crate::domain::Proposition::CATEGORY))

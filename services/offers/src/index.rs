@@ -14,7 +14,7 @@ use crate::domain::{PartnerId, Proposition, PropositionEvent, PropositionId};
 /// Reads the proposition list.
 #[derive(Debug, Clone, Default)]
 pub struct PropositionIndexReader {
-    data: Arc<RwLock<BTreeMap<PropositionId, Proposition>>>,
+    data: Arc<RwLock<BTreeMap<PropositionId, Arc<Proposition>>>>,
     /// The position up to which every proposition event has been applied.
     applied: Arc<RwLock<Option<Position>>>,
 }
@@ -37,11 +37,12 @@ impl PropositionIndexReader {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
-            .cloned()
+            .map(|p| (**p).clone())
     }
 
-    /// Every proposition with a published version, in creation order.
-    pub fn published(&self) -> Vec<Proposition> {
+    /// Every proposition with a published version, in creation order (shared, not copied:
+    /// decisions read them on every request).
+    pub fn published(&self) -> Vec<Arc<Proposition>> {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
         data.values()
             .filter(|p| p.published().is_some())
@@ -66,7 +67,7 @@ impl PropositionIndexReader {
             .map(|(_, p)| p)
             .filter(|p| partner.is_none_or(|x| p.partners().contains(&x)))
             .take(limit)
-            .cloned()
+            .map(|p| (**p).clone())
             .collect()
     }
 }
@@ -118,8 +119,11 @@ impl Projection for PropositionIndex {
             let env = e
                 .decode::<PropositionEvent>()
                 .map_err(|err| ProjectionError(err.to_string()))?;
-            let entry = data.remove(&id).unwrap_or_default();
-            data.insert(id, entry.evolve(&env.payload));
+            let entry = data
+                .remove(&id)
+                .map(Arc::unwrap_or_clone)
+                .unwrap_or_default();
+            data.insert(id, Arc::new(entry.evolve(&env.payload)));
         }
         drop(data);
         *self
