@@ -220,15 +220,7 @@ pub fn build(
     ));
     projections.push(ProjectionHandle::spawn(
         store.clone(),
-        offers_projections.outcomes,
-    ));
-    projections.push(ProjectionHandle::spawn(
-        store.clone(),
-        offers_projections.funnel,
-    ));
-    projections.push(ProjectionHandle::spawn(
-        store.clone(),
-        offers_projections.open_offers,
+        offers_projections.contacts,
     ));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());

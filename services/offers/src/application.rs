@@ -39,12 +39,9 @@ pub struct OffersPorts {
 pub struct OffersProjections {
     /// The proposition list.
     pub index: crate::index::PropositionIndex,
-    /// Offer outcomes (propensity evidence).
-    pub outcomes: crate::outcomes::Outcomes,
-    /// The offer funnel (reports).
-    pub funnel: crate::funnel::Funnel,
-    /// Open offers by expiry.
-    pub open_offers: crate::expiry::OpenOffers,
+    /// The read models of the contact ledgers: propensity evidence, the funnel, open offers
+    /// by expiry.
+    pub contacts: crate::views::ContactViews,
 }
 
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
@@ -153,9 +150,7 @@ impl OffersState {
         ports: OffersPorts,
     ) -> (Self, OffersProjections) {
         let (projection, index) = crate::index::PropositionIndex::new();
-        let (outcomes_projection, outcomes) = crate::outcomes::Outcomes::new();
-        let (funnel_projection, funnel) = crate::funnel::Funnel::new();
-        let (open_projection, open_offers) = crate::expiry::OpenOffers::new();
+        let (contacts, outcomes, funnel, open_offers) = crate::views::ContactViews::new();
         (
             Self {
                 store,
@@ -169,9 +164,7 @@ impl OffersState {
             },
             OffersProjections {
                 index: projection,
-                outcomes: outcomes_projection,
-                funnel: funnel_projection,
-                open_offers: open_projection,
+                contacts,
             },
         )
     }

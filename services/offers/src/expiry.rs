@@ -4,11 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use async_trait::async_trait;
-use ecohub_eventstore::{EventFilter, Position, Projection, ProjectionError, RecordedEvent};
-use ecohub_kernel::{Aggregate, Timestamp};
+use ecohub_kernel::Timestamp;
 
-use crate::domain::{ContactEvent, ContactLedger, OfferId};
+use crate::domain::{ContactEvent, OfferId};
 
 #[derive(Debug, Default)]
 struct Data {
@@ -40,53 +38,17 @@ impl OpenOffersReader {
     }
 }
 
-/// Feeds an [`OpenOffersReader`].
-#[derive(Debug)]
-pub struct OpenOffers {
-    reader: OpenOffersReader,
-}
-
-impl OpenOffers {
-    /// A projection and the reader it feeds.
-    pub fn new() -> (OpenOffers, OpenOffersReader) {
-        let reader = OpenOffersReader::default();
-        (
-            OpenOffers {
-                reader: reader.clone(),
-            },
-            reader,
-        )
-    }
-}
-
-#[async_trait]
-impl Projection for OpenOffers {
-    fn name(&self) -> &str {
-        "offers-open"
-    }
-    fn filter(&self) -> EventFilter {
-        EventFilter::streams([format!("{}-", ContactLedger::CATEGORY)])
-    }
-    async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        Ok(None)
-    }
-    async fn apply(
-        &mut self,
-        events: &[RecordedEvent],
-        _: Position,
-    ) -> Result<(), ProjectionError> {
-        let mut data = self.reader.data.write().unwrap_or_else(|e| e.into_inner());
-        for e in events {
-            let event = e
-                .decode::<ContactEvent>()
-                .map_err(|err| ProjectionError(err.to_string()))?
-                .payload;
-            match event {
+impl OpenOffersReader {
+    /// Follows a batch of contact-ledger events (fed by [`crate::views::ContactViews`]).
+    pub(crate) fn apply(&self, events: &[(&str, ContactEvent)]) {
+        let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+        for (stream, event) in events {
+            match event.clone() {
                 ContactEvent::Presented { offer, .. } => {
                     data.due
-                        .insert((offer.expires_at, e.stream.clone(), offer.offer_id));
+                        .insert((offer.expires_at, (*stream).to_owned(), offer.offer_id));
                     data.open
-                        .insert(offer.offer_id, (offer.expires_at, e.stream.clone()));
+                        .insert(offer.offer_id, (offer.expires_at, (*stream).to_owned()));
                 }
                 // Still open: a view is not an answer.
                 ContactEvent::Responded {
@@ -101,10 +63,9 @@ impl Projection for OpenOffers {
                 }
             }
         }
-        Ok(())
     }
-    async fn reset(&mut self) -> Result<(), ProjectionError> {
-        *self.reader.data.write().unwrap_or_else(|e| e.into_inner()) = Data::default();
-        Ok(())
+
+    pub(crate) fn reset(&self) {
+        *self.data.write().unwrap_or_else(|e| e.into_inner()) = Data::default();
     }
 }

@@ -9,13 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
-use async_trait::async_trait;
-use ecohub_eventstore::{EventFilter, Position, Projection, ProjectionError, RecordedEvent};
-use ecohub_kernel::{Aggregate, Timestamp};
+use ecohub_kernel::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{Channel, ContactEvent, ContactLedger, PartnerId, PropositionId, Response};
+use crate::domain::{Channel, ContactEvent, PartnerId, PropositionId, Response};
 
 const DAY_SECS: i64 = 86_400;
 
@@ -171,47 +169,11 @@ impl FunnelReader {
     }
 }
 
-/// Feeds a [`FunnelReader`].
-#[derive(Debug)]
-pub struct Funnel {
-    reader: FunnelReader,
-}
-
-impl Funnel {
-    /// A projection and the reader it feeds.
-    pub fn new() -> (Funnel, FunnelReader) {
-        let reader = FunnelReader::default();
-        (
-            Funnel {
-                reader: reader.clone(),
-            },
-            reader,
-        )
-    }
-}
-
-#[async_trait]
-impl Projection for Funnel {
-    fn name(&self) -> &str {
-        "offers-funnel"
-    }
-    fn filter(&self) -> EventFilter {
-        EventFilter::streams([format!("{}-", ContactLedger::CATEGORY)])
-    }
-    async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        Ok(None)
-    }
-    async fn apply(
-        &mut self,
-        events: &[RecordedEvent],
-        _: Position,
-    ) -> Result<(), ProjectionError> {
-        let mut data = self.reader.data.write().unwrap_or_else(|e| e.into_inner());
-        for e in events {
-            let event = e
-                .decode::<ContactEvent>()
-                .map_err(|err| ProjectionError(err.to_string()))?
-                .payload;
+impl FunnelReader {
+    /// Counts a batch of contact-ledger events (fed by [`crate::views::ContactViews`]).
+    pub(crate) fn apply(&self, events: &[(&str, ContactEvent)]) {
+        let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+        for (_, event) in events {
             let day = event.at().unix_seconds().div_euclid(DAY_SECS);
             let (proposition, version, channel, personas, bump): (
                 _,
@@ -219,7 +181,7 @@ impl Projection for Funnel {
                 _,
                 _,
                 fn(&mut FunnelCounts),
-            ) = match &event {
+            ) = match event {
                 ContactEvent::Presented { offer, .. } => {
                     data.partners
                         .entry((offer.proposition_id, offer.version))
@@ -272,10 +234,9 @@ impl Projection for Funnel {
                 bump(data.rows.entry(key).or_default().entry(day).or_default());
             }
         }
-        Ok(())
     }
-    async fn reset(&mut self) -> Result<(), ProjectionError> {
-        *self.reader.data.write().unwrap_or_else(|e| e.into_inner()) = Data::default();
-        Ok(())
+
+    pub(crate) fn reset(&self) {
+        *self.data.write().unwrap_or_else(|e| e.into_inner()) = Data::default();
     }
 }

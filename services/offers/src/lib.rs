@@ -11,6 +11,7 @@
 //!   proposition and persona (read model); [`funnel`] — the offer funnel for reports (read
 //!   model); [`expiry`] — open offers by expiry (read model).
 //! * [`jobs`] — the job recording `OfferExpired` for offers nobody answered in time.
+//! * [`views`] — the one projection of the contact ledgers feeding those three read models.
 //! * [`ports`] — partner standing and customer records, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
@@ -25,6 +26,7 @@ pub mod index;
 pub mod jobs;
 pub mod outcomes;
 pub mod ports;
+pub mod views;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
 pub use config::OffersConfig;
@@ -32,7 +34,8 @@ pub use decisions::{DecidedOffer, Decision, DecisionRequest};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use jobs::{run_offer_expiry, spawn_offer_expiry};
-pub use outcomes::{Outcomes, OutcomesReader};
+pub use outcomes::OutcomesReader;
 pub use ports::{
     CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
 };
+pub use views::ContactViews;

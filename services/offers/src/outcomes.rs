@@ -5,11 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use async_trait::async_trait;
-use ecohub_eventstore::{EventFilter, Position, Projection, ProjectionError, RecordedEvent};
-use ecohub_kernel::Aggregate;
-
-use crate::domain::{ContactEvent, ContactLedger, OutcomeCounts, PropositionId, Response};
+use crate::domain::{ContactEvent, OutcomeCounts, PropositionId, Response};
 
 type Key = (PropositionId, Option<String>);
 
@@ -32,52 +28,12 @@ impl OutcomesReader {
     }
 }
 
-/// Feeds an [`OutcomesReader`].
-#[derive(Debug)]
-pub struct Outcomes {
-    reader: OutcomesReader,
-}
-
-impl Outcomes {
-    /// A projection and the reader it feeds.
-    pub fn new() -> (Outcomes, OutcomesReader) {
-        let reader = OutcomesReader::default();
-        (
-            Outcomes {
-                reader: reader.clone(),
-            },
-            reader,
-        )
-    }
-}
-
-#[async_trait]
-impl Projection for Outcomes {
-    fn name(&self) -> &str {
-        "offers-outcomes"
-    }
-    fn filter(&self) -> EventFilter {
-        EventFilter::streams([format!("{}-", ContactLedger::CATEGORY)])
-    }
-    async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        Ok(None)
-    }
-    async fn apply(
-        &mut self,
-        events: &[RecordedEvent],
-        _: Position,
-    ) -> Result<(), ProjectionError> {
-        let mut counts = self
-            .reader
-            .counts
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        for e in events {
-            let event = e
-                .decode::<ContactEvent>()
-                .map_err(|err| ProjectionError(err.to_string()))?
-                .payload;
-            let (proposition, personas, presented) = match &event {
+impl OutcomesReader {
+    /// Counts a batch of contact-ledger events (fed by [`crate::views::ContactViews`]).
+    pub(crate) fn apply(&self, events: &[(&str, ContactEvent)]) {
+        let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
+        for (_, event) in events {
+            let (proposition, personas, presented) = match event {
                 ContactEvent::Presented { offer, .. } => {
                     (offer.proposition_id, &offer.personas, true)
                 }
@@ -99,14 +55,12 @@ impl Projection for Outcomes {
                 }
             }
         }
-        Ok(())
     }
-    async fn reset(&mut self) -> Result<(), ProjectionError> {
-        self.reader
-            .counts
+
+    pub(crate) fn reset(&self) {
+        self.counts
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        Ok(())
     }
 }

@@ -175,9 +175,7 @@ impl TestApp {
         );
         let index = vec![
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
-            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.outcomes),
-            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.funnel),
-            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.open_offers),
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.contacts),
         ];
         Self {
             store,
