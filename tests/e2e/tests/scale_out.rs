@@ -26,6 +26,38 @@ async fn wait_ready(client: &reqwest::Client, hub: &HubProcess) {
     }
 }
 
+/// Two `ecohub serve` processes on one store (the protocol double, one node) sharing a key
+/// ring directory and, as behind one load balancer, one public issuer.
+struct Instances {
+    _cluster: DoubleCluster,
+    store: String,
+    shared: tempfile::TempDir,
+    one: HubProcess,
+    two: HubProcess,
+}
+
+async fn two_instances() -> Instances {
+    let cluster = DoubleCluster::start(1).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap(); // the shared key ring (data_dir/keys)
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let http = loopback_client();
+    let args = ["--store", store.as_str(), "--config", config.as_str()];
+    let one = HubProcess::start_in(shared.path(), &args);
+    wait_ready(&http, &one).await;
+    let two = HubProcess::start_in(shared.path(), &args);
+    wait_ready(&http, &two).await;
+    Instances {
+        _cluster: cluster,
+        store,
+        shared,
+        one,
+        two,
+    }
+}
+
 async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
@@ -66,18 +98,14 @@ async fn token(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_suspension_through_one_instance_is_refused_by_the_other_at_once() {
-    let cluster = DoubleCluster::start(1).await;
-    let store = cluster.connection_string();
-    let shared = tempfile::tempdir().unwrap(); // the shared key ring (data_dir/keys)
-    // Behind one load balancer, every instance has the same public issuer.
-    let config = shared.path().join("ecohub.toml");
-    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
-    let config = config.to_str().unwrap();
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
     let http = loopback_client();
-    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &one).await;
-    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &two).await;
 
     let maker = bootstrap(shared.path(), &store);
     let checker = bootstrap(shared.path(), &store);
@@ -194,17 +222,14 @@ async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once(
     };
     use ecohub_testkit::Browser;
 
-    let cluster = DoubleCluster::start(1).await;
-    let store = cluster.connection_string();
-    let shared = tempfile::tempdir().unwrap();
-    let config = shared.path().join("ecohub.toml");
-    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
-    let config = config.to_str().unwrap();
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
     let http = loopback_client();
-    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &one).await;
-    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &two).await;
     let store_args = ["--store", store.as_str()];
 
     let (_, partner) = onboard(
@@ -286,17 +311,14 @@ async fn an_assertion_or_a_dpop_proof_is_accepted_once_across_instances() {
     use ecohub_e2e::{dpop_proof, onboard};
     use ecohub_kernel::{Clock, SystemClock};
 
-    let cluster = DoubleCluster::start(1).await;
-    let store = cluster.connection_string();
-    let shared = tempfile::tempdir().unwrap();
-    let config = shared.path().join("ecohub.toml");
-    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
-    let config = config.to_str().unwrap();
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
     let http = loopback_client();
-    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &one).await;
-    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &two).await;
     let (_, partner) = onboard(
         &one,
         shared.path(),
@@ -368,17 +390,14 @@ async fn staff_token(http: &reqwest::Client, hub: &HubProcess, admin: &str, scop
 /// cap (ADR 0022: the customer's ledger is appended expecting the revision read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_decisions_through_two_instances_never_exceed_the_cap() {
-    let cluster = DoubleCluster::start(1).await;
-    let store = cluster.connection_string();
-    let shared = tempfile::tempdir().unwrap();
-    let config = shared.path().join("ecohub.toml");
-    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
-    let config = config.to_str().unwrap();
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
     let http = loopback_client();
-    let one = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &one).await;
-    let two = HubProcess::start_in(shared.path(), &["--store", &store, "--config", config]);
-    wait_ready(&http, &two).await;
     let admin = bootstrap(shared.path(), &store);
     let admin = token(&http, &one, &admin, "admin").await.1["access_token"]
         .as_str()
