@@ -728,4 +728,23 @@ impl ConsentsState {
         };
         Ok(data.and_then(|d| ConsentGrant::of(&d, now)))
     }
+
+    /// Use case (the offers service's `OfferConsents` port): the customer for whom `partner`
+    /// may decide offers under consent `consent_id` at `now` — an authorised consent of that
+    /// partner granting `ReadOffers` — read exactly as [`ConsentsState::grant`]; `None`
+    /// otherwise.
+    pub async fn offers_customer(
+        &self,
+        consent_id: &str,
+        partner: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self.grant(consent_id, now).await?.and_then(|g| {
+            (g.partner_id == partner
+                && g.permissions
+                    .iter()
+                    .any(|p| p == crate::domain::Permission::ReadOffers.code()))
+            .then_some(g.customer_id)
+        }))
+    }
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use ecohub_consents::ConsentsState;
 use ecohub_kernel::{PartnerId, Timestamp};
 use ecohub_offers::{
-    CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
+    CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
+    ProviderGrant,
 };
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::Role;
@@ -100,5 +101,23 @@ impl ProfileConsents for BankConsents {
                 })
             })
             .collect())
+    }
+}
+
+/// [`OfferConsents`] answered by the consents service (`ConsentsState::offers_customer`).
+pub struct PartnerOfferConsents(pub ConsentsState);
+
+#[async_trait]
+impl OfferConsents for PartnerOfferConsents {
+    async fn customer(
+        &self,
+        consent_id: &str,
+        partner: PartnerId,
+        now: Timestamp,
+    ) -> Result<Option<String>, PortError> {
+        self.0
+            .offers_customer(consent_id, &partner.to_string(), now)
+            .await
+            .map_err(|e| PortError(e.to_string()))
     }
 }

@@ -28,7 +28,7 @@ use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
 use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
-use crate::offers_ports::{BankConsents, PartnerRoles, SharedRecords};
+use crate::offers_ports::{BankConsents, PartnerOfferConsents, PartnerRoles, SharedRecords};
 use crate::sharing_ports::{ConsentStreams, PairwiseCustomers, PartnerStreams, RingSets};
 
 /// The services' shared state, built once per process.
@@ -212,6 +212,7 @@ pub fn build(
             partners: Arc::new(PartnerRoles(partners.clone())),
             records: Arc::new(SharedRecords(sharing.clone())),
             consents: Arc::new(BankConsents(consents.clone())),
+            offer_consents: Arc::new(PartnerOfferConsents(consents.clone())),
         },
     );
     projections.push(ProjectionHandle::spawn(

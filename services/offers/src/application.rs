@@ -21,7 +21,9 @@ use crate::domain::{
     Vocabulary, evaluate, evaluate_persona, preferences_stream,
 };
 use crate::index::PropositionIndexReader;
-use crate::ports::{CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord};
+use crate::ports::{
+    CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
+};
 
 /// What the offers service asks of other services; the hub implements each port.
 #[derive(Clone)]
@@ -32,6 +34,8 @@ pub struct OffersPorts {
     pub records: Arc<dyn CustomerRecords>,
     /// The customers' consents that let the bank use partners' data (ADR 0021).
     pub consents: Arc<dyn ProfileConsents>,
+    /// The customers' consents that let a co-brand partner decide offers for them.
+    pub offer_consents: Arc<dyn OfferConsents>,
 }
 
 /// The read models of the offers service, to spawn (`ProjectionHandle::spawn`).

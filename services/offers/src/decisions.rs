@@ -45,6 +45,8 @@ pub struct DecisionRequest {
     pub max_offers: u32,
     /// Include every proposition held back, with the first reason (staff only).
     pub explain: bool,
+    /// A co-brand partner deciding in its own app: only the propositions it co-brands.
+    pub co_brand: Option<crate::domain::PartnerId>,
 }
 
 /// One offer of a decision.
@@ -147,6 +149,11 @@ impl OffersState {
         let offerable: Vec<Offerable<'_>> = propositions
             .iter()
             .filter_map(|(id, p)| p.published().map(|version| Offerable { id: *id, version }))
+            .filter(|o| {
+                request
+                    .co_brand
+                    .is_none_or(|partner| o.version.content.partner_set().contains(&partner))
+            })
             .collect();
         if self.preferences(&request.customer_id).await?.objected {
             // GDPR Art. 21: an objecting customer is offered nothing (not profiled either).
@@ -411,5 +418,43 @@ impl OffersState {
             .into_iter()
             .filter_map(|p| Some((p.id?, p)))
             .collect())
+    }
+}
+
+impl OffersState {
+    /// The customer a co-brand partner may decide offers for under `consent_id` at now (its
+    /// consent, authorised, granting `ReadOffers`), read exactly; `Forbidden` otherwise.
+    pub async fn customer_for_partner(
+        &self,
+        consent_id: &str,
+        partner: crate::domain::PartnerId,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self
+            .ports
+            .offer_consents
+            .customer(consent_id, partner, self.clock.now())
+            .await?)
+    }
+
+    /// A co-brand partner reports a response to an offer it co-brands, made to the customer
+    /// of its consent; any other offer is `NotFound`.
+    pub async fn respond_as_partner(
+        &self,
+        customer_id: &str,
+        partner: crate::domain::PartnerId,
+        offer_id: OfferId,
+        response: Response,
+        ctx: &RequestContext,
+    ) -> Result<OfferRecord, AppError> {
+        let ledger = self.ledger(customer_id).await?;
+        let cobranded = ledger
+            .offers
+            .get(&offer_id)
+            .is_some_and(|r| r.offer.partners.contains(&partner));
+        if !cobranded {
+            return Err(AppError::Refused(OffersError::NotFound));
+        }
+        self.respond(customer_id, offer_id, response, Reporter::Partner, ctx)
+            .await
     }
 }

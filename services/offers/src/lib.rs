@@ -36,6 +36,7 @@ pub use index::{PropositionIndex, PropositionIndexReader};
 pub use jobs::{run_offer_expiry, spawn_offer_expiry};
 pub use outcomes::OutcomesReader;
 pub use ports::{
-    CustomerRecords, PartnerStandings, PortError, ProfileConsents, ProfileRecord, ProviderGrant,
+    CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
+    ProviderGrant,
 };
 pub use views::ContactViews;

@@ -74,3 +74,18 @@ pub trait ProfileConsents: Send + Sync {
         now: Timestamp,
     ) -> Result<Vec<ProviderGrant>, PortError>;
 }
+
+/// Consents that let a co-brand partner decide offers for a customer (permission
+/// `ReadOffers`), read exactly: a revocation acknowledged on any instance is seen by the next
+/// request.
+#[async_trait]
+pub trait OfferConsents: Send + Sync {
+    /// The bank's customer id behind consent `consent_id` if it is authorised at `now`, belongs
+    /// to `partner` and grants `ReadOffers`; `None` otherwise.
+    async fn customer(
+        &self,
+        consent_id: &str,
+        partner: PartnerId,
+        now: Timestamp,
+    ) -> Result<Option<String>, PortError>;
+}

@@ -357,6 +357,7 @@ pub(crate) async fn decide(
                 params: serde_json::Map::new(),
                 max_offers: 3,
                 explain: false,
+                co_brand: None,
             },
             &ctx,
         )

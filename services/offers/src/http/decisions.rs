@@ -103,6 +103,7 @@ pub(crate) async fn decide(
                 params: body.params,
                 max_offers: body.max_offers,
                 explain: body.explain,
+                co_brand: None,
             },
             &ctx,
         )
@@ -161,7 +162,7 @@ pub struct OfferStatusView {
 }
 
 impl OfferStatusView {
-    fn of(r: &OfferRecord, now: Timestamp) -> Self {
+    pub(crate) fn of(r: &OfferRecord, now: Timestamp) -> Self {
         let o = &r.offer;
         Self {
             offer_id: o.offer_id.to_string(),

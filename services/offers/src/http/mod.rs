@@ -94,6 +94,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(decisions::respond_mine)),
         )
         .service(web::resource("/partner/propositions").route(web::get().to(partner::list)))
+        .service(web::resource("/partner/decisions").route(web::post().to(partner::decide)))
+        .service(
+            web::resource("/partner/offers/{offer_id}/response")
+                .route(web::post().to(partner::respond)),
+        )
         .service(web::resource("/partner/propositions/{id}").route(web::get().to(partner::show)))
         .service(
             web::resource("/partner/propositions/{id}/versions/{version}/acceptance")

@@ -42,6 +42,8 @@ use crate::domain::{
         partner::show,
         partner::accept,
         partner::withdraw,
+        partner::decide,
+        partner::respond,
         customer::show,
         customer::set,
         customer::page,
@@ -67,7 +69,7 @@ use crate::domain::{
         PropositionPolicy, DecisionBody, Decision, DecidedOffer, HeldBack, Propensity,
         OutcomeCounts, ResponseBody, Response, OfferStatusView, MyOffers, MyResponseBody,
         FunnelPage, FunnelRowView, ReportFormat, crate::funnel::FunnelCounts, DecideForm,
-        RespondForm,
+        RespondForm, super::partner::PartnerDecisionBody, super::partner::PartnerResponseBody,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),

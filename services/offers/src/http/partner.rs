@@ -156,3 +156,140 @@ pub(crate) async fn withdraw(
         .await?;
     Ok(HttpResponse::Ok().json(PropositionView::from(&p)))
 }
+
+/// What a co-brand partner's app asks for its customer (the channel is `partner_channel`).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerDecisionBody {
+    /// The slot in the partner's app.
+    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z0-9_]{1,40}$")]
+    pub placement: String,
+    /// Request parameters (`amount`, …).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// At most this many offers (default 3).
+    #[serde(default = "three")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_offers: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// The customer of the calling partner's consent-bound token, if that consent lets the partner
+/// receive offers (`ReadOffers`); otherwise 403.
+async fn consented_customer(
+    state: &OffersState,
+    principal: &Principal,
+) -> Result<(PartnerId, String), ApiError> {
+    let partner = partner_of(principal)?;
+    let refused = || {
+        ApiError::new(ErrorCode::Forbidden)
+            .detail("a token bound to a consent granting ReadOffers to this partner is required")
+    };
+    let consent = principal.consent_id.as_deref().ok_or_else(refused)?;
+    let customer = state
+        .customer_for_partner(consent, partner)
+        .await?
+        .ok_or_else(refused)?;
+    Ok((partner, customer))
+}
+
+/// A co-brand partner's app asks which offers to show the customer of its consent (permission
+/// `ReadOffers`): only propositions it co-brands, channel `partner_channel`, the contact
+/// policies applied and every offer recorded before the answer, as for the bank's channels.
+/// The customer is known to the partner only by its pairwise id (the token's subject).
+#[utoipa::path(
+    post, path = "/partner/decisions", tag = "co-branding", operation_id = "partner_decide_offers",
+    request_body = PartnerDecisionBody,
+    responses(
+        (status = 200, description = "The offers, best first", body = crate::decisions::Decision),
+        (status = 400, description = "Invalid input; the failing path is named (`invalid_request`), or a body that is not the expected JSON (`invalid_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token (a revoked or expired consent included)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:read`, is not a partner's, or is not bound to a consent granting `ReadOffers` to this partner", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:read"])),
+)]
+pub(crate) async fn decide(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersReadScope>,
+    interaction: InteractionId,
+    body: web::Json<PartnerDecisionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (partner, customer) = consented_customer(&state, auth.principal()).await?;
+    let body = body.into_inner();
+    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let decision = state
+        .decide(
+            crate::decisions::DecisionRequest {
+                customer_id: customer,
+                channel: crate::domain::Channel::PartnerChannel,
+                placement: body.placement,
+                params: body.params,
+                max_offers: body.max_offers,
+                explain: false,
+                co_brand: Some(partner),
+            },
+            &ctx,
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(decision))
+}
+
+/// A co-brand partner's answer for its customer to an offer.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerResponseBody {
+    /// `viewed`, `accepted` or `declined`.
+    pub response: crate::domain::Response,
+}
+
+/// A co-brand partner's app reports what the customer of its consent did with an offer the
+/// partner co-brands (idempotent by offer; a conflicting answer is 409).
+#[utoipa::path(
+    post, path = "/partner/offers/{offer_id}/response", tag = "co-branding", operation_id = "partner_report_offer_response",
+    params(("offer_id" = Uuid, Path, description = "The offer")),
+    request_body = PartnerResponseBody,
+    responses(
+        (status = 200, description = "Recorded (or already so)", body = super::decisions::OfferStatusView),
+        (status = 400, description = "Invalid input, or the offer id is not a UUID (`invalid_path`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks `offers:write`, is not a partner's, or is not bound to a consent granting `ReadOffers`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer of this customer co-branded by this partner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered otherwise, or expired (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body of another media type", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event store unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["offers:write"])),
+)]
+pub(crate) async fn respond(
+    state: web::Data<OffersState>,
+    auth: Authenticated<OffersWriteScope>,
+    interaction: InteractionId,
+    path: web::Path<Uuid>,
+    body: web::Json<PartnerResponseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (partner, customer) = consented_customer(&state, auth.principal()).await?;
+    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let record = state
+        .respond_as_partner(
+            &customer,
+            partner,
+            crate::domain::OfferId::from_uuid(path.into_inner()),
+            body.into_inner().response,
+            &ctx,
+        )
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(super::decisions::OfferStatusView::of(
+            &record,
+            state.clock.now(),
+        )),
+    )
+}

@@ -206,6 +206,7 @@ async fn the_frequency_cap_holds_under_concurrent_decisions() {
                         params: body["params"].as_object().unwrap().clone(),
                         max_offers: 3,
                         explain: false,
+                        co_brand: None,
                     },
                     &ctx,
                 )
@@ -610,4 +611,82 @@ async fn the_customer_asks_for_offers_on_their_page_and_answers_them() {
         .as_customer(TestRequest::get().uri("/dashboard/offers"), "cust-1")
         .await;
     assert!(page.text.contains("You have no open offers."));
+}
+
+/// A co-brand partner's app decides for the customer of its consent (ReadOffers): only the
+/// propositions it co-brands, on the partner channel; without such a consent, 403; responses
+/// only for offers it co-brands.
+#[actix_web::test]
+async fn a_co_brand_partner_decides_under_consent_and_answers_for_its_customer() {
+    let app = TestApp::new().await;
+    app.published_loan(P).await;
+    globetrotter(&app, "cust-1").await;
+    let token = format!("app:{P}:consent-1");
+    let body = json!({"placement": "app_home", "params": {"amount": 15000}});
+    // No consent letting this partner receive offers yet.
+    app.post("/partner/decisions", &token, body.clone())
+        .await
+        .problem(403, "forbidden");
+    app.offer_consents.consents.lock().unwrap().insert(
+        "consent-1".into(),
+        (ecohub_kernel::PartnerId::parse(P).unwrap(), "cust-1".into()),
+    );
+    let r = app.post("/partner/decisions", &token, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let offer = r.body["offers"][0]["offer_id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["offers"][0]["price"]["rate_percent"], 5.3);
+    assert!(
+        !r.text.contains("cust-1"),
+        "the partner never sees the hub's id"
+    );
+    let ledger = app.state.ledger("cust-1").await.unwrap();
+    assert_eq!(
+        ledger.offers.values().next().unwrap().offer.channel,
+        ecohub_offers::domain::Channel::PartnerChannel
+    );
+    // Another partner's consent-bound token for the same consent id: refused.
+    let other = "0190a000-0000-7000-8000-000000000099";
+    app.post(
+        "/partner/decisions",
+        &format!("app:{other}:consent-1"),
+        body.clone(),
+    )
+    .await
+    .problem(403, "forbidden");
+    // A token without a consent (the partner's back office): refused.
+    app.post("/partner/decisions", &partner_token(P), body.clone())
+        .await
+        .problem(403, "forbidden");
+    // The partner reports the customer's acceptance.
+    let r = app
+        .post(
+            &format!("/partner/offers/{offer}/response"),
+            &token,
+            json!({"response": "accepted"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["status"]),
+        (200, &json!("accepted")),
+        "{}",
+        r.text
+    );
+    let ledger = app.state.ledger("cust-1").await.unwrap();
+    assert_eq!(
+        ledger.offers.values().next().unwrap().by,
+        Some(ecohub_offers::domain::Reporter::Partner)
+    );
+    // An offer it does not co-brand, or unknown: 404.
+    app.post(
+        "/partner/offers/0190b000-0000-7000-8000-000000000009/response",
+        &token,
+        json!({"response": "accepted"}),
+    )
+    .await
+    .problem(404, "not_found");
+    // Revoked: refused on the next request.
+    app.offer_consents.consents.lock().unwrap().clear();
+    app.post("/partner/decisions", &token, body)
+        .await
+        .problem(403, "forbidden");
 }

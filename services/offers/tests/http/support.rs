@@ -52,6 +52,13 @@ fn verifier() -> SharedVerifier {
         .prefixed("partner:", |id| {
             principal(&format!("client-{id}"), &["offers:read", "offers:write"]).partner(id)
         })
+        // `app:<partner>:<consent>`: a co-brand partner's app with a consent-bound token.
+        .prefixed("app:", |rest| {
+            let (partner, consent) = rest.split_once(':').unwrap_or((rest, ""));
+            principal(&format!("app-{partner}"), &["offers:read", "offers:write"])
+                .partner(partner)
+                .consent(consent)
+        })
         .shared()
 }
 
@@ -112,6 +119,30 @@ impl CustomerRecords for FakeRecords {
     }
 }
 
+/// Consents letting a co-brand partner decide offers: consent id → (partner, customer).
+#[derive(Default)]
+pub struct FakeOfferConsents {
+    pub consents: Mutex<HashMap<String, (PartnerId, String)>>,
+}
+
+#[async_trait]
+impl ecohub_offers::OfferConsents for FakeOfferConsents {
+    async fn customer(
+        &self,
+        consent_id: &str,
+        partner: PartnerId,
+        _: Timestamp,
+    ) -> Result<Option<String>, PortError> {
+        Ok(self
+            .consents
+            .lock()
+            .unwrap()
+            .get(consent_id)
+            .filter(|(p, _)| *p == partner)
+            .map(|(_, c)| c.clone()))
+    }
+}
+
 /// One consent to the bank: (customer, partner, permissions, expiry).
 pub type BankGrant = (String, PartnerId, Vec<String>, Timestamp);
 
@@ -148,6 +179,7 @@ pub struct TestApp {
     pub partners: Arc<FakePartners>,
     pub records: Arc<FakeRecords>,
     pub consents: Arc<FakeConsents>,
+    pub offer_consents: Arc<FakeOfferConsents>,
     pub state: OffersState,
     _projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
@@ -163,6 +195,7 @@ impl TestApp {
         let partners = Arc::new(FakePartners::default());
         let records = Arc::new(FakeRecords::default());
         let consents = Arc::new(FakeConsents::default());
+        let offer_consents = Arc::new(FakeOfferConsents::default());
         let (state, projection) = OffersState::new(
             store.clone(),
             clock.clone(),
@@ -171,6 +204,7 @@ impl TestApp {
                 partners: partners.clone(),
                 records: records.clone(),
                 consents: consents.clone(),
+                offer_consents: offer_consents.clone(),
             },
         );
         let index = vec![
@@ -183,6 +217,7 @@ impl TestApp {
             partners,
             records,
             consents,
+            offer_consents,
             state,
             _projections: index,
             _dir: dir,
