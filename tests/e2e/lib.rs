@@ -490,13 +490,25 @@ pub async fn create_consent(hub: &impl Hub, partner: &Partner, body: &Value) -> 
 }
 
 /// PAR, then the customer signs in with `browser` (if not yet) on the real pages and approves,
-/// then the partner redeems the code with PKCE through the `oauth2` crate.
+/// then the partner redeems the code with PKCE through the `oauth2` crate (scope `data:read`).
 pub async fn authorise_consent(
     hub: &impl Hub,
     partner: &Partner,
     browser: &mut Browser,
     consent_id: &str,
+    credentials: (&str, &str),
+) -> ConsentTokens {
+    authorise_consent_for(hub, partner, browser, consent_id, credentials, "data:read").await
+}
+
+/// [`authorise_consent`] with the token's `scope`.
+pub async fn authorise_consent_for(
+    hub: &impl Hub,
+    partner: &Partner,
+    browser: &mut Browser,
+    consent_id: &str,
     (username, password): (&str, &str),
+    scope: &str,
 ) -> ConsentTokens {
     let http = loopback_client();
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -504,7 +516,7 @@ pub async fn authorise_consent(
     par.extend([
         ("response_type", "code".to_owned()),
         ("redirect_uri", CALLBACK.to_owned()),
-        ("scope", "data:read".to_owned()),
+        ("scope", scope.to_owned()),
         ("state", "s1".to_owned()),
         ("code_challenge", challenge.as_str().to_owned()),
         ("code_challenge_method", "S256".to_owned()),

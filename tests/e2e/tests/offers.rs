@@ -10,8 +10,8 @@
 use std::time::{Duration, Instant};
 
 use ecohub_e2e::{
-    Hub, PASSWORD, add_customer, authorise_consent, basic_accounts_consent, bootstrap_staff,
-    create_consent, onboard_partner, send, staff_client, wait_ready,
+    Hub, PASSWORD, add_customer, authorise_consent, authorise_consent_for, basic_accounts_consent,
+    bootstrap_staff, create_consent, onboard_partner, send, staff_client, wait_ready,
 };
 use ecohub_testkit::{Browser, HubProcess, loopback_client};
 use serde_json::{Value, json};
@@ -818,6 +818,148 @@ async fn a_partners_data_personalises_offers_only_under_the_customers_consent_to
         (200, &json!("Authorised")),
         "{own}"
     );
+
+    let (exit, _) = hub.terminate();
+    assert!(exit.success());
+}
+
+/// A co-brand partner's app decides for its customer under a consent granting it `ReadOffers`
+/// (the real flow: PAR, the customer's approval, a consent-bound token), reports the
+/// acceptance, and is refused on the next request once the customer revokes the consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_co_brand_partners_app_decides_under_the_customers_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_in(dir.path(), &[]);
+    wait_ready(&hub).await;
+    let http = loopback_client();
+    let staff = bootstrap_staff(&hub, dir.path(), &[]).await;
+    let partner = onboard_partner(
+        &hub,
+        &staff,
+        &hub.url(""),
+        "Globetrotter Travel Ltd",
+        &["data_recipient", "offer_partner"],
+        "consents:write offers:read offers:write",
+    )
+    .await;
+    let (_, anna) = staff_client(&hub, &staff.maker, "product manager A", "offers:manage").await;
+    let (_, ben) = staff_client(&hub, &staff.maker, "product manager B", "offers:manage").await;
+    add_customer(dir.path(), &[], "dora");
+
+    // A proposition for every customer, co-branded by the partner, published.
+    let (status, created) = send(
+        http.post(hub.url("/offers/propositions"))
+            .bearer_auth(&anna)
+            .json(&json!({
+                "name": "Travel card", "description": "A card with travel insurance",
+                "product": {"kind": "card", "code": "CARD-TRAVEL", "name": "Travel card"},
+                "benefits": [{"partner_id": partner.partner_id, "kind": "insurance",
+                              "description": "Travel insurance", "value": "included"}],
+                "availability": {"audience": {}, "channels": ["partner_channel"]},
+                "pricing": {"rules": [], "default": {"rate_percent": 0}}
+            })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let version = |action: &str| hub.url(&format!("/offers/propositions/{id}/versions/1/{action}"));
+    assert_eq!(
+        send(http.post(version("submit")).bearer_auth(&anna))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        send(http.post(version("approve")).bearer_auth(&ben))
+            .await
+            .0,
+        200
+    );
+    let back_office = partner.token(&hub, "offers:read offers:write").await;
+    let (status, body) = send(
+        http.put(hub.url(&format!("/partner/propositions/{id}/versions/1/acceptance")))
+            .bearer_auth(&back_office),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        send(http.post(version("publish")).bearer_auth(&ben))
+            .await
+            .0,
+        200
+    );
+
+    // Without a consent the partner's back office cannot decide.
+    let body = json!({"placement": "app_home"});
+    let (status, _) = send(
+        http.post(hub.url("/partner/decisions"))
+            .bearer_auth(&back_office)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Dora lets the partner receive offers for her.
+    let mut consent_body = basic_accounts_consent(30);
+    consent_body["permissions"] = json!(["ReadOffers"]);
+    let consent = create_consent(&hub, &partner, &consent_body).await;
+    let mut browser = Browser::new();
+    let tokens = authorise_consent_for(
+        &hub,
+        &partner,
+        &mut browser,
+        &consent,
+        ("dora", PASSWORD),
+        "offers:read offers:write",
+    )
+    .await;
+    let decide = || async {
+        send(
+            http.post(hub.url("/partner/decisions"))
+                .bearer_auth(&tokens.access_token)
+                .json(&body),
+        )
+        .await
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let decision = loop {
+        let (status, decision) = decide().await;
+        assert_eq!(status, 200, "{decision}");
+        if decision["offers"].as_array().is_some_and(|o| !o.is_empty()) {
+            break decision;
+        }
+        assert!(Instant::now() < deadline, "{decision}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(decision["offers"][0]["proposition_id"], id.as_str());
+    let offer = decision["offers"][0]["offer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, answered) = send(
+        http.post(hub.url(&format!("/partner/offers/{offer}/response")))
+            .bearer_auth(&tokens.access_token)
+            .json(&json!({"response": "accepted"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &answered["status"]),
+        (200, &json!("accepted")),
+        "{answered}"
+    );
+
+    // Dora revokes it on her dashboard: the very next request is refused.
+    let page = browser.get(&hub.url("/dashboard")).await;
+    let csrf = page.input("csrf_token").unwrap();
+    let revoked = browser
+        .post_form(
+            &hub.url(&format!("/dashboard/consents/{consent}/revoke")),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let (status, _) = decide().await;
+    assert!(status == 401 || status == 403, "{status}");
 
     let (exit, _) = hub.terminate();
     assert!(exit.success());
