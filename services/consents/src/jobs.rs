@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ecohub_eventstore::jobs::claim_slot;
+use ecohub_eventstore::jobs::spawn_claimed;
 use ecohub_eventstore::{
     EventFilter, ExpectedRevision, NewEvent, Position, Projection, ProjectionError,
     ReadStreamOptions, RecordedEvent, StoreError,
@@ -50,29 +50,24 @@ pub async fn run_expiry(state: &ConsentsState, now: Timestamp) -> Result<ExpiryR
 
 /// Runs [`run_expiry`] every `period`, once per period across all instances (slot claims).
 pub fn spawn_expiry_scheduler(state: ConsentsState, period: Duration) -> JoinHandle<()> {
-    let instance = uuid::Uuid::new_v4().to_string();
-    let period_ms = period.as_millis().max(1) as i64;
-    tokio::spawn(async move {
-        // The first run is one period after start: starting an instance writes nothing.
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let now = state.clock.now();
-            let slot = (now.unix_millis() / period_ms).max(0) as u64;
-            match claim_slot(&*state.store, EXPIRY_JOB, slot, &instance, now).await {
-                Ok(true) => match run_expiry(&state, now).await {
+    spawn_claimed(
+        state.store.clone(),
+        state.clock.clone(),
+        EXPIRY_JOB,
+        period,
+        move |now| {
+            let state = state.clone();
+            async move {
+                match run_expiry(&state, now).await {
                     Ok(run) if run.expired > 0 => {
                         tracing::info!(expired = run.expired, "consents expired");
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "consent expiry run failed"),
-                },
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "consent expiry claim failed"),
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// The event type the partners service records when a partner leaves.

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ecohub_eventstore::jobs::claim_slot;
+use ecohub_eventstore::jobs::spawn_claimed;
 use ecohub_eventstore::{ExecuteError, StoreError, execute};
 use ecohub_kernel::{RequestContext, Timestamp};
 use tokio::task::JoinHandle;
@@ -55,26 +55,22 @@ pub async fn run_offer_expiry(
 
 /// Runs [`run_offer_expiry`] every `period`, once per period across all instances.
 pub fn spawn_offer_expiry(state: OffersState, period: Duration) -> JoinHandle<()> {
-    let instance = uuid::Uuid::new_v4().to_string();
-    let period_ms = period.as_millis().max(1) as i64;
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let now = state.clock.now();
-            let slot = (now.unix_millis() / period_ms).max(0) as u64;
-            match claim_slot(&*state.store, EXPIRY_JOB, slot, &instance, now).await {
-                Ok(true) => match run_offer_expiry(&state, now).await {
+    spawn_claimed(
+        state.store.clone(),
+        state.clock.clone(),
+        EXPIRY_JOB,
+        period,
+        move |now| {
+            let state = state.clone();
+            async move {
+                match run_offer_expiry(&state, now).await {
                     Ok(run) if run.expired > 0 => {
                         tracing::info!(expired = run.expired, "offers expired");
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "offer expiry run failed"),
-                },
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "offer expiry claim failed"),
+                }
             }
-        }
-    })
+        },
+    )
 }

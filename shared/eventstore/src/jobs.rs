@@ -68,3 +68,36 @@ pub async fn claim_slot(
         Err(e) => Err(e),
     }
 }
+
+/// Spawns a job that runs every `period` on every instance but does its work once per period
+/// across all of them: each tick claims the period's slot ([`claim_slot`]) and, if this
+/// instance won it, awaits `run(now)` (which reports its own outcome). The first run is one
+/// period after start: starting an instance writes nothing.
+pub fn spawn_claimed<F, Fut>(
+    store: crate::SharedStore,
+    clock: std::sync::Arc<dyn ecohub_kernel::Clock>,
+    job: &'static str,
+    period: std::time::Duration,
+    mut run: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut(Timestamp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let instance = uuid::Uuid::new_v4().to_string();
+    let period_ms = period.as_millis().max(1) as i64;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let now = clock.now();
+            let slot = (now.unix_millis() / period_ms).max(0) as u64;
+            match claim_slot(&*store, job, slot, &instance, now).await {
+                Ok(true) => run(now).await,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, job, "job claim failed"),
+            }
+        }
+    })
+}
