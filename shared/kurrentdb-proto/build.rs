@@ -3,8 +3,10 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/shared.proto",
+        "proto/status.proto",
         "proto/streams.proto",
         "proto/gossip.proto",
+        "proto/serverfeatures.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

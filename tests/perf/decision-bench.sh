@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # Offer decisions through the real hub, beside a bare protected GET, alternating in one session
 # with wrk on loopback. Run on demand:
-#   bash tests/perf/decision-bench.sh [rounds] [seconds] [connections] [propositions] [customers]
-# The hub (release, embedded store, log level warn) gets a bank-app client (offers:decide) and
-# PROPOSITIONS published propositions for every customer (no audience, no co-brand partner;
-# each drafted, submitted, approved by another product manager and published through the API).
-# Each measured request is `POST /offers/decisions` for a customer drawn at random among
-# CUSTOMERS ids: it verifies the token, reads the customer's objection, the catalogues and
-# the consents to the bank, screens and ranks every proposition, applies the contact policies
-# on the customer's ledger, and appends its OfferPresented events (up to 3) durably before
-# answering. The baseline is the bare actix handler that only verifies the same ES256 token
-# (services/auth/examples/bare_verify_server). A round with any non-2xx answer fails the run.
-# Needs wrk (Debian package).
+#   bash tests/perf/decision-bench.sh [rounds] [seconds] [connections] [propositions] [customers] [personas]
+# Defaults are issue 13's set-up: 1,000 published propositions, 100,000 customers with
+# profiles, 100 personas. The hub (release, embedded store, log level warn) gets a bank-app
+# client (offers:decide); tests/perf/decision-setup.py loads six profile attributes, the
+# personas, the propositions (each drafted, submitted, approved by another product manager and
+# published through the API; an audience of any of two personas, a parameter schema, two
+# pricing rules and an add-on) and a profile per customer published by the bank.
+# Each measured request is `POST /offers/decisions` for a customer drawn at random, with
+# `amount` 15000: it verifies the token, reads the customer's objection, the catalogues, the
+# consents to the bank and the profile, screens and ranks the propositions, applies the contact
+# policies on the customer's ledger, and appends its OfferPresented events (up to 3) durably
+# before answering. The baseline is the bare actix handler that only verifies the same ES256
+# token (services/auth/examples/bare_verify_server). A round with any non-2xx answer fails
+# the run. Needs wrk (Debian package). With PERF_OUT=file, `perf record -g` profiles the hub
+# during the last decision round. DAILY_MAX sets offers.policy.daily_max_per_channel (default 5,
+# the product's default; 3650 lets nearly every decision present offers and append).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
 secs=${2:-10}
 conns=${3:-32}
-propositions=${4:-100}
-customers=${5:-10000}
+propositions=${4:-1000}
+customers=${5:-100000}
+personas=${6:-100}
 target=${CARGO_TARGET_DIR:-$root/target}
 work=$(mktemp -d)
 pids=()
@@ -32,6 +38,11 @@ port=18190; hub="http://127.0.0.1:$port"
 cat >"$work/ecohub.toml" <<TOML
 [auth]
 access_token_lifetime_secs = 3600
+[offers.policy]
+daily_max_per_channel = ${DAILY_MAX:-5}
+[sharing]
+publish_per_second = 100000.0
+publish_burst = 100000.0
 TOML
 "$bin" serve --config "$work/ecohub.toml" --data-dir "$work/hub" --bind "127.0.0.1:$port" \
   --log-level warn >"$work/hub.log" 2>&1 &
@@ -52,25 +63,12 @@ client() { # description scope → access token
 pm1=$(client "pm one" offers:manage)
 pm2=$(client "pm two" offers:manage)
 app=$(client "bank app" offers:decide)
-for i in $(seq "$propositions"); do
-  id=$(curl -sf -H "authorization: Bearer $pm1" -H 'content-type: application/json' "$hub/offers/propositions" -d "{
-    \"name\": \"Proposition $i\", \"description\": \"bench\",
-    \"product\": {\"kind\": \"savings\", \"code\": \"P$i\", \"name\": \"Product $i\"},
-    \"availability\": {\"audience\": {}, \"channels\": [\"bank_app\"]},
-    \"pricing\": {\"rules\": [], \"default\": {\"rate_percent\": 3.1}},
-    \"priority\": $((i % 50 + 1)), \"business_value\": $((i % 37 + 10))}" | json id)
-  curl -sf -o /dev/null -X POST -H "authorization: Bearer $pm1" "$hub/offers/propositions/$id/versions/1/submit"
-  curl -sf -o /dev/null -X POST -H "authorization: Bearer $pm2" "$hub/offers/propositions/$id/versions/1/approve"
-  curl -sf -o /dev/null -X POST -H "authorization: Bearer $pm2" "$hub/offers/propositions/$id/versions/1/publish"
-done
-python3 - "$customers" >"$work/customers.txt" <<'PY'
-import sys, uuid
-for i in range(int(sys.argv[1])):
-    print(uuid.UUID(int=(0x0190f5c2_8b1e_7c3a_9d4f_000000000000 + i)))
-PY
-url="$hub/offers/decisions"
-curl -sf -o /dev/null -H "authorization: Bearer $app" -H 'content-type: application/json' "$url" \
-  -d '{"customer_id":"warm-up","channel":"bank_app","placement":"home_banner"}'
+feed=$(client "bank feed" "admin data:publish")
+python3 "$root/tests/perf/decision-setup.py" "$hub" "$pm1" "$pm2" "$feed" \
+  "$propositions" "$personas" "$customers" "$work/customers.txt"
+url="$hub"
+curl -sf -o /dev/null -H "authorization: Bearer $app" -H 'content-type: application/json' "$url/offers/decisions" \
+  -d '{"customer_id":"warm-up","channel":"bank_app","placement":"home_banner","params":{"amount":15000}}'
 curl -s "$hub/jwks" >"$work/jwks.json"
 "$target/release/examples/bare_verify_server" 18191 "$work/jwks.json" "$hub" &
 pids+=($!)
@@ -79,38 +77,98 @@ curl -sf "http://127.0.0.1:18191/protected" -H "Authorization: Bearer $app" >/de
 cat >"$work/bearer.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $app"
 LUA
+# Each decision names its customer in x-fapi-interaction-id (a UUID, echoed by the hub), so the
+# closed loop knows whose offers a response holds. With LOOP=closed (the default) the customers
+# accept each offer with its proposition's own rate (1 % to 20 %, fixed per proposition): the
+# acceptances are queued and sent by the same connections as `POST /offers/responses`, so the
+# outcomes the propensities learn from keep coming in as they would in production. LOOP=open
+# sends decisions only (nobody ever accepts: every estimate decays with each presentation and
+# the ranking rotates through all propositions, the worst case of the screening order).
 cat >"$work/decide.lua" <<LUA
 local ids = {}
+local queue = {}
+local closed = "${LOOP:-closed}" == "closed"
+decisions, responses = 0, 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
 function init(args)
   for line in io.lines("$work/customers.txt") do ids[#ids + 1] = line end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
 end
+local function rate(pid)
+  local h = 0
+  for i = 1, #pid do h = (h * 31 + pid:byte(i)) % 1000003 end
+  return (1 + h % 20) / 100
+end
 function request()
-  local body = '{"customer_id":"' .. ids[math.random(#ids)] .. '","channel":"bank_app","placement":"home_banner"}'
-  return wrk.format("POST", nil, {["Authorization"] = "Bearer $app", ["Content-Type"] = "application/json"}, body)
+  local a = table.remove(queue)
+  if a then
+    responses = responses + 1
+    local body = '{"customer_id":"' .. a[1] .. '","offer_id":"' .. a[2] .. '","response":"accepted"}'
+    return wrk.format("POST", "/offers/responses", {["Authorization"] = "Bearer $app", ["Content-Type"] = "application/json"}, body)
+  end
+  decisions = decisions + 1
+  local c = ids[math.random(#ids)]
+  local body = '{"customer_id":"' .. c .. '","channel":"bank_app","placement":"home_banner","params":{"amount":15000}}'
+  return wrk.format("POST", "/offers/decisions", {["Authorization"] = "Bearer $app", ["Content-Type"] = "application/json", ["x-fapi-interaction-id"] = c}, body)
+end
+offered, presented = 0, 0
+function response(status, headers, body)
+  local c = headers["x-fapi-interaction-id"]
+  if c and body and body:find('"decision_id"', 1, true) then
+    local n = 0
+    for offer, pid in body:gmatch('"offer_id":"([%x%-]+)","proposition_id":"([%x%-]+)"') do
+      n = n + 1
+      if closed and math.random() < rate(pid) then table.insert(queue, {c, offer}) end
+    end
+    presented = presented + n
+    if n > 0 then offered = offered + 1 end
+  end
+end
+function done(summary, latency, requests)
+  local d, r, o, p = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    d = d + t:get("decisions"); r = r + t:get("responses")
+    o = o + t:get("offered"); p = p + t:get("presented")
+  end
+  io.write(string.format("SENT %d decisions %d responses %d offered %d presented\n", d, r, o, p))
 end
 LUA
-run() { # script url → "req/s p99"
+run() { # script url → "req/s p99 [decisions/s]"
   wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$1" "$2" >"$work/wrk.out"
   if grep -q "Non-2xx" "$work/wrk.out"; then
     echo "non-2xx answers from $2:" >&2
     cat "$work/wrk.out" >&2
     exit 1
   fi
-  awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}' "$work/wrk.out"
+  # req/s p99 [decisions/s responses/s decisions-with-offers/s offers/s]
+  awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} /^SENT/ {d=$2; s=$4; o=$6; n=$8} END {
+    if (d + s > 0) { f = r / (d + s); printf "%s %s %.0f %.0f %.0f %.0f\n", r, p, d * f, s * f, o * f, n * f }
+    else print r, p }' "$work/wrk.out"
 }
 : >"$work/hub.rps" >"$work/bare.rps"
-wrk -t2 -c"$conns" -d2s -s "$work/decide.lua" "$url" >/dev/null # warm-up
+# Warm-up: the outcomes build up (WARMUP seconds, default 20).
+wrk -t2 -c"$conns" -d"${WARMUP:-20}s" -s "$work/decide.lua" "$url" >/dev/null
 for r in $(seq "$rounds"); do
   run "$work/bearer.lua" "http://127.0.0.1:18191/protected" >>"$work/bare.rps"
+  if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$rounds" ]; then
+    # Profile the hub during the last decision round: PERF_OUT=/tmp/decide.perf.data
+    perf record -F 999 -g -p "${pids[0]}" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
+    perf_pid=$!
+  fi
   run "$work/decide.lua" "$url" >>"$work/hub.rps"
+  if [ -n "${perf_pid:-}" ]; then wait "$perf_pid"; fi
   echo "round $r: bare $(tail -1 "$work/bare.rps") | hub $(tail -1 "$work/hub.rps")" >&2
 done
 median() { sort -n -k1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
-read -r hr hp <<<"$(median <"$work/hub.rps")"
+read -r hr hp hd hs ho hn <<<"$(median <"$work/hub.rps")"
 read -r br bp <<<"$(median <"$work/bare.rps")"
-echo "| measurement (median of $rounds × ${secs}s, wrk -t2 -c$conns; $propositions propositions, $customers customers) | req/s | p99 |"
+echo "| measurement (LOOP=${LOOP:-closed}, median of $rounds × ${secs}s after ${WARMUP:-20}s of warm-up, wrk -t2 -c$conns; $propositions propositions, $personas personas, $customers customers) | req/s | p99 |"
 echo "|---|---|---|"
 echo "| bare actix + ES256 verify, GET | $br | $bp |"
-echo "| Ecohub POST /offers/decisions (3 offers recorded per decision until the caps) | $hr | $hp |"
-echo "| ratio Ecohub / bare | $(python3 -c "print(round($hr/$br, 2))") | |"
+echo "| Ecohub, all requests: POST /offers/decisions and the closed loop's POST /offers/responses | $hr | $hp |"
+echo "| of which decisions/s | ${hd:-$hr} | |"
+echo "| of which responses/s (acceptances) | ${hs:-0} | |"
+echo "| decisions/s that presented at least one offer (the others found every proposition capped) | ${ho:-?} | |"
+echo "| offers presented/s (OfferPresented appended durably before each answer) | ${hn:-?} | |"
+echo "| ratio Ecohub / bare (all requests) | $(python3 -c "print(round($hr/$br, 2))") | |"

@@ -3,7 +3,7 @@
 //!
 //! The pure [`domain`] (the OAuth client aggregate, the partner standing fold), the
 //! [`application`] layer (client authentication, grants, registration, the [`TokenVerifier`],
-//! customer sessions, ports for the partners and consents services, key rotation) and the
+//! customer sessions, the staff directory and staff sessions, ports for the partners and consents services, key rotation) and the
 //! [`http`] layer ([`configure`], [`AuthApi`]). [`OAuthError`] is the OAuth error each error of
 //! the core is rendered as.
 
@@ -34,9 +34,11 @@ pub use application::refresh::REFRESH_TOKEN_LIFETIME;
 pub use application::registration::{StaffClientError, bootstrap_admin, create_staff_client};
 pub use application::replay_log::{MAX_REMEMBER as REPLAY_MAX_REMEMBER, StoreReplayGuard};
 pub use application::session::{SESSION_TYPE, SessionClaims};
+pub use application::staff::{AddedStaff, NewStaff, StaffDirectory, StaffFailure, StaffSummary};
+pub use application::staff_session::{STAFF_SESSION_LIFETIME, StaffSessionResolver};
 pub use application::state::{AuthPorts, AuthState};
 pub use application::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
-pub use domain::{ClientId, CustomerId};
+pub use domain::{ClientId, CustomerId, ROLE_SCOPES, StaffId, StaffRole};
 pub use error::OAuthError;
 pub use http::{AuthApi, configure};
 pub use settings::{AuthConfig, AuthSettings};

@@ -34,6 +34,9 @@ pub struct AuthSettings {
     /// When repeated failed sign-ins lock a username (default: 5 failures within 15 minutes
     /// lock it for 1 minute, doubling up to 1 hour).
     pub login: LoginPolicy,
+    /// Whether staff people must have a second factor (TOTP): adding one without it is
+    /// refused and such a person cannot sign in. Default: in production mode.
+    pub staff_totp_required: bool,
 }
 
 impl AuthSettings {
@@ -47,6 +50,7 @@ impl AuthSettings {
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
             production: false,
             login: LoginPolicy::default(),
+            staff_totp_required: false,
         }
     }
 
@@ -90,6 +94,11 @@ pub struct AuthConfig {
     pub login_lockout_secs: u64,
     /// The longest lock in seconds. Default 3600.
     pub login_max_lockout_secs: u64,
+    /// Whether staff people must sign in with a TOTP code (RFC 6238) besides their password.
+    /// Default (unset): required in production mode, optional otherwise (a person who has a
+    /// second factor always uses it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff_totp_required: Option<bool>,
 }
 
 impl Default for AuthConfig {
@@ -102,6 +111,7 @@ impl Default for AuthConfig {
             login_failure_window_secs: login.failure_window.as_secs(),
             login_lockout_secs: login.lockout.as_secs(),
             login_max_lockout_secs: login.max_lockout.as_secs(),
+            staff_totp_required: None,
         }
     }
 }
@@ -151,6 +161,7 @@ impl AuthConfig {
         let mut auth = AuthSettings::new(issuer);
         auth.access_token_lifetime = Duration::from_secs(self.access_token_lifetime_secs);
         auth.production = production;
+        auth.staff_totp_required = self.staff_totp_required.unwrap_or(production);
         auth.login = LoginPolicy {
             max_failures: self.login_max_failures,
             failure_window: Duration::from_secs(self.login_failure_window_secs),

@@ -37,6 +37,7 @@ impl AccessTokenVerifier for Auditor {
             scopes: ["audit".to_owned()].into(),
             token_id: "jti".into(),
             consent_id: None,
+            staff_id: None,
         })
     }
 }

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: CustomersCommand,
     },
+    /// The staff directory: people of the bank who sign in to the console (roles, TOTP).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Compliance: checks the consent streams' tamper-evidence hash chains.
     Audit {
         #[command(subcommand)]
@@ -119,6 +124,48 @@ enum CustomersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Adds a staff person and prints them as JSON (`staff_id`, roles, the scopes the roles
+    /// grant) with, once, `totp_provisioning_uri` — the `otpauth://` URI to enrol in an
+    /// authenticator app; it is shown nowhere else. The password is read from standard input
+    /// (first line, at least 10 characters), never from the command line. Works while hubs
+    /// run on the same store; a taken username is refused.
+    Add {
+        /// The username (3 to 64 of `a-z 0-9 . _ @ -`, case-insensitive).
+        #[arg(long)]
+        username: String,
+        /// The name shown on pages.
+        #[arg(long)]
+        display_name: String,
+        /// A role: partnership_manager, product_manager, compliance_officer or administrator
+        /// (repeat for several; at least one).
+        #[arg(long = "role", required = true, value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Add the person without a second factor (refused when the hub requires one: by
+        /// default in production mode, `auth.staff_totp_required`).
+        #[arg(long)]
+        without_totp: bool,
+        /// Read the password from standard input (required: the only way to pass it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Lists the staff as JSON lines (id, username, display name, roles, scopes, whether they
+    /// have a second factor, status; no password hashes or secrets).
+    List(Overrides),
+    /// Disables a staff person: no further sign-in, and their sessions end at once on every
+    /// instance. Prints them as JSON.
+    Disable {
+        /// The person's username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recomputes every consent event's hash chain and prints a JSON report
     /// `{"streams", "events", "first_break"}`; exits 1 when a chain is broken (the break names
@@ -155,6 +202,12 @@ fn main() -> ExitCode {
         | Command::Customers {
             command: CustomersCommand::List(o) | CustomersCommand::Add { overrides: o, .. },
         }
+        | Command::Staff {
+            command:
+                StaffCommand::List(o)
+                | StaffCommand::Add { overrides: o, .. }
+                | StaffCommand::Disable { overrides: o, .. },
+        }
         | Command::Audit {
             command: AuditCommand::Verify(o),
         } => o.clone(),
@@ -183,6 +236,7 @@ fn main() -> ExitCode {
         } => admin_bootstrap(&settings),
         Command::Keys { command } => keys(&settings, command),
         Command::Customers { command } => customers(&settings, command),
+        Command::Staff { command } => staff(&settings, command),
         Command::Audit {
             command: AuditCommand::Verify(_),
         } => audit_verify(&settings),
@@ -264,6 +318,76 @@ fn customers(settings: &Settings, command: CustomersCommand) -> ExitCode {
                 .list()
                 .await
                 .map(|all| all.iter().map(|c| serde_json::json!(c)).collect()),
+        };
+        store.close().await?;
+        Ok(outcome?)
+    });
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecohub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn staff(settings: &Settings, command: StaffCommand) -> ExitCode {
+    ecohub::telemetry::init(&settings.log, LogTarget::Stderr);
+    let password = match &command {
+        StaffCommand::Add { .. } => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                eprintln!("ecohub: cannot read the password from stdin: {e}");
+                return ExitCode::from(2);
+            }
+            Some(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+        StaffCommand::List(_) | StaffCommand::Disable { .. } => None,
+    };
+    let totp_required =
+        ecohub::services::auth_settings(settings, settings.server.bind).staff_totp_required;
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let result: anyhow::Result<Vec<serde_json::Value>> = runtime.block_on(async {
+        let store = ecohub::state::open_store(&settings.store_location()?).await?;
+        let directory = ecohub_auth::StaffDirectory::new(store.clone());
+        let now = SystemClock.now();
+        let outcome = match &command {
+            StaffCommand::Add {
+                username,
+                display_name,
+                roles,
+                without_totp,
+                ..
+            } => directory
+                .add(
+                    ecohub_auth::NewStaff {
+                        username,
+                        display_name,
+                        password: password.as_deref().unwrap_or_default(),
+                        roles,
+                        totp: !without_totp,
+                    },
+                    totp_required,
+                    now,
+                    "system:cli",
+                )
+                .await
+                .map(|added| vec![serde_json::json!(added)]),
+            StaffCommand::List(_) => directory
+                .list()
+                .await
+                .map(|all| all.iter().map(|s| serde_json::json!(s)).collect()),
+            StaffCommand::Disable { username, .. } => directory
+                .disable(username, now, "system:cli")
+                .await
+                .map(|s| vec![serde_json::json!(s)]),
         };
         store.close().await?;
         Ok(outcome?)
@@ -413,10 +537,22 @@ mod tests {
             "Alice",
             "--password-stdin",
         ];
+        let staff_add = [
+            "--username",
+            "alice",
+            "--display-name",
+            "Alice",
+            "--role",
+            "product_manager",
+            "--password-stdin",
+        ];
         for (path, required) in [
             (&["audit", "verify"][..], &[][..]),
             (&["customers", "add"], &add),
             (&["customers", "list"], &[]),
+            (&["staff", "add"], &staff_add),
+            (&["staff", "list"], &[]),
+            (&["staff", "disable"], &["--username", "alice"]),
             (&["admin", "bootstrap"], &[]),
             (&["keys", "rotate"], &[]),
             (&["keys", "list"], &[]),

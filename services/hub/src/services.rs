@@ -21,9 +21,9 @@ use ecohub_offers::{OffersPorts, OffersState};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{
     ApplicantTokens, IssuedToken, PartnersConfig, PartnersPorts, PartnersState, PortError,
-    SoftwareStatementClaims, SoftwareStatements,
+    SoftwareStatementClaims, SoftwareStatements, StaffNames,
 };
-use ecohub_security::{SharedCustomerSessions, SharedVerifier};
+use ecohub_security::{SharedCustomerSessions, SharedStaffSessions, SharedVerifier};
 use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
@@ -40,6 +40,9 @@ pub struct Services {
     pub verifier: SharedVerifier,
     /// Resolves customer session cookies (the authorization server's login sessions).
     pub customer_sessions: SharedCustomerSessions,
+    /// Resolves staff session cookies (people signed in to the console), for the console's
+    /// pages and every protected route (ADR 0023).
+    pub staff_sessions: SharedStaffSessions,
     /// Partner onboarding.
     pub partners: PartnersState,
     /// Consents: the partner and customer APIs, the dashboard, the compliance audit.
@@ -99,6 +102,7 @@ impl Services {
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.customer_sessions.clone()))
+            .app_data(web::Data::new(self.staff_sessions.clone()))
             .app_data(web::Data::new(self.auth.clone()))
             .app_data(web::Data::new(self.partners.clone()))
             .app_data(web::Data::new(self.consents.clone()))
@@ -152,6 +156,9 @@ pub fn build(
         PartnersPorts {
             applicant_tokens: partner_ports.clone(),
             statements: partner_ports,
+            staff_names: Arc::new(StaffDirectoryNames(ecohub_auth::StaffDirectory::new(
+                store.clone(),
+            ))),
         },
     );
     let mut projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
@@ -187,6 +194,8 @@ pub fn build(
     let verifier: SharedVerifier = Arc::new(TokenVerifier::from_state(&auth));
     let customer_sessions: SharedCustomerSessions =
         Arc::new(ecohub_auth::CustomerSessionResolver::from_state(&auth));
+    let staff_sessions: SharedStaffSessions =
+        Arc::new(ecohub_auth::StaffSessionResolver::from_state(&auth));
 
     let (sharing, sharing_projections) = SharingState::new(
         store.clone(),
@@ -223,6 +232,10 @@ pub fn build(
         store.clone(),
         offers_projections.contacts,
     ));
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        offers_projections.objections,
+    ));
     let sharing_tasks = Arc::new(SharingTasks::spawn(store, &sharing, sharing_projections));
     projections.extend(sharing_tasks.projections.iter().cloned());
     Ok((
@@ -230,6 +243,7 @@ pub fn build(
             auth,
             verifier,
             customer_sessions,
+            staff_sessions,
             partners,
             consents,
             sharing,
@@ -259,6 +273,22 @@ fn sharing_config(
     ecohub_sharing::SharingConfig {
         issuer: auth.issuer.clone(),
         ..settings.sharing.clone()
+    }
+}
+
+/// The authorization server's staff directory behind the partners service's `StaffNames`.
+struct StaffDirectoryNames(ecohub_auth::StaffDirectory);
+
+#[async_trait::async_trait]
+impl StaffNames for StaffDirectoryNames {
+    async fn display_names(
+        &self,
+        staff_ids: &[String],
+    ) -> Result<Vec<(String, String)>, PortError> {
+        self.0
+            .display_names(staff_ids)
+            .await
+            .map_err(|e| PortError(e.to_string()))
     }
 }
 

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ecohub_eventstore::{
-    ExecuteError, RecordedEvent, SharedStore, StoreError, execute, load, read_stream_to_end,
+    ExecuteError, RecordedEvent, Remembered, SharedStore, StoreError, execute, load,
+    read_stream_to_end,
 };
 use ecohub_kernel::{Aggregate, Clock, DecodeError, RequestContext};
 use serde_json::{Map, Value};
@@ -46,6 +47,8 @@ pub struct OffersProjections {
     /// The read models of the contact ledgers: propensity evidence, the funnel, open offers
     /// by expiry.
     pub contacts: crate::views::ContactViews,
+    /// Who objected to personalised offers.
+    pub objections: crate::objections::Objections,
 }
 
 /// Everything the offers handlers share; in app data as `web::Data<OffersState>`.
@@ -67,6 +70,22 @@ pub struct OffersState {
     pub funnel: crate::funnel::FunnelReader,
     /// Open offers by expiry (read model of the expiry job).
     pub open_offers: crate::expiry::OpenOffersReader,
+    /// Who objected to personalised offers (read model; decisions wait for its head).
+    pub objections: crate::objections::ObjectionsReader,
+    /// The published propositions in screening order, shared by decisions until the list
+    /// or the outcomes change (see `OffersState::screening`).
+    pub(crate) screening: Arc<std::sync::Mutex<Option<Arc<crate::screening::Screening>>>>,
+    /// The attribute and persona catalogues, remembered at their streams' revisions.
+    catalogues: Arc<Catalogues>,
+    /// The customers' ledgers as last read or written here (see `ledgers`).
+    pub(crate) ledgers: Arc<crate::ledgers::LedgerCache>,
+}
+
+/// The catalogues every decision reads, each folded once per revision of its stream.
+#[derive(Debug)]
+struct Catalogues {
+    attributes: Remembered<AttributeCatalogue>,
+    personas: Remembered<PersonaCatalogue>,
 }
 
 impl std::fmt::Debug for OffersState {
@@ -155,6 +174,7 @@ impl OffersState {
     ) -> (Self, OffersProjections) {
         let (projection, index) = crate::index::PropositionIndex::new();
         let (contacts, outcomes, funnel, open_offers) = crate::views::ContactViews::new();
+        let (objection_projection, objections) = crate::objections::Objections::new();
         (
             Self {
                 store,
@@ -165,10 +185,18 @@ impl OffersState {
                 outcomes,
                 funnel,
                 open_offers,
+                objections,
+                screening: Arc::default(),
+                ledgers: Arc::default(),
+                catalogues: Arc::new(Catalogues {
+                    attributes: Remembered::new(CATALOGUE_STREAM),
+                    personas: Remembered::new(PERSONAS_STREAM),
+                }),
             },
             OffersProjections {
                 index: projection,
                 contacts,
+                objections: objection_projection,
             },
         )
     }
@@ -195,18 +223,15 @@ impl OffersState {
         Ok(done.state)
     }
 
-    /// The attribute catalogue (exact).
-    pub async fn attributes(&self) -> Result<AttributeCatalogue, AppError> {
-        Ok(load::<AttributeCatalogue>(&*self.store, CATALOGUE_STREAM)
-            .await?
-            .0)
+    /// The attribute catalogue (exact: remembered at the stream's current revision).
+    pub async fn attributes(&self) -> Result<Arc<AttributeCatalogue>, AppError> {
+        Ok(self.catalogues.attributes.load(&*self.store).await?.0)
     }
 
-    /// The persona catalogue (exact).
-    pub async fn personas(&self) -> Result<PersonaCatalogue, AppError> {
-        Ok(load::<PersonaCatalogue>(&*self.store, PERSONAS_STREAM)
-            .await?
-            .0)
+    /// The persona catalogue, its conditions compiled (exact: remembered at the stream's
+    /// current revision).
+    pub async fn personas(&self) -> Result<Arc<PersonaCatalogue>, AppError> {
+        Ok(self.catalogues.personas.load(&*self.store).await?.0)
     }
 
     /// Defines an attribute (or changes its description or source). Its dataset must be in
@@ -464,6 +489,16 @@ impl OffersState {
                 objected: true,
             });
         }
+        self.profile(customer_id, attributes).await
+    }
+
+    /// [`Self::subject`] of a customer whose preferences were just read and who did not
+    /// object.
+    pub(crate) async fn profile(
+        &self,
+        customer_id: &str,
+        attributes: &AttributeCatalogue,
+    ) -> Result<Subject, AppError> {
         let grants = self
             .ports
             .consents

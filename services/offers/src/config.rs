@@ -24,6 +24,11 @@ pub struct OffersConfig {
     pub held_products_attribute: String,
     /// How often the expiry job records `OfferExpired` (seconds; one instance per period).
     pub expiry_check_period_secs: u64,
+    /// How old the outcome counts a decision ranks with may be, in milliseconds: decisions
+    /// share one snapshot of the propensity evidence (and the screening order built from
+    /// it) until it is this old and an outcome has been counted since. 0: every decision
+    /// sees every outcome counted so far.
+    pub propensity_refresh_ms: u64,
 }
 
 impl Default for OffersConfig {
@@ -35,6 +40,7 @@ impl Default for OffersConfig {
             max_offers_per_decision: 10,
             held_products_attribute: "products_held".into(),
             expiry_check_period_secs: 60,
+            propensity_refresh_ms: 100,
         }
     }
 }
@@ -51,6 +57,9 @@ impl OffersConfig {
         self.prior.validate()?;
         if !(1..=86_400).contains(&self.expiry_check_period_secs) {
             return Err("offers.expiry_check_period_secs must be 1 to 86400".into());
+        }
+        if self.propensity_refresh_ms > 60_000 {
+            return Err("offers.propensity_refresh_ms must be 0 to 60000".into());
         }
         if !(1..=100).contains(&self.max_offers_per_decision) {
             return Err("offers.max_offers_per_decision must be 1 to 100".into());

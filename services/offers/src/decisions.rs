@@ -5,6 +5,7 @@
 //! recorded on the same ledger (ADR 0022).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ecohub_eventstore::{ExpectedRevision, NewEvent, StoreError, load};
@@ -17,10 +18,12 @@ use utoipa::ToSchema;
 use crate::application::{AppError, OffersState};
 use crate::domain::{
     AddOnOutcome, BenefitDoc, Candidate, CandidateView, Channel, ContactCommand, ContactLedger,
-    Context, DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice, OfferRecord, Offerable,
-    OffersError, PersonaMatch, Presented, PriceOutcome, ProductDoc, Propensity, PropositionId,
-    Reporter, Response, Selection, contacts_stream, evaluate, rank,
+    ContactPolicy, Context, DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice,
+    OfferRecord, Offerable, OffersError, PersonaMatch, Presented, PriceOutcome, ProductDoc,
+    Propensity, PropositionId, Ranked, Ranking, Reporter, Response, ScreeningOrder, Selection,
+    contacts_stream, evaluate,
 };
+use crate::screening::{Screening, offerable_of};
 
 /// How many times a decision is retried when another one for the same customer appended
 /// first (optimistic concurrency on the customer's ledger).
@@ -145,17 +148,14 @@ impl OffersState {
         };
         let now = self.clock.now();
         let decision_id = DecisionId::new_v7(now);
-        let propositions = self.published_now().await?;
-        let offerable: Vec<Offerable<'_>> = propositions
-            .iter()
-            .filter_map(|(id, p)| p.published().map(|version| Offerable { id: *id, version }))
-            .filter(|o| {
-                request
-                    .co_brand
-                    .is_none_or(|partner| o.version.content.partner_set().contains(&partner))
-            })
-            .collect();
-        if self.preferences(&request.customer_id).await?.objected {
+        let screening = self.screening().await?;
+        let offerable = screening.offerable();
+        let in_scope = |o: &Offerable<'_>| {
+            request
+                .co_brand
+                .is_none_or(|partner| o.version.content.partner_set().contains(&partner))
+        };
+        if self.objects_now(&request.customer_id).await? {
             // GDPR Art. 21: an objecting customer is offered nothing (not profiled either).
             let reason = Exclusion {
                 code: "customer_objected".into(),
@@ -167,19 +167,28 @@ impl OffersState {
                 held_back: request.explain.then(|| {
                     offerable
                         .iter()
+                        .filter(|o| in_scope(o))
                         .map(|o| HeldBack::of(o, reason.clone()))
                         .collect()
                 }),
             });
         }
-        let partners: BTreeSet<_> = offerable
-            .iter()
-            .flat_map(|o| o.version.content.partners())
-            .collect();
+        let order = match request.co_brand {
+            None => std::borrow::Cow::Borrowed(&screening.order),
+            Some(_) => std::borrow::Cow::Owned(screening.order.only(|i| in_scope(&offerable[i]))),
+        };
+        let partners: BTreeSet<_> = match request.co_brand {
+            None => screening.partners.iter().copied().collect(),
+            Some(_) => offerable
+                .iter()
+                .filter(|o| in_scope(o))
+                .flat_map(|o| o.version.content.partners())
+                .collect(),
+        };
         let inactive = self.inactive(&partners).await?;
         let attributes = self.attributes().await?;
         let personas = self.personas().await?;
-        let subject = self.subject(&request.customer_id, &attributes).await?;
+        let subject = self.profile(&request.customer_id, &attributes).await?;
         let held_products: BTreeSet<String> = subject
             .attributes
             .get(&self.config.held_products_attribute)
@@ -198,33 +207,30 @@ impl OffersState {
             inactive_partners: inactive,
             not_accepted: BTreeSet::new(),
         };
-        let (ranked, mut held_back) = rank(
+        let mut ranking = Ranking::new(
             &offerable,
+            &order,
             &personas,
             &subject,
             &base,
             self.config.prior,
-            |id, persona| self.outcomes.counts(id, persona),
+            |id, persona| screening.outcomes.counts(id, persona),
             now,
             request.explain,
         );
-        // Candidates as the policies see them; the offer itself, its price and its
-        // explanation are built only for those chosen.
-        let views: Vec<CandidateView<'_>> = ranked
-            .iter()
-            .map(|r| CandidateView {
-                proposition_id: r.proposition_id,
-                product_code: &r.content.doc.product.code,
-                channel: request.channel,
-                policy: self
-                    .config
-                    .policy
-                    .with(r.content.doc.contact_policy.as_ref()),
-            })
-            .collect();
-        let explain = |i: usize| -> Result<(Candidate, DecidedOffer), AppError> {
-            let r = &ranked[i];
-            let policy = views[i].policy;
+        // With `explain`, every proposition is screened and every one held back listed;
+        // otherwise the ranking screens only as far as the policies ask.
+        let mut held_back = if request.explain {
+            ranking.finish()
+        } else {
+            Vec::new()
+        };
+        let global = self.config.policy;
+        let policy_of = move |r: &Ranked<'_>| global.with(r.content.doc.contact_policy.as_ref());
+        // The offer itself, its price and its explanation are built only for those chosen.
+        let explain = |r: &Ranked<'_>| -> Result<(Candidate, DecidedOffer), AppError> {
+            let policy = policy_of(r);
+            let propensity = r.propensity();
             let evaluation = evaluate(r.content, &personas, &subject, &base, now)?;
             let doc = &r.content.doc;
             let candidate = Candidate {
@@ -243,8 +249,8 @@ impl OffersState {
                     },
                     price_rule: evaluation.price.rule.clone(),
                     partners: r.content.partner_set().iter().copied().collect(),
-                    personas: r.matched.clone(),
-                    explanation_digest: digest(&(&evaluation, &r.propensity)),
+                    personas: r.matched.iter().map(|p| (*p).to_owned()).collect(),
+                    explanation_digest: digest(&(&evaluation, &propensity)),
                     expires_at: now.plus(Duration::from_secs(86_400) * policy.offer_validity_days),
                 },
                 policy,
@@ -264,7 +270,7 @@ impl OffersState {
                     .collect(),
                 benefits: evaluation.benefits,
                 personas: evaluation.personas,
-                propensity: r.propensity.clone(),
+                propensity,
                 score: r.score,
                 rank: 0,
                 expires_at: candidate.offer.expires_at,
@@ -273,10 +279,10 @@ impl OffersState {
         };
         let (selection, mut offers) = self
             .present(
-                &request.customer_id,
-                &views,
+                &request,
+                &mut ranking,
+                policy_of,
                 &held_products,
-                request.max_offers as usize,
                 explain,
                 ctx,
             )
@@ -284,14 +290,16 @@ impl OffersState {
         for (rank, o) in offers.iter_mut().enumerate() {
             o.rank = rank as u32 + 1;
         }
-        for (i, reason) in selection.excluded {
-            let r = &ranked[i];
-            held_back.push(HeldBack {
-                proposition_id: r.proposition_id,
-                version: r.version,
-                name: r.content.doc.name.clone(),
-                reason,
-            });
+        if request.explain {
+            for (i, reason) in selection.excluded {
+                let r = &ranking.ranked()[i];
+                held_back.push(HeldBack {
+                    proposition_id: r.proposition_id,
+                    version: r.version,
+                    name: r.content.doc.name.clone(),
+                    reason,
+                });
+            }
         }
         Ok(Decision {
             decision_id,
@@ -300,28 +308,59 @@ impl OffersState {
         })
     }
 
-    /// Lets the contact policies choose among `views` on the customer's ledger, explains
-    /// and prices the chosen ones (`explain`, once per candidate however many attempts), and
-    /// appends their `OfferPresented` events expecting the revision read; when another
-    /// decision appended first, chooses again on the new ledger.
-    async fn present(
+    /// Lets the contact policies choose among the ranked propositions on the customer's
+    /// ledger (asking the ranking for as many as they look at), explains and prices the
+    /// chosen ones (`explain`, once per proposition however many attempts), and appends their
+    /// `OfferPresented` events expecting the revision read; when another decision appended
+    /// first, chooses again on the new ledger.
+    async fn present<'a, F>(
         &self,
-        customer_id: &str,
-        views: &[CandidateView<'_>],
+        request: &DecisionRequest,
+        ranking: &mut Ranking<'a, '_, F>,
+        policy_of: impl Fn(&Ranked<'_>) -> ContactPolicy,
         held_products: &BTreeSet<String>,
-        max: usize,
-        explain: impl Fn(usize) -> Result<(Candidate, DecidedOffer), AppError>,
+        explain: impl Fn(&Ranked<'a>) -> Result<(Candidate, DecidedOffer), AppError>,
         ctx: &RequestContext,
-    ) -> Result<(Selection, Vec<DecidedOffer>), AppError> {
-        let stream = contacts_stream(customer_id);
+    ) -> Result<(Selection, Vec<DecidedOffer>), AppError>
+    where
+        F: Fn(PropositionId, Option<&str>) -> crate::domain::OutcomeCounts,
+    {
+        let stream = contacts_stream(&request.customer_id);
+        let max = request.max_offers as usize;
         let mut explained: HashMap<usize, (Candidate, DecidedOffer)> = HashMap::new();
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             let now = self.clock.now();
-            let (ledger, revision) = load::<ContactLedger>(&*self.store, &stream).await?;
-            let selection = ledger.select(views, held_products, max, now);
+            // The first attempt decides on the ledger as remembered (see `ledgers`: safe even
+            // when it is behind); after a refused append, and to explain, on the stream.
+            let remembered = (attempt == 0 && !request.explain)
+                .then(|| self.ledgers.get(&stream))
+                .flatten();
+            let (ledger, revision) = match remembered {
+                Some(known) => known,
+                None => {
+                    let (ledger, revision) = load::<ContactLedger>(&*self.store, &stream).await?;
+                    let ledger = Arc::new(ledger);
+                    self.ledgers.put(&stream, Arc::clone(&ledger), revision);
+                    (ledger, revision)
+                }
+            };
+            let selection = ledger.select_from(
+                |i| {
+                    ranking.get(i).map(|r| CandidateView {
+                        proposition_id: r.proposition_id,
+                        product_code: &r.content.doc.product.code,
+                        channel: request.channel,
+                        policy: policy_of(r),
+                    })
+                },
+                held_products,
+                max,
+                now,
+                request.explain,
+            );
             for &i in &selection.chosen {
                 if let std::collections::hash_map::Entry::Vacant(e) = explained.entry(i) {
-                    e.insert(explain(i)?);
+                    e.insert(explain(&ranking.ranked()[i])?);
                 }
             }
             let chosen: Vec<Candidate> = selection
@@ -354,7 +393,12 @@ impl OffersState {
                 .append(&stream, ExpectedRevision::from(revision), new_events)
                 .await
             {
-                Ok(_) => return Ok((selection, offers)),
+                Ok(appended) => {
+                    let after = events.iter().fold((*ledger).clone(), |l, e| l.evolve(e));
+                    self.ledgers
+                        .put(&stream, Arc::new(after), appended.next_expected);
+                    return Ok((selection, offers));
+                }
                 Err(StoreError::WrongExpectedVersion { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -374,31 +418,73 @@ impl OffersState {
         by: Reporter,
         ctx: &RequestContext,
     ) -> Result<OfferRecord, AppError> {
-        let ledger: ContactLedger = self
-            .run(
-                &contacts_stream(customer_id),
+        // Another response or a decision for the same customer may append first (the customer
+        // accepting two offers at once): decide again on the new ledger, as decisions do.
+        let stream = contacts_stream(customer_id);
+        for _ in 0..ATTEMPTS {
+            let done = match ecohub_eventstore::execute::<ContactLedger>(
+                &*self.store,
+                &stream,
                 ContactCommand::Respond {
                     customer_id: customer_id.to_owned(),
                     offer_id,
                     response,
                     by,
                 },
-                ctx,
+                self.clock.now(),
+                ctx.metadata(),
             )
-            .await?;
-        ledger
-            .offers
-            .get(&offer_id)
-            .cloned()
-            .ok_or(AppError::Refused(OffersError::NotFound))
+            .await
+            {
+                Err(ecohub_eventstore::ExecuteError::Store(StoreError::WrongExpectedVersion {
+                    ..
+                })) => continue,
+                other => other?,
+            };
+            let ledger = Arc::new(done.state);
+            self.ledgers
+                .put(&stream, Arc::clone(&ledger), done.revision);
+            return ledger
+                .offers
+                .get(&offer_id)
+                .cloned()
+                .ok_or(AppError::Refused(OffersError::NotFound));
+        }
+        Err(AppError::Store(StoreError::Unavailable(format!(
+            "{stream} kept changing under concurrent responses; retry"
+        ))))
     }
 
-    /// The published propositions, as the proposition streams stand now: the list is used
+    /// Whether the customer objects to personalised offers now: the objections read model,
+    /// once it has applied every preference event up to the category head read first (as
+    /// exact as reading their stream; normally at once, at most 2 s, then 503).
+    async fn objects_now(&self, customer_id: &str) -> Result<bool, AppError> {
+        let head = self
+            .store
+            .category_head(&format!("{}-", crate::domain::OfferPreferences::CATEGORY))
+            .await?;
+        let deadline = std::time::Instant::now() + INDEX_WAIT;
+        while !self.objections.has_applied(head) {
+            if std::time::Instant::now() >= deadline {
+                return Err(AppError::Store(StoreError::Unavailable(
+                    "the objections are behind the preference streams".into(),
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(self
+            .objections
+            .objected(&crate::domain::preferences_stream(customer_id)))
+    }
+
+    /// The published propositions as the proposition streams stand now, the outcome counts
+    /// to rank with, and the order decisions screen the propositions in. The list is used
     /// once it has applied every proposition event up to the category head read first, so a
-    /// withdrawal or retirement acknowledged before the decision started is seen.
-    async fn published_now(
-        &self,
-    ) -> Result<Vec<(PropositionId, std::sync::Arc<crate::domain::Proposition>)>, AppError> {
+    /// withdrawal or retirement acknowledged before the decision started is seen. All of it
+    /// is shared by every decision until the list changes, or an outcome has been counted
+    /// and the snapshot is `propensity_refresh_ms` old: the order's bounds are computed from
+    /// the same counts the decisions rank with, so they always bound the scores.
+    async fn screening(&self) -> Result<Arc<Screening>, AppError> {
         let head = self
             .store
             .category_head(&format!("{}-", crate::domain::Proposition::CATEGORY))
@@ -412,12 +498,56 @@ impl OffersState {
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        Ok(self
-            .index
-            .published()
+        let generation = self.index.generation();
+        let version = self.outcomes.version();
+        let refresh = Duration::from_millis(self.config.propensity_refresh_ms);
+        if let Some(s) = self
+            .screening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|s| {
+                s.generation == generation
+                    && (s.outcomes.version() == version || s.built.elapsed() < refresh)
+            })
+        {
+            return Ok(Arc::clone(s));
+        }
+        let (generation, published) = self.index.published_with_generation();
+        let outcomes = self.outcomes.snapshot();
+        let propositions: Vec<(PropositionId, Arc<crate::domain::Proposition>)> = published
             .into_iter()
             .filter_map(|p| Some((p.id?, p)))
-            .collect())
+            .filter(|(_, p)| p.published().is_some())
+            .collect();
+        let offerable = offerable_of(&propositions);
+        let order = ScreeningOrder::new(&offerable, |o| {
+            let doc = &o.version.content.doc;
+            let audience = &doc.availability.audience;
+            Propensity::best(
+                self.config.prior,
+                doc.personas.keys().map(String::as_str),
+                !(audience.all_of.is_empty() && audience.any_of.is_empty()),
+                |p| outcomes.counts(o.id, p),
+            )
+        });
+        let partners = offerable
+            .iter()
+            .flat_map(|o| o.version.content.partners())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        drop(offerable);
+        let screening = Arc::new(Screening {
+            generation,
+            built: std::time::Instant::now(),
+            outcomes,
+            propositions,
+            order,
+            partners,
+        });
+        *self.screening.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&screening));
+        Ok(screening)
     }
 }
 

@@ -3,6 +3,7 @@
 //! from their stream).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -17,6 +18,8 @@ pub struct PropositionIndexReader {
     data: Arc<RwLock<BTreeMap<PropositionId, Arc<Proposition>>>>,
     /// The position up to which every proposition event has been applied.
     applied: Arc<RwLock<Option<Position>>>,
+    /// Bumped (under the list's write lock) by every change of the list.
+    generation: Arc<AtomicU64>,
 }
 
 impl PropositionIndexReader {
@@ -43,11 +46,24 @@ impl PropositionIndexReader {
     /// Every proposition with a published version, in creation order (shared, not copied:
     /// decisions read them on every request).
     pub fn published(&self) -> Vec<Arc<Proposition>> {
+        self.published_with_generation().1
+    }
+
+    /// The list's generation: unchanged, [`Self::published`] would answer the same.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// [`Self::published`] and the generation it is of.
+    pub fn published_with_generation(&self) -> (u64, Vec<Arc<Proposition>>) {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
-        data.values()
+        let generation = self.generation.load(Ordering::Acquire);
+        let published = data
+            .values()
             .filter(|p| p.published().is_some())
             .cloned()
-            .collect()
+            .collect();
+        (generation, published)
     }
 
     /// Up to `limit` propositions after `after`, in creation order (ids are UUIDv7), only
@@ -125,6 +141,7 @@ impl Projection for PropositionIndex {
                 .unwrap_or_default();
             data.insert(id, Arc::new(entry.evolve(&env.payload)));
         }
+        self.reader.generation.fetch_add(1, Ordering::AcqRel);
         drop(data);
         *self
             .reader
@@ -134,11 +151,10 @@ impl Projection for PropositionIndex {
         Ok(())
     }
     async fn reset(&mut self) -> Result<(), ProjectionError> {
-        self.reader
-            .data
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut data = self.reader.data.write().unwrap_or_else(|e| e.into_inner());
+        data.clear();
+        self.reader.generation.fetch_add(1, Ordering::AcqRel);
+        drop(data);
         *self
             .reader
             .applied

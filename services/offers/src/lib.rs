@@ -24,8 +24,11 @@ pub mod funnel;
 pub mod http;
 pub mod index;
 pub mod jobs;
+pub(crate) mod ledgers;
+pub mod objections;
 pub mod outcomes;
 pub mod ports;
+pub(crate) mod screening;
 pub mod views;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};

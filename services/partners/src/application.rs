@@ -22,6 +22,7 @@ use crate::domain::{
 };
 use crate::ports::{
     ApplicantTokens, IssuedToken, PortError, SoftwareStatementClaims, SoftwareStatements,
+    StaffNames,
 };
 
 /// Deployment settings of partner onboarding.
@@ -55,6 +56,8 @@ pub struct PartnersPorts {
     pub applicant_tokens: Arc<dyn ApplicantTokens>,
     /// Signs software statements.
     pub statements: Arc<dyn SoftwareStatements>,
+    /// Names staff people on the console's pages.
+    pub staff_names: Arc<dyn StaffNames>,
 }
 
 impl std::fmt::Debug for PartnersState {
@@ -134,6 +137,31 @@ impl PartnersState {
             },
             projection,
         )
+    }
+
+    /// The display names of the staff people among `actors` (`staff:<id>`; other actors are
+    /// left out), by actor. Pages fall back to the ids when the directory cannot answer.
+    pub async fn staff_names(
+        &self,
+        actors: impl IntoIterator<Item = &str>,
+    ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
+        let ids: std::collections::BTreeSet<String> = actors
+            .into_iter()
+            .filter_map(|a| a.strip_prefix("staff:"))
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
+        Ok(self
+            .ports
+            .staff_names
+            .display_names(&ids)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (format!("staff:{id}"), name))
+            .collect())
     }
 
     /// A fresh partner id (UUIDv7 at the clock's `now`), for [`Self::apply`].

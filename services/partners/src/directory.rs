@@ -208,6 +208,15 @@ impl DirectoryReader {
         self.read().entries.get(&id).cloned()
     }
 
+    /// How many partners are in `status` (all of them for `None`).
+    pub fn count(&self, status: Option<PartnerStatus>) -> usize {
+        let data = self.read();
+        match status {
+            None => data.entries.len(),
+            Some(s) => data.by_status.get(&s).map_or(0, BTreeSet::len),
+        }
+    }
+
     /// How many partners the directory knows.
     pub fn len(&self) -> usize {
         self.read().entries.len()

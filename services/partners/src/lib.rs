@@ -21,4 +21,5 @@ pub use directory::{DirectoryEntry, DirectoryReader, PartnerDirectory};
 pub use http::{PartnersApi, configure};
 pub use ports::{
     ApplicantTokens, IssuedToken, PortError, SoftwareStatementClaims, SoftwareStatements,
+    StaffNames,
 };

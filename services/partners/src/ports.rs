@@ -1,6 +1,6 @@
 //! What partner onboarding needs from the outside and does not do itself: minting the
-//! applicant's token and signing software statements. Both belong to the authorization
-//! server, which implements these traits; the hub wires them into [`PartnersState`]
+//! applicant's token, signing software statements and naming staff people on the console's
+//! pages. All belong to the authorization server, which implements these traits; the hub wires them into [`PartnersState`]
 //! (services never depend on each other).
 //!
 //! [`PartnersState`]: crate::PartnersState
@@ -50,4 +50,14 @@ pub struct SoftwareStatementClaims {
 pub trait SoftwareStatements: Send + Sync + 'static {
     /// A signed statement (a compact JWS) of `claims`, issued at `now`.
     fn issue(&self, claims: &SoftwareStatementClaims, now: Timestamp) -> Result<String, PortError>;
+}
+
+/// Names staff people for the console's pages (the history says who did what): the
+/// authorization server's staff directory knows them, this service only their ids.
+#[async_trait::async_trait]
+pub trait StaffNames: Send + Sync + 'static {
+    /// The display names of the people among `staff_ids` (bare ids, without `staff:`), as
+    /// `(id, name)` pairs; an unknown id is left out.
+    async fn display_names(&self, staff_ids: &[String])
+    -> Result<Vec<(String, String)>, PortError>;
 }

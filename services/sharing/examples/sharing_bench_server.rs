@@ -41,6 +41,7 @@ impl AccessTokenVerifier for Verifier {
             scopes: scopes.into_iter().map(str::to_owned).collect(),
             token_id: "jti".into(),
             consent_id: consent,
+            staff_id: None,
         })
     }
 }
@@ -130,6 +131,7 @@ async fn main() -> std::io::Result<()> {
         scopes: BTreeSet::from(["admin".to_owned(), "data:publish".to_owned()]),
         token_id: "seed".into(),
         consent_id: None,
+        staff_id: None,
     };
     let seed = Publication {
         customer_id: "cust-bench".into(),

@@ -328,7 +328,7 @@ impl SharingState {
         let key = principal
             .partner_id
             .clone()
-            .unwrap_or_else(|| format!("client:{}", principal.client_id));
+            .unwrap_or_else(|| principal.actor());
         limiter
             .check(&key, self.now())
             .map_err(AppError::RateLimited)
@@ -514,7 +514,7 @@ impl SharingState {
             interaction_id: interaction_id.to_owned(),
             at: now,
         };
-        let ctx = RequestContext::client(&principal.client_id, interaction_id);
+        let ctx = RequestContext::acting_as(principal.actor(), interaction_id);
         self.store
             .append(
                 &access_stream(consent_id),

@@ -82,3 +82,61 @@ pub async fn execute<A: Aggregate>(
         revision: next_expected,
     })
 }
+
+/// One stream's aggregate state, remembered with the head of the stream's category
+/// (`<category>-`) it was read under: [`load`]ed again only when that head has moved. Exact
+/// like [`load`]: every call reads the category head, which moves with every append to the
+/// category acknowledged on any instance (the category-head rule of docs/ARCHITECTURE.md),
+/// and on the embedded store is answered from memory. For small, rarely written, often read
+/// streams (a catalogue): no read of the stream and no fold while nothing changed.
+#[derive(Debug)]
+pub struct Remembered<A> {
+    stream: String,
+    category: String,
+    state: std::sync::Mutex<Option<Folded<A>>>,
+}
+
+/// A state as folded: the category head it was read under, the state, its revision.
+type Folded<A> = (Option<crate::Position>, std::sync::Arc<A>, CurrentRevision);
+
+impl<A: Aggregate> Remembered<A> {
+    /// Remembers the state of `stream` (nothing read yet).
+    pub fn new(stream: impl Into<String>) -> Self {
+        let stream = stream.into();
+        let category = match stream.find('-') {
+            Some(i) => stream[..=i].to_owned(),
+            None => format!("{stream}-"),
+        };
+        Self {
+            stream,
+            category,
+            state: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The state as the stream stands now, and its revision.
+    pub async fn load(
+        &self,
+        store: &dyn EventStore,
+    ) -> Result<(std::sync::Arc<A>, CurrentRevision), ExecuteError<A::Error>> {
+        // Read before the stream: the state loaded is at least as new as this head.
+        let head = store.category_head(&self.category).await?;
+        if let Some((_, state, revision)) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(at, _, _)| *at == head)
+        {
+            return Ok((std::sync::Arc::clone(state), *revision));
+        }
+        let (state, revision) = load::<A>(store, &self.stream).await?;
+        let state = std::sync::Arc::new(state);
+        let mut remembered = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep the newest of two concurrent loads.
+        if remembered.as_ref().is_none_or(|(at, _, _)| *at <= head) {
+            *remembered = Some((head, std::sync::Arc::clone(&state), revision));
+        }
+        Ok((state, revision))
+    }
+}

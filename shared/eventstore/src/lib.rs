@@ -15,7 +15,7 @@ pub mod sqlite;
 mod store;
 mod types;
 
-pub use aggregate::{ExecuteError, Executed, execute, load};
+pub use aggregate::{ExecuteError, Executed, Remembered, execute, load};
 pub use projection::{Projection, ProjectionError, ProjectionHandle, ProjectionStatus};
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 pub use store::{EventStore, SharedStore, read_stream_to_end};

@@ -112,7 +112,11 @@ pub async fn read_stream_to_end(
         if let Some(last) = page.last() {
             from = StreamPosition::Revision(last.revision + 1);
         }
-        all.extend(page);
+        if all.is_empty() {
+            all = page;
+        } else {
+            all.extend(page);
+        }
         if n < PAGE {
             return Ok(all);
         }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use ecohub_eventstore::{
     CurrentRevision, EventFilter, EventStore, ExecuteError, ExpectedRevision, NewEvent, Position,
-    Projection, ProjectionError, ProjectionHandle, RecordedEvent, SqliteStore, SqliteStoreOptions,
-    StoreError, execute, load,
+    Projection, ProjectionError, ProjectionHandle, RecordedEvent, Remembered, SqliteStore,
+    SqliteStoreOptions, StoreError, execute, load,
 };
 use ecohub_kernel::testing::example::{Counter, CounterCommand, CounterError, CounterEvent};
 use ecohub_kernel::{EventMetadata, Timestamp};
@@ -77,6 +77,38 @@ async fn execute_loads_decides_and_appends_with_the_read_revision() {
         .unwrap();
     assert_eq!(stored[0].metadata.actor.as_deref(), Some("staff:7"));
     assert_eq!(stored[0].event_type, "CounterIncremented");
+}
+
+#[tokio::test]
+async fn a_remembered_state_is_folded_once_per_revision_and_sees_every_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let remembered = Remembered::<Counter>::new("counter-r");
+    let (empty, revision) = remembered.load(&*store).await.unwrap();
+    assert_eq!((empty.value, revision), (0, CurrentRevision::NoStream));
+    let increment = |store: Arc<dyn EventStore>, by| async move {
+        execute::<Counter>(
+            &*store,
+            "counter-r",
+            CounterCommand::Increment { by },
+            NOW,
+            EventMetadata::default(),
+        )
+        .await
+        .unwrap()
+    };
+    increment(Arc::clone(&store), 2).await;
+    let (first, _) = remembered.load(&*store).await.unwrap();
+    let (again, revision) = remembered.load(&*store).await.unwrap();
+    assert_eq!((again.value, revision), (2, CurrentRevision::Current(0)));
+    assert!(Arc::ptr_eq(&first, &again), "not folded again");
+    // Another stream of the category moves its head: read again, same state.
+    append_n(&*store, "counter-other", 1).await;
+    let (reread, _) = remembered.load(&*store).await.unwrap();
+    assert_eq!(reread.value, 2);
+    increment(Arc::clone(&store), 3).await;
+    let (after, revision) = remembered.load(&*store).await.unwrap();
+    assert_eq!((after.value, revision), (5, CurrentRevision::Current(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

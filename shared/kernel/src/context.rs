@@ -8,7 +8,7 @@ use crate::time::Timestamp;
 /// interaction id as request and correlation id). Never personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
-    /// `applicant`, `client:<id>`, `customer:<id>`, `system:<job>`.
+    /// `applicant`, `client:<id>`, `staff:<id>`, `customer:<id>`, `system:<job>`.
     pub actor: String,
     /// The request's `x-fapi-interaction-id` (none for a system job).
     pub interaction_id: Option<String>,
@@ -23,6 +23,18 @@ impl RequestContext {
     /// An authenticated OAuth client (staff or partner): actor `client:<client_id>`.
     pub fn client(client_id: &str, interaction_id: impl ToString) -> Self {
         Self::acting(format!("client:{client_id}"), interaction_id)
+    }
+
+    /// A staff person signed in to the console: actor `staff:<staff_id>` (an opaque id, never
+    /// a username). Maker-checker rules compare these actors, so they compare people.
+    pub fn staff(staff_id: &str, interaction_id: impl ToString) -> Self {
+        Self::acting(format!("staff:{staff_id}"), interaction_id)
+    }
+
+    /// An actor already formatted (`client:<id>` or `staff:<id>`, as the protected-route
+    /// extractor's principal names its caller) acting in a request.
+    pub fn acting_as(actor: impl Into<String>, interaction_id: impl ToString) -> Self {
+        Self::acting(actor.into(), interaction_id)
     }
 
     /// A customer acting in a request: actor `customer:<customer_id>`.

@@ -1,25 +1,25 @@
-//! Server-side `$all` filters: on stream name or event type, by prefix list or by a small
-//! subset of regular expressions (anything else is rejected with INVALID_ARGUMENT).
+//! Server-side `$all` filters: on stream name or event type, by a list of prefixes or by a
+//! regular expression, as the real server applies them (`Regex.IsMatch` on the stream name or
+//! the event type: a search anywhere in the subject unless the pattern anchors itself).
+//!
+//! The official clients send regexes with look-ahead (the Python client's default exclusion is
+//! `^(?!(\$.+$|PersistentConfig\d+$|Result$))`), which .NET supports and the `regex` crate does
+//! not; `fancy-regex` (built on `regex-automata`, which runs everything but the look-around and
+//! backreferences) matches them. A pattern that does not compile is INVALID_ARGUMENT.
 
 use ecohub_kurrentdb_proto::streams::read_req::options::FilterOptions;
 use ecohub_kurrentdb_proto::streams::read_req::options::filter_options::{Filter, Window};
+use fancy_regex::Regex;
 
 use crate::log::Stored;
 
 /// The real server's default checkpoint window.
 const DEFAULT_WINDOW: u64 = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Pattern {
     Prefixes(Vec<String>),
-    /// `literal`, `^literal`, `literal$`, `^literal$` (a trailing `.*` is ignored).
-    Literal {
-        text: String,
-        start: bool,
-        end: bool,
-    },
-    /// `^[^$].*`: everything that does not start with `$` (the usual "exclude system events").
-    NotStartingWith(char),
+    Regex(Regex),
 }
 
 #[derive(Debug, Clone)]
@@ -37,9 +37,12 @@ impl EventFilter {
             Some(Filter::EventType(e)) => (false, e),
             None => return Err("filter without stream_identifier or event_type".into()),
         };
+        // The server prefers the regex when both are given.
         let pattern = if !expression.regex.is_empty() {
-            parse_regex(&expression.regex)
-                .ok_or_else(|| format!("regex not supported by the double: {}", expression.regex))?
+            Pattern::Regex(
+                Regex::new(&expression.regex)
+                    .map_err(|e| format!("invalid filter regex {:?}: {e}", expression.regex))?,
+            )
         } else if !expression.prefix.is_empty() {
             Pattern::Prefixes(expression.prefix.clone())
         } else {
@@ -53,7 +56,7 @@ impl EventFilter {
         Ok(EventFilter {
             on_stream,
             pattern,
-            checkpoint_every: window * multiplier,
+            checkpoint_every: window.saturating_mul(multiplier),
         })
     }
 
@@ -65,87 +68,67 @@ impl EventFilter {
         };
         match &self.pattern {
             Pattern::Prefixes(ps) => ps.iter().any(|p| subject.starts_with(p.as_str())),
-            Pattern::Literal { text, start, end } => match (start, end) {
-                (true, true) => subject == text,
-                (true, false) => subject.starts_with(text.as_str()),
-                (false, true) => subject.ends_with(text.as_str()),
-                (false, false) => subject.contains(text.as_str()),
-            },
-            Pattern::NotStartingWith(c) => !subject.starts_with(*c),
+            // A match that exceeds the backtracking limit counts as no match (the server would
+            // time the regex out).
+            Pattern::Regex(r) => r.is_match(subject).unwrap_or(false),
         }
     }
-}
-
-fn parse_regex(regex: &str) -> Option<Pattern> {
-    if let Some(rest) = regex
-        .strip_prefix("^[^\\$]")
-        .or_else(|| regex.strip_prefix("^[^$]"))
-    {
-        if rest.is_empty() || rest == ".*" {
-            return Some(Pattern::NotStartingWith('$'));
-        }
-        return None;
-    }
-    let (start, mut rest) = match regex.strip_prefix('^') {
-        Some(r) => (true, r),
-        None => (false, regex),
-    };
-    if let Some(r) = rest.strip_suffix(".*")
-        && !r.ends_with('\\')
-    {
-        rest = r;
-    }
-    let mut end = false;
-    if let Some(r) = rest.strip_suffix('$')
-        && !r.ends_with('\\')
-    {
-        end = true;
-        rest = r;
-    }
-    let mut text = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let escaped = chars.next()?;
-                if escaped.is_ascii_alphanumeric() {
-                    return None; // \d, \w, ... are classes, not literals
-                }
-                text.push(escaped);
-            }
-            '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$' => {
-                return None;
-            }
-            c => text.push(c),
-        }
-    }
-    Some(Pattern::Literal { text, start, end })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecohub_kurrentdb_proto::streams::read_req::options::filter_options::Expression;
+    use uuid::Uuid;
 
-    fn lit(text: &str, start: bool, end: bool) -> Option<Pattern> {
-        Some(Pattern::Literal {
-            text: text.into(),
-            start,
-            end,
+    fn stored(stream: &str, event_type: &str) -> Stored {
+        Stored {
+            id: Uuid::new_v4(),
+            stream: stream.into(),
+            revision: 0,
+            position: 0,
+            event_type: event_type.into(),
+            content_type: "application/json".into(),
+            created: 0,
+            custom_metadata: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    fn on_type(regex: &str) -> Result<EventFilter, String> {
+        EventFilter::from_proto(&FilterOptions {
+            filter: Some(Filter::EventType(Expression {
+                regex: regex.into(),
+                prefix: Vec::new(),
+            })),
+            window: None,
+            checkpoint_interval_multiplier: 0,
         })
     }
 
     #[test]
-    fn supported_regexes() {
-        assert_eq!(parse_regex("^order-"), lit("order-", true, false));
-        assert_eq!(parse_regex("^order-.*"), lit("order-", true, false));
-        assert_eq!(parse_regex("^a\\.b$"), lit("a.b", true, true));
-        assert_eq!(parse_regex("cost"), lit("cost", false, false));
-        assert_eq!(
-            parse_regex("^[^\\$].*"),
-            Some(Pattern::NotStartingWith('$'))
-        );
-        assert_eq!(parse_regex("^(a|b)"), None);
-        assert_eq!(parse_regex("^a\\d"), None);
-        assert_eq!(parse_regex("a.c"), None);
+    fn regexes_search_like_the_server() {
+        let f = on_type("cost").unwrap();
+        assert!(f.matches(&stored("s", "uncostly")));
+        let f = on_type("^order-(placed|paid)$").unwrap();
+        assert!(f.matches(&stored("s", "order-paid")));
+        assert!(!f.matches(&stored("s", "order-paid2")));
+        // The Python client's default exclusion (a negative look-ahead).
+        let f = on_type(r"^(?!(\$.+$|PersistentConfig\d+$|Result$))").unwrap();
+        assert!(!f.matches(&stored("$settings", "$settings")));
+        assert!(!f.matches(&stored("s", "PersistentConfig1")));
+        assert!(!f.matches(&stored("s", "Result")));
+        assert!(f.matches(&stored("s", "Results")));
+        assert!(f.matches(&stored("s", "OrderPlaced")));
+        // The Node and Rust clients' `excludeSystemEvents`.
+        let f = on_type(r"^[^\$].*").unwrap();
+        assert!(!f.matches(&stored("$settings", "$settings")));
+        assert!(f.matches(&stored("s", "OrderPlaced")));
+    }
+
+    #[test]
+    fn a_bad_regex_is_an_error() {
+        assert!(on_type("^(unclosed").is_err());
+        assert!(on_type("").is_err());
     }
 }

@@ -1,9 +1,10 @@
 //! An in-process gRPC **test double of EventStoreDB / KurrentDB**, backed by memory.
 //!
 //! It speaks the protocol subset of `ecohub-kurrentdb-proto` (`Streams.Read`,
-//! `Streams.Append`, `Gossip.Read`) on loopback, plain text (no TLS), so that the hub's
-//! EventStoreDB backend can be tested without a server. Test support only: depend on it as
-//! a dev-dependency, never from a shipped binary.
+//! `Streams.Append`, `Streams.BatchAppend`, `Gossip.Read`, `ServerFeatures.GetSupportedMethods`)
+//! on loopback, plain text (no TLS), so that the hub's EventStoreDB backend can be tested
+//! without a server, and official clients can check it (`tests/kurrentdb-conformance`). Test
+//! support only: depend on it as a dev-dependency, never from a shipped binary.
 //!
 //! A [`DoubleCluster`] runs 1..n nodes that share one in-memory log; one of them is the
 //! leader. Followers answer requests carrying `requires-leader: true` like a real follower
@@ -16,15 +17,28 @@
 //! Semantics (the tests under `tests/` pin each of them down):
 //! * appends: the server's expected-revision rules, conflicts as a successful `AppendResp`
 //!   with `wrong_expected_version`, idempotent retries of the same event ids;
+//! * batch appends: one atomic append per correlation id, its options in the first request,
+//!   `is_final` in the last, several multiplexed on one call; failures (wrong expected
+//!   version, bad request, a deadline already passed) as the server's `google.rpc.Status` in
+//!   the answer, not as the call's status;
+//! * `ServerFeatures` lists exactly the methods above, so that official clients pick
+//!   `BatchAppend` as on a real server and try nothing the double lacks;
 //! * positions: commit == prepare, strictly increasing, not contiguous; two system events
 //!   (`$epoch-information`, `$settings`) precede user events;
-//! * reads: inclusive start in both directions on streams and `$all`;
-//! * `$all` subscriptions: confirmation, history after the (exclusive) start, one
-//!   `caught_up`, then live events; with a filter, checkpoints every window × multiplier
-//!   events scanned. Each subscription has its own producer task that pulls from the log by
-//!   position into a bounded channel, so a slow subscriber never blocks appends nor makes the
-//!   double buffer without bound (it is never dropped for being slow, unlike a real server);
-//! * subscriptions to a single stream answer UNIMPLEMENTED.
+//! * reads: inclusive start in both directions on streams and `$all`; `$all` filters on the
+//!   stream name or event type by prefixes or by any regex, searched as .NET's
+//!   `Regex.IsMatch` does, look-ahead included (the official clients' system-event
+//!   exclusions need it);
+//! * subscriptions, to `$all` or to one stream (which need not exist yet): confirmation,
+//!   history after the (exclusive) start, one `caught_up`, then live events; on `$all` with a
+//!   filter, checkpoints every window × multiplier events scanned. Each subscription has its
+//!   own producer task that pulls from the log by position into a bounded channel, so a slow
+//!   subscriber never blocks appends nor makes the double buffer without bound (it is never
+//!   dropped for being slow, unlike a real server).
+//!
+//! Left out on purpose (UNIMPLEMENTED, or ignored): deletes and tombstones, stream metadata,
+//! persistent subscriptions, projections, users, operations, the v2 append APIs, link
+//! resolution, authentication, the maximum append size.
 
 mod cluster;
 mod filter;
@@ -37,6 +51,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ecohub_kurrentdb_proto::gossip::gossip_server::GossipServer;
+use ecohub_kurrentdb_proto::server_features::server_features_server::ServerFeaturesServer;
 use ecohub_kurrentdb_proto::streams::streams_server::StreamsServer;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -144,7 +159,8 @@ impl DoubleCluster {
             index: i,
         };
         let routes = Routes::new(StreamsServer::new(service.clone()))
-            .add_service(GossipServer::new(service))
+            .add_service(GossipServer::new(service.clone()))
+            .add_service(ServerFeaturesServer::new(service))
             .prepare();
         let node = &self.shared.nodes[i];
         node.tasks

@@ -72,6 +72,9 @@ pub(crate) struct Log {
     events: Vec<Arc<Stored>>,
     /// Stream name → indices into `events`, in revision order.
     streams: HashMap<String, Vec<usize>>,
+    /// Event id → index into `events` (the id lookup of an idempotent re-append with
+    /// `Any`/`StreamExists` without scanning the stream, as the server's id cache does).
+    ids: HashMap<Uuid, Vec<usize>>,
     next_position: u64,
 }
 
@@ -138,7 +141,23 @@ impl Log {
             .map(|ix| ix.iter().map(|&i| self.events[i].clone()).collect())
     }
 
-    fn current_revision(&self, stream: &str) -> Option<u64> {
+    /// At most `max` events of the stream from `revision` on (none if it does not exist).
+    pub fn stream_slice(&self, name: &str, revision: u64, max: usize) -> Vec<Arc<Stored>> {
+        let Some(ix) = self.streams.get(name) else {
+            return Vec::new();
+        };
+        let from = usize::try_from(revision)
+            .unwrap_or(usize::MAX)
+            .min(ix.len());
+        let end = from.saturating_add(max).min(ix.len());
+        ix[from..end]
+            .iter()
+            .map(|&i| self.events[i].clone())
+            .collect()
+    }
+
+    /// The stream's last revision, `None` if it does not exist.
+    pub fn current_revision(&self, stream: &str) -> Option<u64> {
         self.streams
             .get(stream)
             .and_then(|ix| ix.len().checked_sub(1))
@@ -191,10 +210,10 @@ impl Log {
                 }
                 // The first id anywhere in the stream, then the rest right after it.
                 if let Some(first) = proposed.first() {
-                    let found = self.streams.get(stream).and_then(|ix| {
+                    let found = self.ids.get(&first.id).and_then(|ix| {
                         ix.iter()
                             .map(|&i| &self.events[i])
-                            .find(|e| e.id == first.id)
+                            .find(|e| e.stream == stream)
                     });
                     if let Some(found) = found {
                         return match self.idempotent_run(stream, found.revision, &proposed) {
@@ -257,6 +276,11 @@ impl Log {
             self.next_position += size;
             self.streams
                 .entry(stream.to_owned())
+                .or_default()
+                .push(self.events.len());
+            // In log order: a re-append finds the id's first write in its stream.
+            self.ids
+                .entry(stored.id)
                 .or_default()
                 .push(self.events.len());
             self.events.push(stored.clone());

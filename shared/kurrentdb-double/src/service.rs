@@ -1,21 +1,30 @@
-//! The gRPC services of one node: `Streams` (Read, Append) and `Gossip` (Read).
+//! The gRPC services of one node: `Streams` (Read, Append, BatchAppend), `Gossip` (Read) and
+//! `ServerFeatures` (GetSupportedMethods).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use ecohub_kurrentdb_proto::google::rpc;
 use ecohub_kurrentdb_proto::gossip::{self, ClusterInfo, MemberInfo, gossip_server::Gossip};
+use ecohub_kurrentdb_proto::server_features::{
+    SupportedMethod, SupportedMethods, server_features_server::ServerFeatures,
+};
 use ecohub_kurrentdb_proto::shared::{self as proto, Empty, StreamIdentifier};
 use ecohub_kurrentdb_proto::streams::append_req::{self, options::ExpectedStreamRevision};
 use ecohub_kurrentdb_proto::streams::append_resp::{self, wrong_expected_version as wev};
+use ecohub_kurrentdb_proto::streams::batch_append_req::{self, options as batch_options};
+use ecohub_kurrentdb_proto::streams::batch_append_resp;
 use ecohub_kurrentdb_proto::streams::read_req::options::{
     self as read_options, CountOption, FilterOption, ReadDirection, StreamOption,
     all_options::AllOption, stream_options::RevisionOption, uuid_option,
 };
 use ecohub_kurrentdb_proto::streams::read_resp::{self, Content, ReadEvent, read_event};
 use ecohub_kurrentdb_proto::streams::{
-    AppendReq, AppendResp, ReadReq, ReadResp, streams_server::Streams,
+    AppendReq, AppendResp, BatchAppendReq, BatchAppendResp, ReadReq, ReadResp,
+    streams_server::Streams,
 };
 use futures_util::Stream;
 use tokio::sync::mpsc;
@@ -34,6 +43,9 @@ use crate::log::{AppendOutcome, Expected, Proposed, Stored, now_ticks};
 const CHANNEL_CAPACITY: usize = 32;
 /// Events copied out of the log per lock acquisition.
 const BATCH: usize = 64;
+/// The server version the double reports: the protocol level it models (`CaughtUp` and
+/// `FellBehind` with positions, BatchAppend with a duration deadline).
+const SERVER_VERSION: &str = "24.10.0";
 
 #[derive(Clone)]
 pub(crate) struct NodeService {
@@ -124,8 +136,16 @@ fn checkpoint_message(position: u64) -> ReadResp {
 }
 
 fn proposed_from_proto(p: append_req::ProposedMessage) -> Result<Proposed, Status> {
-    let id = uuid_from_proto(p.id.as_ref())?;
-    let mut metadata = p.metadata;
+    proposed(p.id.as_ref(), p.metadata, p.custom_metadata, p.data)
+}
+
+fn proposed(
+    id: Option<&proto::Uuid>,
+    mut metadata: HashMap<String, String>,
+    custom_metadata: Vec<u8>,
+    data: Vec<u8>,
+) -> Result<Proposed, Status> {
+    let id = uuid_from_proto(id)?;
     let event_type = metadata
         .remove("type")
         .filter(|t| !t.is_empty())
@@ -137,21 +157,21 @@ fn proposed_from_proto(p: append_req::ProposedMessage) -> Result<Proposed, Statu
         id,
         event_type,
         content_type,
-        custom_metadata: p.custom_metadata,
-        data: p.data,
+        custom_metadata,
+        data,
     })
 }
 
 /// A response stream that ends with UNAVAILABLE as soon as its node resigns leadership
 /// or stops, whatever the producer is doing.
-pub(crate) struct Abortable {
-    inner: ReceiverStream<Result<ReadResp, Status>>,
+pub(crate) struct Abortable<T = ReadResp> {
+    inner: ReceiverStream<Result<T, Status>>,
     abort: Pin<Box<dyn Future<Output = Status> + Send>>,
     done: bool,
 }
 
-impl Stream for Abortable {
-    type Item = Result<ReadResp, Status>;
+impl<T> Stream for Abortable<T> {
+    type Item = Result<T, Status>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -200,9 +220,9 @@ impl NodeService {
 
     /// A channel-backed response whose producer runs on this node's task set (so stopping
     /// the node ends it) and which is aborted when the node resigns or stops.
-    fn respond<F, Fut>(&self, produce: F) -> Response<Abortable>
+    fn respond<T, F, Fut>(&self, produce: F) -> Response<Abortable<T>>
     where
-        F: FnOnce(mpsc::Sender<Result<ReadResp, Status>>) -> Fut,
+        F: FnOnce(mpsc::Sender<Result<T, Status>>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
@@ -341,11 +361,35 @@ impl NodeService {
                 Some(AllOption::End(_)) => log.len(),
             }
         };
-        Ok(self.respond(move |tx| subscription(shared, tx, cursor, filter, structured)))
+        let source = Source::All { cursor, filter };
+        Ok(self.respond(move |tx| subscription(shared, tx, source, structured)))
+    }
+
+    /// A catch-up subscription to one stream: after `revision` (exclusive), from the start,
+    /// or from its end; the stream need not exist yet.
+    fn subscribe_stream(
+        &self,
+        options: read_options::StreamOptions,
+        structured: bool,
+    ) -> Result<Response<Abortable>, Status> {
+        let name = stream_name(options.stream_identifier.as_ref())?;
+        let shared = self.shared.clone();
+        let next = match options.revision_option {
+            Some(RevisionOption::Revision(r)) => r.saturating_add(1),
+            Some(RevisionOption::Start(_)) | None => 0,
+            Some(RevisionOption::End(_)) => shared
+                .log
+                .lock()
+                .unwrap()
+                .current_revision(&name)
+                .map_or(0, |r| r + 1),
+        };
+        let source = Source::Stream { name, next };
+        Ok(self.respond(move |tx| subscription(shared, tx, source, structured)))
     }
 }
 
-async fn send_all(tx: mpsc::Sender<Result<ReadResp, Status>>, messages: Vec<ReadResp>) {
+async fn send_all<T>(tx: mpsc::Sender<Result<T, Status>>, messages: Vec<T>) {
     for m in messages {
         if tx.send(Ok(m)).await.is_err() {
             return;
@@ -353,14 +397,26 @@ async fn send_all(tx: mpsc::Sender<Result<ReadResp, Status>>, messages: Vec<Read
     }
 }
 
-/// Confirmation, history after `cursor`, caught-up, then live events: one producer per
+/// What a subscription reads: `$all` from an index into the log (optionally filtered), or
+/// one stream from a revision.
+enum Source {
+    All {
+        cursor: usize,
+        filter: Option<EventFilter>,
+    },
+    Stream {
+        name: String,
+        next: u64,
+    },
+}
+
+/// Confirmation, history after the start, caught-up, then live events: one producer per
 /// subscription pulling from the shared log, in order, with no gaps and no duplicates
-/// (the cursor is an index into the append-only log).
+/// (the cursor is an index into the append-only log, or a stream revision).
 async fn subscription(
     shared: Arc<Shared>,
     tx: mpsc::Sender<Result<ReadResp, Status>>,
-    mut cursor: usize,
-    filter: Option<EventFilter>,
+    mut source: Source,
     structured: bool,
 ) {
     let confirmation = ReadResp {
@@ -377,22 +433,37 @@ async fn subscription(
     loop {
         // Mark the current length seen before looking, so no append is missed.
         appended.borrow_and_update();
-        let (batch, last_position) = {
+        let (batch, caught_up_message) = {
             let log = shared.log.lock().unwrap();
-            (log.slice(cursor, BATCH), log.last_position())
+            match &source {
+                Source::All { cursor, .. } => (
+                    log.slice(*cursor, BATCH),
+                    read_resp::CaughtUp {
+                        timestamp: Some(timestamp_now()),
+                        stream_revision: None,
+                        position: log.last_position().map(|p| read_resp::Position {
+                            commit_position: p,
+                            prepare_position: p,
+                        }),
+                    },
+                ),
+                Source::Stream { name, next } => (
+                    log.stream_slice(name, *next, BATCH),
+                    read_resp::CaughtUp {
+                        timestamp: Some(timestamp_now()),
+                        stream_revision: log
+                            .current_revision(name)
+                            .and_then(|r| i64::try_from(r).ok()),
+                        position: None,
+                    },
+                ),
+            }
         };
         if batch.is_empty() {
             if !caught_up {
                 caught_up = true;
                 let message = ReadResp {
-                    content: Some(Content::CaughtUp(read_resp::CaughtUp {
-                        timestamp: Some(timestamp_now()),
-                        stream_revision: None,
-                        position: last_position.map(|p| read_resp::Position {
-                            commit_position: p,
-                            prepare_position: p,
-                        }),
-                    })),
+                    content: Some(Content::CaughtUp(caught_up_message)),
                 };
                 if tx.send(Ok(message)).await.is_err() {
                     return;
@@ -405,19 +476,31 @@ async fn subscription(
             }
             continue;
         }
-        cursor += batch.len();
-        for e in batch {
-            scanned += 1;
-            if filter.as_ref().is_none_or(|f| f.matches(&e))
-                && tx.send(Ok(event_message(&e, structured))).await.is_err()
-            {
-                return;
+        match &mut source {
+            Source::All { cursor, filter } => {
+                *cursor += batch.len();
+                for e in batch {
+                    scanned += 1;
+                    if filter.as_ref().is_none_or(|f| f.matches(&e))
+                        && tx.send(Ok(event_message(&e, structured))).await.is_err()
+                    {
+                        return;
+                    }
+                    if let Some(f) = &filter
+                        && scanned.is_multiple_of(f.checkpoint_every)
+                        && tx.send(Ok(checkpoint_message(e.position))).await.is_err()
+                    {
+                        return;
+                    }
+                }
             }
-            if let Some(f) = &filter
-                && scanned.is_multiple_of(f.checkpoint_every)
-                && tx.send(Ok(checkpoint_message(e.position))).await.is_err()
-            {
-                return;
+            Source::Stream { next, .. } => {
+                for e in batch {
+                    *next = e.revision + 1;
+                    if tx.send(Ok(event_message(&e, structured))).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -449,9 +532,12 @@ impl Streams for NodeService {
             (Some(StreamOption::Stream(s)), Some(CountOption::Count(count))) => {
                 self.read_stream(s, forwards, count, structured)
             }
-            (Some(StreamOption::Stream(_)), Some(CountOption::Subscription(_))) => Err(
-                Status::unimplemented("the double only supports subscriptions to $all"),
-            ),
+            (Some(StreamOption::Stream(s)), Some(CountOption::Subscription(_))) => {
+                if !forwards {
+                    return Err(invalid("subscriptions read forwards"));
+                }
+                self.subscribe_stream(s, structured)
+            }
             (Some(StreamOption::All(a)), Some(CountOption::Count(count))) => {
                 self.read_all(a, forwards, count, filter, structured)
             }
@@ -537,6 +623,263 @@ impl Streams for NodeService {
             result: Some(result),
         }))
     }
+
+    type BatchAppendStream = Abortable<BatchAppendResp>;
+
+    /// Appends multiplexed over one call: each correlation id is one atomic append whose
+    /// options come with its first request and which `is_final` completes; each answer is a
+    /// `BatchAppendResp` carrying the correlation id, with failures (wrong expected version,
+    /// bad request, timeout) as a `google.rpc.Status` in the response rather than the call's
+    /// status, as the real server does. The call ends when the client ends its requests.
+    async fn batch_append(
+        &self,
+        request: Request<Streaming<BatchAppendReq>>,
+    ) -> Result<Response<Abortable<BatchAppendResp>>, Status> {
+        let requires = Self::requires_leader(&request);
+        self.check_leader(requires)?;
+        let incoming = request.into_inner();
+        let node = self.clone();
+        Ok(self.respond(move |tx| node.batch_appends(incoming, tx, requires)))
+    }
+}
+
+/// One pending batch append: what its first request said and the events so far.
+struct PendingBatch {
+    stream: String,
+    expected: Expected,
+    events: Vec<Proposed>,
+}
+
+/// `google.rpc.Code` values the server uses in batch append errors.
+const CODE_INVALID_ARGUMENT: i32 = 3;
+const CODE_DEADLINE_EXCEEDED: i32 = 4;
+const CODE_ALREADY_EXISTS: i32 = 6;
+
+fn rpc_status<M: prost::Message>(
+    code: i32,
+    message: &str,
+    type_name: &str,
+    details: &M,
+) -> rpc::Status {
+    rpc::Status {
+        code,
+        message: message.to_owned(),
+        details: Some(prost_types::Any {
+            type_url: format!("type.googleapis.com/{type_name}"),
+            value: details.encode_to_vec(),
+        }),
+    }
+}
+
+fn bad_request(message: &str) -> rpc::Status {
+    rpc_status(
+        CODE_INVALID_ARGUMENT,
+        "BadRequest",
+        "event_store.client.BadRequest",
+        &proto::BadRequest {
+            message: message.to_owned(),
+        },
+    )
+}
+
+fn timeout() -> rpc::Status {
+    rpc_status(
+        CODE_DEADLINE_EXCEEDED,
+        "Timeout",
+        "event_store.client.Timeout",
+        &proto::Timeout {},
+    )
+}
+
+fn wrong_expected_version(current: Option<u64>, expected: Expected) -> rpc::Status {
+    use proto::wrong_expected_version::{
+        CurrentStreamRevisionOption as Current, ExpectedStreamPositionOption as Wanted,
+    };
+    let details = proto::WrongExpectedVersion {
+        current_stream_revision_option: Some(match current {
+            Some(r) => Current::CurrentStreamRevision(r),
+            None => Current::CurrentNoStream(Empty {}),
+        }),
+        expected_stream_position_option: Some(match expected {
+            Expected::Exact(n) => Wanted::ExpectedStreamPosition(n),
+            Expected::Any => Wanted::ExpectedAny(Empty {}),
+            Expected::StreamExists => Wanted::ExpectedStreamExists(Empty {}),
+            Expected::NoStream => Wanted::ExpectedNoStream(Empty {}),
+        }),
+    };
+    rpc_status(
+        CODE_ALREADY_EXISTS,
+        "WrongExpectedVersion",
+        "event_store.client.WrongExpectedVersion",
+        &details,
+    )
+}
+
+/// Whether a batch append's deadline (a duration from now, or the pre-21.10 absolute time)
+/// has already passed when its options arrive: the server answers Timeout without writing.
+fn deadline_passed(deadline: Option<&batch_options::DeadlineOption>) -> bool {
+    match deadline {
+        Some(batch_options::DeadlineOption::Deadline(d)) => {
+            d.seconds < 0 || (d.seconds == 0 && d.nanos <= 0)
+        }
+        Some(batch_options::DeadlineOption::Deadline21100(t)) => {
+            std::time::SystemTime::try_from(*t).is_ok_and(|at| at <= std::time::SystemTime::now())
+        }
+        None => false,
+    }
+}
+
+fn batch_expected(options: &batch_append_req::Options) -> Result<Expected, &'static str> {
+    use batch_options::ExpectedStreamPosition as P;
+    match options.expected_stream_position {
+        Some(P::StreamPosition(n)) => Ok(Expected::Exact(n)),
+        Some(P::NoStream(_)) => Ok(Expected::NoStream),
+        Some(P::Any(_)) => Ok(Expected::Any),
+        Some(P::StreamExists(_)) => Ok(Expected::StreamExists),
+        None => Err("missing expected_stream_position"),
+    }
+}
+
+impl NodeService {
+    /// The producer of one BatchAppend call: reads the client's requests until it ends them
+    /// and answers each completed correlation id.
+    async fn batch_appends(
+        self,
+        mut incoming: Streaming<BatchAppendReq>,
+        tx: mpsc::Sender<Result<BatchAppendResp, Status>>,
+        requires: bool,
+    ) {
+        let mut pending: HashMap<Uuid, PendingBatch> = HashMap::new();
+        loop {
+            let request = tokio::select! {
+                request = incoming.message() => request,
+                () = tx.closed() => return,
+            };
+            let request = match request {
+                Ok(Some(request)) => request,
+                // The client ended its requests (or the call broke): end ours.
+                Ok(None) | Err(_) => return,
+            };
+            let answer = |result: batch_append_resp::Result, stream: Option<StreamIdentifier>| {
+                BatchAppendResp {
+                    correlation_id: request.correlation_id.clone(),
+                    result: Some(result),
+                    stream_identifier: stream,
+                    expected_stream_position: None,
+                }
+            };
+            let error = |status: rpc::Status, stream: Option<StreamIdentifier>| {
+                answer(batch_append_resp::Result::Error(status), stream)
+            };
+            let correlation = match uuid_from_proto(request.correlation_id.as_ref()) {
+                Ok(id) => id,
+                Err(e) => {
+                    let stream = request
+                        .options
+                        .as_ref()
+                        .and_then(|o| o.stream_identifier.clone());
+                    if tx
+                        .send(Ok(error(bad_request(e.message()), stream)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if let Some(options) = &request.options
+                && !pending.contains_key(&correlation)
+            {
+                let stream_id = options.stream_identifier.clone();
+                let checked = stream_name(stream_id.as_ref())
+                    .map_err(|e| bad_request(e.message()))
+                    .and_then(|stream| {
+                        let expected = batch_expected(options).map_err(bad_request)?;
+                        if deadline_passed(options.deadline_option.as_ref()) {
+                            return Err(timeout());
+                        }
+                        Ok(PendingBatch {
+                            stream,
+                            expected,
+                            events: Vec::new(),
+                        })
+                    });
+                match checked {
+                    Ok(batch) => {
+                        pending.insert(correlation, batch);
+                    }
+                    Err(status) => {
+                        if tx.send(Ok(error(status, stream_id))).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            }
+            // Requests for a correlation id without (earlier) options are ignored, as the
+            // server does.
+            let Some(batch) = pending.get_mut(&correlation) else {
+                continue;
+            };
+            let mut failed = None;
+            for p in request.proposed_messages.iter().cloned() {
+                match proposed(p.id.as_ref(), p.metadata, p.custom_metadata, p.data) {
+                    Ok(event) => batch.events.push(event),
+                    Err(e) => {
+                        failed = Some(bad_request(e.message()));
+                        break;
+                    }
+                }
+            }
+            let stream_id = Some(StreamIdentifier {
+                stream_name: batch.stream.as_bytes().to_vec(),
+            });
+            if let Some(status) = failed {
+                pending.remove(&correlation);
+                if tx.send(Ok(error(status, stream_id))).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            if !request.is_final {
+                continue;
+            }
+            let Some(batch) = pending.remove(&correlation) else {
+                continue;
+            };
+            // Leadership may have moved while the client was streaming its events.
+            if let Err(status) = self.check_leader(requires) {
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+            let expected = batch.expected;
+            let result = match self.shared.append(&batch.stream, expected, batch.events) {
+                AppendOutcome::Success { current, position } => {
+                    use batch_append_resp::success::{CurrentRevisionOption, PositionOption};
+                    batch_append_resp::Result::Success(batch_append_resp::Success {
+                        current_revision_option: Some(match current {
+                            Some(r) => CurrentRevisionOption::CurrentRevision(r),
+                            None => CurrentRevisionOption::NoStream(Empty {}),
+                        }),
+                        position_option: Some(match position {
+                            Some(p) => PositionOption::Position(proto::AllStreamPosition {
+                                commit_position: p,
+                                prepare_position: p,
+                            }),
+                            None => PositionOption::NoPosition(Empty {}),
+                        }),
+                    })
+                }
+                AppendOutcome::WrongExpectedVersion { current } => {
+                    batch_append_resp::Result::Error(wrong_expected_version(current, expected))
+                }
+            };
+            if tx.send(Ok(answer(result, stream_id))).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -569,5 +912,38 @@ impl Gossip for NodeService {
             })
             .collect();
         Ok(Response::new(ClusterInfo { members }))
+    }
+}
+
+#[tonic::async_trait]
+impl ServerFeatures for NodeService {
+    /// The methods this double serves, named and featured like the real server's answer
+    /// (lower case; `Read` with `position` and `events`, `BatchAppend` with
+    /// `deadline_duration`), so that official clients choose BatchAppend as they would on a
+    /// real server.
+    async fn get_supported_methods(
+        &self,
+        _request: Request<Empty>,
+    ) -> Result<Response<SupportedMethods>, Status> {
+        let method = |service: &str, name: &str, features: &[&str]| SupportedMethod {
+            method_name: name.to_owned(),
+            service_name: service.to_owned(),
+            features: features.iter().map(|f| (*f).to_owned()).collect(),
+        };
+        let streams = "event_store.client.streams.streams";
+        Ok(Response::new(SupportedMethods {
+            methods: vec![
+                method(streams, "read", &["position", "events"]),
+                method(streams, "append", &[]),
+                method(streams, "batchappend", &["deadline_duration"]),
+                method("event_store.client.gossip.gossip", "read", &[]),
+                method(
+                    "event_store.client.server_features.serverfeatures",
+                    "getsupportedmethods",
+                    &[],
+                ),
+            ],
+            event_store_server_version: SERVER_VERSION.to_owned(),
+        }))
     }
 }

@@ -306,12 +306,56 @@ async fn filtered_all_reads() {
         p
     );
 
+    // Any regex, searched anywhere in the subject unless anchored, as the server's
+    // `Regex.IsMatch`.
+    let alternatives = read_events(
+        &mut client,
+        read_options(
+            start(),
+            true,
+            count(100),
+            type_regex_filter("^(Alpha|Beta)Cr"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        alternatives
+            .iter()
+            .map(|e| e.commit_position)
+            .collect::<Vec<_>>(),
+        vec![p[0], p[1]]
+    );
+    let unanchored = read_events(
+        &mut client,
+        read_options(start(), true, count(100), type_regex_filter("Clos")),
+    )
+    .await;
+    assert_eq!(
+        unanchored
+            .iter()
+            .map(|e| e.commit_position)
+            .collect::<Vec<_>>(),
+        vec![p[7]]
+    );
+    let on_stream = read_events(
+        &mut client,
+        read_options(start(), true, count(100), stream_regex_filter(r"^b-\d$")),
+    )
+    .await;
+    assert_eq!(
+        on_stream
+            .iter()
+            .map(|e| e.commit_position)
+            .collect::<Vec<_>>(),
+        vec![p[1], p[4], p[6]]
+    );
+
     let status = client
         .read(leader_request(read_options(
             start(),
             true,
             count(100),
-            type_regex_filter("^(Alpha|Beta)"),
+            type_regex_filter("^(Alpha|Beta"),
         )))
         .await
         .map(|_| ())
@@ -319,19 +363,57 @@ async fn filtered_all_reads() {
     assert_eq!(status.code(), Code::InvalidArgument);
 }
 
+/// The official Python client's default `$all` filter: a negative look-ahead on the event type
+/// excluding system events (`$…`), persistent subscription configs and projection results.
+const PYTHON_DEFAULT_EXCLUSION: &str = r"^(?!(\$.+$|PersistentConfig\d+$|Result$))";
+
 #[tokio::test]
-async fn subscriptions_to_a_single_stream_are_unimplemented() {
+async fn all_reads_backwards_with_the_clients_default_exclusion() {
     let cluster = DoubleCluster::start(1).await;
     let mut client = streams(cluster.endpoints()[0]).await;
-    let status = client
-        .read(read_options(
-            stream_option("a-1", RevisionOption::Start(Empty {})),
-            true,
-            subscription(),
-            no_filter(),
-        ))
-        .await
-        .map(|_| ())
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    let p = fixture(&mut client).await;
+    append_one(&mut client, "c-1", "Result").await;
+    append_one(&mut client, "c-1", "PersistentConfig1").await;
+    let end = || all_option(AllOption::End(Empty {}));
+
+    // The last user event: what `get_commit_position` reads (backwards, count 1).
+    let last = read_events(
+        &mut client,
+        read_options(
+            end(),
+            false,
+            count(1),
+            type_regex_filter(PYTHON_DEFAULT_EXCLUSION),
+        ),
+    )
+    .await;
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].commit_position, p[7]);
+
+    let mut reversed = p.clone();
+    reversed.reverse();
+    for exclusion in [PYTHON_DEFAULT_EXCLUSION, r"^[^\$].*"] {
+        let filtered = read_events(
+            &mut client,
+            read_options(end(), false, count(100), type_regex_filter(exclusion)),
+        )
+        .await;
+        let positions: Vec<u64> = filtered
+            .iter()
+            .filter(|e| !stream_of(e).starts_with("c-"))
+            .map(|e| e.commit_position)
+            .collect();
+        assert_eq!(positions, reversed, "{exclusion}");
+        assert!(filtered.iter().all(|e| !type_of(e).starts_with('$')));
+    }
+
+    // Unfiltered, the system events come last backwards.
+    let everything = read_events(
+        &mut client,
+        read_options(end(), false, count(100), no_filter()),
+    )
+    .await;
+    assert_eq!(everything.len(), 12);
+    assert!(type_of(&everything[11]).starts_with('$'));
+    assert!(type_of(&everything[10]).starts_with('$'));
 }

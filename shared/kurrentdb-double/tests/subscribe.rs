@@ -1,5 +1,6 @@
 //! Subscriptions to $all: confirmation, history after an exclusive start, caught-up, live;
-//! filtered subscriptions with checkpoints; slow subscribers.
+//! filtered subscriptions (prefixes and regexes) with checkpoints; slow subscribers.
+//! Subscriptions to one stream: the same from a revision (exclusive), the start or the end.
 
 mod common;
 
@@ -9,7 +10,9 @@ use common::*;
 use ecohub_kurrentdb_double::DoubleCluster;
 use ecohub_kurrentdb_proto::shared::Empty;
 use ecohub_kurrentdb_proto::streams::ReadResp;
-use ecohub_kurrentdb_proto::streams::read_req::options::{FilterOption, all_options::AllOption};
+use ecohub_kurrentdb_proto::streams::read_req::options::{
+    FilterOption, all_options::AllOption, stream_options::RevisionOption,
+};
 use ecohub_kurrentdb_proto::streams::read_resp::Content;
 use tonic::Streaming;
 
@@ -257,4 +260,199 @@ async fn a_subscriber_that_does_not_read_never_blocks_appends() {
         }
     }
     assert_eq!(received, positions);
+}
+
+#[tokio::test]
+async fn regex_filtered_subscription_with_a_negative_look_ahead() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    append_one(&mut client, "a-1", "OrderPlaced").await;
+    append_one(&mut client, "a-1", "Result").await;
+    // The official Python client's default: no system events, configs or results.
+    let mut subscription = subscribe(
+        &mut client,
+        AllOption::Start(Empty {}),
+        type_regex_filter(r"^(?!(\$.+$|PersistentConfig\d+$|Result$))"),
+    )
+    .await;
+    match next(&mut subscription).await {
+        Content::Event(e) => assert_eq!(type_of(&e.event.unwrap()), "OrderPlaced"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        next(&mut subscription).await,
+        Content::CaughtUp(_)
+    ));
+    append_one(&mut client, "b-1", "Result").await;
+    let (_, live) = append_one(&mut client, "b-1", "OrderPaid").await;
+    match next(&mut subscription).await {
+        Content::Event(e) => assert_eq!(e.event.unwrap().commit_position, live),
+        other => panic!("{other:?}"),
+    }
+    // On the stream name, unanchored.
+    let mut by_stream = subscribe(
+        &mut client,
+        AllOption::Start(Empty {}),
+        stream_regex_filter("-1$"),
+    )
+    .await;
+    let mut types = Vec::new();
+    while let Content::Event(e) = next(&mut by_stream).await {
+        types.push(type_of(&e.event.unwrap()).to_owned());
+    }
+    assert_eq!(types, ["OrderPlaced", "Result", "Result", "OrderPaid"]);
+}
+
+#[tokio::test]
+async fn an_invalid_regex_is_invalid_argument() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    let status = client
+        .read(read_options(
+            all_option(AllOption::Start(Empty {})),
+            true,
+            subscription(),
+            stream_regex_filter("(unclosed"),
+        ))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}
+
+async fn subscribe_stream(
+    client: &mut Client,
+    stream: &str,
+    from: RevisionOption,
+) -> Streaming<ReadResp> {
+    let mut subscription = client
+        .read(read_options(
+            stream_option(stream, from),
+            true,
+            subscription(),
+            no_filter(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    match next(&mut subscription).await {
+        Content::Confirmation(c) => assert!(!c.subscription_id.is_empty()),
+        other => panic!("expected a confirmation first, got {other:?}"),
+    }
+    subscription
+}
+
+async fn next_event(subscription: &mut Streaming<ReadResp>) -> (String, u64, String) {
+    match next(subscription).await {
+        Content::Event(e) => {
+            let e = e.event.unwrap();
+            (stream_of(&e), e.stream_revision, type_of(&e).to_owned())
+        }
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn caught_up_at(subscription: &mut Streaming<ReadResp>) -> Option<i64> {
+    match next(subscription).await {
+        Content::CaughtUp(c) => {
+            assert!(
+                c.position.is_none(),
+                "a stream subscription has no $all position"
+            );
+            c.stream_revision
+        }
+        other => panic!("expected caught-up, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stream_subscription_history_then_caught_up_then_live() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    append_one(&mut client, "s-1", "A").await;
+    append_one(&mut client, "other", "X").await;
+    append_one(&mut client, "s-1", "B").await;
+    let mut subscription =
+        subscribe_stream(&mut client, "s-1", RevisionOption::Start(Empty {})).await;
+    assert_eq!(
+        next_event(&mut subscription).await,
+        ("s-1".into(), 0, "A".into())
+    );
+    assert_eq!(
+        next_event(&mut subscription).await,
+        ("s-1".into(), 1, "B".into())
+    );
+    assert_eq!(caught_up_at(&mut subscription).await, Some(1));
+    // Live: only this stream's events, in order, no checkpoints.
+    append_one(&mut client, "other", "X").await;
+    append_one(&mut client, "s-1", "C").await;
+    append_one(&mut client, "s-10", "X").await;
+    append_one(&mut client, "s-1", "D").await;
+    assert_eq!(
+        next_event(&mut subscription).await,
+        ("s-1".into(), 2, "C".into())
+    );
+    assert_eq!(
+        next_event(&mut subscription).await,
+        ("s-1".into(), 3, "D".into())
+    );
+}
+
+#[tokio::test]
+async fn stream_subscription_from_a_revision_is_exclusive_and_from_the_end_is_live_only() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    for ty in ["A", "B", "C"] {
+        append_one(&mut client, "s-1", ty).await;
+    }
+    let mut after_0 = subscribe_stream(&mut client, "s-1", RevisionOption::Revision(0)).await;
+    assert_eq!(next_event(&mut after_0).await.1, 1);
+    assert_eq!(next_event(&mut after_0).await.1, 2);
+    assert_eq!(caught_up_at(&mut after_0).await, Some(2));
+    // Past the stream's end: caught up at once, then events after that revision.
+    let mut ahead = subscribe_stream(&mut client, "s-1", RevisionOption::Revision(3)).await;
+    assert_eq!(caught_up_at(&mut ahead).await, Some(2));
+    let mut end = subscribe_stream(&mut client, "s-1", RevisionOption::End(Empty {})).await;
+    assert_eq!(caught_up_at(&mut end).await, Some(2));
+    append_one(&mut client, "s-1", "D").await;
+    append_one(&mut client, "s-1", "E").await;
+    assert_eq!(next_event(&mut end).await, ("s-1".into(), 3, "D".into()));
+    assert_eq!(
+        next_event(&mut after_0).await,
+        ("s-1".into(), 3, "D".into())
+    );
+    assert_eq!(next_event(&mut ahead).await, ("s-1".into(), 4, "E".into()));
+}
+
+#[tokio::test]
+async fn a_subscription_to_a_missing_stream_waits_for_its_first_event() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    let mut subscription =
+        subscribe_stream(&mut client, "later", RevisionOption::Start(Empty {})).await;
+    assert_eq!(caught_up_at(&mut subscription).await, None);
+    append_one(&mut client, "later", "First").await;
+    assert_eq!(
+        next_event(&mut subscription).await,
+        ("later".into(), 0, "First".into())
+    );
+}
+
+#[tokio::test]
+async fn stream_subscriptions_read_forwards_and_need_a_stream_name() {
+    let cluster = DoubleCluster::start(1).await;
+    let mut client = streams(cluster.endpoints()[0]).await;
+    for (stream, forwards) in [("s-1", false), ("", true)] {
+        let status = client
+            .read(read_options(
+                stream_option(stream, RevisionOption::Start(Empty {})),
+                forwards,
+                subscription(),
+                no_filter(),
+            ))
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    }
 }

@@ -1,6 +1,8 @@
 //! Generated gRPC types for the subset of the EventStoreDB / KurrentDB protocol the hub uses
-//! (`Streams.Read`, `Streams.Append`, `Gossip.Read`). The `.proto` files under `proto/` are
-//! the project's own, written from the protocol's published messages and field numbers.
+//! (`Streams.Read`, `Streams.Append`, `Gossip.Read`), plus what only the test double serves for
+//! the official clients (`Streams.BatchAppend`, `ServerFeatures.GetSupportedMethods`). The
+//! `.proto` files under `proto/` are the project's own, written from the protocol's published
+//! messages and field numbers.
 
 #![allow(missing_docs, clippy::all, clippy::pedantic, rust_2018_idioms)]
 
@@ -18,9 +20,21 @@ pub mod event_store {
         pub mod gossip {
             tonic::include_proto!("event_store.client.gossip");
         }
+
+        /// `event_store.client.server_features`: which methods a server implements.
+        pub mod server_features {
+            tonic::include_proto!("event_store.client.server_features");
+        }
+    }
+}
+
+/// `google.rpc`: the `Status` carried in a `BatchAppendResp` error.
+pub mod google {
+    pub mod rpc {
+        tonic::include_proto!("google.rpc");
     }
 }
 
 /// `event_store.client`: shared messages.
 pub use event_store::client as shared;
-pub use event_store::client::{gossip, streams};
+pub use event_store::client::{gossip, server_features, streams};

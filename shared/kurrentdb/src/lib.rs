@@ -47,6 +47,48 @@ pub struct KurrentDbStore {
     monitor: JoinHandle<()>,
     categories: Arc<CategoryTracker>,
     tracker: std::sync::Mutex<Option<JoinHandle<()>>>,
+    heads: HeadReads,
+}
+
+/// Read-index batching of the leader head read behind [`EventStore::category_heads`]: a call
+/// needs a head read that *starts after the call began* (then it covers every append
+/// acknowledged before the call, by any instance). Calls arriving while a read is in flight
+/// wait for the next one, which starts as soon as that one ends and serves all of them: one
+/// round trip serves every concurrent request, and each waits at most two.
+#[derive(Debug, Default)]
+struct HeadReads {
+    state: std::sync::Mutex<HeadRounds>,
+    done: tokio::sync::Notify,
+}
+
+/// Frees an abandoned round (its leader's call was dropped) so that a waiter starts another.
+struct RoundGuard<'a> {
+    heads: &'a HeadReads,
+    done: bool,
+}
+
+impl Drop for RoundGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.heads
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .in_flight = false;
+            self.heads.done.notify_waiters();
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HeadRounds {
+    /// Rounds started so far (round n is the n-th head read).
+    started: u64,
+    /// A round is in flight.
+    in_flight: bool,
+    /// The last round finished, and its answer.
+    finished: u64,
+    answer: Option<Result<Option<Position>, StoreError>>,
 }
 
 /// How long [`EventStore::category_heads`] waits for the category tracker to pass the head
@@ -207,6 +249,61 @@ impl KurrentDbStore {
             monitor,
             categories: Arc::new(CategoryTracker::new(None)),
             tracker: std::sync::Mutex::new(None),
+            heads: HeadReads::default(),
+        }
+    }
+
+    /// The leader's head as read by a round that started after this call began (see
+    /// [`HeadReads`]).
+    async fn fresh_head(&self) -> Result<Option<Position>, StoreError> {
+        let lock = || {
+            self.heads
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        // The first round that starts after now: the next one to start.
+        let wanted = lock().started + 1;
+        loop {
+            let notified = self.heads.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let lead = {
+                let mut rounds = lock();
+                if rounds.finished >= wanted {
+                    return rounds
+                        .answer
+                        .clone()
+                        .unwrap_or(Err(StoreError::Unavailable("no head read".into())));
+                }
+                if rounds.in_flight {
+                    None
+                } else {
+                    rounds.in_flight = true;
+                    rounds.started += 1;
+                    Some(rounds.started)
+                }
+            };
+            let Some(round) = lead else {
+                notified.await;
+                continue;
+            };
+            // This round started after the call began (round >= wanted). Should this call be
+            // dropped mid-read, the guard frees the round for a waiter to start again.
+            let mut guard = RoundGuard {
+                heads: &self.heads,
+                done: false,
+            };
+            let answer = self.head().await;
+            {
+                let mut rounds = lock();
+                rounds.in_flight = false;
+                rounds.finished = round;
+                rounds.answer = Some(answer.clone());
+            }
+            guard.done = true;
+            self.heads.done.notify_waiters();
+            return answer;
         }
     }
 
@@ -607,7 +704,7 @@ impl EventStore for KurrentDbStore {
     }
 
     async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
-        let head = self.head().await?;
+        let head = self.fresh_head().await?;
         let Some(head) = head else {
             return Ok(vec![None; prefixes.len()]);
         };

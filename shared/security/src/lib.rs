@@ -12,6 +12,11 @@
 //! (`Bearer` or `DPoP`, `error="invalid_token"`) for bad or missing tokens, 403
 //! `insufficient_scope` naming the scope, with an `application/problem+json` body that
 //! carries the same `code`.
+//!
+//! A person of the bank signed in to the console (a staff session cookie, see [`staff`]) is
+//! authenticated by the same extractor when the request carries no `Authorization` header:
+//! as the person (`staff:<id>`), with their roles' scopes, and with the session's CSRF token
+//! required on unsafe methods.
 
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
@@ -45,12 +50,24 @@ pub struct Principal {
     /// The consent the token was issued under (`authorization_code` / `refresh_token` grants
     /// only). The verifier has checked, exactly, that the consent is authorised and unexpired.
     pub consent_id: Option<String>,
+    /// The staff person, when the caller is a person signed in to the console (a staff
+    /// session, see [`staff`]) rather than an OAuth client.
+    pub staff_id: Option<String>,
 }
 
 impl Principal {
     /// Whether the token grants `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.contains(scope)
+    }
+
+    /// Who acts, as recorded in event metadata and compared by maker-checker rules: the person
+    /// (`staff:<id>`) for a staff session, the OAuth client (`client:<id>`) otherwise.
+    pub fn actor(&self) -> String {
+        match &self.staff_id {
+            Some(staff) => format!("staff:{staff}"),
+            None => format!("client:{}", self.client_id),
+        }
     }
 }
 
@@ -88,6 +105,9 @@ pub enum AuthError {
     /// The verifier could not decide (the store is unreachable): 503, retry.
     #[error("authorization temporarily unavailable")]
     Unavailable,
+    /// A staff session's unsafe request without the session's CSRF token (403).
+    #[error("CSRF token missing or wrong")]
+    Csrf,
 }
 
 /// Verifies access tokens. Implemented by the authorization server; the hub puts an
@@ -170,19 +190,9 @@ impl<S: RequiredScope> FromRequest for Authenticated<S> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let verifier = req.app_data::<web::Data<SharedVerifier>>().cloned();
-        let presented = presented_token(req);
+        let authenticated = authenticate(req);
         Box::pin(async move {
-            let presented = presented?;
-            let dpop = presented.dpop_scheme;
-            let Some(verifier) = verifier else {
-                tracing::error!("no AccessTokenVerifier configured: refusing protected route");
-                return Err(AuthRejection::new(AuthError::Unavailable, dpop));
-            };
-            let principal = verifier
-                .verify(&presented)
-                .await
-                .map_err(|e| AuthRejection::new(e, dpop))?;
+            let (principal, dpop) = authenticated.await?;
             if !principal.has_scope(S::SCOPE) {
                 return Err(AuthRejection::new(
                     AuthError::InsufficientScope(S::SCOPE),
@@ -195,6 +205,74 @@ impl<S: RequiredScope> FromRequest for Authenticated<S> {
             })
         })
     }
+}
+
+/// The principal a staff session acts as on access-token routes: the person (`staff_id`,
+/// subject `staff:<id>`), the console as the client, the roles' scopes.
+pub fn staff_principal(staff: &SessionStaff) -> Principal {
+    Principal {
+        client_id: CONSOLE_CLIENT_ID.to_owned(),
+        subject: staff.actor(),
+        partner_id: None,
+        scopes: staff.scopes.clone(),
+        token_id: staff.session_id.clone(),
+        consent_id: None,
+        staff_id: Some(staff.staff_id.clone()),
+    }
+}
+
+/// Whether `method` changes nothing (and so needs no CSRF token).
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Who calls: the access token's principal or — with no `Authorization` header but a staff
+/// session cookie — the staff person's (CSRF token required on unsafe methods); and whether
+/// the DPoP scheme was used.
+fn authenticate(
+    req: &HttpRequest,
+) -> LocalBoxFuture<'static, Result<(Principal, bool), AuthRejection>> {
+    if !req.headers().contains_key(header::AUTHORIZATION)
+        && let Some(cookie) = staff::staff_cookie(req)
+    {
+        let resolved = staff::resolve(req, Some(cookie));
+        let csrf = (!is_safe(req.method())).then(|| {
+            req.headers()
+                .get(customer::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        return Box::pin(async move {
+            let refuse = |e: AuthError| AuthRejection::new(e, false);
+            let staff = resolved.await.map_err(|e| match e {
+                StaffSessionError::Missing => refuse(AuthError::Missing),
+                StaffSessionError::Invalid(why) => refuse(AuthError::InvalidToken(why)),
+                StaffSessionError::Csrf => refuse(AuthError::Csrf),
+                StaffSessionError::Unavailable => refuse(AuthError::Unavailable),
+            })?;
+            if let Some(presented) = csrf {
+                staff
+                    .check_csrf(presented.as_deref())
+                    .map_err(|_| refuse(AuthError::Csrf))?;
+            }
+            Ok((staff_principal(&staff), false))
+        });
+    }
+    let verifier = req.app_data::<web::Data<SharedVerifier>>().cloned();
+    let presented = presented_token(req);
+    Box::pin(async move {
+        let presented = presented?;
+        let dpop = presented.dpop_scheme;
+        let Some(verifier) = verifier else {
+            tracing::error!("no AccessTokenVerifier configured: refusing protected route");
+            return Err(AuthRejection::new(AuthError::Unavailable, dpop));
+        };
+        let principal = verifier
+            .verify(&presented)
+            .await
+            .map_err(|e| AuthRejection::new(e, dpop))?;
+        Ok((principal, dpop))
+    })
 }
 
 fn presented_token(req: &HttpRequest) -> Result<PresentedToken, AuthRejection> {
@@ -319,6 +397,11 @@ impl AuthRejection {
                 None,
                 "try again shortly".to_owned(),
             ),
+            AuthError::Csrf => (
+                ErrorCode::Forbidden,
+                None,
+                "the CSRF token is missing or does not match the session".to_owned(),
+            ),
         };
         let mut error = ApiError::new(code).detail(detail);
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -389,18 +472,13 @@ impl ProtectedRoutes {
     }
 }
 
-/// The refusal an access token's extractor would answer `req` with, if any.
+/// The refusal an access token's extractor (or a staff session in its place) would answer
+/// `req` with, if any.
 async fn token_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
-    let presented = match presented_token(req.request()) {
-        Err(rejection) => return Some(rejection.error_response()),
-        Ok(presented) => presented,
-    };
-    let dpop = presented.dpop_scheme;
-    let rejection = match req.app_data::<web::Data<SharedVerifier>>().cloned() {
-        None => AuthRejection::new(AuthError::Unavailable, dpop),
-        Some(verifier) => AuthRejection::new(verifier.verify(&presented).await.err()?, dpop),
-    };
-    Some(rejection.error_response())
+    authenticate(req.request())
+        .await
+        .err()
+        .map(|rejection| rejection.error_response())
 }
 
 /// The refusal `CustomerSession` would answer `req` with, if any.
@@ -447,9 +525,14 @@ pub async fn authenticate_first(
 }
 
 pub mod customer;
+pub mod staff;
 pub use customer::{
     CSRF_HEADER, CUSTOMER_SESSION_COOKIE, CustomerSession, CustomerSessionError, CustomerSessions,
     SessionCustomer, SharedCustomerSessions,
+};
+pub use staff::{
+    CONSOLE_CLIENT_ID, STAFF_SESSION_COOKIE, SessionStaff, SharedStaffSessions, StaffSession,
+    StaffSessionError, StaffSessions,
 };
 
 #[cfg(test)]

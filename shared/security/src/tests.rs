@@ -32,6 +32,7 @@ impl AccessTokenVerifier for FakeVerifier {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             token_id: "jti".into(),
             consent_id: None,
+            staff_id: None,
         })
     }
 }

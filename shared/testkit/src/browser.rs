@@ -106,7 +106,14 @@ impl Browser {
         self.send(req).await
     }
 
-    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Page {
+    /// A request of `method` to `url` on this browser's client, to [`Browser::send`] (for the
+    /// API calls a page's session may make: JSON bodies, extra headers).
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends `req` with this browser's cookies and keeps the cookies the answer sets.
+    pub async fn send(&mut self, mut req: reqwest::RequestBuilder) -> Page {
         if !self.cookies.is_empty() {
             let header = self
                 .cookies

@@ -27,8 +27,10 @@ pub fn service_app(
         InitError = (),
     >,
 > {
+    let staff: ecohub_security::SharedStaffSessions = std::sync::Arc::new(crate::FakeStaffSessions);
     App::new()
         .app_data(web::Data::new(verifier))
+        .app_data(web::Data::new(staff))
         .app_data(web::Data::new(IdempotencyConfig::default()))
         .app_data(ecohub_http::json_config())
         .app_data(ecohub_http::query_config())

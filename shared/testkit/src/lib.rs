@@ -19,7 +19,10 @@ mod verifier;
 pub use browser::{Browser, Page, input_value};
 pub use process::{HubProcess, ecohub_binary};
 pub use store::{FaultyStore, HookFuture, StoreCounts};
-pub use verifier::{FakeSessions, FakeVerifier, PrincipalExt, fake_csrf, principal};
+pub use verifier::{
+    FakeSessions, FakeStaffSessions, FakeVerifier, PrincipalExt, fake_csrf, fake_staff_id,
+    principal,
+};
 
 use std::sync::Once;
 

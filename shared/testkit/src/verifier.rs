@@ -94,6 +94,7 @@ pub fn principal(client_id: &str, scopes: &[&str]) -> Principal {
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         token_id: String::new(),
         consent_id: None,
+        staff_id: None,
     }
 }
 
@@ -151,4 +152,45 @@ impl ecohub_security::CustomerSessions for FakeSessions {
 /// The CSRF token of `customer`'s fake session.
 pub fn fake_csrf(customer: &str) -> String {
     format!("csrf-{customer}")
+}
+
+/// Staff sessions by cookie value (console pages, ADR 0024): `ada` and `grace` (partnership
+/// managers: scope `admin`), `carol` (a compliance officer: `audit` only, her display name
+/// `Carol <Compliance>` to show escaping), `down` (sessions cannot be checked now: 503); any
+/// other cookie is invalid. Staff ids are [`fake_staff_id`]`(1|2|3)`, CSRF tokens
+/// [`fake_csrf`]`(<cookie>)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FakeStaffSessions;
+
+#[async_trait(?Send)]
+impl ecohub_security::StaffSessions for FakeStaffSessions {
+    async fn resolve(
+        &self,
+        cookie: &str,
+    ) -> Result<ecohub_security::SessionStaff, ecohub_security::StaffSessionError> {
+        let (n, name, role, scope) = match cookie {
+            "ada" => (1, "Ada Lovelace", "partnership_manager", "admin"),
+            "grace" => (2, "Grace Hopper", "partnership_manager", "admin"),
+            "carol" => (3, "Carol <Compliance>", "compliance_officer", "audit"),
+            "down" => return Err(ecohub_security::StaffSessionError::Unavailable),
+            _ => {
+                return Err(ecohub_security::StaffSessionError::Invalid(
+                    "unknown".into(),
+                ));
+            }
+        };
+        Ok(ecohub_security::SessionStaff {
+            staff_id: fake_staff_id(n),
+            display_name: name.to_owned(),
+            roles: [role.to_owned()].into_iter().collect(),
+            scopes: [scope.to_owned()].into_iter().collect(),
+            session_id: format!("sid-{cookie}"),
+            csrf_token: fake_csrf(cookie),
+        })
+    }
+}
+
+/// The staff id of [`FakeStaffSessions`]' person `n` (1 `ada`, 2 `grace`, 3 `carol`).
+pub fn fake_staff_id(n: u8) -> String {
+    format!("0190f5c2-0000-7000-8000-00000000000{n}")
 }

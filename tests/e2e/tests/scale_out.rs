@@ -217,9 +217,7 @@ async fn a_suspension_through_one_instance_is_refused_by_the_other_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once() {
-    use ecohub_e2e::{
-        add_customer, authorise_consent, basic_accounts_consent, create_consent, onboard,
-    };
+    use ecohub_e2e::{authorise_consent, basic_accounts_consent, create_consent};
     use ecohub_testkit::Browser;
 
     let Instances {
@@ -232,17 +230,7 @@ async fn a_consent_revoked_through_one_instance_is_refused_by_the_other_at_once(
     let http = loopback_client();
     let store_args = ["--store", store.as_str()];
 
-    let (_, partner) = onboard(
-        &one,
-        shared.path(),
-        &store_args,
-        "http://hub.test",
-        "Globetrotter Travel Ltd",
-        &["data_recipient"],
-        "consents:write consents:read data:read",
-    )
-    .await;
-    add_customer(shared.path(), &store_args, "alice");
+    let partner = recipient_and_alice(&one, shared.path(), &store_args).await;
     let consent = create_consent(&one, &partner, &basic_accounts_consent(30)).await;
     // Authorised through instance two; the token works on both.
     let mut browser = Browser::new();
@@ -398,44 +386,9 @@ async fn concurrent_decisions_through_two_instances_never_exceed_the_cap() {
         two,
     } = two_instances().await;
     let http = loopback_client();
-    let admin = bootstrap(shared.path(), &store);
-    let admin = token(&http, &one, &admin, "admin").await.1["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let anna = staff_token(&http, &one, &admin, "offers:manage").await;
-    let ben = staff_token(&http, &two, &admin, "offers:manage").await;
-    let app = staff_token(&http, &one, &admin, "offers:decide").await;
-
     // A proposition for every customer (no audience, no co-brand partner), at most 2
     // presentations per customer in 7 days.
-    let (status, created) = call(
-        http.post(one.url("/offers/propositions"))
-            .bearer_auth(&anna)
-            .json(&json!({
-                "name": "Savings booster", "description": "A savings account with a bonus rate",
-                "product": {"kind": "savings", "code": "SAV-BOOST", "name": "Savings booster"},
-                "availability": {"audience": {}, "channels": ["bank_app", "web", "branch"]},
-                "pricing": {"rules": [], "default": {"rate_percent": 3.1}},
-                "priority": 5, "business_value": 40,
-                "contact_policy": {"max_presentations": 2, "period_days": 7}
-            })),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
-    for (hub, who, action) in [
-        (&one, &anna, "submit"),
-        (&two, &ben, "approve"),
-        (&two, &ben, "publish"),
-    ] {
-        let (status, body) = call(
-            http.post(hub.url(&format!("/offers/propositions/{id}/versions/1/{action}")))
-                .bearer_auth(who),
-        )
-        .await;
-        assert_eq!(status, 200, "{action}: {body}");
-    }
+    let Staff { anna, app, .. } = savings_booster(&http, &shared, &store, &one, &two, 2, 7).await;
 
     // 24 decisions at once for one customer, half through each instance, over three
     // channels (so that the daily cap of 5 per channel is not what limits).
@@ -489,4 +442,404 @@ async fn concurrent_decisions_through_two_instances_never_exceed_the_cap() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_through_one_instance_is_respected_by_the_other_at_once() {
+    // Decisions read objections from each instance's read model once it has applied the
+    // preference streams' category head: the other instance's next decision sees it.
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
+    let http = loopback_client();
+    let store_args = ["--store", store.as_str()];
+    let Staff { app, .. } = savings_booster(&http, &shared, &store, &one, &two, 100, 1).await;
+    let customer = ecohub_e2e::add_customer(shared.path(), &store_args, "carol");
+    let decide = || async {
+        let (status, decision) = call(
+            http.post(two.url("/offers/decisions"))
+                .bearer_auth(&app)
+                .json(&json!({"customer_id": customer, "channel": "bank_app",
+                    "placement": "home_banner"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{decision}");
+        decision["offers"].as_array().unwrap().len()
+    };
+    assert_eq!(decide().await, 1);
+
+    // Carol signs in on instance one and objects on her offers page.
+    let mut browser = ecohub_testkit::Browser::new();
+    let login = browser
+        .get(&one.url("/login?return_to=/dashboard/offers"))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let csrf = login.input("csrf_token").unwrap();
+    let return_to = login.input("return_to").unwrap();
+    let signed_in = browser
+        .post_form(
+            &one.url("/login"),
+            &[
+                ("username", "carol"),
+                ("password", ecohub_e2e::PASSWORD),
+                ("csrf_token", &csrf),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    choose_offers(&mut browser, &one, "object").await;
+    // Instance two's very next decision offers her nothing…
+    assert_eq!(decide().await, 0, "objected through the other instance");
+    // …and offers again as soon as she allows them.
+    choose_offers(&mut browser, &one, "allow").await;
+    assert_eq!(decide().await, 1);
+    for hub in [one, two] {
+        assert!(hub.terminate().0.success());
+    }
+}
+
+/// The signed-in customer objects to (`object`) or allows (`allow`) personalised offers on
+/// their offers page through `hub`.
+async fn choose_offers(browser: &mut ecohub_testkit::Browser, hub: &HubProcess, choice: &str) {
+    let page = browser.get(&hub.url("/dashboard/offers")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.input("csrf_token").unwrap();
+    let saved = browser
+        .post_form(
+            &hub.url("/dashboard/offers/preferences"),
+            &[("personalised_offers", choice), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_read_on_one_instance_that_starts_after_a_revocation_on_the_other_is_acknowledged_succeeds()
+ {
+    // Issue 16: revocations through instance two race a stream of reads on instance one. A
+    // read may succeed while the revocation is in flight, but none that starts after the
+    // revocation's answer has been received.
+    use ecohub_e2e::{authorise_consent, basic_accounts_consent, create_consent};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
+    let store_args = ["--store", store.as_str()];
+    let partner = recipient_and_alice(&one, shared.path(), &store_args).await;
+    let mut browser = ecohub_testkit::Browser::new();
+    let reads_url = one.url("/data/accounts");
+    for round in 0..3 {
+        let consent = create_consent(&one, &partner, &basic_accounts_consent(30)).await;
+        let tokens = authorise_consent(
+            &two,
+            &partner,
+            &mut browser,
+            &consent,
+            ("alice", ecohub_e2e::PASSWORD),
+        )
+        .await;
+        // Four readers on instance one, each recording when every read started and its status.
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (stop, url, token) = (
+                    Arc::clone(&stop),
+                    reads_url.clone(),
+                    tokens.access_token.clone(),
+                );
+                tokio::spawn(async move {
+                    let http = loopback_client();
+                    let mut reads = Vec::new();
+                    while !stop.load(Ordering::Acquire) {
+                        let started = Instant::now();
+                        let status = http
+                            .get(&url)
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                            .unwrap()
+                            .status()
+                            .as_u16();
+                        reads.push((started, status));
+                    }
+                    reads
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let dashboard = browser.get(&two.url("/dashboard")).await;
+        let csrf = dashboard.input("csrf_token").unwrap();
+        let revoked = browser
+            .post_form(
+                &two.url(&format!("/dashboard/consents/{consent}/revoke")),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        let acknowledged = Instant::now();
+        assert_eq!(revoked.status, 303, "{}", revoked.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.store(true, Ordering::Release);
+        let mut before = 0;
+        let mut after = 0;
+        for reader in readers {
+            for (started, status) in reader.await.unwrap() {
+                if started > acknowledged {
+                    after += 1;
+                    assert_eq!(
+                        status, 401,
+                        "round {round}: a read started after the revocation was acknowledged"
+                    );
+                } else if status == 200 {
+                    before += 1;
+                }
+            }
+        }
+        assert!(
+            before > 0,
+            "round {round}: reads succeeded before the revocation"
+        );
+        assert!(after > 0, "round {round}: reads were made after it");
+    }
+    for hub in [one, two] {
+        assert!(hub.terminate().0.success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn losing_the_leader_mid_load_loses_no_acknowledged_access_and_lets_no_read_through_unchecked()
+ {
+    // Issue 16: a three-node cluster loses its leader while a partner reads. Until another
+    // node is elected the hub refuses (it cannot record the access), says so on
+    // /health/ready, and recovers by itself; every read it answered 200 has its access
+    // record.
+    use ecohub_e2e::{authorise_consent, basic_accounts_consent, create_consent};
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = DoubleCluster::start(3).await;
+    let store = cluster.connection_string();
+    let shared = tempfile::tempdir().unwrap();
+    let config = shared.path().join("ecohub.toml");
+    std::fs::write(&config, "[auth]\nissuer = \"http://hub.test\"\n").unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let http = loopback_client();
+    let hub = HubProcess::start_in(
+        shared.path(),
+        &["--store", store.as_str(), "--config", config.as_str()],
+    );
+    wait_ready(&http, &hub).await;
+    let store_args = ["--store", store.as_str()];
+    let partner = recipient_and_alice(&hub, shared.path(), &store_args).await;
+    let consent = create_consent(&hub, &partner, &basic_accounts_consent(30)).await;
+    let mut browser = ecohub_testkit::Browser::new();
+    let tokens = authorise_consent(
+        &hub,
+        &partner,
+        &mut browser,
+        &consent,
+        ("alice", ecohub_e2e::PASSWORD),
+    )
+    .await;
+
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = hub.url("/data/accounts");
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, url, token) = (Arc::clone(&stop), url.clone(), tokens.access_token.clone());
+            tokio::spawn(async move {
+                let http = loopback_client();
+                let (mut answered, mut refused) = (Vec::new(), 0);
+                while !stop.load(Ordering::Acquire) {
+                    let n = SENT.fetch_add(1, Ordering::Relaxed);
+                    let interaction = format!("0190f5c2-0000-4000-8000-{n:012x}");
+                    let status = http
+                        .get(&url)
+                        .bearer_auth(&token)
+                        .header("x-fapi-interaction-id", &interaction)
+                        .timeout(Duration::from_secs(30))
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    match status {
+                        200 => answered.push(interaction),
+                        _ => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    }
+                }
+                (answered, refused)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let old = cluster.leader();
+    cluster.stop_node(old).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while call(http.get(hub.url("/health/ready"))).await.0 != 503 {
+        assert!(
+            Instant::now() < deadline,
+            "ready while the cluster has no leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let during = call(
+        http.get(hub.url("/data/accounts"))
+            .bearer_auth(&tokens.access_token)
+            .timeout(Duration::from_secs(30)),
+    )
+    .await;
+    assert_eq!(
+        (during.0, during.1["code"].as_str()),
+        (503, Some("service_unavailable")),
+        "a read while the cluster has no leader is refused: {}",
+        during.1
+    );
+    cluster.elect((old + 1) % 3);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while call(http.get(hub.url("/health/ready"))).await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "did not recover once a leader was back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Release);
+    let mut answered = BTreeSet::new();
+    let mut refused = 0;
+    for reader in readers {
+        let (a, r) = reader.await.unwrap();
+        answered.extend(a);
+        refused += r;
+    }
+    assert!(refused > 0, "reads were refused while there was no leader");
+    assert!(!answered.is_empty());
+
+    // Every read answered 200 has its access record, before and after the election.
+    let (id, secret) = bootstrap(shared.path(), &store);
+    let admin = token(&http, &hub, &(id, secret), "admin").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auditor = staff_token(&http, &hub, &admin, "audit").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let export = http
+            .get(hub.url("/audit/data-access/export?format=jsonl"))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let recorded: BTreeSet<String> = export
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|r| r["interaction_id"].as_str().map(str::to_owned))
+            .collect();
+        let missing = answered.difference(&recorded).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} reads answered 200 have no access record",
+            answered.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(hub.terminate().0.success());
+}
+
+/// The staff tokens of the offers tests: a product manager on each instance, the bank's app.
+struct Staff {
+    anna: String,
+    app: String,
+}
+
+/// Publishes "Savings booster" for every customer (no audience, no co-brand partner; drafted
+/// and submitted through `one`, approved and published by another product manager through
+/// `two`), at most `max_presentations` per customer in `period_days`; returns the tokens.
+async fn savings_booster(
+    http: &reqwest::Client,
+    shared: &tempfile::TempDir,
+    store: &str,
+    one: &HubProcess,
+    two: &HubProcess,
+    max_presentations: u32,
+    period_days: u32,
+) -> Staff {
+    let admin = bootstrap(shared.path(), store);
+    let admin = token(http, one, &admin, "admin").await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anna = staff_token(http, one, &admin, "offers:manage").await;
+    let ben = staff_token(http, two, &admin, "offers:manage").await;
+    let app = staff_token(http, one, &admin, "offers:decide").await;
+    let (status, created) = call(
+        http.post(one.url("/offers/propositions"))
+            .bearer_auth(&anna)
+            .json(&json!({
+                "name": "Savings booster", "description": "A savings account with a bonus rate",
+                "product": {"kind": "savings", "code": "SAV-BOOST", "name": "Savings booster"},
+                "availability": {"audience": {}, "channels": ["bank_app", "web", "branch"]},
+                "pricing": {"rules": [], "default": {"rate_percent": 3.1}},
+                "priority": 5, "business_value": 40,
+                "contact_policy": {"max_presentations": max_presentations,
+                                   "period_days": period_days}
+            })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (hub, who, action) in [
+        (one, &anna, "submit"),
+        (two, &ben, "approve"),
+        (two, &ben, "publish"),
+    ] {
+        let (status, body) = call(
+            http.post(hub.url(&format!("/offers/propositions/{id}/versions/1/{action}")))
+                .bearer_auth(who),
+        )
+        .await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    Staff { anna, app }
+}
+
+/// A data recipient onboarded through `hub` (consents and data reads), and the customer
+/// `alice` who will authorise its consents.
+async fn recipient_and_alice(
+    hub: &HubProcess,
+    dir: &std::path::Path,
+    store_args: &[&str],
+) -> ecohub_e2e::Partner {
+    let (_, partner) = ecohub_e2e::onboard(
+        hub,
+        dir,
+        store_args,
+        "http://hub.test",
+        "Globetrotter Travel Ltd",
+        &["data_recipient"],
+        "consents:write consents:read data:read",
+    )
+    .await;
+    ecohub_e2e::add_customer(dir, store_args, "alice");
+    partner
 }

@@ -444,18 +444,37 @@ pub async fn end_session(
     claims: &SessionClaims,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let mut event = NewEvent::raw(
+    record_sign_out(
+        store,
         CUSTOMER_SIGNED_OUT,
-        serde_json::json!({ "sid": claims.sid, "at": now }),
+        &claims.sid,
+        format!("customer:{}", claims.sub),
+        now,
+    )
+    .await
+}
+
+/// Appends `event_type` to `session-<sid>` as `actor` (the customers' and staff's sign-outs):
+/// the first sign-out counts, another is fine.
+pub(crate) async fn record_sign_out(
+    store: &dyn EventStore,
+    event_type: &str,
+    sid: &str,
+    actor: String,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut event = NewEvent::raw(
+        event_type,
+        serde_json::json!({ "sid": sid, "at": now }),
         now,
     );
     event.metadata = EventMetadata {
-        actor: Some(format!("customer:{}", claims.sub)),
+        actor: Some(actor),
         ..EventMetadata::default()
     };
     match store
         .append(
-            &session_stream(&claims.sid),
+            &session_stream(sid),
             ExpectedRevision::NoStream,
             vec![event],
         )

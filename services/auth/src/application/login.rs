@@ -69,7 +69,7 @@ impl From<StoreError> for SignInFailure {
 /// The attempts that matter at `now` and the stream's revision: read backwards until the
 /// last success or an event older than [`LOCK_MEMORY`] (the fold of what is left is the
 /// fold of the whole stream).
-async fn load_attempts(
+pub(crate) async fn load_attempts(
     store: &dyn EventStore,
     stream: &str,
     now: Timestamp,
@@ -114,7 +114,7 @@ async fn load_attempts(
 
 /// Decides `command` on the latest state and appends its events at the revision read,
 /// re-reading on a conflict. Returns the events recorded.
-async fn record(
+pub(crate) async fn record(
     state: &AuthState,
     stream: &str,
     mut read: Option<(LoginAttempts, CurrentRevision)>,

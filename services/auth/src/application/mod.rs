@@ -22,6 +22,8 @@ pub mod registration;
 pub(crate) mod replay_log;
 pub mod secrets;
 pub mod session;
+pub mod staff;
+pub mod staff_session;
 pub(crate) mod stamp;
 pub mod state;
 pub mod store;

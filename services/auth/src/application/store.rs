@@ -2,12 +2,13 @@
 //! revocations (the `jti` replay guard is [`super::replay_log`]).
 
 use ecohub_eventstore::{
-    CurrentRevision, EventStore, ExpectedRevision, NewEvent, StoreError, read_stream_to_end,
+    CurrentRevision, EventFilter, EventStore, ExpectedRevision, NewEvent, StoreError,
+    read_stream_to_end,
 };
 use ecohub_kernel::{EventMetadata, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Client, ClientId, PartnerStanding};
+use crate::domain::{Client, ClientEvent, ClientId, PartnerStanding, RegisteredClient};
 
 /// Why an exact read failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,45 @@ pub async fn load_client(
                 ReadError::Store(StoreError::Internal(r.to_string()))
             }
         })
+}
+
+/// The OAuth clients registered for `partner_id`, deleted ones too, in the order they were
+/// registered, each as its stream says now (exact). Scans the `client-` streams'
+/// registrations: for the console's page of one partner, not for a request path.
+pub async fn partner_clients(
+    store: &dyn EventStore,
+    partner_id: &str,
+) -> Result<Vec<RegisteredClient>, ReadError> {
+    const BATCH: usize = 1_000;
+    let filter = EventFilter::streams(["client-"]);
+    let mut from = None;
+    let mut ids = Vec::new();
+    loop {
+        let batch = store.read_all(from, &filter, BATCH).await?;
+        for e in &batch {
+            from = Some(e.position);
+            if e.event_type != "ClientRegistered" {
+                continue;
+            }
+            if let ClientEvent::Registered {
+                client_id, kind, ..
+            } = e.decode::<ClientEvent>()?.payload
+                && kind.partner_id() == Some(partner_id)
+            {
+                ids.push(client_id);
+            }
+        }
+        if batch.len() < BATCH {
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(client) = load_client(store, &id).await?.0.registered {
+            out.push(client);
+        }
+    }
+    Ok(out)
 }
 
 /// The partner's standing, folded from its stream `partner-<id>` by event type names, at the

@@ -365,6 +365,7 @@ impl TokenVerifier {
             scopes: claims.scopes().map(str::to_owned).collect::<BTreeSet<_>>(),
             token_id: claims.jti.clone(),
             consent_id: claims.consent_id.clone(),
+            staff_id: None,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! The authorization server's pure domain: the OAuth [`Client`] aggregate (stream
 //! `client-<client_id>`) and the exact partner standing folded from a partner stream's public
-//! event type names ([`PartnerStanding`]).
+//! event type names ([`PartnerStanding`]), the built-in customer directory, sign-in
+//! throttling, and the staff directory ([`Staff`], stream `staff-<uuid>`; roles and their
+//! scopes in [`ROLE_SCOPES`]).
 //!
 //! Pure: no IO, no clock (time arrives as `now`), no randomness and no hashing. The
 //! application layer generates the client id, the secret and the registration access token,
@@ -12,6 +14,7 @@ mod customer;
 mod event;
 pub mod login;
 mod partner;
+pub mod staff;
 
 pub use client::{
     AuthMethod, BANK_CLIENT_SCOPES, Client, ClientCommand, ClientError, ClientKind, ClientMetadata,
@@ -27,6 +30,10 @@ pub use login::{
     LoginRefusal,
 };
 pub use partner::{PARTNER_STATUS_EVENTS, PartnerStanding};
+pub use staff::{
+    AddStaff, ROLE_SCOPES, Staff, StaffCommand, StaffError, StaffEvent, StaffId, StaffMember,
+    StaffRole, TotpSecret, scopes_of,
+};
 
 ecohub_kernel::define_id!(
     /// Identifies an OAuth client (and its stream `client-<uuid>`).

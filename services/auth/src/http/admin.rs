@@ -79,7 +79,7 @@ pub async fn create_client(
         .ok_or_else(|| ApiError::internal("AuthState is not configured"))?;
     let body = body.into_inner();
     let now = state.clock.now();
-    let by = format!("client:{}", auth.principal().client_id);
+    let by = auth.principal().actor();
     let created = create_staff_client(
         state.store.as_ref(),
         &body.description,

@@ -8,12 +8,15 @@
 //! | `POST /token` | `client_credentials` |
 //! | `POST /introspect`, `POST /revoke` | RFC 7662, RFC 7009 |
 //! | `POST /admin/clients` | staff clients (`admin` scope) |
+//! | `GET/POST /console/login`, `GET /console`, `POST /console/logout` | the staff console's sign-in, landing page and sign-out (HTML) |
 //!
 //! OAuth endpoints answer errors as `{error, error_description}` (RFC 6749 §5.2, RFC 7591
 //! §3.2.2) with `Cache-Control: no-store`; `/admin/clients` answers problem+json like every
 //! other resource route.
 
 mod admin;
+mod console;
+mod console_clients;
 mod metadata;
 mod oauth;
 mod pages;
@@ -30,6 +33,7 @@ use utoipa::openapi::security::{
 
 use crate::application::EndpointError;
 
+pub use console::{CONSOLE_LOGIN_CSRF_COOKIE, ConsoleLoginForm, ConsoleLogoutForm};
 pub use metadata::ServerMetadata;
 pub use oauth::{ParForm, RevocationForm, TokenForm};
 pub use pages::{DecisionForm, LOGIN_CSRF_COOKIE, LoginForm, LogoutForm, local_path};
@@ -56,6 +60,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::login)),
     )
     .service(web::resource("/logout").route(web::post().to(pages::logout)))
+    .service(web::resource("/console").route(web::get().to(console::home)))
+    .service(
+        web::resource("/console/login")
+            .route(web::get().to(console::login_page))
+            .route(web::post().to(console::login)),
+    )
+    .service(web::resource("/console/logout").route(web::post().to(console::logout)))
+    .service(
+        web::resource("/console/partners/{partner_id}/clients")
+            .route(web::get().to(console_clients::clients)),
+    )
     .service(web::resource("/token").route(web::post().to(oauth::token)))
     .service(web::resource("/introspect").route(web::post().to(oauth::introspect)))
     .service(web::resource("/revoke").route(web::post().to(oauth::revoke)))
@@ -82,6 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         pages::login_page,
         pages::login,
         pages::logout,
+        console::login_page,
+        console::login,
+        console::home,
+        console::logout,
         oauth::token,
         oauth::introspect,
         oauth::revoke,
@@ -100,6 +119,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         pages::LoginForm,
         pages::LogoutForm,
         pages::DecisionForm,
+        console::ConsoleLoginForm,
+        console::ConsoleLogoutForm,
         crate::application::par::ParResponse,
         crate::application::issuance::TokenResponse,
         crate::application::introspection::IntrospectionResponse,
@@ -112,7 +133,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tags((name = "oauth", description = "OAuth 2.0 / FAPI 2.0 authorization server: metadata, \
 keys, dynamic client registration, pushed authorisation requests, tokens, introspection, \
 revocation"), (name = "customer", description = "Customer pages (HTML): sign-in, sign-out, \
-the consent page and the customer's decision")),
+the consent page and the customer's decision"), (name = "console", description = "The staff \
+console (HTML): sign-in with password and TOTP code, the signed-in landing page, sign-out")),
 )]
 pub struct AuthApi;
 

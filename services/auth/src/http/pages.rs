@@ -91,7 +91,7 @@ pub fn local_path(return_to: Option<&str>) -> String {
 
 /// A page of the authorization server: the rendered template with the headers every customer
 /// page carries (no caching, no framing, a CSP allowing only the inline style sheet).
-fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
+pub(super) fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
     let html = match template.render() {
         Ok(html) => html,
         Err(e) => {
@@ -113,7 +113,7 @@ fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
         .body(html)
 }
 
-fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+pub(super) fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     page(
         status,
         &ErrorPage {
@@ -123,7 +123,7 @@ fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     )
 }
 
-fn redirect(location: &str) -> HttpResponse {
+pub(super) fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -131,9 +131,9 @@ fn redirect(location: &str) -> HttpResponse {
 }
 
 /// A page's early answer (boxed: responses are large).
-type Early<T> = Result<T, Box<HttpResponse>>;
+pub(super) type Early<T> = Result<T, Box<HttpResponse>>;
 
-fn state(req: &HttpRequest) -> Early<web::Data<AuthState>> {
+pub(super) fn state(req: &HttpRequest) -> Early<web::Data<AuthState>> {
     req.app_data::<web::Data<AuthState>>()
         .cloned()
         .ok_or_else(|| {
@@ -144,7 +144,7 @@ fn state(req: &HttpRequest) -> Early<web::Data<AuthState>> {
         })
 }
 
-fn form_params(body: &[u8]) -> Early<Params> {
+pub(super) fn form_params(body: &[u8]) -> Early<Params> {
     std::str::from_utf8(body)
         .ok()
         .and_then(|b| Params::parse(b).ok())

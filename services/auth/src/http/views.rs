@@ -71,6 +71,44 @@ impl<'a> ConsentPage<'a> {
     }
 }
 
+/// The console's sign-in form (username kept after a failure; never the password or code).
+#[derive(Template)]
+#[template(path = "console_login.html")]
+pub(super) struct ConsoleLoginPage<'a> {
+    pub(super) title: &'a str,
+    pub(super) error: Option<&'a str>,
+    pub(super) csrf_token: &'a str,
+    pub(super) username: &'a str,
+}
+
+/// A link on the console's landing page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ConsoleLink {
+    pub(super) label: &'static str,
+    pub(super) href: &'static str,
+}
+
+/// A part of the hub a scope opens, on the console's landing page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ConsoleArea {
+    pub(super) title: &'static str,
+    pub(super) about: &'static str,
+    pub(super) links: &'static [ConsoleLink],
+}
+
+/// The console's landing page: who is signed in, their roles and scopes, what they may do.
+#[derive(Template)]
+#[template(path = "console.html")]
+pub(super) struct ConsolePage<'a> {
+    pub(super) title: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) staff_id: &'a str,
+    pub(super) roles: Vec<&'a str>,
+    pub(super) scopes: Vec<&'a str>,
+    pub(super) csrf_token: &'a str,
+    pub(super) areas: Vec<ConsoleArea>,
+}
+
 /// The calendar date of `t` (`YYYY-MM-DD`).
 fn date(t: Timestamp) -> String {
     let s = t.to_rfc3339();

@@ -9,4 +9,5 @@ mod oauth_errors;
 mod pairwise;
 mod replay_log;
 mod server;
+mod staff_domain;
 mod support;

@@ -23,6 +23,25 @@ fn committed_openapi_is_up_to_date() {
     );
 }
 
+/// Every operation has its own `operationId` (OpenAPI 3.1 §4.8.10.1: unique among all
+/// operations): generated clients name their functions after it (a clash broke the
+/// TypeScript client once, when two handlers in different services were both named `login`).
+#[test]
+fn operation_ids_are_unique() {
+    let spec: Value = serde_json::from_str(&ecohub::openapi::spec_json()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op["operationId"].as_str()
+                && let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}"))
+            {
+                panic!("operationId {id} is used by {first} and by {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() > 90, "{} operations", seen.len());
+}
+
 #[tokio::test]
 async fn spec_and_offline_swagger_ui_are_served() {
     let app = spawn_app().await;

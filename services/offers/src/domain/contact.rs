@@ -299,6 +299,29 @@ impl ContactLedger {
         max: usize,
         now: Timestamp,
     ) -> Selection {
+        self.select_from(
+            |i| candidates.get(i).copied(),
+            held_products,
+            max,
+            now,
+            true,
+        )
+    }
+
+    /// [`ContactLedger::select`] over candidates asked for one at a time, best first
+    /// (`candidate(i)`, `None` past the last). Unless `exhaustive`, it stops asking once `max`
+    /// offers are chosen or a candidate is held back by the daily cap (a decision's
+    /// candidates share one channel and its daily maximum, so every later one would be too):
+    /// the chosen offers are the same, and only the exclusions after that point are not
+    /// listed.
+    pub fn select_from<'c>(
+        &self,
+        mut candidate: impl FnMut(usize) -> Option<CandidateView<'c>>,
+        held_products: &BTreeSet<String>,
+        max: usize,
+        now: Timestamp,
+        exhaustive: bool,
+    ) -> Selection {
         let h = self.history();
         let day_start = now.minus(DAY);
         let since = |times: Option<&Vec<Timestamp>>, start: Timestamp| {
@@ -306,7 +329,11 @@ impl ContactLedger {
         };
         let mut chosen_per_channel: BTreeMap<Channel, usize> = BTreeMap::new();
         let mut selection = Selection::default();
-        for (i, c) in candidates.iter().enumerate() {
+        for i in 0.. {
+            if !exhaustive && selection.chosen.len() >= max {
+                break;
+            }
+            let Some(c) = candidate(i) else { break };
             let p = &c.policy;
             let why = if h.accepted.contains(c.product_code) {
                 Some(exclusion(
@@ -362,7 +389,13 @@ impl ContactLedger {
                 None
             };
             match why {
-                Some(e) => selection.excluded.push((i, e)),
+                Some(e) => {
+                    let full = e.code == "daily_cap";
+                    selection.excluded.push((i, e));
+                    if full && !exhaustive {
+                        break;
+                    }
+                }
                 None => {
                     *chosen_per_channel.entry(c.channel).or_default() += 1;
                     selection.chosen.push(i);

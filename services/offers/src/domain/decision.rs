@@ -91,14 +91,45 @@ impl Propensity {
         personas: &[S],
         counts: impl Fn(Option<&str>) -> OutcomeCounts,
     ) -> Self {
+        let (persona, c) = Self::evidence(personas.iter().map(AsRef::as_ref), counts);
+        Self::of(prior, persona.map(str::to_owned), c)
+    }
+
+    /// Which bucket [`Propensity::for_customer`] uses, and its counts (nothing allocated).
+    pub fn evidence<'p>(
+        personas: impl Iterator<Item = &'p str>,
+        counts: impl Fn(Option<&str>) -> OutcomeCounts,
+    ) -> (Option<&'p str>, OutcomeCounts) {
         let best = personas
-            .iter()
-            .map(|p| (p.as_ref(), counts(Some(p.as_ref()))))
+            .map(|p| (p, counts(Some(p))))
             .max_by(|(a, ca), (b, cb)| ca.presented.cmp(&cb.presented).then(b.cmp(a)));
         match best {
-            Some((p, c)) => Self::of(prior, Some(p.to_owned()), c),
-            None => Self::of(prior, None, counts(None)),
+            Some((p, c)) => (Some(p), c),
+            None => (None, counts(None)),
         }
+    }
+}
+
+impl Propensity {
+    /// The highest estimate [`Propensity::for_customer`] can give any customer of a
+    /// proposition: the best over the buckets of the personas its version names (`personas`;
+    /// one without outcomes has the prior's mean), and over the proposition-wide bucket
+    /// (`counts(None)`) unless every customer it is offered to matches one of them
+    /// (`persona_required`: its audience has `all_of` or `any_of`).
+    pub fn best<'p>(
+        prior: Prior,
+        personas: impl Iterator<Item = &'p str>,
+        persona_required: bool,
+        counts: impl Fn(Option<&str>) -> OutcomeCounts,
+    ) -> f64 {
+        let wide = (!persona_required).then_some(None);
+        personas
+            .map(Some)
+            .chain(wide)
+            .map(|p| Self::of(prior, None, counts(p)).estimate)
+            .reduce(f64::max)
+            // No persona although one is required: nobody can be offered it.
+            .unwrap_or(0.0)
     }
 }
 
@@ -126,11 +157,22 @@ pub struct Ranked<'a> {
     /// Its content.
     pub content: &'a super::PropositionContent,
     /// The personas of the version the customer matched.
-    pub matched: Vec<String>,
-    /// The acceptance propensity.
-    pub propensity: Propensity,
+    pub matched: Vec<&'a str>,
+    /// The bucket of outcomes the propensity comes from (see [`Propensity::for_customer`]).
+    pub evidence: Option<&'a str>,
+    /// Its counts.
+    pub counts: OutcomeCounts,
+    /// The prior.
+    pub prior: Prior,
     /// priority × business value × propensity.
     pub score: f64,
+}
+
+impl Ranked<'_> {
+    /// The acceptance propensity, with its evidence.
+    pub fn propensity(&self) -> Propensity {
+        Propensity::of(self.prior, self.evidence.map(str::to_owned), self.counts)
+    }
 }
 
 /// A published proposition a decision did not offer, with the first reason.
@@ -162,6 +204,276 @@ impl HeldBack {
     }
 }
 
+/// The order in which a decision screens propositions: each with the best score any customer
+/// could get for it (priority × business value × the best propensity estimate of its
+/// outcomes), best first. Built once per proposition list and outcome change that may raise
+/// an estimate, shared by every decision until then.
+#[derive(Debug, Clone, Default)]
+pub struct ScreeningOrder {
+    /// (bound, index into the offerable list), bound descending.
+    order: Vec<(f64, usize)>,
+}
+
+impl ScreeningOrder {
+    /// The order of `offerable`, given the best estimate of each (`best(index)`).
+    pub fn new(offerable: &[Offerable<'_>], best: impl Fn(&Offerable<'_>) -> f64) -> Self {
+        let mut order: Vec<(f64, usize)> = offerable
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let doc = &o.version.content.doc;
+                (rank_score(doc.priority, doc.business_value, best(o)), i)
+            })
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Self { order }
+    }
+
+    /// This order restricted to the offerable indexes `keep` admits.
+    pub fn only(&self, keep: impl Fn(usize) -> bool) -> Self {
+        Self {
+            order: self
+                .order
+                .iter()
+                .copied()
+                .filter(|(_, i)| keep(*i))
+                .collect(),
+        }
+    }
+
+    /// Every offerable in its list order (no bound: a full ranking screens everything).
+    fn unbounded(len: usize) -> Self {
+        Self {
+            order: (0..len).map(|i| (f64::INFINITY, i)).collect(),
+        }
+    }
+}
+
+/// An available proposition waiting in a [`Ranking`], ordered as the ranking orders.
+struct Pending<'a>(Ranked<'a>);
+
+impl PartialEq for Pending<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Pending<'_> {}
+impl PartialOrd for Pending<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending<'_> {
+    /// Greater is better: the max-heap pops the next in rank order.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        rank_order(&other.0, &self.0)
+    }
+}
+
+/// Rank order, best first: score, then priority, then business value, then proposition id.
+fn rank_order(a: &Ranked<'_>, b: &Ranked<'_>) -> std::cmp::Ordering {
+    let (da, db) = (&a.content.doc, &b.content.doc);
+    b.score
+        .total_cmp(&a.score)
+        .then(db.priority.cmp(&da.priority))
+        .then(db.business_value.total_cmp(&da.business_value))
+        .then(a.proposition_id.cmp(&b.proposition_id))
+}
+
+/// The available propositions for one customer in rank order, screened only as far as they
+/// are asked for: the next in rank order is known once the best one screened beats the bound
+/// of every proposition not screened yet (a threshold algorithm over [`ScreeningOrder`]). A
+/// decision that presents its offers from the first few ranks screens a few propositions,
+/// however many are published; the ranking is the same as screening all of them (tested).
+pub struct Ranking<'a, 'o, F> {
+    offerable: &'o [Offerable<'a>],
+    order: std::borrow::Cow<'o, ScreeningOrder>,
+    next: usize,
+    pending: std::collections::BinaryHeap<Pending<'a>>,
+    ranked: Vec<Ranked<'a>>,
+    memberships: super::Memberships<'o>,
+    context: super::Context,
+    prior: Prior,
+    counts: F,
+    now: ecohub_kernel::Timestamp,
+    explain: bool,
+    held_back: Vec<(usize, HeldBack)>,
+}
+
+impl<'a, 'o, F> Ranking<'a, 'o, F>
+where
+    F: Fn(super::PropositionId, Option<&str>) -> OutcomeCounts,
+{
+    /// Ranks `offerable` for `subject`, screening in `order` (which must hold a bound at
+    /// least as high as each proposition's score; see [`ScreeningOrder::new`]). `base` gives
+    /// the channel, the parameters and the inactive partners; `counts` the outcomes per
+    /// proposition and persona. With `explain`, the propositions held back are kept (see
+    /// [`Ranking::held_back`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        offerable: &'o [Offerable<'a>],
+        order: &'o ScreeningOrder,
+        personas: &'o super::PersonaCatalogue,
+        subject: &super::Subject,
+        base: &super::Context,
+        prior: Prior,
+        counts: F,
+        now: ecohub_kernel::Timestamp,
+        explain: bool,
+    ) -> Self {
+        Self::with_order(
+            offerable,
+            std::borrow::Cow::Borrowed(order),
+            personas,
+            subject,
+            base,
+            prior,
+            counts,
+            now,
+            explain,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_order(
+        offerable: &'o [Offerable<'a>],
+        order: std::borrow::Cow<'o, ScreeningOrder>,
+        personas: &'o super::PersonaCatalogue,
+        subject: &super::Subject,
+        base: &super::Context,
+        prior: Prior,
+        counts: F,
+        now: ecohub_kernel::Timestamp,
+        explain: bool,
+    ) -> Self {
+        Self {
+            offerable,
+            order,
+            next: 0,
+            pending: std::collections::BinaryHeap::new(),
+            ranked: Vec::new(),
+            memberships: super::Memberships::new(personas, subject, &base.params),
+            context: super::Context {
+                params: serde_json::Map::new(),
+                ..base.clone()
+            },
+            prior,
+            counts,
+            now,
+            explain,
+            held_back: Vec::new(),
+        }
+    }
+
+    /// The `i`-th available proposition in rank order (0 is best), if there are that many.
+    pub fn get(&mut self, i: usize) -> Option<&Ranked<'a>> {
+        while self.ranked.len() <= i {
+            if !self.advance() {
+                return None;
+            }
+        }
+        self.ranked.get(i)
+    }
+
+    /// The propositions ranked so far, best first.
+    pub fn ranked(&self) -> &[Ranked<'a>] {
+        &self.ranked
+    }
+
+    /// How many propositions were screened so far.
+    pub fn screened(&self) -> usize {
+        self.next
+    }
+
+    /// Ranks every proposition left; then the propositions held back (with `explain`), in
+    /// the offerable list's order.
+    pub fn finish(&mut self) -> Vec<HeldBack> {
+        while self.advance() {}
+        let mut held_back = std::mem::take(&mut self.held_back);
+        held_back.sort_by_key(|(i, _)| *i);
+        held_back.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// Ranks one more proposition; false when none is left.
+    fn advance(&mut self) -> bool {
+        loop {
+            let bound = self.order.order.get(self.next).map(|(b, _)| *b);
+            if let Some(best) = self.pending.peek()
+                && bound.is_none_or(|b| best.0.score > b)
+            {
+                let Some(Pending(r)) = self.pending.pop() else {
+                    return false;
+                };
+                self.ranked.push(r);
+                return true;
+            }
+            let Some(&(_, i)) = self.order.order.get(self.next) else {
+                return false;
+            };
+            self.next += 1;
+            self.screen(i);
+        }
+    }
+
+    fn screen(&mut self, i: usize) {
+        let o = &self.offerable[i];
+        let context = &mut self.context;
+        context.published = o.version.status == super::VersionStatus::Published;
+        let accepted = &o.version.accepted;
+        context.not_accepted = if o
+            .version
+            .content
+            .partner_set()
+            .iter()
+            .all(|p| accepted.contains(p))
+        {
+            std::collections::BTreeSet::new()
+        } else {
+            o.version.awaiting()
+        };
+        let (excluded, matched) =
+            match super::screen(&o.version.content, &mut self.memberships, context, self.now) {
+                Ok(screened) => screened,
+                Err(invalid) => {
+                    if self.explain {
+                        self.held_back.push((
+                            i,
+                            HeldBack::of(
+                                o,
+                                super::Exclusion {
+                                    code: "params_invalid".into(),
+                                    message: invalid.to_string(),
+                                },
+                            ),
+                        ));
+                    }
+                    return;
+                }
+            };
+        if let Some(reason) = excluded {
+            if self.explain {
+                self.held_back
+                    .push((i, HeldBack::of(o, reason.exclusion())));
+            }
+            return;
+        }
+        let (evidence, counts) =
+            Propensity::evidence(matched.iter().copied(), |p| (self.counts)(o.id, p));
+        let estimate = Propensity::of(self.prior, None, counts).estimate;
+        let doc = &o.version.content.doc;
+        self.pending.push(Pending(Ranked {
+            proposition_id: o.id,
+            version: o.version.number,
+            score: rank_score(doc.priority, doc.business_value, estimate),
+            content: &o.version.content,
+            matched,
+            evidence,
+            counts,
+            prior: self.prior,
+        }));
+    }
+}
+
 /// Screens every published proposition for one customer (each persona evaluated once, no
 /// explanation built) and ranks the available ones, best first: score, then priority, then
 /// business value, then proposition id. `base` gives the channel, the parameters and the
@@ -178,67 +490,17 @@ pub fn rank<'a>(
     now: ecohub_kernel::Timestamp,
     explain: bool,
 ) -> (Vec<Ranked<'a>>, Vec<HeldBack>) {
-    let mut memberships = super::Memberships::new(personas, subject, &base.params);
-    let mut ranked = Vec::new();
-    let mut held_back = Vec::new();
-    let mut context = super::Context {
-        params: serde_json::Map::new(),
-        ..base.clone()
-    };
-    for o in offerable {
-        context.published = o.version.status == super::VersionStatus::Published;
-        let accepted = &o.version.accepted;
-        context.not_accepted = if o
-            .version
-            .content
-            .partner_set()
-            .iter()
-            .all(|p| accepted.contains(p))
-        {
-            std::collections::BTreeSet::new()
-        } else {
-            o.version.awaiting()
-        };
-        let (excluded, matched) =
-            match super::screen(&o.version.content, &mut memberships, &context, now) {
-                Ok(screened) => screened,
-                Err(invalid) => {
-                    if explain {
-                        held_back.push(HeldBack::of(
-                            o,
-                            super::Exclusion {
-                                code: "params_invalid".into(),
-                                message: invalid.to_string(),
-                            },
-                        ));
-                    }
-                    continue;
-                }
-            };
-        if let Some(reason) = excluded {
-            if explain {
-                held_back.push(HeldBack::of(o, reason));
-            }
-            continue;
-        }
-        let propensity = Propensity::for_customer(prior, &matched, |p| counts(o.id, p));
-        let doc = &o.version.content.doc;
-        ranked.push(Ranked {
-            proposition_id: o.id,
-            version: o.version.number,
-            score: rank_score(doc.priority, doc.business_value, propensity.estimate),
-            content: &o.version.content,
-            matched: matched.into_iter().map(str::to_owned).collect(),
-            propensity,
-        });
-    }
-    ranked.sort_by(|a, b| {
-        let (da, db) = (&a.content.doc, &b.content.doc);
-        b.score
-            .total_cmp(&a.score)
-            .then(db.priority.cmp(&da.priority))
-            .then(db.business_value.total_cmp(&da.business_value))
-            .then(a.proposition_id.cmp(&b.proposition_id))
-    });
-    (ranked, held_back)
+    let mut ranking = Ranking::with_order(
+        offerable,
+        std::borrow::Cow::Owned(ScreeningOrder::unbounded(offerable.len())),
+        personas,
+        subject,
+        base,
+        prior,
+        counts,
+        now,
+        explain,
+    );
+    let held_back = ranking.finish();
+    (ranking.ranked, held_back)
 }

@@ -231,7 +231,8 @@ pub fn evaluate(
         })
         .collect();
 
-    let excluded_by = availability(content, &matched, subject.objected, context, now);
+    let excluded_by =
+        availability(content, &matched, subject.objected, context, now).map(|u| u.exclusion());
     Ok(Evaluation {
         available: excluded_by.is_none(),
         excluded_by,
@@ -242,88 +243,126 @@ pub fn evaluate(
     })
 }
 
+/// Why a proposition may not be offered, as found (borrowed; worded by
+/// [`Unavailable::exclusion`] only when someone reads it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unavailable<'c> {
+    /// Not the published version.
+    NotPublished,
+    /// Outside its window.
+    OutsideWindow(&'c super::PropositionDoc),
+    /// Not offered through the channel.
+    ChannelNotOffered(Channel),
+    /// A co-brand partner is not active.
+    PartnerNotActive(PartnerId),
+    /// A co-brand partner has not accepted the version.
+    PartnerNotAccepted(PartnerId),
+    /// The customer objected to personalised offers.
+    CustomerObjected,
+    /// Not in a persona of `all_of`.
+    AudienceAllOf(&'c str),
+    /// In none of the personas of `any_of`.
+    AudienceAnyOf(&'c [String]),
+    /// In a persona of `none_of`.
+    AudienceNoneOf(&'c str),
+}
+
+impl Unavailable<'_> {
+    /// The reason in words, with its stable code.
+    pub fn exclusion(&self) -> Exclusion {
+        match *self {
+            Unavailable::NotPublished => {
+                exclusion("not_published", "this version is not the published one")
+            }
+            Unavailable::OutsideWindow(doc) => exclusion(
+                "outside_window",
+                format!(
+                    "offered from {} until {}",
+                    doc.availability.from.as_deref().unwrap_or("the start"),
+                    doc.availability
+                        .until
+                        .as_deref()
+                        .unwrap_or("further notice")
+                ),
+            ),
+            Unavailable::ChannelNotOffered(c) => exclusion(
+                "channel_not_offered",
+                format!(
+                    "not offered through {}",
+                    serde_json::to_value(c)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("this channel")
+                ),
+            ),
+            Unavailable::PartnerNotActive(p) => exclusion(
+                "partner_not_active",
+                format!("co-brand partner {p} is not active"),
+            ),
+            Unavailable::PartnerNotAccepted(p) => exclusion(
+                "partner_not_accepted",
+                format!("co-brand partner {p} has not accepted this version (or withdrew)"),
+            ),
+            Unavailable::CustomerObjected => exclusion(
+                "customer_objected",
+                "the customer objected to personalised offers",
+            ),
+            Unavailable::AudienceAllOf(n) => {
+                exclusion("audience_all_of", format!("not in persona {n} (all of)"))
+            }
+            Unavailable::AudienceAnyOf(names) => exclusion(
+                "audience_any_of",
+                format!("in none of the personas {} (any of)", names.join(", ")),
+            ),
+            Unavailable::AudienceNoneOf(n) => {
+                exclusion("audience_none_of", format!("in persona {n} (none of)"))
+            }
+        }
+    }
+}
+
 /// Whether `content` may be offered, given which personas the customer matched: the first
 /// reason it may not, checked in a fixed order (the table of docs/offers.md).
-fn availability(
-    content: &PropositionContent,
+fn availability<'c>(
+    content: &'c PropositionContent,
     matched: &dyn Fn(&String) -> bool,
     objected: bool,
     context: &Context,
     now: Timestamp,
-) -> Option<Exclusion> {
+) -> Option<Unavailable<'c>> {
     let doc = &content.doc;
     let audience = &doc.availability.audience;
     let personalised =
         !(audience.all_of.is_empty() && audience.any_of.is_empty() && audience.none_of.is_empty());
     if !context.published {
-        Some(exclusion(
-            "not_published",
-            "this version is not the published one",
-        ))
+        Some(Unavailable::NotPublished)
     } else if content.from.is_some_and(|f| now < f) || content.until.is_some_and(|u| now >= u) {
-        Some(exclusion(
-            "outside_window",
-            format!(
-                "offered from {} until {}",
-                doc.availability.from.as_deref().unwrap_or("the start"),
-                doc.availability
-                    .until
-                    .as_deref()
-                    .unwrap_or("further notice")
-            ),
-        ))
+        Some(Unavailable::OutsideWindow(doc))
     } else if let Some(c) = context
         .channel
         .filter(|c| !doc.availability.channels.contains(c))
     {
-        Some(exclusion(
-            "channel_not_offered",
-            format!(
-                "not offered through {}",
-                serde_json::to_value(c)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("this channel")
-            ),
-        ))
+        Some(Unavailable::ChannelNotOffered(c))
     } else if let Some(p) = content
         .partner_set()
         .intersection(&context.inactive_partners)
         .next()
     {
-        Some(exclusion(
-            "partner_not_active",
-            format!("co-brand partner {p} is not active"),
-        ))
+        Some(Unavailable::PartnerNotActive(*p))
     } else if let Some(p) = context.not_accepted.iter().next() {
-        Some(exclusion(
-            "partner_not_accepted",
-            format!("co-brand partner {p} has not accepted this version (or withdrew)"),
-        ))
+        Some(Unavailable::PartnerNotAccepted(*p))
     } else if objected && personalised {
-        Some(exclusion(
-            "customer_objected",
-            "the customer objected to personalised offers",
-        ))
+        Some(Unavailable::CustomerObjected)
     } else if let Some(n) = audience.all_of.iter().find(|n| !matched(n)) {
-        Some(exclusion(
-            "audience_all_of",
-            format!("not in persona {n} (all of)"),
-        ))
+        Some(Unavailable::AudienceAllOf(n))
     } else if !audience.any_of.is_empty() && !audience.any_of.iter().any(matched) {
-        Some(exclusion(
-            "audience_any_of",
-            format!(
-                "in none of the personas {} (any of)",
-                audience.any_of.join(", ")
-            ),
-        ))
+        Some(Unavailable::AudienceAnyOf(&audience.any_of))
     } else {
         audience
             .none_of
             .iter()
             .find(|n| matched(n))
-            .map(|n| exclusion("audience_none_of", format!("in persona {n} (none of)")))
+            .map(|n| Unavailable::AudienceNoneOf(n))
     }
 }
 
@@ -335,7 +374,7 @@ pub struct Memberships<'a> {
     data: Value,
     params: Value,
     objected: bool,
-    known: rustc_hash::FxHashMap<String, Vec<(u32, bool)>>,
+    known: rustc_hash::FxHashMap<usize, bool>,
 }
 
 impl<'a> Memberships<'a> {
@@ -359,21 +398,16 @@ impl<'a> Memberships<'a> {
         if self.objected {
             return false;
         }
-        if let Some(m) = self
-            .known
-            .get(name)
-            .and_then(|vs| vs.iter().find(|(v, _)| *v == version))
-        {
-            return m.1;
+        let Some(persona) = self.personas.version(name, version) else {
+            return false;
+        };
+        // Keyed by the catalogue's entry: nothing allocated, nothing hashed but an address.
+        let key = std::ptr::from_ref(persona) as usize;
+        if let Some(&m) = self.known.get(&key) {
+            return m;
         }
-        let m = self
-            .personas
-            .version(name, version)
-            .is_some_and(|p| p.condition.holds(&self.data));
-        self.known
-            .entry(name.to_owned())
-            .or_default()
-            .push((version, m));
+        let m = persona.condition.holds(&self.data);
+        self.known.insert(key, m);
         m
     }
 }
@@ -389,7 +423,7 @@ pub fn screen<'c>(
     memberships: &mut Memberships<'_>,
     context: &Context,
     now: Timestamp,
-) -> Result<(Option<Exclusion>, Vec<&'c str>), Invalid> {
+) -> Result<(Option<Unavailable<'c>>, Vec<&'c str>), Invalid> {
     let matched: Vec<&'c str> = content
         .doc
         .personas

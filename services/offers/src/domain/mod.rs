@@ -27,13 +27,14 @@ pub use contact_event::{
     ContactEvent, DecisionId, OfferId, OfferPrice, Presented, Reporter, Response,
 };
 pub use decision::{
-    HeldBack, Offerable, OutcomeCounts, Prior, Propensity, Ranked, rank, rank_score,
+    HeldBack, Offerable, OutcomeCounts, Prior, Propensity, Ranked, Ranking, ScreeningOrder, rank,
+    rank_score,
 };
 pub use document::*;
 pub use ecohub_kernel::PartnerId;
 pub use evaluation::{
     AddOnOutcome, Context, Evaluation, Exclusion, Memberships, PersonaMatch, PriceOutcome,
-    RuleOutcome, Subject, evaluate, evaluate_persona, screen,
+    RuleOutcome, Subject, Unavailable, evaluate, evaluate_persona, screen,
 };
 pub use event::{CatalogueEvent, PersonaEvent, PreferenceEvent, PropositionEvent};
 pub use expression::{Condition, ConditionError, Explanation, VarType, Vocabulary};

@@ -93,7 +93,7 @@ pub(crate) async fn decide(
         return Err(ApiError::new(ErrorCode::InsufficientScope)
             .detail("explain needs offers:manage besides offers:decide"));
     }
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let decision = state
         .decide(
             DecisionRequest {
@@ -207,7 +207,7 @@ pub(crate) async fn report(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     customer_ok(&body.customer_id)?;
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let record = state
         .respond(
             &body.customer_id,

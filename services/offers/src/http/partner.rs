@@ -103,7 +103,7 @@ pub(crate) async fn accept(
     let partner = partner_of(auth.principal())?;
     let (id, version) = path.into_inner();
     cobranded(&state, id, partner).await?;
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let p = state
         .command(
             PropositionId::from_uuid(id),
@@ -142,7 +142,7 @@ pub(crate) async fn withdraw(
     let partner = partner_of(auth.principal())?;
     let (id, version) = path.into_inner();
     cobranded(&state, id, partner).await?;
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let p = state
         .command(
             PropositionId::from_uuid(id),
@@ -222,7 +222,7 @@ pub(crate) async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     let (partner, customer) = consented_customer(&state, auth.principal()).await?;
     let body = body.into_inner();
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let decision = state
         .decide(
             crate::decisions::DecisionRequest {
@@ -276,7 +276,7 @@ pub(crate) async fn respond(
     body: web::Json<PartnerResponseBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (partner, customer) = consented_customer(&state, auth.principal()).await?;
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let record = state
         .respond_as_partner(
             &customer,

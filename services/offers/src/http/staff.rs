@@ -16,7 +16,7 @@ use crate::domain::{AttributeDefinition, PropositionCommand, PropositionDoc, Pro
 type Staff = Authenticated<OffersManageScope>;
 
 fn ctx(auth: &Staff, interaction: InteractionId) -> RequestContext {
-    RequestContext::client(&auth.principal().client_id, interaction)
+    RequestContext::acting_as(auth.principal().actor(), interaction)
 }
 
 fn links(id: PropositionId, version: u32) -> BTreeMap<String, String> {

@@ -418,3 +418,35 @@ fn policies_are_validated() {
         "/contact_policy/period_days"
     );
 }
+
+/// Why a decision may choose on a ledger remembered from an earlier read (ADR 0022): every
+/// policy only gets stricter as events are added, so when the remembered ledger lets nothing
+/// through, the current one lets nothing through either; and when it lets something through,
+/// the append expecting its revision fails if the ledger has moved on.
+#[test]
+fn a_ledger_with_more_events_never_lets_through_what_an_older_one_held_back_entirely() {
+    use ecohub_testkit::properties::config;
+    use proptest::prelude::*;
+    let event = (0u32..12, 0u8..4, 0u8..3, 0u64..20 * 24).prop_map(|(n, p, kind, hours)| {
+        let at = NOW.minus(Duration::from_secs(3600 * hours));
+        match kind {
+            0 => presented(n, p, [Channel::BankApp, Channel::Web][n as usize % 2], at),
+            1 => responded(n, p, Response::Declined, at),
+            _ => responded(n, p, Response::Accepted, at),
+        }
+    });
+    proptest!(config(512), |(
+        older in prop::collection::vec(event.clone(), 0..16),
+        newer in prop::collection::vec(event, 0..8),
+        max in 1usize..4,
+    )| {
+        let candidates: Vec<Candidate> = (0..4).map(|p| candidate(100 + u32::from(p), p, Channel::BankApp)).collect();
+        let views: Vec<CandidateView<'_>> = candidates.iter().map(Candidate::view).collect();
+        let held = BTreeSet::new();
+        let old = ledger(older.clone());
+        let now = ledger(older.into_iter().chain(newer).collect());
+        if old.select(&views, &held, max, NOW).chosen.is_empty() {
+            prop_assert!(now.select(&views, &held, max, NOW).chosen.is_empty());
+        }
+    });
+}

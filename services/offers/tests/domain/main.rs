@@ -9,6 +9,7 @@ mod contacts;
 mod evaluation;
 mod properties;
 mod proposition;
+mod ranking;
 
 use ecohub_kernel::{Aggregate, PartnerId, Timestamp};
 use ecohub_offers::domain::*;

@@ -690,3 +690,144 @@ async fn a_co_brand_partner_decides_under_consent_and_answers_for_its_customer()
         .await
         .problem(403, "forbidden");
 }
+
+#[actix_web::test]
+async fn acceptances_raise_a_proposition_above_one_ranked_before_it() {
+    // Decisions screen propositions in the order of the best score each could get, an order
+    // shared between decisions: an acceptance, which raises an estimate, must reorder it.
+    let app = TestApp::new().await;
+    let loan = |code: &str, priority: u32| {
+        let mut doc = crate::fixtures::globetrotter_loan(P);
+        doc["name"] = json!(format!("Loan {code}"));
+        doc["product"]["code"] = json!(code);
+        doc["priority"] = json!(priority);
+        doc
+    };
+    let a = app.published(P, loan("A", 10)).await;
+    let b = app.published(P, loan("B", 9)).await;
+    app.listed(2).await;
+    let one = |customer: &str| {
+        let mut body = decision_body(customer);
+        body["max_offers"] = json!(1);
+        body
+    };
+    globetrotter(&app, "first").await;
+    let r = app.post("/offers/decisions", CHANNEL, one("first")).await;
+    assert_eq!(
+        r.body["offers"][0]["proposition_id"],
+        a.as_str(),
+        "{}",
+        r.text
+    );
+
+    // Five customers who hold A are offered B, and accept it.
+    for n in 0..5 {
+        let customer = format!("holder-{n}");
+        app.profile(
+            &customer,
+            "bank",
+            json!({"is_globetrotter": true, "monthly_income": 6000, "age": 35,
+                   "risk_class": "low", "products_held": ["A"]}),
+        );
+        let r = app.post("/offers/decisions", CHANNEL, one(&customer)).await;
+        let offer = &r.body["offers"][0];
+        assert_eq!(offer["proposition_id"], b.as_str(), "{}", r.text);
+        let r = app
+            .post(
+                "/offers/responses",
+                CHANNEL,
+                json!({"customer_id": customer, "offer_id": offer["offer_id"],
+                       "response": "accepted"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // The outcomes are counted with the funnel (one projection): wait for 5 accepted.
+    let mut accepted = 0;
+    for _ in 0..200 {
+        let funnel = funnel_until(&app, "", 6).await;
+        accepted = funnel["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["accepted"].as_u64().unwrap())
+            .sum::<u64>();
+        if accepted == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(accepted, 5);
+
+    // B: 9 × 250 × (1 + 5) / (20 + 5) = 540 beats A: 10 × 250 × 1 / 21 ≈ 119, once the
+    // decisions' snapshot of the counts is refreshed (`propensity_refresh_ms`, 100 ms).
+    let started = std::time::Instant::now();
+    for n in 0.. {
+        let customer = format!("next-{n}");
+        globetrotter(&app, &customer).await;
+        let r = app.post("/offers/decisions", CHANNEL, one(&customer)).await;
+        let offer = &r.body["offers"][0];
+        if offer["proposition_id"] == b.as_str() {
+            assert_eq!(offer["propensity"]["estimate"], 0.24, "{}", r.text);
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+            return;
+        }
+        assert_eq!(offer["proposition_id"], a.as_str(), "{}", r.text);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "the acceptances never reordered the propositions"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn responses_to_several_offers_of_one_customer_at_once_all_succeed() {
+    // A customer (or the channel for them) answering several offers at once: each answer is
+    // decided on the ledger; one that loses the race decides again on the new ledger.
+    let app = TestApp::new().await;
+    for (code, priority) in [("A", 10), ("B", 9), ("C", 8), ("D", 7)] {
+        let mut doc = crate::fixtures::globetrotter_loan(P);
+        doc["name"] = json!(format!("Loan {code}"));
+        doc["product"]["code"] = json!(code);
+        doc["priority"] = json!(priority);
+        app.published(P, doc).await;
+    }
+    app.listed(4).await;
+    globetrotter(&app, "cust-1").await;
+    let mut body = decision_body("cust-1");
+    body["max_offers"] = json!(4);
+    let r = app.post("/offers/decisions", CHANNEL, body).await;
+    let offers: Vec<ecohub_offers::domain::OfferId> = r.body["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["offer_id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(offers.len(), 4, "{}", r.text);
+    let answers = offers.iter().map(|&offer| {
+        let state = app.state.clone();
+        async move {
+            let ctx = ecohub_kernel::RequestContext::client("bank-app", format!("r-{offer}"));
+            state
+                .respond(
+                    "cust-1",
+                    offer,
+                    ecohub_offers::domain::Response::Accepted,
+                    ecohub_offers::domain::Reporter::Channel,
+                    &ctx,
+                )
+                .await
+                .map(|record| record.status)
+        }
+    });
+    let statuses = futures_util::future::join_all(answers).await;
+    for s in &statuses {
+        assert!(
+            matches!(s, Ok(ecohub_offers::domain::OfferStatus::Accepted)),
+            "{statuses:?}"
+        );
+    }
+    let stream = ecohub_offers::domain::contacts_stream("cust-1");
+    assert_eq!(app.events(&stream).await, 8, "4 presented, 4 accepted");
+}

@@ -210,6 +210,7 @@ impl TestApp {
         let index = vec![
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.contacts),
+            ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.objections),
         ];
         Self {
             store,
@@ -378,14 +379,14 @@ impl TestApp {
     /// Catalogue, and the Globetrotter loan co-branded by `partner`, published (drafted and
     /// submitted by PM1, approved by PM2, accepted by the partner); returns its id.
     pub async fn published_loan(&self, partner: &str) -> String {
+        self.published(partner, crate::fixtures::globetrotter_loan(partner))
+            .await
+    }
+
+    /// Drafts `doc` (co-branded by `partner`), has it approved, accepted and published.
+    pub async fn published(&self, partner: &str, doc: Value) -> String {
         self.catalogue().await;
-        let created = self
-            .post(
-                "/offers/propositions",
-                PM1,
-                crate::fixtures::globetrotter_loan(partner),
-            )
-            .await;
+        let created = self.post("/offers/propositions", PM1, doc).await;
         assert_eq!(created.status, 201, "{}", created.text);
         let url = created.header("location").unwrap().to_owned();
         let id = url.rsplit('/').next().unwrap().to_owned();

@@ -38,6 +38,7 @@ pub use values::{
     ValidationError, WebhookUrl, Website,
 };
 pub use verification::{CheckKind, CheckResult, VerificationRecord};
+pub(crate) use verification::{Shortfall, shortfall};
 
 /// A partner's id: the kernel's, shared with the services that name partners.
 pub use ecohub_kernel::PartnerId;

@@ -97,7 +97,8 @@ fn text(
 }
 
 string_value! {
-    /// A bank staff member: the OAuth client id or subject of the staff token. Visible ASCII,
+    /// A bank staff member: the client id of a staff token, or `staff:<id>` for a person signed
+    /// in to the console (an opaque id). Visible ASCII,
     /// 1 to 128 characters, not necessarily a UUID. Never personal data (it appears in events
     /// as compliance evidence and may appear in metadata).
     StaffId

@@ -24,7 +24,7 @@ fn record(partner: &Partner) -> Result<HttpResponse, ApiError> {
 }
 
 fn context(auth: &Authenticated<AdminScope>, interaction: InteractionId) -> RequestContext {
-    RequestContext::client(&auth.principal().client_id, interaction)
+    RequestContext::acting_as(auth.principal().actor(), interaction)
 }
 
 /// List partners (staff).

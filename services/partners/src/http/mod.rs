@@ -10,6 +10,7 @@
 
 mod admin;
 mod applications;
+mod console;
 pub(crate) mod dto;
 mod openapi;
 mod schema;
@@ -28,6 +29,7 @@ use crate::domain::{PartnerError, PartnerId, StaffId};
 
 /// Mounts every partner route. Each path is a resource, so other methods get 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    console::configure(cfg);
     cfg.service(web::resource("/partners/applications").route(web::post().to(applications::apply)))
         .service(
             web::resource("/partners/applications/{partner_id}")
@@ -93,9 +95,15 @@ fn require_own(principal: &Principal, path: PartnerId) -> Result<(), ApiError> {
     }
 }
 
-/// The staff member an admin token stands for: its client id.
+/// The staff member the caller stands for, as recorded in evidence and compared by the
+/// maker-checker rule: the person (`staff:<id>`) for a console session, the client id for an
+/// admin token (as recorded before staff people existed).
 fn staff(principal: &Principal) -> Result<StaffId, ApiError> {
-    StaffId::parse(&principal.client_id).map_err(|_| {
+    let id = match principal.staff_id {
+        Some(_) => principal.actor(),
+        None => principal.client_id.clone(),
+    };
+    StaffId::parse(&id).map_err(|_| {
         ApiError::new(ErrorCode::Forbidden).detail("this client cannot act as bank staff")
     })
 }

@@ -17,7 +17,7 @@ fn context(
     auth: &Authenticated<WebhooksManageScope>,
     interaction: InteractionId,
 ) -> RequestContext {
-    RequestContext::client(&auth.principal().client_id, interaction)
+    RequestContext::acting_as(auth.principal().actor(), interaction)
 }
 
 /// Register a webhook endpoint (approved partners only).

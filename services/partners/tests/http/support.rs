@@ -17,7 +17,7 @@ use ecohub_kernel::{ManualClock, Timestamp};
 use ecohub_partners::domain::PartnerId;
 use ecohub_partners::{
     ApplicantTokens, IssuedToken, PartnersConfig, PartnersPorts, PartnersState, PortError,
-    SoftwareStatementClaims, SoftwareStatements,
+    SoftwareStatementClaims, SoftwareStatements, StaffNames,
 };
 use ecohub_security::SharedVerifier;
 use ecohub_testkit::http::service_app;
@@ -63,6 +63,30 @@ fn verifier() -> SharedVerifier {
             principal(&format!("applicant-{id}"), &["partner:read"]).partner(id)
         })
         .shared()
+}
+
+pub use ecohub_testkit::fake_staff_id as staff_id;
+
+/// Names the testkit's fake staff people (1 Ada Lovelace, 2 Grace Hopper); others unknown.
+struct FakeStaffNames;
+
+#[async_trait::async_trait]
+impl StaffNames for FakeStaffNames {
+    async fn display_names(&self, ids: &[String]) -> Result<Vec<(String, String)>, PortError> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let name = if *id == staff_id(1) {
+                    "Ada Lovelace"
+                } else if *id == staff_id(2) {
+                    "Grace Hopper"
+                } else {
+                    return None;
+                };
+                Some((id.clone(), name.to_owned()))
+            })
+            .collect())
+    }
 }
 
 /// Mints `applicant:<id>`.
@@ -147,6 +171,7 @@ impl TestApp {
             PartnersPorts {
                 applicant_tokens: Arc::new(FakeApplicantTokens),
                 statements: statements.clone(),
+                staff_names: Arc::new(FakeStaffNames),
             },
         );
         let directory = ProjectionHandle::spawn(sqlite, projection);

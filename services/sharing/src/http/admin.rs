@@ -170,7 +170,7 @@ pub(crate) async fn define(
                 .field("/name", "differs from the path"),
         );
     }
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let dataset = state.define_dataset(body.into_inner().into(), &ctx).await?;
     Ok(HttpResponse::Ok().json(DatasetDefinitionBody::from(&dataset)))
 }

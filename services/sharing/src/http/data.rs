@@ -87,7 +87,7 @@ pub(crate) async fn publish(
             })
             .collect(),
     };
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let published = state
         .publish(auth.principal(), &path, publication, &ctx)
         .await?;

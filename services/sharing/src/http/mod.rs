@@ -11,6 +11,7 @@
 
 mod admin;
 mod audit;
+mod console;
 mod data;
 mod notifications;
 mod openapi;
@@ -41,6 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/data-access").route(web::get().to(audit::list)))
         .service(web::resource("/audit/data-access/export").route(web::get().to(audit::export)));
     notifications::configure(cfg);
+    cfg.service(
+        web::resource("/console/partners/{partner_id}/deliveries")
+            .route(web::get().to(console::deliveries)),
+    );
 }
 
 impl From<AppError> for ApiError {

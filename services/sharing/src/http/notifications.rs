@@ -104,7 +104,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let partner = partner(auth.principal())?;
     let body = body.into_inner();
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let sub = state
         .create_subscription(partner, body.url, body.event_types, &ctx)
         .await?;
@@ -189,7 +189,7 @@ pub(crate) async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let partner = partner(auth.principal())?;
     let id = subscription_id(&path)?;
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     state.delete_subscription(partner, &id, &ctx).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -360,7 +360,7 @@ pub(crate) async fn poll(
             ApiError::bad_request("maxEvents must be at most 100").field("/maxEvents", "over 100")
         );
     }
-    let ctx = RequestContext::client(&auth.principal().client_id, interaction);
+    let ctx = RequestContext::acting_as(auth.principal().actor(), interaction);
     let polled = state
         .poll(
             partner,

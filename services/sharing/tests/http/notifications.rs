@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, test, web};
 use ecohub_eventstore::{ExpectedRevision, NewEvent, ProjectionHandle};
 use ecohub_sharing::{DeliveryConfig, SharingConfig, SharingPorts, SharingState};
 use ecohub_sharing::{deliver_due, http_client};
@@ -799,4 +799,92 @@ async fn an_accepted_offer_notifies_its_co_brand_partners() {
     );
     // Not a co-brand partner of the offer.
     assert_eq!(poll(OTHER_RECIPIENT).await.body["sets"], json!({}));
+}
+
+/// The console's delivery log of a partner (ADR 0024): for a partnership manager's session,
+/// the subscriptions and every attempt in words; without a session a redirect to sign in;
+/// other roles and bad addresses refused in words.
+#[actix_web::test]
+async fn the_console_shows_a_partners_subscriptions_and_delivery_log() {
+    let app = TestApp::with(delivery_config()).await;
+    let page = |who: Option<&'static str>, uri: String| {
+        let req = test::TestRequest::get().uri(&uri);
+        let req = match who {
+            Some(who) => req.insert_header(("cookie", format!("ecohub_staff_session={who}"))),
+            None => req,
+        };
+        app.send(req)
+    };
+    let log = format!("/console/partners/{RECIPIENT}/deliveries");
+    let res = page(Some("ada"), log.clone()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(
+        res.text.contains("The partner has no subscription."),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.contains("it has no subscription yet"),
+        "{}",
+        res.text
+    );
+
+    let (_rx, url) = start_receiver(vec![]);
+    subscribe(&app, RECIPIENT, &url, &["consent-revoked"]).await;
+    app.webhooks
+        .0
+        .lock()
+        .unwrap()
+        .insert(RECIPIENT.into(), vec![]);
+    consent_event(
+        &app,
+        "0190f0c4-7777-7000-8000-000000000002",
+        "ConsentRevoked",
+        RECIPIENT,
+    )
+    .await;
+    let client = http_client(&app.state);
+    assert_eq!(deliver_due(&app.state, &client).await.unwrap(), 1);
+    app.settled().await;
+
+    let res = page(Some("ada"), log.clone()).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
+    for expected in [
+        "Signed in as <strong>Ada Lovelace</strong>",
+        &format!("<code>{url}</code>"),
+        "consent-revoked",
+        "not delivered: webhook no longer registered",
+        &format!("href=\"/console/partners/{RECIPIENT}\""),
+    ] {
+        assert!(res.text.contains(expected), "{expected}: {}", res.text);
+    }
+    assert!(!res.text.contains("<script"));
+    // Past the end: says so, with the way back.
+    let res = page(Some("ada"), format!("{log}?after=0")).await;
+    assert!(
+        res.text.contains("this is the end of the log"),
+        "{}",
+        res.text
+    );
+    assert!(res.text.contains("First page"));
+
+    let res = page(None, log.clone()).await;
+    assert_eq!(res.status, 303);
+    assert_eq!(res.header("location"), Some("/console/login"));
+    let res = page(Some("carol"), log.clone()).await;
+    assert_eq!(res.status, 403);
+    assert!(
+        res.text.contains("Carol &#60;Compliance&#62;"),
+        "{}",
+        res.text
+    );
+    for bad in [
+        "/console/partners/nope/deliveries".to_owned(),
+        format!("{log}?after=x"),
+    ] {
+        let res = page(Some("ada"), bad.clone()).await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert!(res.text.contains("role=\"alert\""), "{}", res.text);
+    }
 }

@@ -180,6 +180,7 @@ impl SqliteStore {
              PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(db_err)?;
+        read::stable_plans(&conn)?;
         schema::migrate(&conn)?;
         let head = read::head(&conn)?;
 

@@ -100,10 +100,30 @@ fn open_reader(path: &std::path::Path) -> Result<Connection, StoreError> {
     )
     .map_err(db_err)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(db_err)?;
-    // 32 MiB page cache and memory-mapped reads: global reads are sequential scans.
-    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;")
+    // Every projection's filter is its own SQL text, and the hot reads (a stream, a revision)
+    // are a few more: room for all of them, so none is parsed again (rusqlite keeps 16).
+    conn.set_prepared_statement_cache_capacity(256);
+    stable_plans(&conn)?;
+    // A 32 MiB page cache, and no memory-mapped reads: every commit by the writer makes a
+    // reader's next transaction drop its mapping (munmap, TLB shootdowns on every core).
+    // Measured on this machine, a point read after a write: 23 µs mapped, 5–9 µs not; a
+    // sequential scan costs 0.24 µs a row instead of 0.14 (catch-up decodes far more).
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 0;")
         .map_err(db_err)?;
     Ok(conn)
+}
+
+/// The query planner keeps a statement's plan whatever is bound to it (QPSG). Without it, the
+/// bundled SQLite (built with STAT4) marks the plans of our point and range reads as depending
+/// on their bound values and parses every cached statement again on each run: measured, every
+/// `read_stream` re-prepared its statement (a tenth of a decision's CPU time).
+pub(crate) fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(db_err)?;
+    Ok(())
 }
 
 const COLUMNS: &str = "position, event_id, stream, revision, event_type, event_version, data, \
@@ -163,7 +183,9 @@ fn collect(
     // Cached per connection: parsing the SQL costs more than a point read.
     let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let mut rows = stmt.query(params_from_iter(params)).map_err(db_err)?;
-    let mut out = Vec::with_capacity(capacity.min(1024));
+    // Most reads are of short streams: a page-sized buffer (1,000 events, 150 KiB) for each
+    // would be fresh, zeroed memory every time. It grows as rows come.
+    let mut out = Vec::with_capacity(capacity.min(16));
     while let Some(row) = rows.next().map_err(db_err)? {
         out.push(row_to_event(row)?);
     }

@@ -222,6 +222,16 @@ pub fn type_regex_filter(regex: &str) -> FilterOption {
     )
 }
 
+pub fn stream_regex_filter(regex: &str) -> FilterOption {
+    filter(
+        Filter::StreamIdentifier(Expression {
+            regex: regex.to_owned(),
+            prefix: Vec::new(),
+        }),
+        32,
+    )
+}
+
 fn prefix_expression(prefixes: &[&str]) -> Expression {
     Expression {
         regex: String::new(),

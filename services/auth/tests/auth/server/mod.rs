@@ -4,6 +4,7 @@
 
 mod admin;
 mod authorize;
+mod console;
 mod customers;
 mod fake_consents;
 mod login;
