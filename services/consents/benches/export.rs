@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use ecohub_consents::chain::{GENESIS, seal_events};
 use ecohub_consents::domain::*;
 use ecohub_consents::{
-    ConsentsConfig, ConsentsPorts, ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner,
-    verify_all,
+    ConsentsConfig, ConsentsPorts, ConsentsState, DataUse, DataUseLog, PartnerInfo, PartnerLookup,
+    ReceiptSigner, verify_all,
 };
 use ecohub_eventstore::{
     CurrentRevision, ExpectedRevision, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -58,6 +58,15 @@ struct NoSigner;
 
 impl ReceiptSigner for NoSigner {
     fn sign(&self, _: &serde_json::Value) -> Result<String, String> {
+        Err("not in this benchmark".into())
+    }
+}
+
+struct NoDataUse;
+
+#[async_trait::async_trait]
+impl DataUseLog for NoDataUse {
+    async fn uses(&self, _: &str, _: usize) -> Result<(Vec<DataUse>, bool), String> {
         Err("not in this benchmark".into())
     }
 }
@@ -178,6 +187,7 @@ async fn run(events: usize) {
         ConsentsPorts {
             partners: Arc::new(NoPartners),
             receipts: Arc::new(NoSigner),
+            data_use: Arc::new(NoDataUse),
         },
     );
     let verifier: SharedVerifier = Arc::new(Auditor);

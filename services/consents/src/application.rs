@@ -28,7 +28,7 @@ use crate::domain::{
 };
 use crate::grants::{ConsentGrant, GrantCache};
 use crate::index::ConsentIndexReader;
-use crate::ports::{PartnerLookup, ReceiptSigner};
+use crate::ports::{DataUseLog, PartnerLookup, ReceiptSigner};
 
 /// Everything the consent service needs, shared by its handlers, schedulers and the hub's
 /// port adapter. The hub puts a `web::Data<ConsentsState>` in app data.
@@ -63,6 +63,8 @@ pub struct ConsentsPorts {
     pub partners: Arc<dyn PartnerLookup>,
     /// Receipt signing.
     pub receipts: Arc<dyn ReceiptSigner>,
+    /// Who used the data a consent let through (the customer's dashboard).
+    pub data_use: Arc<dyn DataUseLog>,
 }
 
 /// What a partner submits to create a consent, unparsed.

@@ -38,4 +38,4 @@ pub use grants::{ConsentGrant, GrantCache};
 pub use http::{ConsentsApi, configure};
 pub use index::{ConsentFilter, ConsentIndex, ConsentIndexReader, ConsentSummary};
 pub use jobs::{ExpiryRun, OffboardingCascade, run_expiry, spawn_expiry_scheduler};
-pub use ports::{PartnerInfo, PartnerLookup, ReceiptSigner};
+pub use ports::{DataUse, DataUseLog, PartnerInfo, PartnerLookup, ReceiptSigner};

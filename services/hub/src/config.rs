@@ -38,6 +38,64 @@ pub struct Settings {
     pub sharing: ecohub_sharing::SharingConfig,
     /// Bundled offers.
     pub offers: ecohub_offers::OffersConfig,
+    /// The bank's branding on every customer and console page and in consent receipts.
+    pub brand: BrandSettings,
+}
+
+/// The bank's branding (docs/adr/0025).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandSettings {
+    /// The bank's name on every page and, unless `consents.bank_name` is set otherwise, in
+    /// consent receipts. Default `Ecohub Bank`.
+    pub name: String,
+    /// A logo file (.png, .svg, .jpg or .webp, at most 512 KiB) shown before the name; read
+    /// at start-up. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<PathBuf>,
+    /// The primary colour, `#rrggbb`, with at least 4.5:1 contrast against white (checked at
+    /// start-up). Default `#1d4f91`.
+    pub primary_colour: String,
+    /// How customers reach support, shown at the foot of every customer page.
+    pub support_contact: String,
+}
+
+impl Default for BrandSettings {
+    fn default() -> Self {
+        let brand = ecohub_http::Brand::default();
+        Self {
+            name: brand.name,
+            logo: None,
+            primary_colour: brand.primary,
+            support_contact: brand.support,
+        }
+    }
+}
+
+impl BrandSettings {
+    /// The brand, its logo read from disk; errors say what to change.
+    pub fn load(&self) -> Result<ecohub_http::Brand, ConfigError> {
+        let logo = match &self.logo {
+            None => None,
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    ConfigError::Invalid(format!("brand.logo {}: {e}", path.display()))
+                })?;
+                let name = path.display().to_string();
+                Some(
+                    ecohub_http::brand::Logo::from_file(&name, bytes)
+                        .map_err(|e| ConfigError::Invalid(format!("brand.logo: {e}")))?,
+                )
+            }
+        };
+        ecohub_http::Brand::new(
+            &self.name,
+            &self.primary_colour,
+            &self.support_contact,
+            logo,
+        )
+        .map_err(|e| ConfigError::Invalid(format!("brand: {e}")))
+    }
 }
 
 /// HTTP server settings.
@@ -111,6 +169,7 @@ impl Default for Settings {
             consents: ecohub_consents::ConsentsConfig::default(),
             sharing: ecohub_sharing::SharingConfig::default(),
             offers: ecohub_offers::OffersConfig::default(),
+            brand: BrandSettings::default(),
         }
     }
 }
@@ -295,6 +354,7 @@ impl Settings {
         self.consents.validate().map_err(ConfigError::Invalid)?;
         self.sharing.validate().map_err(ConfigError::Invalid)?;
         self.offers.validate().map_err(ConfigError::Invalid)?;
+        self.brand.load()?;
         if self.http.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_body_bytes must be positive".into(),

@@ -1,6 +1,7 @@
 //! The consent service behind the authorization server's [`ConsentAuthority`] port, and the
-//! partners read model and key ring behind the consent service's ports. Forwarding only: both
-//! services speak the kernel's `consent_port` types, and every decision stays in them.
+//! partners read model, key ring and the sharing service's access records behind the consent
+//! service's ports. Forwarding only: both services speak the kernel's `consent_port` types,
+//! and every decision stays in them.
 
 use std::sync::Arc;
 
@@ -9,7 +10,9 @@ use ecohub_auth::{
     ActionContext, ConsentAuthority, ConsentForAuthorisation, ConsentPortError, ConsentStanding,
     CustomerRef,
 };
-use ecohub_consents::{ConsentsState, PartnerInfo, PartnerLookup, ReceiptSigner};
+use ecohub_consents::{
+    ConsentsState, DataUse, DataUseLog, PartnerInfo, PartnerLookup, ReceiptSigner,
+};
 use ecohub_jose::KeyRing;
 use ecohub_kernel::{Clock, PartnerId, Timestamp};
 use ecohub_partners::DirectoryReader;
@@ -102,5 +105,36 @@ impl ReceiptSigner for RingReceipts {
     fn sign(&self, claims: &serde_json::Value) -> Result<String, String> {
         ecohub_auth::sign_consent_receipt(&self.ring, &self.settings, claims, self.clock.now())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// [`DataUseLog`] on the sharing service's access records. The sharing service is built after
+/// the consent service (it asks consents for grants), so it is bound once built.
+#[derive(Default, Clone)]
+pub struct SharingDataUse(pub Arc<std::sync::OnceLock<ecohub_sharing::SharingState>>);
+
+#[async_trait]
+impl DataUseLog for SharingDataUse {
+    async fn uses(&self, consent_id: &str, limit: usize) -> Result<(Vec<DataUse>, bool), String> {
+        let sharing = self
+            .0
+            .get()
+            .ok_or_else(|| "the sharing service is not running yet".to_owned())?;
+        let (records, more) = sharing
+            .latest_accesses(consent_id, limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((
+            records
+                .into_iter()
+                .map(|a| DataUse {
+                    dataset: a.dataset,
+                    fields: a.fields,
+                    record_count: a.record_count,
+                    at: a.at,
+                })
+                .collect(),
+            more,
+        ))
     }
 }

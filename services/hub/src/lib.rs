@@ -6,6 +6,7 @@
 //!   and the tests.
 //! * [`health`] — `/health/live`, `/health/ready`, `/metrics`.
 //! * [`metrics`] — Prometheus metrics, the request-tracking middleware, the metered store.
+//! * [`demo`] — `serve --demo`: a believable ecosystem written through the public API.
 //! * [`migrate`] — copying the log between stores (`ecohub migrate`).
 //! * [`projections`] — the hub's own read models.
 //! * [`services`] — wiring of the service crates (auth, partners) and their ports.
@@ -14,6 +15,7 @@
 
 pub mod config;
 pub mod consent_ports;
+pub mod demo;
 pub mod health;
 pub mod metrics;
 pub mod migrate;

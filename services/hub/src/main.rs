@@ -28,7 +28,16 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the hub (embedded store under ./data and 127.0.0.1:8080 unless configured).
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// First fill a fresh store with a demo ecosystem (partners, the bank's people,
+        /// customers, consents, data, propositions and offers) written through the public
+        /// API, and print the people's credentials once. A store holding the demo is served
+        /// as it is; any other non-empty store is refused. Not in production mode.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Prints the effective configuration of `serve` as TOML, secrets masked.
     Config(ServeArgs),
     /// Prints the OpenAPI document.
@@ -192,7 +201,7 @@ enum KeysCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = match &cli.command {
-        Command::Serve(a) | Command::Config(a) => a.overrides(),
+        Command::Serve { args: a, .. } | Command::Config(a) => a.overrides(),
         Command::Admin {
             command: AdminCommand::Bootstrap(o),
         }
@@ -229,7 +238,7 @@ fn main() -> ExitCode {
             print!("{}", ecohub::openapi::spec_json());
             ExitCode::SUCCESS
         }
-        Command::Serve(_) => serve(settings),
+        Command::Serve { demo, .. } => serve(settings, demo),
         Command::Migrate { from, to } => migrate(&settings, &from, &to),
         Command::Admin {
             command: AdminCommand::Bootstrap(_),
@@ -488,21 +497,76 @@ fn migrate(settings: &Settings, from: &str, to: &str) -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> ExitCode {
+fn serve(settings: Settings, demo: bool) -> ExitCode {
     ecohub::telemetry::init(&settings.log, LogTarget::Stdout);
+    if demo && settings.production {
+        eprintln!(
+            "ecohub: --demo fills a store with made-up people; it is refused in production mode"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = actix_web::rt::System::new();
     let result = runtime.block_on(async move {
+        let load_demo = if demo {
+            match demo_store_contents(&settings).await? {
+                ecohub::demo::StoreContents::Empty => true,
+                ecohub::demo::StoreContents::Demo(loaded_at) => {
+                    println!(
+                        "ecohub: serving the demo ecosystem loaded at {loaded_at} (its credentials were printed then; start from an empty --data-dir for new ones)"
+                    );
+                    false
+                }
+                ecohub::demo::StoreContents::Other => {
+                    return Ok(Err(format!(
+                        "--demo fills a fresh store, and {} holds events already: serve it without --demo, or give an empty --data-dir",
+                        settings.data_dir.display()
+                    )));
+                }
+            }
+        } else {
+            false
+        };
         let app = Application::build(settings).await?;
-        app.run_until_stopped().await
+        if load_demo {
+            let base = format!("http://{}", app.address());
+            let store = app.state().store.clone();
+            let handle = app.handle();
+            let running = actix_web::rt::spawn(app.run_until_stopped());
+            println!("ecohub: loading the demo ecosystem through {base} (a few seconds)…");
+            match ecohub::demo::load(&base, store).await {
+                Ok(loaded) => println!("{}", loaded.summary(&base)),
+                Err(e) => {
+                    handle.stop(true).await;
+                    let _ = running.await;
+                    return Err(e.context(
+                        "loading the demo failed; the store holds part of it: remove the data directory and start again",
+                    ));
+                }
+            }
+            return running.await?.map(Ok);
+        }
+        app.run_until_stopped().await.map(Ok)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(refusal)) => {
+            eprintln!("ecohub: {refusal}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "ecohub failed");
             eprintln!("ecohub: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the configured store holds, for `serve --demo` (opened and closed before serving).
+async fn demo_store_contents(settings: &Settings) -> anyhow::Result<ecohub::demo::StoreContents> {
+    let store = ecohub::state::open_store(&settings.store_location()?).await?;
+    let contents = ecohub::demo::contents(&*store).await;
+    store.close().await?;
+    contents
 }
 
 #[cfg(test)]
@@ -581,7 +645,7 @@ mod tests {
             "d",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command else {
+        let Command::Serve { args, demo: false } = cli.command else {
             panic!("serve parses as serve");
         };
         let overrides = args.overrides();

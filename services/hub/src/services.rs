@@ -27,7 +27,7 @@ use ecohub_security::{SharedCustomerSessions, SharedStaffSessions, SharedVerifie
 use ecohub_sharing::{SharingPorts, SharingState, SharingTasks};
 
 use crate::config::Settings;
-use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts};
+use crate::consent_ports::{ConsentsAuthority, DirectoryLookup, RingReceipts, SharingDataUse};
 use crate::offers_ports::{BankConsents, PartnerOfferConsents, PartnerRoles, SharedRecords};
 use crate::sharing_ports::{ConsentStreams, PairwiseCustomers, PartnerStreams, RingSets};
 
@@ -163,6 +163,7 @@ pub fn build(
     );
     let mut projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
 
+    let data_use = SharingDataUse::default();
     let (consents, consent_index) = ConsentsState::new(
         store.clone(),
         clock.clone(),
@@ -174,6 +175,7 @@ pub fn build(
                 settings: auth_settings.clone(),
                 clock: clock.clone(),
             }),
+            data_use: Arc::new(data_use.clone()),
         },
     );
     projections.push(ProjectionHandle::spawn(store.clone(), consent_index));
@@ -213,6 +215,8 @@ pub fn build(
             }),
         },
     );
+    // The consents' dashboard reads who used its data from the sharing service, built now.
+    let _ = data_use.0.set(sharing.clone());
     let (offers, offers_projections) = OffersState::new(
         store.clone(),
         clock,
@@ -259,8 +263,15 @@ fn consents_config(
     settings: &Settings,
     auth: &ecohub_auth::AuthSettings,
 ) -> ecohub_consents::ConsentsConfig {
+    let default_bank = ecohub_consents::ConsentsConfig::default().bank_name;
     ecohub_consents::ConsentsConfig {
         issuer: auth.issuer.clone(),
+        // The brand names the bank in receipts unless the consents' own setting says otherwise.
+        bank_name: if settings.consents.bank_name == default_bank {
+            settings.brand.name.clone()
+        } else {
+            settings.consents.bank_name.clone()
+        },
         ..settings.consents.clone()
     }
 }

@@ -45,7 +45,11 @@ pub fn create_app(
         .app_data(web::Data::new(crate::openapi::representations(&spec)))
         .app_data(web::Data::new(crate::state::body_deadline(&state.settings)))
         .configure(|cfg| services.register(cfg))
-        .configure(crate::health::configure);
+        .configure(crate::health::configure)
+        .route(
+            ecohub_http::brand::LOGO_PATH,
+            web::get().to(ecohub_http::brand::logo),
+        );
     for service in MOUNTED {
         app = app.configure(service.configure);
     }

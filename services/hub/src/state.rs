@@ -52,6 +52,8 @@ impl AppState {
     /// Opens the configured store, builds the services and starts the projections.
     /// `listening` is the address the server is bound to (the default issuer).
     pub async fn open(settings: Settings, listening: SocketAddr) -> anyhow::Result<Self> {
+        // The pages' branding is process-wide (one hub per process; the first wins).
+        ecohub_http::brand::set(settings.brand.load()?);
         let metrics = Metrics::new();
         let raw = open_store(&settings.store_location()?).await?;
         let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));

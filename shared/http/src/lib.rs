@@ -14,12 +14,14 @@
 //!   `Accept` admits nothing the route answers with.
 //! * [`deadline`] — request bodies must arrive within a deadline and at a minimum rate
 //!   (408 `request_timeout` otherwise).
+//! * [`brand`] — the bank's name, logo, primary colour and support contact on every page.
 //! * [`encoding`] — percent-encoding of query values (links, redirects).
 //!
 //! Architecture invariant: this crate knows nothing about any service's domain or about the
 //! event store.
 
 pub mod accept;
+pub mod brand;
 pub mod deadline;
 pub mod encoding;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod page;
 pub mod pagination;
 
 pub use accept::{Representations, negotiate};
+pub use brand::Brand;
 pub use deadline::{BodyDeadline, body_deadline};
 pub use encoding::percent_encode;
 pub use error::{ApiError, ERROR_DOCS_URL, ErrorCode, FieldError, PROBLEM_JSON, Problem};

@@ -4,12 +4,12 @@
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
-/// The content security policy of a customer page: nothing loaded from anywhere, the layout's
-/// inline style sheet allowed (docs/adr/0015), forms posted only to the hub, never framed.
+/// The content security policy of a customer page: nothing loaded from anywhere but the
+/// bank's logo from the hub itself, the layout's inline style sheet allowed (docs/adr/0015),
+/// forms posted only to the hub, never framed.
 /// (The authorization server's pages omit `form-action`: their forms end in a redirect to a
 /// partner's `redirect_uri`, which `form-action 'self'` would block.)
-pub const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
 /// A rendered page: HTML, never cached, under [`PAGE_CSP`], never framed, no referrer.
 pub fn html_page(html: String) -> HttpResponse {

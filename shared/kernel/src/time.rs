@@ -57,6 +57,16 @@ impl Timestamp {
             .unwrap_or_else(|_| self.0.to_string())
     }
 
+    /// For people: `3 December 2026, 16:02 UTC`.
+    pub fn in_words(&self) -> String {
+        let words = time::macros::format_description!(
+            "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+        );
+        OffsetDateTime::from(*self)
+            .format(&words)
+            .unwrap_or_else(|_| self.to_rfc3339())
+    }
+
     /// This instant plus `d`, saturating at the representable range.
     pub fn plus(&self, d: Duration) -> Self {
         Self(self.0.saturating_add(d.as_nanos() as i128))

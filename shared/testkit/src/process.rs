@@ -113,6 +113,29 @@ impl HubProcess {
         format!("{}{}", self.base_url, path)
     }
 
+    /// Waits up to `timeout` for a line `until` accepts; returns the lines read so far,
+    /// ending with that one (panics with them when it does not come).
+    pub fn lines_until(&self, timeout: Duration, until: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = until(&line);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!(
+                    "the awaited line did not come within {timeout:?}; saw:\n{}",
+                    seen.join("\n")
+                ),
+            }
+        }
+    }
+
     /// Log lines printed so far and not yet taken.
     pub fn take_log_lines(&self) -> Vec<String> {
         self.lines.try_iter().collect()

@@ -107,7 +107,7 @@ pub(super) fn page(status: StatusCode, template: &impl Template) -> HttpResponse
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(html)

@@ -11,6 +11,7 @@ use super::customer::customer_id;
 use super::dto::{BankConsentForm, RevokeForm};
 use crate::application::ConsentsState;
 use crate::domain::{ConsentData, ConsentId, ConsentStatus, Permission, Recipient};
+use crate::ports::DataUse;
 use ecohub_kernel::ActionContext;
 
 /// Where a request without a session is sent.
@@ -56,7 +57,16 @@ struct ConsentView {
     permissions: Vec<&'static str>,
     history: Vec<HistoryView>,
     revocable: bool,
+    /// Who used the data, newest first, in words.
+    uses: Vec<String>,
+    /// Whether there are older uses than those shown.
+    more_uses: bool,
+    /// The uses could not be read (the page says so instead of "never used").
+    uses_unavailable: bool,
 }
+
+/// How many uses of one consent the dashboard shows.
+const USES_SHOWN: usize = 10;
 
 /// One status change in a consent's history.
 struct HistoryView {
@@ -65,47 +75,89 @@ struct HistoryView {
     reason: Option<String>,
 }
 
-fn render(
+/// One use in words: "3 December 2026, 16:02 UTC: Globetrotter Travel Ltd read your accounts
+/// (account type, account id, currency): 1 record."
+fn use_in_words(partner: &str, u: &DataUse) -> String {
+    let fields = u
+        .fields
+        .iter()
+        .map(|f| f.replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let records = match u.record_count {
+        1 => "1 record".to_owned(),
+        n => format!("{n} records"),
+    };
+    format!(
+        "{}: {partner} read your {} ({fields}): {records}.",
+        u.at.in_words(),
+        u.dataset.replace('_', " ")
+    )
+}
+
+async fn render(
     state: &ConsentsState,
     name: &str,
     csrf: &str,
     consents: &[ConsentData],
 ) -> Result<String, askama::Error> {
     let now = state.clock.now();
-    let consents = consents
-        .iter()
-        .map(|c| {
-            let status = c.status_at(now);
-            ConsentView {
-                id: c.id,
-                partner: state.recipient_name(c.recipient),
-                to_bank: c.recipient == Recipient::Bank,
-                providers: c
-                    .data_providers
-                    .iter()
-                    .map(|p| state.provider_name(p))
-                    .collect(),
-                status: status.as_str(),
-                expiry: c.expiry.at().to_rfc3339(),
-                purpose: c.purpose.text().to_owned(),
-                permissions: c.permissions.iter().map(|p| p.description()).collect(),
-                history: c
-                    .history
-                    .iter()
-                    .map(|h| HistoryView {
-                        at: h.at.to_rfc3339(),
-                        status: h.status.as_str(),
-                        reason: h.reason.as_ref().map(|r| r.as_str().to_owned()),
-                    })
-                    .collect(),
-                revocable: status == ConsentStatus::Authorised,
+    let mut views = Vec::with_capacity(consents.len());
+    for c in consents {
+        let status = c.status_at(now);
+        let partner = state.recipient_name(c.recipient);
+        let (uses, more_uses, uses_unavailable) = if c.recipient == Recipient::Bank {
+            (Vec::new(), false, false)
+        } else {
+            match state
+                .ports
+                .data_use
+                .uses(&c.id.to_string(), USES_SHOWN)
+                .await
+            {
+                Ok((uses, more)) => (
+                    uses.iter().map(|u| use_in_words(&partner, u)).collect(),
+                    more,
+                    false,
+                ),
+                Err(e) => {
+                    tracing::warn!(consent = %c.id, error = %e, "the dashboard cannot read the consent's data uses");
+                    (Vec::new(), false, true)
+                }
             }
-        })
-        .collect();
+        };
+        views.push(ConsentView {
+            id: c.id,
+            partner,
+            to_bank: c.recipient == Recipient::Bank,
+            providers: c
+                .data_providers
+                .iter()
+                .map(|p| state.provider_name(p))
+                .collect(),
+            status: status.as_str(),
+            expiry: c.expiry.at().in_words(),
+            purpose: c.purpose.text().to_owned(),
+            permissions: c.permissions.iter().map(|p| p.description()).collect(),
+            history: c
+                .history
+                .iter()
+                .map(|h| HistoryView {
+                    at: h.at.in_words(),
+                    status: h.status.as_str(),
+                    reason: h.reason.as_ref().map(|r| r.as_str().to_owned()),
+                })
+                .collect(),
+            revocable: status == ConsentStatus::Authorised,
+            uses,
+            more_uses,
+            uses_unavailable,
+        });
+    }
     DashboardPage {
         name,
         csrf_token: csrf,
-        consents,
+        consents: views,
         providers: state
             .ports
             .partners
@@ -156,6 +208,7 @@ pub(crate) async fn page(
         &session.customer.csrf_token,
         &consents,
     )
+    .await
     .map_err(|e| ApiError::internal(format!("cannot render the dashboard: {e}")))?;
     Ok(ecohub_http::html_page(html))
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use actix_web::{test, web};
 use ecohub_consents::domain::PartnerId;
 use ecohub_consents::{
-    ActionContext, ConsentsConfig, ConsentsPorts, ConsentsState, CustomerRef, PartnerInfo,
-    PartnerLookup, ReceiptSigner,
+    ActionContext, ConsentsConfig, ConsentsPorts, ConsentsState, CustomerRef, DataUse, DataUseLog,
+    PartnerInfo, PartnerLookup, ReceiptSigner,
 };
 use ecohub_eventstore::{
     Position, ProjectionHandle, RecordedEvent, SharedStore, SqliteStore, SqliteStoreOptions,
@@ -94,10 +94,42 @@ impl ReceiptSigner for FakeSigner {
     }
 }
 
+/// Data uses recorded by consent id (what the sharing service would have recorded).
+#[derive(Default)]
+pub struct FakeDataUse(pub std::sync::Mutex<std::collections::HashMap<String, Vec<DataUse>>>);
+
+impl FakeDataUse {
+    /// Records a use of `consent`.
+    pub fn record(&self, consent: &str, use_: DataUse) {
+        self.0
+            .lock()
+            .unwrap()
+            .entry(consent.to_owned())
+            .or_default()
+            .insert(0, use_);
+    }
+}
+
+#[async_trait::async_trait]
+impl DataUseLog for FakeDataUse {
+    async fn uses(&self, consent_id: &str, limit: usize) -> Result<(Vec<DataUse>, bool), String> {
+        let all = self
+            .0
+            .lock()
+            .unwrap()
+            .get(consent_id)
+            .cloned()
+            .unwrap_or_default();
+        let more = all.len() > limit;
+        Ok((all.into_iter().take(limit).collect(), more))
+    }
+}
+
 pub struct TestApp {
     pub store: SharedStore,
     pub clock: Arc<ManualClock>,
     pub partners: Arc<FakePartners>,
+    pub data_use: Arc<FakeDataUse>,
     pub index: ProjectionHandle,
     pub state: ConsentsState,
     pub db: PathBuf,
@@ -116,6 +148,7 @@ impl TestApp {
     pub fn on(store: SharedStore, dir: tempfile::TempDir, db: PathBuf) -> Self {
         let clock = Arc::new(ManualClock::at(START));
         let partners = Arc::new(FakePartners::default());
+        let data_use = Arc::new(FakeDataUse::default());
         let (state, projection) = ConsentsState::new(
             store.clone(),
             clock.clone(),
@@ -123,6 +156,7 @@ impl TestApp {
             ConsentsPorts {
                 partners: partners.clone(),
                 receipts: Arc::new(FakeSigner),
+                data_use: data_use.clone(),
             },
         );
         let index = ProjectionHandle::spawn(store.clone(), projection);
@@ -130,6 +164,7 @@ impl TestApp {
             store,
             clock,
             partners,
+            data_use,
             index,
             state,
             db,

@@ -229,12 +229,7 @@ async fn cards(state: &OffersState, customer: &str) -> Result<Vec<OfferCard>, Ap
 
 /// A time as a customer reads it: `3 December 2026, 08:39 UTC`.
 fn human_time(t: ecohub_kernel::Timestamp) -> String {
-    let format = time::macros::format_description!(
-        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-    );
-    time::OffsetDateTime::from(t)
-        .format(&format)
-        .unwrap_or_else(|_| t.to_rfc3339())
+    t.in_words()
 }
 
 fn unauthenticated(e: CustomerSessionError) -> Result<HttpResponse, actix_web::Error> {

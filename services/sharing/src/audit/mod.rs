@@ -99,6 +99,31 @@ const MIN_STREAM_PAGE: usize = 8;
 /// Up to `limit` access records after `after` that `filter` accepts, in log order, and
 /// whether the limit was reached. Served from the consent's stream, from the streams the
 /// index names, or by the category scan (see the module documentation).
+/// The latest `limit` access records of one consent, newest first, and whether it has older
+/// ones: the customer's "who used my data" (reads the consent's own access stream backwards,
+/// so it costs what it returns).
+pub async fn latest_of_consent(
+    store: &dyn EventStore,
+    consent_id: &str,
+    limit: usize,
+) -> Result<(Vec<DataAccessed>, bool), AuditError> {
+    let limit = limit.max(1);
+    let events = store
+        .read_stream(
+            &access_stream(consent_id),
+            ReadStreamOptions::backwards().limit(limit + 1),
+        )
+        .await?;
+    let more = events.len() > limit;
+    let records = events
+        .iter()
+        .take(limit)
+        .filter(|e| e.event_type.starts_with(DataAccessed::TYPE))
+        .map(|e| Ok(e.decode::<DataAccessed>()?.payload))
+        .collect::<Result<Vec<_>, AuditError>>()?;
+    Ok((records, more))
+}
+
 pub async fn access_records(
     store: &dyn EventStore,
     index: &AccessIndex,
