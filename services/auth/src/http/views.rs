@@ -175,7 +175,7 @@ mod tests {
         .render()
         .unwrap();
         assert_escaped(&html, 1);
-        assert!(html.contains("<title>Something went wrong · Ecohub</title>"));
+        assert!(html.contains("<title>Something went wrong · Ecohub Bank</title>"));
         assert!(html.contains("<h1>Something went wrong</h1>"));
     }
 
@@ -212,7 +212,8 @@ mod tests {
             format!("<input type=\"hidden\" name=\"csrf_token\" value=\"{ESCAPED}\">"),
             "<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>"
                 .to_owned(),
-            "<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button>".to_owned(),
+            "<button type=\"submit\" name=\"decision\" value=\"reject\" class=\"secondary\">Reject</button>"
+                .to_owned(),
             "<form method=\"post\" action=\"/logout\">".to_owned(),
             "<dt>Until</dt><dd>2030-03-17".to_owned(),
             "<dt>Transactions from</dt><dd>2027-01-15 to —</dd>".to_owned(),

@@ -3,6 +3,7 @@
 use actix_web::test;
 
 use crate::support::*;
+use ecohub_consents::DataUse;
 
 #[actix_web::test]
 async fn the_customer_lists_their_consents_with_names_descriptions_and_history() {
@@ -186,7 +187,10 @@ async fn the_dashboard_works_without_javascript() {
     assert!(!html.contains("Travel<Co>"));
     assert!(html.contains(&format!("action=\"/dashboard/consents/{id}/revoke\"")));
     assert!(html.contains(&format!("name=\"csrf_token\" value=\"{}\"", csrf("alice"))));
-    assert_eq!(html.matches("<button").count(), 1);
+    // One Revoke button, and the navigation's Sign out.
+    assert_eq!(html.matches("/revoke\"").count(), 1);
+    assert!(html.contains("action=\"/logout\""), "{html}");
+    assert_eq!(html.matches("<button").count(), 2);
 
     let form = |token: &str| {
         test::TestRequest::post()
@@ -216,5 +220,54 @@ async fn the_dashboard_works_without_javascript() {
         .await;
     assert!(page.text.contains("Revoked"));
     assert!(page.text.contains("customer_request"));
-    assert_eq!(page.text.matches("<button").count(), 0);
+    assert_eq!(page.text.matches("/revoke\"").count(), 0);
+}
+
+#[actix_web::test]
+async fn the_dashboard_says_who_used_the_data_in_words_newest_first() {
+    let app = TestApp::new().await;
+    let p = app.partner("Globetrotter Travel Ltd", true, false);
+    let id = app.authorised(&p, "alice").await;
+    app.caught_up().await;
+    let page = app
+        .as_customer(test::TestRequest::get().uri("/dashboard"), "alice")
+        .await;
+    assert!(
+        page.text
+            .contains("Globetrotter Travel Ltd has not read any data under this consent."),
+        "{}",
+        page.text
+    );
+
+    let at = |secs: i64| ecohub_kernel::Timestamp::from_unix_seconds(1_796_300_000 + secs);
+    app.data_use.record(
+        &id,
+        DataUse {
+            dataset: "accounts".into(),
+            fields: vec!["account_id".into(), "currency".into()],
+            record_count: 2,
+            at: at(0),
+        },
+    );
+    app.data_use.record(
+        &id,
+        DataUse {
+            dataset: "balances".into(),
+            fields: vec!["amount".into()],
+            record_count: 1,
+            at: at(3_600),
+        },
+    );
+    let page = app
+        .as_customer(test::TestRequest::get().uri("/dashboard"), "alice")
+        .await;
+    let html = &page.text;
+    let balances = html
+        .find("Globetrotter Travel Ltd read your balances (amount): 1 record.")
+        .expect(html);
+    let accounts = html
+        .find("Globetrotter Travel Ltd read your accounts (account id, currency): 2 records.")
+        .expect(html);
+    assert!(balances < accounts, "newest first: {html}");
+    assert!(html.contains("3 December 2026, 12:13 UTC"), "dates in words: {html}");
 }
