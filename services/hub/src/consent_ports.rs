@@ -108,20 +108,13 @@ impl ReceiptSigner for RingReceipts {
     }
 }
 
-/// [`DataUseLog`] on the sharing service's access records. The sharing service is built after
-/// the consent service (it asks consents for grants), so it is bound once built.
-#[derive(Default, Clone)]
-pub struct SharingDataUse(pub Arc<std::sync::OnceLock<ecohub_sharing::SharingState>>);
+/// [`DataUseLog`] on the sharing service's access records (each consent's access stream).
+pub struct SharingDataUse(pub ecohub_eventstore::SharedStore);
 
 #[async_trait]
 impl DataUseLog for SharingDataUse {
     async fn uses(&self, consent_id: &str, limit: usize) -> Result<(Vec<DataUse>, bool), String> {
-        let sharing = self
-            .0
-            .get()
-            .ok_or_else(|| "the sharing service is not running yet".to_owned())?;
-        let (records, more) = sharing
-            .latest_accesses(consent_id, limit)
+        let (records, more) = ecohub_sharing::audit::latest_of_consent(&*self.0, consent_id, limit)
             .await
             .map_err(|e| e.to_string())?;
         Ok((

@@ -163,7 +163,6 @@ pub fn build(
     );
     let mut projections = vec![ProjectionHandle::spawn(store.clone(), directory)];
 
-    let data_use = SharingDataUse::default();
     let (consents, consent_index) = ConsentsState::new(
         store.clone(),
         clock.clone(),
@@ -175,7 +174,7 @@ pub fn build(
                 settings: auth_settings.clone(),
                 clock: clock.clone(),
             }),
-            data_use: Arc::new(data_use.clone()),
+            data_use: Arc::new(SharingDataUse(store.clone())),
         },
     );
     projections.push(ProjectionHandle::spawn(store.clone(), consent_index));
@@ -215,8 +214,6 @@ pub fn build(
             }),
         },
     );
-    // The consents' dashboard reads who used its data from the sharing service, built now.
-    let _ = data_use.0.set(sharing.clone());
     let (offers, offers_projections) = OffersState::new(
         store.clone(),
         clock,

@@ -319,16 +319,6 @@ impl SharingState {
         )
     }
 
-    /// The latest `limit` data accesses made under `consent_id`, newest first, and whether
-    /// there are older ones (the customer's "who used my data").
-    pub async fn latest_accesses(
-        &self,
-        consent_id: &str,
-        limit: usize,
-    ) -> Result<(Vec<DataAccessed>, bool), AppError> {
-        Ok(crate::audit::latest_of_consent(&*self.store, consent_id, limit).await?)
-    }
-
     /// Now.
     pub fn now(&self) -> Timestamp {
         self.clock.now()

@@ -43,6 +43,8 @@ pub struct HubProcess {
     /// Its data directory.
     pub data_dir: PathBuf,
     lines: mpsc::Receiver<String>,
+    /// Lines printed before the address, not yet taken.
+    early: std::sync::Mutex<Vec<String>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -84,11 +86,13 @@ impl HubProcess {
                 }
             }
         });
+        let mut early = Vec::new();
         let address = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
                 .expect("ecohub logs its address within 60 s");
             let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                early.push(line);
                 continue;
             };
             if json["message"] == "listening" {
@@ -104,6 +108,7 @@ impl HubProcess {
             base_url: format!("http://{address}"),
             data_dir: data_dir.to_path_buf(),
             lines: rx,
+            early: std::sync::Mutex::new(early),
             _dir: None,
         }
     }
@@ -118,6 +123,14 @@ impl HubProcess {
     pub fn lines_until(&self, timeout: Duration, until: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = std::time::Instant::now() + timeout;
         let mut seen = Vec::new();
+        let early = std::mem::take(&mut *self.early.lock().unwrap_or_else(|e| e.into_inner()));
+        for line in early {
+            let done = until(&line);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
@@ -138,7 +151,9 @@ impl HubProcess {
 
     /// Log lines printed so far and not yet taken.
     pub fn take_log_lines(&self) -> Vec<String> {
-        self.lines.try_iter().collect()
+        let mut lines = std::mem::take(&mut *self.early.lock().unwrap_or_else(|e| e.into_inner()));
+        lines.extend(self.lines.try_iter());
+        lines
     }
 
     /// Sends SIGTERM, waits, and returns the exit status with every remaining log line.

@@ -269,5 +269,8 @@ async fn the_dashboard_says_who_used_the_data_in_words_newest_first() {
         .find("Globetrotter Travel Ltd read your accounts (account id, currency): 2 records.")
         .expect(html);
     assert!(balances < accounts, "newest first: {html}");
-    assert!(html.contains("3 December 2026, 12:13 UTC"), "dates in words: {html}");
+    assert!(
+        html.contains("3 December 2026, 12:13 UTC"),
+        "dates in words: {html}"
+    );
 }
