@@ -405,6 +405,17 @@ impl ContactLedger {
         selection
     }
 
+    /// The offers the customer accepted or declined, newest answer first.
+    pub fn answered(&self) -> Vec<&OfferRecord> {
+        let mut answered: Vec<&OfferRecord> = self
+            .offers
+            .values()
+            .filter(|r| matches!(r.status, OfferStatus::Accepted | OfferStatus::Declined))
+            .collect();
+        answered.sort_by(|a, b| b.changed_at.cmp(&a.changed_at));
+        answered
+    }
+
     /// The offers presented to the customer that are open at `now`, newest first.
     pub fn open_offers(&self, now: Timestamp) -> impl Iterator<Item = &OfferRecord> {
         self.offers

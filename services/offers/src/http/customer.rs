@@ -139,7 +139,12 @@ struct OffersPage<'a> {
     objected: bool,
     changed_at: Option<String>,
     offers: Vec<OfferCard>,
+    /// The customer's answers, newest first, in words.
+    answers: Vec<String>,
 }
+
+/// How many answers the page lists.
+const ANSWERS_SHOWN: usize = 5;
 
 /// One open offer as the page shows it.
 struct OfferCard {
@@ -162,9 +167,40 @@ fn percent(v: f64) -> String {
 
 /// The customer's open offers, with what the page shows of each: the proposition's published
 /// texts, the price offered, the partners' benefits, and why.
-async fn cards(state: &OffersState, customer: &str) -> Result<Vec<OfferCard>, ApiError> {
+async fn cards(
+    state: &OffersState,
+    customer: &str,
+) -> Result<(Vec<OfferCard>, Vec<String>), ApiError> {
     let now = state.clock.now();
     let ledger = state.ledger(customer).await?;
+    let name_of = |r: &crate::domain::OfferRecord| {
+        state
+            .index
+            .get(r.offer.proposition_id)
+            .and_then(|p| {
+                p.version(r.offer.version)
+                    .map(|v| v.content.doc.name.clone())
+            })
+            .unwrap_or_else(|| "An offer that is no longer published".to_owned())
+    };
+    let answers = ledger
+        .answered()
+        .into_iter()
+        .take(ANSWERS_SHOWN)
+        .map(|r| match r.status {
+            crate::domain::OfferStatus::Accepted => format!(
+                "You accepted {} on {}. We have started your application and will be in touch; \
+                 any partner benefit is passed on to the partner.",
+                name_of(r),
+                human_time(r.changed_at)
+            ),
+            _ => format!(
+                "You declined {} on {}. We will not offer it to you again for a while.",
+                name_of(r),
+                human_time(r.changed_at)
+            ),
+        })
+        .collect();
     let personas = state.personas().await?;
     let mut out = Vec::new();
     for r in ledger.open_offers(now) {
@@ -224,7 +260,7 @@ async fn cards(state: &OffersState, customer: &str) -> Result<Vec<OfferCard>, Ap
             expires: human_time(o.expires_at),
         });
     }
-    Ok(out)
+    Ok((out, answers))
 }
 
 /// A time as a customer reads it: `3 December 2026, 08:39 UTC`.
@@ -262,13 +298,14 @@ pub(crate) async fn page(
     };
     let customer = customer_of(&session)?;
     let p = state.preferences(customer).await.map_err(ApiError::from)?;
-    let offers = cards(&state, customer).await?;
+    let (offers, answers) = cards(&state, customer).await?;
     let html = OffersPage {
         name: &session.customer.display_name,
         csrf_token: &session.customer.csrf_token,
         objected: p.objected,
         changed_at: p.changed_at.map(human_time),
         offers,
+        answers,
     }
     .render()
     .map_err(|e| ApiError::internal(format!("cannot render the offers page: {e}")))?;
