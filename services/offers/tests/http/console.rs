@@ -24,7 +24,12 @@ fn hdr<'r>(res: &'r Res, name: &str) -> &'r str {
 }
 
 fn is_page(res: &Res) {
-    assert_eq!(hdr(res, "content-type"), "text/html; charset=utf-8", "{}", res.text);
+    assert_eq!(
+        hdr(res, "content-type"),
+        "text/html; charset=utf-8",
+        "{}",
+        res.text
+    );
     assert_eq!(hdr(res, "cache-control"), "no-store");
     assert!(hdr(res, "content-security-policy").contains("default-src 'none'"));
     assert!(!res.text.contains("<script"), "{}", res.text);
@@ -34,7 +39,9 @@ fn is_page(res: &Res) {
 /// the JSON the textarea holds.
 fn draft_fields(doc: &Value) -> Vec<(&'static str, String)> {
     let mut rest = doc.as_object().cloned().unwrap_or_default();
-    let name = rest.remove("name").and_then(|v| v.as_str().map(str::to_owned));
+    let name = rest
+        .remove("name")
+        .and_then(|v| v.as_str().map(str::to_owned));
     let description = rest
         .remove("description")
         .and_then(|v| v.as_str().map(str::to_owned));
@@ -112,13 +119,21 @@ async fn without_a_session_or_the_scope_the_pages_and_forms_refuse_and_change_no
     for who in [None, Some("forged")] {
         for uri in &pages {
             let res = app.page(uri, who).await;
-            assert_eq!((res.status, hdr(&res, "location")), (303, "/console/login"), "{uri}");
+            assert_eq!(
+                (res.status, hdr(&res, "location")),
+                (303, "/console/login"),
+                "{uri}"
+            );
         }
         for uri in &forms {
             let res = app
                 .form(uri, who, &[("csrf_token", "csrf-pat"), ("reason", "r")])
                 .await;
-            assert_eq!((res.status, hdr(&res, "location")), (303, "/console/login"), "{uri}");
+            assert_eq!(
+                (res.status, hdr(&res, "location")),
+                (303, "/console/login"),
+                "{uri}"
+            );
         }
     }
     // A partnership manager (no `offers:manage`): a page in words.
@@ -130,7 +145,11 @@ async fn without_a_session_or_the_scope_the_pages_and_forms_refuse_and_change_no
     }
     for uri in &forms {
         let res = app
-            .form(uri, Some("ada"), &[("csrf_token", "csrf-ada"), ("reason", "r")])
+            .form(
+                uri,
+                Some("ada"),
+                &[("csrf_token", "csrf-ada"), ("reason", "r")],
+            )
             .await;
         assert_eq!(res.status, 403, "{uri}");
     }
@@ -166,32 +185,63 @@ async fn without_a_session_or_the_scope_the_pages_and_forms_refuse_and_change_no
 async fn the_pages_render_for_a_product_manager() {
     let app = TestApp::new().await;
     let id = app.published_loan(P).await;
-    app.listed(1).await;
+    // The list is a read model: wait until it shows the publication.
+    for _ in 0..200 {
+        let res = app.page("/console/propositions", Some("pat")).await;
+        if res.text.contains("Published (1)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     for (uri, expected) in [
-        ("/console/propositions".to_owned(), "Globetrotter personal loan"),
-        ("/console/propositions?status=published".to_owned(), "version 1"),
-        ("/console/propositions?status=submitted".to_owned(), "Nothing waits for approval"),
+        (
+            "/console/propositions".to_owned(),
+            "Globetrotter personal loan",
+        ),
+        (
+            "/console/propositions?status=published".to_owned(),
+            "version 1",
+        ),
+        (
+            "/console/propositions?status=submitted".to_owned(),
+            "Nothing waits for approval",
+        ),
         ("/console/propositions/new".to_owned(), "Create the draft"),
-        (format!("/console/propositions/{id}"), "co-branding accepted"),
+        (
+            format!("/console/propositions/{id}"),
+            "co-branding accepted",
+        ),
         (format!("/console/propositions/{id}/diff"), "No difference"),
         ("/console/attributes".to_owned(), "monthly_income"),
         ("/console/personas".to_owned(), "globetrotter"),
-        ("/console/personas/globetrotter".to_owned(), "Try it on a customer"),
+        (
+            "/console/personas/globetrotter".to_owned(),
+            "Try it on a customer",
+        ),
         ("/console/personas/new".to_owned(), "Define the persona"),
         ("/console/contact-policies".to_owned(), "read-only here"),
         ("/console/offer-funnel".to_owned(), "No offer yet"),
-        ("/console/offer-funnel?by=partner".to_owned(), "No offer yet"),
+        (
+            "/console/offer-funnel?by=partner".to_owned(),
+            "No offer yet",
+        ),
     ] {
         let res = app.page(&uri, Some("pat")).await;
         assert_eq!(res.status, 200, "{uri}: {}", res.text);
         is_page(&res);
-        assert!(res.text.contains(expected), "{uri}: {expected}: {}", res.text);
+        assert!(
+            res.text.contains(expected),
+            "{uri}: {expected}: {}",
+            res.text
+        );
         // The person's name is escaped.
         assert!(res.text.contains("Pat &#60;Product&#62;"), "{uri}");
     }
     // The proposition's page names who did what (the API's staff clients here) and the
     // partner's acceptance.
-    let page = app.page(&format!("/console/propositions/{id}"), Some("pat")).await;
+    let page = app
+        .page(&format!("/console/propositions/{id}"), Some("pat"))
+        .await;
     assert!(page.text.contains("badge published"), "{}", page.text);
     assert!(page.text.contains(&format!("partner {P}")), "{}", page.text);
     assert!(page.text.contains("Retire version 1"), "{}", page.text);
@@ -200,7 +250,10 @@ async fn the_pages_render_for_a_product_manager() {
         ("/console/propositions?status=nope", 400),
         ("/console/propositions?after=nope", 400),
         ("/console/propositions/nope", 400),
-        ("/console/propositions/0190a000-0000-7000-8000-0000000000ff", 404),
+        (
+            "/console/propositions/0190a000-0000-7000-8000-0000000000ff",
+            404,
+        ),
         ("/console/personas/nobody", 404),
         ("/console/offer-funnel?by=colour", 400),
         ("/console/offer-funnel?from=yesterday", 400),
@@ -221,21 +274,41 @@ async fn a_version_goes_from_draft_to_published_through_the_forms_with_four_eyes
     let base = format!("/console/propositions/{id}");
     let stream = format!("proposition-{id}");
     let page = app.page(&format!("{base}?done=created"), Some("pat")).await;
-    assert!(page.text.contains("The proposition is created"), "{}", page.text);
-    assert!(page.text.contains("you (Pat &#60;Product&#62;)"), "{}", page.text);
+    assert!(
+        page.text.contains("The proposition is created"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("you (Pat &#60;Product&#62;)"),
+        "{}",
+        page.text
+    );
     let res = app
-        .form(&format!("{base}/versions/1/submit"), Some("pat"), &[("csrf_token", "csrf-pat")])
+        .form(
+            &format!("{base}/versions/1/submit"),
+            Some("pat"),
+            &[("csrf_token", "csrf-pat")],
+        )
         .await;
-    assert_eq!((res.status, hdr(&res, "location")), (303, format!("{base}?done=submitted").as_str()));
+    assert_eq!(
+        (res.status, hdr(&res, "location")),
+        (303, format!("{base}?done=submitted").as_str())
+    );
     // Pat wrote it: approving it herself is refused in words, and nothing changes.
     let before = app.events(&stream).await;
     let res = app
-        .form(&format!("{base}/versions/1/approve"), Some("pat"), &[("csrf_token", "csrf-pat")])
+        .form(
+            &format!("{base}/versions/1/approve"),
+            Some("pat"),
+            &[("csrf_token", "csrf-pat")],
+        )
         .await;
     assert_eq!(res.status, 409, "{}", res.text);
     is_page(&res);
     assert!(
-        res.text.contains("the four-eyes rule needs the approver to be a different person"),
+        res.text
+            .contains("the four-eyes rule needs the approver to be a different person"),
         "{}",
         res.text
     );
@@ -243,7 +316,11 @@ async fn a_version_goes_from_draft_to_published_through_the_forms_with_four_eyes
     assert_eq!(app.events(&stream).await, before);
     // Sam approves; publishing before the partner accepted is refused in words.
     let res = app
-        .form(&format!("{base}/versions/1/approve"), Some("sam"), &[("csrf_token", "csrf-sam")])
+        .form(
+            &format!("{base}/versions/1/approve"),
+            Some("sam"),
+            &[("csrf_token", "csrf-sam")],
+        )
         .await;
     assert_eq!(res.status, 303, "{}", res.text);
     let page = app.page(&base, Some("sam")).await;
@@ -251,31 +328,60 @@ async fn a_version_goes_from_draft_to_published_through_the_forms_with_four_eyes
     assert!(page.text.contains("Pat &#60;Product&#62;"), "{}", page.text);
     assert!(page.text.contains("you (Sam Second)"), "{}", page.text);
     let res = app
-        .form(&format!("{base}/versions/1/publish"), Some("sam"), &[("csrf_token", "csrf-sam")])
+        .form(
+            &format!("{base}/versions/1/publish"),
+            Some("sam"),
+            &[("csrf_token", "csrf-sam")],
+        )
         .await;
     assert_eq!(res.status, 409, "{}", res.text);
     assert!(res.text.contains("role=\"alert\""));
     // The partner accepts through its API; Sam publishes.
     let r = app
         .send(crate::support::bearer(
-            test::TestRequest::put().uri(&format!("/partner/propositions/{id}/versions/1/acceptance")),
+            test::TestRequest::put()
+                .uri(&format!("/partner/propositions/{id}/versions/1/acceptance")),
             &partner_token(P),
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let res = app
-        .form(&format!("{base}/versions/1/publish"), Some("sam"), &[("csrf_token", "csrf-sam")])
+        .form(
+            &format!("{base}/versions/1/publish"),
+            Some("sam"),
+            &[("csrf_token", "csrf-sam")],
+        )
         .await;
-    assert_eq!((res.status, hdr(&res, "location")), (303, format!("{base}?done=published").as_str()));
-    let page = app.page(&format!("{base}?done=published"), Some("pat")).await;
-    assert!(page.text.contains("The version is published"), "{}", page.text);
+    assert_eq!(
+        (res.status, hdr(&res, "location")),
+        (303, format!("{base}?done=published").as_str())
+    );
+    let page = app
+        .page(&format!("{base}?done=published"), Some("pat"))
+        .await;
+    assert!(
+        page.text.contains("The version is published"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("badge published"), "{}", page.text);
     let api = app.get(&format!("/offers/propositions/{id}"), PM1).await;
-    assert_eq!(api.body["versions"][0]["status"], "published", "{}", api.body);
-    assert_eq!(api.body["versions"][0]["approved_by"], format!("staff:{}", staff_id(2)));
+    assert_eq!(
+        api.body["versions"][0]["status"], "published",
+        "{}",
+        api.body
+    );
+    assert_eq!(
+        api.body["versions"][0]["approved_by"],
+        format!("staff:{}", staff_id(2))
+    );
     // A retirement needs a reason, in words.
     let res = app
-        .form(&format!("{base}/versions/1/retire"), Some("pat"), &[("csrf_token", "csrf-pat"), ("reason", " ")])
+        .form(
+            &format!("{base}/versions/1/retire"),
+            Some("pat"),
+            &[("csrf_token", "csrf-pat"), ("reason", " ")],
+        )
         .await;
     assert_eq!(res.status, 400);
     assert!(res.text.contains("Please give a reason."), "{}", res.text);
@@ -297,36 +403,73 @@ async fn a_new_version_and_the_diff_and_refusals_in_place() {
     let mut bad = form.clone();
     bad.retain(|(k, _)| *k != "document");
     bad.push(("document", "{\"product\": <oops>}"));
-    let res = app.form(&format!("{base}/versions"), Some("pat"), &bad).await;
+    let res = app
+        .form(&format!("{base}/versions"), Some("pat"), &bad)
+        .await;
     assert_eq!(res.status, 400, "{}", res.text);
     assert!(res.text.contains("id=\"document-error\""), "{}", res.text);
     assert!(res.text.contains("not valid JSON"), "{}", res.text);
     assert!(res.text.contains("&#60;oops&#62;"), "{}", res.text);
     let mut bad = form.clone();
     bad.push(("period_days", "soon"));
-    let res = app.form(&format!("{base}/versions"), Some("pat"), &bad).await;
+    let res = app
+        .form(&format!("{base}/versions"), Some("pat"), &bad)
+        .await;
     assert_eq!(res.status, 400);
-    assert!(res.text.contains("id=\"period_days-error\""), "{}", res.text);
+    assert!(
+        res.text.contains("id=\"period_days-error\""),
+        "{}",
+        res.text
+    );
     let mut bad = form.clone();
     bad.push(("period_days", "0"));
-    let res = app.form(&format!("{base}/versions"), Some("pat"), &bad).await;
+    let res = app
+        .form(&format!("{base}/versions"), Some("pat"), &bad)
+        .await;
     assert_eq!(res.status, 400, "{}", res.text);
-    assert!(res.text.contains("id=\"period_days-error\""), "{}", res.text);
+    assert!(
+        res.text.contains("id=\"period_days-error\""),
+        "{}",
+        res.text
+    );
     assert_eq!(app.events(&stream).await, before);
     // Drafted with its own limit; the diff shows the changed price and the new limit.
     form.push(("period_days", "14"));
-    let res = app.form(&format!("{base}/versions"), Some("pat"), &form).await;
-    assert_eq!((res.status, hdr(&res, "location")), (303, format!("{base}?done=drafted").as_str()), "{}", res.text);
-    let res = app.page(&format!("{base}/diff?from=1&to=2"), Some("pat")).await;
+    let res = app
+        .form(&format!("{base}/versions"), Some("pat"), &form)
+        .await;
+    assert_eq!(
+        (res.status, hdr(&res, "location")),
+        (303, format!("{base}?done=drafted").as_str()),
+        "{}",
+        res.text
+    );
+    let res = app
+        .page(&format!("{base}/diff?from=1&to=2"), Some("pat"))
+        .await;
     assert_eq!(res.status, 200, "{}", res.text);
-    assert!(res.text.contains("/pricing/default/rate_percent"), "{}", res.text);
-    assert!(res.text.contains("/contact_policy/period_days"), "{}", res.text);
+    assert!(
+        res.text.contains("/pricing/default/rate_percent"),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.contains("/contact_policy/period_days"),
+        "{}",
+        res.text
+    );
     assert!(res.text.contains("6.9"), "{}", res.text);
-    let res = app.page(&format!("{base}/diff?from=1&to=9"), Some("pat")).await;
+    let res = app
+        .page(&format!("{base}/diff?from=1&to=9"), Some("pat"))
+        .await;
     assert_eq!(res.status, 400);
     // The open draft is revised through the same form.
     let page = app.page(&base, Some("pat")).await;
-    assert!(page.text.contains("Revise draft version 2"), "{}", page.text);
+    assert!(
+        page.text.contains("Revise draft version 2"),
+        "{}",
+        page.text
+    );
 }
 
 #[actix_web::test]
@@ -343,7 +486,10 @@ async fn the_persona_editor_refuses_in_place_and_the_dry_run_explains() {
                 ("name", "frequent_flyer"),
                 ("title", "Frequent flyer"),
                 ("description", "Flies often"),
-                ("condition", "{\"==\": [{\"var\": \"is_globetroter\"}, true]}"),
+                (
+                    "condition",
+                    "{\"==\": [{\"var\": \"is_globetroter\"}, true]}",
+                ),
             ],
         )
         .await;
@@ -361,12 +507,24 @@ async fn the_persona_editor_refuses_in_place_and_the_dry_run_explains() {
                 ("name", "frequent_flyer"),
                 ("title", "Frequent flyer"),
                 ("description", "Flies often"),
-                ("condition", "{\"==\": [{\"var\": \"is_globetrotter\"}, true]}"),
+                (
+                    "condition",
+                    "{\"==\": [{\"var\": \"is_globetrotter\"}, true]}",
+                ),
             ],
         )
         .await;
-    assert_eq!((res.status, hdr(&res, "location")), (303, "/console/personas/frequent_flyer?done=saved"), "{}", res.text);
-    app.profile("cust-1", "bank", serde_json::json!({"is_globetrotter": true, "monthly_income": 6000}));
+    assert_eq!(
+        (res.status, hdr(&res, "location")),
+        (303, "/console/personas/frequent_flyer?done=saved"),
+        "{}",
+        res.text
+    );
+    app.profile(
+        "cust-1",
+        "bank",
+        serde_json::json!({"is_globetrotter": true, "monthly_income": 6000}),
+    );
     let res = app
         .form(
             "/console/personas/frequent_flyer/dry-run",
@@ -375,7 +533,11 @@ async fn the_persona_editor_refuses_in_place_and_the_dry_run_explains() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
-    assert!(res.text.contains("</code> belongs to version"), "{}", res.text);
+    assert!(
+        res.text.contains("</code> belongs to version"),
+        "{}",
+        res.text
+    );
     assert!(res.text.contains("is_globetrotter = true"), "{}", res.text);
     let res = app
         .form(

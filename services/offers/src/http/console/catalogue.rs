@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::proposition::limits;
 use super::views::{
-    AttributeRow, AttributesPage, DryRunView, ExplainRow, PersonaPage, PersonaRow,
-    PersonaValues, PersonaVersionRow, PersonasPage, PoliciesPage, PolicyRow,
+    AttributeRow, AttributesPage, DryRunView, ExplainRow, PersonaPage, PersonaRow, PersonaValues,
+    PersonaVersionRow, PersonasPage, PoliciesPage, PolicyRow,
 };
 use super::{Fields, Names, Refusal, failure, field, form_person, html, names, person, when, who};
 use crate::application::OffersState;
@@ -341,7 +341,10 @@ pub(crate) async fn define(
         Err(e) => return failure(&staff, e),
     };
     let name = typed.name.trim().to_owned();
-    let known = catalogue.personas.contains_key(&name).then_some(name.as_str());
+    let known = catalogue
+        .personas
+        .contains_key(&name)
+        .then_some(name.as_str());
     persona_page(
         &state,
         &staff,
@@ -371,12 +374,16 @@ pub(crate) async fn dry_run(
     let Some(mut values) = values_of(&catalogue, &path) else {
         return failure(&staff, crate::domain::OffersError::NotFound.into());
     };
-    let customer = field(&fields, "customer_id").unwrap_or_default().trim().to_owned();
+    let customer = field(&fields, "customer_id")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     values.customer_id = customer.clone();
     let shown = if customer.is_empty() || customer.chars().count() > 200 {
         Shown::refused(
             values,
-            Refusal::bad("Please give the customer's id (up to 200 characters).").at("/customer_id"),
+            Refusal::bad("Please give the customer's id (up to 200 characters).")
+                .at("/customer_id"),
         )
     } else {
         match state.dry_run_persona(&path, None, &customer).await {

@@ -51,7 +51,8 @@ pub(crate) struct FunnelQuery {
 
 /// The start of day `d` (`YYYY-MM-DD`), or none when it is not a date.
 fn day(d: &str) -> Option<Timestamp> {
-    let ok = d.len() == 10 && d.as_bytes().get(4) == Some(&b'-') && d.as_bytes().get(7) == Some(&b'-');
+    let ok =
+        d.len() == 10 && d.as_bytes().get(4) == Some(&b'-') && d.as_bytes().get(7) == Some(&b'-');
     ok.then(|| Timestamp::parse_rfc3339(&format!("{d}T00:00:00Z")).ok())
         .flatten()
 }
@@ -85,7 +86,11 @@ fn chart(groups: &[FunnelGroup], by_words: &str) -> Option<Chart> {
     let mut shown: Vec<&FunnelGroup> = groups.iter().collect();
     shown.sort_by(|a, b| b.presented.cmp(&a.presented));
     shown.truncate(CHART_GROUPS);
-    let max = shown.iter().map(|g| g.presented.max(g.viewed)).max()?.max(1);
+    let max = shown
+        .iter()
+        .map(|g| g.presented.max(g.viewed))
+        .max()?
+        .max(1);
     let (bar, gap, label) = (12_u32, 3_u32, 22_u32);
     let mut y = 34;
     let groups = shown
@@ -126,7 +131,11 @@ fn chart(groups: &[FunnelGroup], by_words: &str) -> Option<Chart> {
             "Offers presented, viewed, accepted, declined and expired per {by_words}, for the {} \
 {} with the most offers presented; the table below has every number.",
             shown.len(),
-            if shown.len() == 1 { by_words.to_owned() } else { format!("{by_words}s") },
+            if shown.len() == 1 {
+                by_words.to_owned()
+            } else {
+                format!("{by_words}s")
+            },
         ),
     })
 }
@@ -209,15 +218,24 @@ pub(crate) async fn page(
             .iter()
             .find(|p| p.id.is_some_and(|x| x.to_string() == id))
             .and_then(|p| p.versions.last())
-            .map_or_else(|| format!("proposition {id}"), |v| v.content.doc.name.clone())
+            .map_or_else(
+                || format!("proposition {id}"),
+                |v| v.content.doc.name.clone(),
+            )
     };
     let groups: Vec<FunnelGroup> = group(by, &rows)
         .into_iter()
         .map(|(key, c)| {
             let (label, href) = match by {
                 "persona" if key.is_empty() => ("no persona".to_owned(), None),
-                "persona" => (key.clone(), Some(format!("/console/personas/{}", percent_encode(&key)))),
-                "partner" => (format!("partner {key}"), Some(format!("/console/partners/{key}"))),
+                "persona" => (
+                    key.clone(),
+                    Some(format!("/console/personas/{}", percent_encode(&key))),
+                ),
+                "partner" => (
+                    format!("partner {key}"),
+                    Some(format!("/console/partners/{key}")),
+                ),
                 "channel" => (key.clone(), None),
                 _ => (name_of(&key), Some(format!("/console/propositions/{key}"))),
             };

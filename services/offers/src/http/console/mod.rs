@@ -47,9 +47,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(propositions::create)),
     )
     .service(web::resource("/console/propositions/new").route(web::get().to(propositions::new)))
-    .service(
-        web::resource("/console/propositions/{id}").route(web::get().to(proposition::page)),
-    )
+    .service(web::resource("/console/propositions/{id}").route(web::get().to(proposition::page)))
     .service(
         web::resource("/console/propositions/{id}/diff").route(web::get().to(proposition::diff)),
     )
@@ -70,12 +68,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/console/personas/new").route(web::get().to(catalogue::new_persona)))
     .service(web::resource("/console/personas/{name}").route(web::get().to(catalogue::persona)))
     .service(
-        web::resource("/console/personas/{name}/dry-run")
-            .route(web::post().to(catalogue::dry_run)),
+        web::resource("/console/personas/{name}/dry-run").route(web::post().to(catalogue::dry_run)),
     )
-    .service(
-        web::resource("/console/contact-policies").route(web::get().to(catalogue::policies)),
-    )
+    .service(web::resource("/console/contact-policies").route(web::get().to(catalogue::policies)))
     .service(web::resource("/console/offer-funnel").route(web::get().to(funnel::page)));
 }
 
@@ -315,7 +310,7 @@ async fn names<'a>(state: &OffersState, actors: impl IntoIterator<Item = &'a str
 }
 
 /// Who did something, in words: you, the person by name (or id, when the directory does not
-/// know it), a staff client or a partner's client.
+/// know it), or the staff client the record names.
 fn who(by: &str, staff: &SessionStaff, names: &Names) -> String {
     if by == staff.actor() {
         return format!("you ({})", staff.display_name);
@@ -325,7 +320,7 @@ fn who(by: &str, staff: &SessionStaff, names: &Names) -> String {
     }
     match by.strip_prefix("staff:") {
         Some(id) => format!("staff member {id}"),
-        None => format!("client {by}"),
+        None => format!("staff client {}", by.strip_prefix("client:").unwrap_or(by)),
     }
 }
 
@@ -343,7 +338,11 @@ const CHANNELS: [(Channel, &str, &str); 4] = [
     (Channel::BankApp, "bank_app", "bank app"),
     (Channel::Web, "web", "website"),
     (Channel::Branch, "branch", "branch"),
-    (Channel::PartnerChannel, "partner_channel", "partner's channel"),
+    (
+        Channel::PartnerChannel,
+        "partner_channel",
+        "partner's channel",
+    ),
 ];
 
 /// A channel in words.

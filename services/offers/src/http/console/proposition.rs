@@ -31,20 +31,35 @@ use crate::domain::{
 
 /// What happened, said on the page a form redirects to (`?done=`).
 const DONE: [(&str, &str); 8] = [
-    ("created", "The proposition is created: version 1 is a draft. Submit it when it is ready."),
-    ("drafted", "The new version is drafted. Submit it when it is ready."),
+    (
+        "created",
+        "The proposition is created: version 1 is a draft. Submit it when it is ready.",
+    ),
+    (
+        "drafted",
+        "The new version is drafted. Submit it when it is ready.",
+    ),
     ("revised", "The draft is saved."),
-    ("submitted", "The version is submitted. Another product manager approves it."),
+    (
+        "submitted",
+        "The version is submitted. Another product manager approves it.",
+    ),
     (
         "approved",
         "The version is approved. Publish it once every co-brand partner accepted it.",
     ),
-    ("rejected", "The version is sent back to draft with your reason."),
+    (
+        "rejected",
+        "The version is sent back to draft with your reason.",
+    ),
     (
         "published",
         "The version is published: it is offered from now on, and the previous one is retired.",
     ),
-    ("retired", "The version is retired: it is no longer offered."),
+    (
+        "retired",
+        "The version is retired: it is no longer offered.",
+    ),
 ];
 
 /// The query of a proposition's page.
@@ -113,9 +128,12 @@ fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> History
     let by = |who_: &str| who(who_, staff, names);
     let (version, what, by, why) = match &h.event {
         E::Drafted { version, by: b, .. } => (*version, "drafted".to_owned(), by(b), String::new()),
-        E::DraftRevised { version, by: b, .. } => {
-            (*version, "revised the draft".to_owned(), by(b), String::new())
-        }
+        E::DraftRevised { version, by: b, .. } => (
+            *version,
+            "revised the draft".to_owned(),
+            by(b),
+            String::new(),
+        ),
         E::Submitted { version, by: b, .. } => {
             (*version, "submitted".to_owned(), by(b), String::new())
         }
@@ -127,7 +145,12 @@ fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> History
             by: b,
             reason,
             ..
-        } => (*version, "sent back to draft".to_owned(), by(b), reason.clone()),
+        } => (
+            *version,
+            "sent back to draft".to_owned(),
+            by(b),
+            reason.clone(),
+        ),
         E::CoBrandingAccepted {
             version,
             partner_id,
@@ -240,7 +263,10 @@ async fn render(
         .chain(p.versions.iter().map(|v| v.drafted_by.as_str()))
         .collect();
     let names = names(state, actors).await;
-    let person = |by: &Option<String>| by.as_deref().map_or_else(String::new, |b| who(b, staff, &names));
+    let person = |by: &Option<String>| {
+        by.as_deref()
+            .map_or_else(String::new, |b| who(b, staff, &names))
+    };
     let versions = p
         .versions
         .iter()
@@ -396,7 +422,9 @@ pub(crate) async fn draft(
         (Ok(doc), Ok("")) => outcome(&staff, state.draft(id, doc, false, &ctx).await, "drafted"),
         (Ok(doc), Ok(n)) => match n.parse::<u32>() {
             Ok(n) => outcome(&staff, state.revise(id, n, doc, &ctx).await, "revised"),
-            Err(_) => Ok(Err(Refusal::bad("The form names no version. Please use the page's form."))),
+            Err(_) => Ok(Err(Refusal::bad(
+                "The form names no version. Please use the page's form.",
+            ))),
         },
     };
     let result = match result {

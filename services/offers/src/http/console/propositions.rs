@@ -6,8 +6,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use ecohub_kernel::RequestContext;
 use ecohub_http::InteractionId;
+use ecohub_kernel::RequestContext;
 use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -47,7 +47,10 @@ pub(super) fn status_name(s: VersionStatus) -> &'static str {
 fn listed(p: &Proposition, status: Option<VersionStatus>) -> bool {
     match status {
         None => true,
-        Some(VersionStatus::Retired) => p.versions.iter().all(|v| v.status == VersionStatus::Retired),
+        Some(VersionStatus::Retired) => p
+            .versions
+            .iter()
+            .all(|v| v.status == VersionStatus::Retired),
         Some(s) => p.versions.iter().any(|v| v.status == s),
     }
 }
@@ -195,10 +198,19 @@ publish it from its page.",
 
 /// The contact limits a proposition may set, with their names in words.
 const LIMITS: [(&str, &str); 4] = [
-    ("max_presentations", "At most this many presentations to one customer per period"),
+    (
+        "max_presentations",
+        "At most this many presentations to one customer per period",
+    ),
     ("period_days", "The period, in days"),
-    ("decline_suppression_days", "Days without this proposition after a decline"),
-    ("offer_validity_days", "Days an offer may be answered before it expires"),
+    (
+        "decline_suppression_days",
+        "Days without this proposition after a decline",
+    ),
+    (
+        "offer_validity_days",
+        "Days an offer may be answered before it expires",
+    ),
 ];
 
 /// The fields of the draft form holding `doc` (a new proposition: an example to edit).
@@ -220,7 +232,9 @@ pub(super) fn values_of(doc: &PropositionDoc) -> DraftValues {
             .map(|(name, label)| NumberField {
                 name,
                 label,
-                value: policy.get(*name).map_or_else(String::new, ToString::to_string),
+                value: policy
+                    .get(*name)
+                    .map_or_else(String::new, ToString::to_string),
             })
             .collect(),
         document: serde_json::to_string_pretty(&Value::Object(rest)).unwrap_or_default(),
@@ -265,7 +279,10 @@ pub(super) fn doc_typed(f: &[(String, String)]) -> Result<PropositionDoc, Refusa
         }
     };
     doc.insert("name".into(), Value::from(text("name")?.trim()));
-    doc.insert("description".into(), Value::from(text("description")?.trim()));
+    doc.insert(
+        "description".into(),
+        Value::from(text("description")?.trim()),
+    );
     let number = |name: &str, words: &str| -> Result<Option<u32>, Refusal> {
         match text(name)?.trim() {
             "" => Ok(None),
@@ -298,6 +315,7 @@ pub(super) fn doc_typed(f: &[(String, String)]) -> Result<PropositionDoc, Refusa
 pub(super) fn field_of(path: &str) -> String {
     match path {
         "/name" | "/description" | "/priority" => path[1..].to_owned(),
+        p if !p.starts_with('/') => p.to_owned(),
         p => match p.strip_prefix("/contact_policy/") {
             Some(limit) if LIMITS.iter().any(|(n, _)| *n == limit) => limit.to_owned(),
             _ => "document".to_owned(),
