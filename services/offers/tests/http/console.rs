@@ -549,3 +549,59 @@ async fn the_persona_editor_refuses_in_place_and_the_dry_run_explains() {
     assert_eq!(res.status, 400);
     assert!(res.text.contains("id=\"customer-error\""), "{}", res.text);
 }
+
+#[actix_web::test]
+async fn the_funnel_page_draws_its_chart_and_tables_the_numbers() {
+    let app = TestApp::new().await;
+    let id = app.published_loan(P).await;
+    for (c, channel) in [("cust-1", "bank_app"), ("cust-2", "bank_app"), ("cust-3", "web")] {
+        app.profile(
+            c,
+            "bank",
+            serde_json::json!({"is_globetrotter": true, "monthly_income": 6000, "age": 35, "risk_class": "low"}),
+        );
+        let r = app
+            .post(
+                "/offers/decisions",
+                crate::support::CHANNEL,
+                serde_json::json!({"customer_id": c, "channel": channel,
+                    "placement": "home_banner", "params": {"amount": 15000}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let mut page = app.page("/console/offer-funnel", Some("pat")).await;
+    for _ in 0..200 {
+        if page.text.contains("<svg") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        page = app.page("/console/offer-funnel", Some("pat")).await;
+    }
+    assert_eq!(page.status, 200, "{}", page.text);
+    is_page(&page);
+    for expected in [
+        "role=\"img\"",
+        "<title id=\"chart-title\">Offer funnel by proposition</title>",
+        "<desc id=\"chart-desc\">",
+        "Globetrotter personal loan</text>",
+        &format!("href=\"/console/propositions/{id}\""),
+        "<td class=\"num\">3</td>",
+        "0.0 %",
+    ] {
+        assert!(page.text.contains(expected), "{expected}: {}", page.text);
+    }
+    let by_channel = app
+        .page("/console/offer-funnel?by=channel&channel=web", Some("pat"))
+        .await;
+    assert!(by_channel.text.contains("website</text>"), "{}", by_channel.text);
+    assert!(!by_channel.text.contains("bank app</text>"), "{}", by_channel.text);
+    let by_partner = app.page("/console/offer-funnel?by=partner", Some("pat")).await;
+    assert!(by_partner.text.contains(&format!("partner {P}")), "{}", by_partner.text);
+    let by_persona = app.page("/console/offer-funnel?by=persona", Some("pat")).await;
+    assert!(by_persona.text.contains("globetrotter"), "{}", by_persona.text);
+    let later = app
+        .page("/console/offer-funnel?from=2099-01-01&to=2099-01-02", Some("pat"))
+        .await;
+    assert!(later.text.contains("No offer matches these filters"), "{}", later.text);
+}
