@@ -572,7 +572,7 @@ async fn the_funnel_page_draws_its_chart_and_tables_the_numbers() {
     }
     let mut page = app.page("/console/offer-funnel", Some("pat")).await;
     for _ in 0..200 {
-        if page.text.contains("<svg") {
+        if page.text.contains("<td class=\"num\">3</td>") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
