@@ -554,7 +554,11 @@ async fn the_persona_editor_refuses_in_place_and_the_dry_run_explains() {
 async fn the_funnel_page_draws_its_chart_and_tables_the_numbers() {
     let app = TestApp::new().await;
     let id = app.published_loan(P).await;
-    for (c, channel) in [("cust-1", "bank_app"), ("cust-2", "bank_app"), ("cust-3", "web")] {
+    for (c, channel) in [
+        ("cust-1", "bank_app"),
+        ("cust-2", "bank_app"),
+        ("cust-3", "web"),
+    ] {
         app.profile(
             c,
             "bank",
@@ -594,14 +598,41 @@ async fn the_funnel_page_draws_its_chart_and_tables_the_numbers() {
     let by_channel = app
         .page("/console/offer-funnel?by=channel&channel=web", Some("pat"))
         .await;
-    assert!(by_channel.text.contains("website</text>"), "{}", by_channel.text);
-    assert!(!by_channel.text.contains("bank app</text>"), "{}", by_channel.text);
-    let by_partner = app.page("/console/offer-funnel?by=partner", Some("pat")).await;
-    assert!(by_partner.text.contains(&format!("partner {P}")), "{}", by_partner.text);
-    let by_persona = app.page("/console/offer-funnel?by=persona", Some("pat")).await;
-    assert!(by_persona.text.contains("globetrotter"), "{}", by_persona.text);
-    let later = app
-        .page("/console/offer-funnel?from=2099-01-01&to=2099-01-02", Some("pat"))
+    assert!(
+        by_channel.text.contains("website</text>"),
+        "{}",
+        by_channel.text
+    );
+    assert!(
+        !by_channel.text.contains("bank app</text>"),
+        "{}",
+        by_channel.text
+    );
+    let by_partner = app
+        .page("/console/offer-funnel?by=partner", Some("pat"))
         .await;
-    assert!(later.text.contains("No offer matches these filters"), "{}", later.text);
+    assert!(
+        by_partner.text.contains(&format!("partner {P}")),
+        "{}",
+        by_partner.text
+    );
+    let by_persona = app
+        .page("/console/offer-funnel?by=persona", Some("pat"))
+        .await;
+    assert!(
+        by_persona.text.contains("globetrotter"),
+        "{}",
+        by_persona.text
+    );
+    let later = app
+        .page(
+            "/console/offer-funnel?from=2099-01-01&to=2099-01-02",
+            Some("pat"),
+        )
+        .await;
+    assert!(
+        later.text.contains("No offer matches these filters"),
+        "{}",
+        later.text
+    );
 }

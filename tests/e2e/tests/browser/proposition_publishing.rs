@@ -22,7 +22,11 @@ struct ProductManager {
     totp: TOTP,
 }
 
-fn add_product_manager(dir: &std::path::Path, username: &'static str, name: &str) -> ProductManager {
+fn add_product_manager(
+    dir: &std::path::Path,
+    username: &'static str,
+    name: &str,
+) -> ProductManager {
     let (ok, out, err) = cli(
         &[
             "staff",
@@ -107,7 +111,11 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
     let (_, api) = staff_client(&hub, &staff.maker, "catalogue set-up", "offers:manage").await;
     let http = loopback_client();
     for (name, kind, description) in [
-        ("is_globetrotter", "boolean", "Travels abroad several times a year"),
+        (
+            "is_globetrotter",
+            "boolean",
+            "Travels abroad several times a year",
+        ),
         ("monthly_income", "number", "Net monthly income"),
     ] {
         let (status, body) = send(
@@ -135,7 +143,9 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
     chrome.follow("Define a persona").await;
     chrome.fill("#name", "globetrotter").await;
     chrome.fill("#title", "Globetrotter").await;
-    chrome.fill("#description", "Customers who travel abroad a lot").await;
+    chrome
+        .fill("#description", "Customers who travel abroad a lot")
+        .await;
     chrome
         .fill("#condition", r#"{"==": [{"var": "is_globetroter"}, true]}"#)
         .await;
@@ -144,7 +154,10 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
     assert!(refusal.contains("/condition/==/0/var"), "{refusal}");
     chrome.look("persona-refused-in-place").await;
     chrome
-        .fill("#condition", r#"{"==": [{"var": "is_globetrotter"}, true]}"#)
+        .fill(
+            "#condition",
+            r#"{"==": [{"var": "is_globetrotter"}, true]}"#,
+        )
         .await;
     chrome.click("form.editor button[type=submit]").await;
     chrome
@@ -170,7 +183,9 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
             "A personal loan for customers who travel, with travel insurance from our partner",
         )
         .await;
-    chrome.fill("#document", &rest_of_the_loan(&partner.partner_id)).await;
+    chrome
+        .fill("#document", &rest_of_the_loan(&partner.partner_id))
+        .await;
     chrome.click("form.draft button[type=submit]").await;
     let path = chrome.path().await;
     assert!(path.ends_with("?done=created"), "{path}");
@@ -185,13 +200,17 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
             .contains("you (Pat Jensen)")
     );
     chrome.look("proposition-drafted").await;
-    chrome.click("form[action$='/versions/1/submit'] button").await;
+    chrome
+        .click("form[action$='/versions/1/submit'] button")
+        .await;
     chrome
         .expect_path(&format!("/console/propositions/{id}?done=submitted"))
         .await;
 
     // As its author, she is refused as the approver, in words; nothing changes.
-    chrome.click("form[action$='/versions/1/approve'] button").await;
+    chrome
+        .click("form[action$='/versions/1/approve'] button")
+        .await;
     let refusal = chrome.text("[role=alert]").await;
     assert!(
         refusal.contains("the four-eyes rule needs the approver to be a different person"),
@@ -209,7 +228,9 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
         .await;
     chrome.look("propositions-waiting-for-approval").await;
     chrome.follow("Globetrotter personal loan").await;
-    chrome.click("form[action$='/versions/1/approve'] button").await;
+    chrome
+        .click("form[action$='/versions/1/approve'] button")
+        .await;
     chrome
         .expect_path(&format!("/console/propositions/{id}?done=approved"))
         .await;
@@ -226,10 +247,8 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
     // The travel partner accepts through its API.
     let token = partner.token(&hub, "offers:read offers:write").await;
     let (status, body) = send(
-        http.put(hub.url(&format!(
-            "/partner/propositions/{id}/versions/1/acceptance"
-        )))
-        .bearer_auth(&token),
+        http.put(hub.url(&format!("/partner/propositions/{id}/versions/1/acceptance")))
+            .bearer_auth(&token),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -244,11 +263,18 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
             .await
             .contains("Every co-brand partner accepted")
     );
-    chrome.click("form[action$='/versions/1/publish'] button").await;
+    chrome
+        .click("form[action$='/versions/1/publish'] button")
+        .await;
     chrome
         .expect_path(&format!("/console/propositions/{id}?done=published"))
         .await;
-    assert!(chrome.text(".done").await.starts_with("The version is published"));
+    assert!(
+        chrome
+            .text(".done")
+            .await
+            .starts_with("The version is published")
+    );
     let versions = chrome.text("section[aria-labelledby=versions]").await;
     for expected in ["published", "Pat Jensen", "you (Sam Okafor)", "accepted"] {
         assert!(versions.contains(expected), "{expected}: {versions}");

@@ -84,7 +84,7 @@ fn group(by: &str, rows: &[FunnelRow]) -> BTreeMap<String, FunnelCounts> {
 
 fn chart(groups: &[FunnelGroup], by_words: &str) -> Option<Chart> {
     let mut shown: Vec<&FunnelGroup> = groups.iter().collect();
-    shown.sort_by(|a, b| b.presented.cmp(&a.presented));
+    shown.sort_by_key(|g| std::cmp::Reverse(g.presented));
     shown.truncate(CHART_GROUPS);
     let max = shown
         .iter()

@@ -95,7 +95,7 @@ async fn load(
 
 /// The global limits, and the version's own where it sets them.
 pub(super) fn limits(global: &ContactPolicy, v: &Version) -> Vec<LimitRow> {
-    let own = v.content.doc.contact_policy.clone().unwrap_or_default();
+    let own = v.content.doc.contact_policy.unwrap_or_default();
     [
         (
             "Presentations to one customer per period",
@@ -378,9 +378,8 @@ async fn answer(
         Err(r) => return *r,
     };
     kept.status = Some(refusal.status);
-    match kept.draft.as_mut() {
-        Some((_, at)) => *at = refusal.field.map(|f| field_of(&f)).unwrap_or_default(),
-        None => {}
+    if let Some((_, at)) = kept.draft.as_mut() {
+        *at = refusal.field.map(|f| field_of(&f)).unwrap_or_default();
     }
     kept.error = Some(refusal.words);
     render(state, staff, &p, &history, None, kept).await
