@@ -79,6 +79,16 @@ fn parse_id(staff: &SessionStaff, raw: &str) -> Early<PropositionId> {
     })
 }
 
+/// The person allowed on the pages and the proposition the path names, or the answer instead.
+fn opened(
+    session: Result<StaffSession, StaffSessionError>,
+    raw: &str,
+) -> Early<(SessionStaff, PropositionId)> {
+    let staff = person(session)?;
+    let id = parse_id(&staff, raw)?;
+    Ok((staff, id))
+}
+
 /// The proposition and its history; a failure as a page in words.
 async fn load(
     state: &OffersState,
@@ -339,12 +349,8 @@ pub(crate) async fn page(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> HttpResponse {
-    let staff = match person(session) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let id = match parse_id(&staff, &path) {
-        Ok(id) => id,
+    let (staff, id) = match opened(session, &path) {
+        Ok(found) => found,
         Err(r) => return *r,
     };
     let (p, history) = match load(&state, &staff, id).await {
@@ -586,12 +592,8 @@ pub(crate) async fn diff(
     path: web::Path<String>,
     query: web::Query<DiffQuery>,
 ) -> HttpResponse {
-    let staff = match person(session) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let id = match parse_id(&staff, &path) {
-        Ok(id) => id,
+    let (staff, id) = match opened(session, &path) {
+        Ok(found) => found,
         Err(r) => return *r,
     };
     let p = match state.proposition(id).await {
