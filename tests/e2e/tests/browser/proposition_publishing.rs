@@ -187,7 +187,15 @@ async fn two_product_managers_publish_a_version_the_partner_accepting_in_between
         .fill("#document", &rest_of_the_loan(&partner.partner_id))
         .await;
     chrome.click("form.draft button[type=submit]").await;
-    let path = chrome.path().await;
+    // The click may return before the next page replaced this one; its id is not known yet.
+    let mut path = chrome.path().await;
+    for _ in 0..200 {
+        if path.ends_with("?done=created") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        path = chrome.path().await;
+    }
     assert!(path.ends_with("?done=created"), "{path}");
     let id = path
         .trim_start_matches("/console/propositions/")
