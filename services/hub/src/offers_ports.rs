@@ -2,14 +2,15 @@
 //! Translation only: partner standing is decided by `PartnersState::not_active_in_role`
 //! (exact, from the partners' streams), records, their minimisation and the catalogue are the
 //! sharing service's, the consents to the bank are `ConsentsState::bank_grants` (exact); this
-//! module only converts types and errors.
+//! module only converts types and errors. Staff names are the authorization server's staff
+//! directory's.
 
 use async_trait::async_trait;
 use ecohub_consents::ConsentsState;
 use ecohub_kernel::{PartnerId, Timestamp};
 use ecohub_offers::{
     CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
-    ProviderGrant,
+    ProviderGrant, StaffNames,
 };
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::Role;
@@ -117,6 +118,22 @@ impl OfferConsents for PartnerOfferConsents {
     ) -> Result<Option<String>, PortError> {
         self.0
             .offers_customer(consent_id, &partner.to_string(), now)
+            .await
+            .map_err(|e| PortError(e.to_string()))
+    }
+}
+
+/// [`StaffNames`] answered by the authorization server's staff directory.
+pub struct StaffDirectoryNames(pub ecohub_auth::StaffDirectory);
+
+#[async_trait]
+impl StaffNames for StaffDirectoryNames {
+    async fn display_names(
+        &self,
+        staff_ids: &[String],
+    ) -> Result<Vec<(String, String)>, PortError> {
+        self.0
+            .display_names(staff_ids)
             .await
             .map_err(|e| PortError(e.to_string()))
     }

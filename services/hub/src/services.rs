@@ -223,6 +223,9 @@ pub fn build(
             records: Arc::new(SharedRecords(sharing.clone())),
             consents: Arc::new(BankConsents(consents.clone())),
             offer_consents: Arc::new(PartnerOfferConsents(consents.clone())),
+            staff_names: Arc::new(crate::offers_ports::StaffDirectoryNames(
+                ecohub_auth::StaffDirectory::new(store.clone()),
+            )),
         },
     );
     projections.push(ProjectionHandle::spawn(

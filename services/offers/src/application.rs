@@ -24,6 +24,7 @@ use crate::domain::{
 use crate::index::PropositionIndexReader;
 use crate::ports::{
     CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
+    StaffNames,
 };
 
 /// What the offers service asks of other services; the hub implements each port.
@@ -37,6 +38,8 @@ pub struct OffersPorts {
     pub consents: Arc<dyn ProfileConsents>,
     /// The customers' consents that let a co-brand partner decide offers for them.
     pub offer_consents: Arc<dyn OfferConsents>,
+    /// Staff people's display names, for the console's pages.
+    pub staff_names: Arc<dyn StaffNames>,
 }
 
 /// The read models of the offers service, to spawn (`ProjectionHandle::spawn`).
@@ -199,6 +202,31 @@ impl OffersState {
                 objections: objection_projection,
             },
         )
+    }
+
+    /// The display names of the staff people among `actors` (`staff:<id>`; other actors are
+    /// left out), by actor. Pages fall back to the ids when the directory cannot answer.
+    pub async fn staff_names(
+        &self,
+        actors: impl IntoIterator<Item = &str>,
+    ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
+        let ids: BTreeSet<String> = actors
+            .into_iter()
+            .filter_map(|a| a.strip_prefix("staff:"))
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
+        Ok(self
+            .ports
+            .staff_names
+            .display_names(&ids)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (format!("staff:{id}"), name))
+            .collect())
     }
 
     /// A fresh proposition id.

@@ -12,7 +12,7 @@
 //!   model); [`expiry`] — open offers by expiry (read model).
 //! * [`jobs`] — the job recording `OfferExpired` for offers nobody answered in time.
 //! * [`views`] — the one projection of the contact ledgers feeding those three read models.
-//! * [`ports`] — partner standing and customer records, implemented by the hub.
+//! * [`ports`] — partner standing, customer records and staff names, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
 
 pub mod application;
@@ -40,6 +40,6 @@ pub use jobs::{run_offer_expiry, spawn_offer_expiry};
 pub use outcomes::OutcomesReader;
 pub use ports::{
     CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
-    ProviderGrant,
+    ProviderGrant, StaffNames,
 };
 pub use views::ContactViews;

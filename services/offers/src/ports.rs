@@ -22,6 +22,16 @@ pub trait PartnerStandings: Send + Sync {
     async fn inactive(&self, partners: &[PartnerId]) -> Result<Vec<PartnerId>, PortError>;
 }
 
+/// Names staff people for the console's pages (who drafted, submitted, approved): the
+/// authorization server's staff directory knows them, this service only their ids.
+#[async_trait]
+pub trait StaffNames: Send + Sync {
+    /// The display names of the people among `staff_ids` (bare ids, without `staff:`), as
+    /// `(id, name)` pairs; an unknown id is left out.
+    async fn display_names(&self, staff_ids: &[String])
+    -> Result<Vec<(String, String)>, PortError>;
+}
+
 /// One published record of a customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileRecord {

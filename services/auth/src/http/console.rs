@@ -88,19 +88,27 @@ another person's version, publish and retire; follow the offer funnel.",
             links: &[
                 ConsoleLink {
                     label: "Propositions",
-                    href: "/offers/propositions",
+                    href: "/console/propositions",
                 },
                 ConsoleLink {
-                    label: "Attributes",
-                    href: "/offers/attributes",
+                    label: "Waiting for approval",
+                    href: "/console/propositions?status=submitted",
                 },
                 ConsoleLink {
                     label: "Personas",
-                    href: "/offers/personas",
+                    href: "/console/personas",
+                },
+                ConsoleLink {
+                    label: "Attributes",
+                    href: "/console/attributes",
+                },
+                ConsoleLink {
+                    label: "Contact policies",
+                    href: "/console/contact-policies",
                 },
                 ConsoleLink {
                     label: "Offer funnel",
-                    href: "/offers/reports/funnel",
+                    href: "/console/offer-funnel",
                 },
             ],
         },

@@ -7,6 +7,7 @@ mod fixtures;
 mod support;
 
 mod catalogue;
+mod console;
 mod decisions;
 mod partner_data;
 mod preferences;

@@ -173,6 +173,66 @@ impl ProfileConsents for FakeConsents {
     }
 }
 
+/// Staff sessions of the console tests, by cookie value: `pat` and `sam` (product managers:
+/// `offers:manage`), `ada` (a partnership manager: `admin` only), `down` (sessions cannot be
+/// checked now); any other cookie is invalid. CSRF tokens are `csrf-<cookie>`.
+pub struct FakeConsoleSessions;
+
+/// The staff id of the console tests' person `n` (1 pat, 2 sam, 3 ada).
+pub fn staff_id(n: u8) -> String {
+    format!("0190f5c2-0000-7000-8000-0000000000a{n}")
+}
+
+#[async_trait(?Send)]
+impl ecohub_security::StaffSessions for FakeConsoleSessions {
+    async fn resolve(
+        &self,
+        cookie: &str,
+    ) -> Result<ecohub_security::SessionStaff, ecohub_security::StaffSessionError> {
+        let (n, name, role, scope) = match cookie {
+            "pat" => (1, "Pat <Product>", "product_manager", "offers:manage"),
+            "sam" => (2, "Sam Second", "product_manager", "offers:manage"),
+            "ada" => (3, "Ada Lovelace", "partnership_manager", "admin"),
+            "down" => return Err(ecohub_security::StaffSessionError::Unavailable),
+            _ => {
+                return Err(ecohub_security::StaffSessionError::Invalid(
+                    "unknown".into(),
+                ));
+            }
+        };
+        Ok(ecohub_security::SessionStaff {
+            staff_id: staff_id(n),
+            display_name: name.to_owned(),
+            roles: [role.to_owned()].into_iter().collect(),
+            scopes: [scope.to_owned()].into_iter().collect(),
+            session_id: format!("sid-{cookie}"),
+            csrf_token: format!("csrf-{cookie}"),
+        })
+    }
+}
+
+/// Names pat and sam (the directory knows nobody else).
+struct FakeStaffNames;
+
+#[async_trait]
+impl ecohub_offers::StaffNames for FakeStaffNames {
+    async fn display_names(&self, ids: &[String]) -> Result<Vec<(String, String)>, PortError> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let name = if *id == staff_id(1) {
+                    "Pat <Product>"
+                } else if *id == staff_id(2) {
+                    "Sam Second"
+                } else {
+                    return None;
+                };
+                Some((id.clone(), name.to_owned()))
+            })
+            .collect())
+    }
+}
+
 pub struct TestApp {
     pub store: SharedStore,
     pub clock: Arc<ManualClock>,
@@ -205,6 +265,7 @@ impl TestApp {
                 records: records.clone(),
                 consents: consents.clone(),
                 offer_consents: offer_consents.clone(),
+                staff_names: Arc::new(FakeStaffNames),
             },
         );
         let index = vec![
@@ -283,8 +344,10 @@ impl TestApp {
         self.clock.advance(Duration::from_secs(1));
         let sessions: ecohub_security::SharedCustomerSessions =
             Arc::new(ecohub_testkit::FakeSessions);
+        let staff: ecohub_security::SharedStaffSessions = Arc::new(FakeConsoleSessions);
         let app = service_app(verifier())
             .app_data(web::Data::new(sessions))
+            .app_data(web::Data::new(staff))
             .app_data(web::Data::new(self.state.clone()))
             .configure(ecohub_offers::configure);
         call(app, req).await

@@ -6,6 +6,7 @@
 mod customer_offer;
 mod harness;
 mod partner_approval;
+mod proposition_publishing;
 
 /// The harness's accessibility check finds what it must: a page with grey-on-white text and
 /// an unlabelled field has serious violations, and a plain page has none.

@@ -134,7 +134,7 @@ async fn a_person_signs_in_with_password_and_code_and_sees_the_console() {
         "Grace &#60;Hopper&#62;",
         "Product manager",
         "Compliance officer",
-        "href=\"/offers/propositions\"",
+        "href=\"/console/propositions\"",
         "href=\"/audit/consents\"",
         "<form method=\"post\" action=\"/console/logout\">",
     ] {

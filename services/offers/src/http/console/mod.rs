@@ -1,0 +1,354 @@
+//! The product manager's console pages (docs/adr/0024): propositions (a list by status, a
+//! proposition's page with its versions, co-brand acceptance and history, the forms that
+//! create, draft, submit, approve, reject, publish and retire, a side-by-side diff of two
+//! versions), the attribute catalogue, personas (an editor and a dry run against a customer),
+//! the contact policies and the offer funnel with a chart.
+//!
+//! Server-rendered HTML without JavaScript (askama, extending the shared console layout).
+//! The person is the staff session's (`ecohub_security::StaffSession`; none: 303 to the
+//! console's sign-in page); the pages need the `offers:manage` scope of their roles (the
+//! product manager's; else a 403 page in words). Every form posts the session's CSRF token
+//! (`csrf_token`; missing or wrong: 403, nothing changed) and, once done, redirects (303) to
+//! the page saying what happened (`?done=`); a refusal shows the page again with the refusal
+//! in words and what was typed. Every change goes through the same use cases as the staff
+//! API (`OffersState`), acting as the person (`staff:<id>`): maker-checker compares people.
+
+mod catalogue;
+mod funnel;
+mod proposition;
+mod propositions;
+mod views;
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+use ecohub_eventstore::StoreError;
+use ecohub_http::ApiError;
+use ecohub_kernel::Timestamp;
+use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+
+use crate::application::{AppError, OffersState};
+use crate::domain::{Channel, OffersError};
+use views::MessagePage;
+
+/// Where a request without a session is sent.
+const SIGN_IN: &str = "/console/login";
+
+/// The scope a person's roles must grant to open these pages (the product manager's).
+const SCOPE: &str = "offers:manage";
+
+/// Mounts the product manager's console pages.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/console/propositions")
+            .route(web::get().to(propositions::page))
+            .route(web::post().to(propositions::create)),
+    )
+    .service(web::resource("/console/propositions/new").route(web::get().to(propositions::new)))
+    .service(web::resource("/console/propositions/{id}").route(web::get().to(proposition::page)))
+    .service(
+        web::resource("/console/propositions/{id}/diff").route(web::get().to(proposition::diff)),
+    )
+    .service(
+        web::resource("/console/propositions/{id}/versions")
+            .route(web::post().to(proposition::draft)),
+    )
+    .service(
+        web::resource("/console/propositions/{id}/versions/{version}/{action}")
+            .route(web::post().to(proposition::transition)),
+    )
+    .service(web::resource("/console/attributes").route(web::get().to(catalogue::attributes)))
+    .service(
+        web::resource("/console/personas")
+            .route(web::get().to(catalogue::personas))
+            .route(web::post().to(catalogue::define)),
+    )
+    .service(web::resource("/console/personas/new").route(web::get().to(catalogue::new_persona)))
+    .service(web::resource("/console/personas/{name}").route(web::get().to(catalogue::persona)))
+    .service(
+        web::resource("/console/personas/{name}/dry-run").route(web::post().to(catalogue::dry_run)),
+    )
+    .service(web::resource("/console/contact-policies").route(web::get().to(catalogue::policies)))
+    .service(web::resource("/console/offer-funnel").route(web::get().to(funnel::page)));
+}
+
+/// A page's early answer (boxed: responses are large).
+type Early<T> = Result<T, Box<HttpResponse>>;
+
+/// The signed-in person allowed on these pages, or the answer instead: 303 to sign in, a 403
+/// page for roles without the scope, 503 when sessions cannot be checked.
+fn person(session: Result<StaffSession, StaffSessionError>) -> Early<SessionStaff> {
+    match session {
+        Ok(s) if s.staff.scopes.contains(SCOPE) => Ok(s.staff),
+        Ok(s) => Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            Some(&s.staff),
+            "Not for your roles",
+            "The proposition pages are for product managers. Ask an administrator to give you \
+the product manager role if you need them.",
+        ))),
+        Err(StaffSessionError::Unavailable) => Err(Box::new(message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "Temporarily unavailable",
+            "The console cannot check your session right now. Please try again shortly.",
+        ))),
+        Err(_) => Err(Box::new(ecohub_http::see_other(SIGN_IN))),
+    }
+}
+
+/// The submitted fields of a form, as sent (`application/x-www-form-urlencoded`).
+type Fields = Vec<(String, String)>;
+
+/// One field's value: the empty string when absent, an error in words when repeated.
+fn field<'f>(form: &'f [(String, String)], name: &str) -> Result<&'f str, String> {
+    let mut values = form
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let first = values.next().unwrap_or_default();
+    if values.next().is_some() {
+        return Err(format!(
+            "The form sent the field {name} twice. Please use the page's form."
+        ));
+    }
+    Ok(first)
+}
+
+/// The person behind a form and its fields, once its CSRF token is the session's (else a 403
+/// page: nothing is read or changed).
+fn form_person(
+    session: Result<StaffSession, StaffSessionError>,
+    form: web::Form<Fields>,
+) -> Early<(SessionStaff, Fields)> {
+    let staff = person(session)?;
+    let fields = form.into_inner();
+    let csrf = field(&fields, "csrf_token").unwrap_or_default();
+    if staff.check_csrf(Some(csrf)).is_err() {
+        return Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            Some(&staff),
+            "The form has expired",
+            "This form was not sent from your current console session, so nothing was changed. \
+Open the page again and repeat what you did.",
+        )));
+    }
+    Ok((staff, fields))
+}
+
+/// A rendered page with `status`, under the pages' headers (`ecohub_http::html_page`).
+fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
+    match rendered {
+        Ok(body) => {
+            let mut response = ecohub_http::html_page(body);
+            *response.status_mut() = status;
+            response
+        }
+        Err(e) => ApiError::internal(format!("cannot render a console page: {e}")).error_response(),
+    }
+}
+
+/// A page with a message in words and a way on.
+fn message(
+    status: StatusCode,
+    staff: Option<&SessionStaff>,
+    title: &str,
+    text: &str,
+) -> HttpResponse {
+    let (next_href, next_label) = match status {
+        StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => {
+            ("/console/propositions", "Back to the propositions")
+        }
+        StatusCode::FORBIDDEN if staff.is_some() => ("/console", "Back to the console"),
+        _ => ("/console", "Open the console again"),
+    };
+    let page = MessagePage {
+        title,
+        display_name: staff.map_or("", |s| s.display_name.as_str()),
+        csrf_token: staff.map_or("", |s| s.csrf_token.as_str()),
+        message: text,
+        next_href,
+        next_label,
+    };
+    html(status, page.render())
+}
+
+/// A 400 page in words.
+fn bad_request(staff: &SessionStaff, title: &str, text: &str) -> HttpResponse {
+    message(StatusCode::BAD_REQUEST, Some(staff), title, text)
+}
+
+/// A failure that is not about a form: a page in words.
+fn failure(staff: &SessionStaff, e: AppError) -> HttpResponse {
+    match e {
+        AppError::Refused(OffersError::NotFound) => message(
+            StatusCode::NOT_FOUND,
+            Some(staff),
+            "Not found",
+            "There is nothing at this address. Open it from the propositions or personas page.",
+        ),
+        AppError::Store(StoreError::Unavailable(_) | StoreError::Closed) | AppError::Port(_) => {
+            tracing::warn!(error = %e, "console offers page unavailable");
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(staff),
+                "Temporarily unavailable",
+                "The hub cannot read or record this now; nothing was changed. Please try again shortly.",
+            )
+        }
+        e => {
+            tracing::error!(error = %e, "console offers page failed");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(staff),
+                "Something went wrong",
+                "internal error",
+            )
+        }
+    }
+}
+
+/// A refused form: its status and why, in words; `field` names the form field it is about
+/// (the error is shown next to it), if any.
+struct Refusal {
+    status: StatusCode,
+    words: String,
+    field: Option<String>,
+}
+
+impl Refusal {
+    fn bad(words: impl Into<String>) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            words: words.into(),
+            field: None,
+        }
+    }
+
+    fn at(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    /// A use case's refusal, or `Err` with the page to answer instead (not found, store
+    /// down: not about the form).
+    fn of(e: AppError, staff: &SessionStaff) -> Early<Refusal> {
+        match e {
+            AppError::Refused(OffersError::NotFound) => Err(Box::new(failure(staff, e))),
+            AppError::Refused(OffersError::Invalid(v)) => Ok(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                words: format!("Please check {}: it {}.", label(&v.field), v.message),
+                field: Some(v.field),
+            }),
+            AppError::Refused(e) => Ok(Refusal {
+                status: StatusCode::CONFLICT,
+                words: in_words(&e),
+                field: None,
+            }),
+            AppError::Store(StoreError::WrongExpectedVersion { .. }) => Ok(Refusal {
+                status: StatusCode::CONFLICT,
+                words: "Someone changed this at the same moment, so nothing was changed. Look at \
+the page as it is now and try again."
+                    .to_owned(),
+                field: None,
+            }),
+            e => Err(Box::new(failure(staff, e))),
+        }
+    }
+}
+
+/// A domain refusal in words, for a person (the maker-checker one says what to do).
+fn in_words(e: &OffersError) -> String {
+    match e {
+        OffersError::FourEyes(_) => "You cannot approve this version: you drafted, revised or \
+submitted it, and the four-eyes rule needs the approver to be a different person. Ask another \
+product manager who did not write or submit it to approve it."
+            .to_owned(),
+        other => sentence(&other.to_string()),
+    }
+}
+
+/// `text` as a sentence: capitalised, ending with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => {
+            let s = format!("{}{}", first.to_uppercase(), chars.as_str());
+            if s.ends_with('.') { s } else { format!("{s}.") }
+        }
+        None => String::new(),
+    }
+}
+
+/// A field path of a document or form in words (`/pricing/rules/0/condition`).
+fn label(path: &str) -> String {
+    match path {
+        "/name" => "the name".to_owned(),
+        "/title" => "the title".to_owned(),
+        "/description" => "the description".to_owned(),
+        "/reason" => "the reason".to_owned(),
+        "" => "the document".to_owned(),
+        p => format!("the field {p}"),
+    }
+}
+
+/// Display names of staff people by actor (`staff:<id>`).
+type Names = BTreeMap<String, String>;
+
+/// The names of the staff people among `actors`; none (the page shows ids) when the staff
+/// directory cannot answer now.
+async fn names<'a>(state: &OffersState, actors: impl IntoIterator<Item = &'a str>) -> Names {
+    match state.staff_names(actors).await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(error = %e, "staff names unavailable: the console shows ids");
+            Names::new()
+        }
+    }
+}
+
+/// Who did something, in words: you, the person by name (or id, when the directory does not
+/// know it), or the staff client the record names.
+fn who(by: &str, staff: &SessionStaff, names: &Names) -> String {
+    if by == staff.actor() {
+        return format!("you ({})", staff.display_name);
+    }
+    if let Some(name) = names.get(by) {
+        return name.clone();
+    }
+    match by.strip_prefix("staff:") {
+        Some(id) => format!("staff member {id}"),
+        None => format!("staff client {}", by.strip_prefix("client:").unwrap_or(by)),
+    }
+}
+
+/// The calendar date and time of `t`, to the minute, in UTC (`2026-12-03 13:38 UTC`).
+fn when(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    match (s.get(..10), s.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => s,
+    }
+}
+
+/// Every channel, with its name in URLs and in words.
+const CHANNELS: [(Channel, &str, &str); 4] = [
+    (Channel::BankApp, "bank_app", "bank app"),
+    (Channel::Web, "web", "website"),
+    (Channel::Branch, "branch", "branch"),
+    (
+        Channel::PartnerChannel,
+        "partner_channel",
+        "partner's channel",
+    ),
+];
+
+/// A channel in words.
+fn channel_words(c: Channel) -> &'static str {
+    CHANNELS
+        .iter()
+        .find(|(x, _, _)| *x == c)
+        .map_or("", |(_, _, words)| *words)
+}
