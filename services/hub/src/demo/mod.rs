@@ -487,7 +487,7 @@ async fn publish_bank_data(
     let n = i as u64;
     let age = 21 + (n * 7) % 50;
     let income = 1_800 + (n * 613) % 9_000;
-    let globetrotter = i % 3 == 0;
+    let globetrotter = i.is_multiple_of(3);
     let risk = ["low", "medium", "high"][i % 3];
     let profile = json!({
         "age": age,
@@ -495,7 +495,7 @@ async fn publish_bank_data(
         "risk_class": risk,
         "is_globetrotter": globetrotter,
         "trips_per_year": if globetrotter { 4 + n % 8 } else { n % 3 },
-        "products_held": if i % 4 == 0 { json!(["current_account", "credit_card"]) } else { json!(["current_account"]) },
+        "products_held": if i.is_multiple_of(4) { json!(["current_account", "credit_card"]) } else { json!(["current_account"]) },
         "customer_since": format!("{}-0{}-15", 2008 + n % 15, 1 + n % 9),
     });
     let account = format!("acc-{}", &customer[..8]);
@@ -513,7 +513,7 @@ async fn publish_bank_data(
     let transactions: Vec<Value> = merchants
         .iter()
         .enumerate()
-        .filter(|(k, _)| (i + k) % 2 == 0 || *k == 3)
+        .filter(|(k, _)| (i + k).is_multiple_of(2) || *k == 3)
         .map(|(k, (merchant, mcc, amount, direction))| {
             json!({"id": format!("tx-{k}"), "data": {
                 "account_id": account, "amount": amount, "currency": "GBP",

@@ -412,7 +412,7 @@ impl ContactLedger {
             .values()
             .filter(|r| matches!(r.status, OfferStatus::Accepted | OfferStatus::Declined))
             .collect();
-        answered.sort_by(|a, b| b.changed_at.cmp(&a.changed_at));
+        answered.sort_by_key(|r| std::cmp::Reverse(r.changed_at));
         answered
     }
 

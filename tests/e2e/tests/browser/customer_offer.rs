@@ -29,7 +29,9 @@ async fn a_customer_sees_an_offer_reads_why_and_accepts_it() {
 
     // Signing in: the bank's page, its name and support contact.
     chrome.goto(&hub.url("/dashboard/offers")).await;
-    chrome.expect_path("/login?return_to=/dashboard/offers").await;
+    chrome
+        .expect_path("/login?return_to=/dashboard/offers")
+        .await;
     chrome.expect_text("header", "Ecohub Bank").await;
     chrome.expect_text("footer", "Need help?").await;
     chrome.look("sign-in").await;
