@@ -450,3 +450,30 @@ fn a_ledger_with_more_events_never_lets_through_what_an_older_one_held_back_enti
         }
     });
 }
+
+#[test]
+fn the_answered_offers_are_the_accepted_and_declined_ones_newest_answer_first() {
+    // Given three offers: one accepted, one declined later, one only viewed.
+    let given = ledger(vec![
+        presented(1, 1, Channel::Web, NOW.minus(DAY * 5)),
+        presented(2, 2, Channel::Web, NOW.minus(DAY * 4)),
+        presented(3, 3, Channel::Web, NOW.minus(DAY * 3)),
+        responded(1, 1, Response::Accepted, NOW.minus(DAY)),
+        responded(2, 2, Response::Declined, NOW.minus(DAY * 2)),
+        responded(3, 3, Response::Viewed, NOW),
+    ]);
+    // When the customer's page asks for the answers, then: the accepted one (answered last)
+    // first, then the declined one; a view is no answer.
+    let answered: Vec<(OfferId, OfferStatus)> = given
+        .answered()
+        .iter()
+        .map(|r| (r.offer.offer_id, r.status))
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            (offer_id(1), OfferStatus::Accepted),
+            (offer_id(2), OfferStatus::Declined)
+        ]
+    );
+}
