@@ -6,6 +6,7 @@
 //! Handlers are thin: extract → authorise (`Authenticated<S>`, plus the co-brand check) →
 //! call an [`OffersState`](crate::OffersState) use case → map the result.
 
+mod console_trail;
 pub(crate) mod customer;
 pub(crate) mod decisions;
 pub(crate) mod dto;
@@ -28,6 +29,7 @@ use crate::domain::OffersError;
 
 /// Mounts every offers route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    console_trail::configure(cfg);
     cfg.service(web::resource("/offers/attributes").route(web::get().to(staff::list_attributes)))
         .service(
             web::resource("/offers/attributes/{name}")

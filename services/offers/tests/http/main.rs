@@ -7,6 +7,7 @@ mod fixtures;
 mod support;
 
 mod catalogue;
+mod console_trail;
 mod decisions;
 mod partner_data;
 mod preferences;
