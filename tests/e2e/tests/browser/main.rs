@@ -3,6 +3,7 @@
 //! `target/browser-screenshots/`, axe-core on every page looked at. The harness is in
 //! `harness`; one module per journey.
 
+mod compliance_audit;
 mod harness;
 mod partner_approval;
 
