@@ -54,18 +54,20 @@ async fn seed(hub: &HubProcess, dir: &std::path::Path) -> Seeded {
     let (status, published) = send(
         http.post(hub.url("/data/accounts/records"))
             .bearer_auth(&publisher)
-            .json(&json!({"customer_id": customer_id, "records": [{"id": "acc-1", "data": {
-                "account_id": "acc-1", "currency": "GBP", "account_type": "personal",
-                "nickname": "Everyday", "iban": "GB29NWBK60161331926819",
-                "holder_name": "Alice Example"
-            }}]})),
+            .json(
+                &json!({"customer_id": customer_id, "records": [{"id": "acc-1", "data": {
+                    "account_id": "acc-1", "currency": "GBP", "account_type": "personal",
+                    "nickname": "Everyday", "iban": "GB29NWBK60161331926819",
+                    "holder_name": "Alice Example"
+                }}]}),
+            ),
     )
     .await;
     assert_eq!(status, 200, "{published}");
     let consent = create_consent(hub, &recipient, &basic_accounts_consent(30)).await;
     let mut browser = Browser::new();
-    let tokens = authorise_consent(hub, &recipient, &mut browser, &consent, ("alice", PASSWORD))
-        .await;
+    let tokens =
+        authorise_consent(hub, &recipient, &mut browser, &consent, ("alice", PASSWORD)).await;
     let (status, page) = send(
         http.get(hub.url("/data/accounts"))
             .bearer_auth(&tokens.access_token),
@@ -174,7 +176,12 @@ async fn a_compliance_officer_finds_a_consent_verifies_integrity_and_downloads_a
     chrome
         .expect_path(&format!("/console/compliance/consents/{}", seeded.consent))
         .await;
-    assert!(chrome.text("[role=status]").await.contains("Chain verified"));
+    assert!(
+        chrome
+            .text("[role=status]")
+            .await
+            .contains("Chain verified")
+    );
     let timeline = chrome.text("ol.timeline").await;
     for expected in [
         "Globetrotter Travel Ltd asked to read ReadAccountsBasic",
@@ -260,7 +267,10 @@ async fn a_compliance_officer_finds_a_consent_verifies_integrity_and_downloads_a
     assert_eq!(header("content-type"), "text/csv; charset=utf-8");
     let csv = download.text().await.unwrap();
     assert!(csv.starts_with("position,stream,revision,"), "{csv}");
-    assert!(csv.contains(&format!("consent-{}", seeded.consent)), "{csv}");
+    assert!(
+        csv.contains(&format!("consent-{}", seeded.consent)),
+        "{csv}"
+    );
     assert!(csv.contains("ConsentAuthorised"), "{csv}");
     // Without a session the download is the sign-in page's redirect.
     let anonymous = loopback_client()
