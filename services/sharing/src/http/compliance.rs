@@ -225,7 +225,9 @@ fn view<'a>(staff: Option<&'a SessionStaff>, query: Option<AccessQuery>) -> Acce
 }
 
 /// The signed-in person with the `audit` scope, or the answer instead.
-fn person(session: Result<StaffSession, StaffSessionError>) -> Result<SessionStaff, HttpResponse> {
+fn person(
+    session: Result<StaffSession, StaffSessionError>,
+) -> Result<SessionStaff, Box<HttpResponse>> {
     let refuse = |status, staff: Option<&SessionStaff>, words| {
         let mut v = view(staff, None);
         v.error = Some(words);
@@ -233,18 +235,18 @@ fn person(session: Result<StaffSession, StaffSessionError>) -> Result<SessionSta
     };
     match session {
         Ok(s) if s.staff.scopes.contains("audit") => Ok(s.staff),
-        Ok(s) => Err(refuse(
+        Ok(s) => Err(Box::new(refuse(
             StatusCode::FORBIDDEN,
             Some(&s.staff),
             "The compliance pages are for compliance officers. Ask an administrator to give \
 you the compliance officer role if you need them.",
-        )),
-        Err(StaffSessionError::Unavailable) => Err(refuse(
+        ))),
+        Err(StaffSessionError::Unavailable) => Err(Box::new(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
             "The console cannot check your session right now. Please try again shortly.",
-        )),
-        Err(_) => Err(ecohub_http::see_other("/console/login")),
+        ))),
+        Err(_) => Err(Box::new(ecohub_http::see_other("/console/login"))),
     }
 }
 
@@ -252,7 +254,7 @@ you the compliance officer role if you need them.",
 fn read_query(
     staff: &SessionStaff,
     req: &HttpRequest,
-) -> Result<(AccessQuery, AccessFilter, Option<Position>), HttpResponse> {
+) -> Result<(AccessQuery, AccessFilter, Option<Position>), Box<HttpResponse>> {
     let query = web::Query::<AccessQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|_| "The filters could not be read (one given twice?). Start a new search.");
@@ -262,12 +264,12 @@ fn read_query(
         (q, Err(words)) => {
             let mut v = view(Some(staff), Some(q.unwrap_or_default()));
             v.error = Some(words);
-            Err(render(StatusCode::BAD_REQUEST, &v))
+            Err(Box::new(render(StatusCode::BAD_REQUEST, &v)))
         }
         (Err(words), _) => {
             let mut v = view(Some(staff), Some(AccessQuery::default()));
             v.error = Some(words);
-            Err(render(StatusCode::BAD_REQUEST, &v))
+            Err(Box::new(render(StatusCode::BAD_REQUEST, &v)))
         }
     }
 }
@@ -286,11 +288,11 @@ pub(crate) async fn page(
 ) -> HttpResponse {
     let staff = match person(session) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (query, filter, after) = match read_query(&staff, &req) {
         Ok(parsed) => parsed,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (mut items, _) = match state.access_records(after, &filter, PAGE_SIZE + 1).await {
         Ok(found) => found,
@@ -318,11 +320,11 @@ pub(crate) async fn export(
 ) -> HttpResponse {
     let staff = match person(session) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (_, filter, _) = match read_query(&staff, &req) {
         Ok(parsed) => parsed,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (csv, name) = match path.as_str() {
         "csv" => (true, "data-access.csv"),
