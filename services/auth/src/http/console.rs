@@ -117,16 +117,25 @@ another person's version, publish and retire; follow the offer funnel.",
         "audit",
         ConsoleArea {
             title: "Compliance",
-            about: "Search consents and their verified histories, and the records of every \
-access to customer data; export them.",
+            about: "Search consents and read their verified histories, verify the integrity of \
+every consent's chain, read the records of every access to customer data, the partner \
+approvals and the offer trail; download exports.",
             links: &[
                 ConsoleLink {
                     label: "Consents",
-                    href: "/audit/consents",
+                    href: "/console/compliance/consents",
                 },
                 ConsoleLink {
                     label: "Data-access records",
-                    href: "/audit/data-access",
+                    href: "/console/compliance/data-access",
+                },
+                ConsoleLink {
+                    label: "Partner approvals",
+                    href: "/console/compliance/partner-approvals",
+                },
+                ConsoleLink {
+                    label: "Offer trail",
+                    href: "/console/compliance/offers",
                 },
             ],
         },

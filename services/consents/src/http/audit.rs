@@ -16,7 +16,7 @@ use super::dto::{
     HistoryView,
 };
 use crate::application::ConsentsState;
-use crate::chain::{self, verify_stream};
+use crate::chain::{self, ChainBreak, verify_stream};
 use crate::domain::{ConsentEvent, ConsentId, ConsentStatus, CustomerId, PartnerId};
 use crate::index::ConsentFilter;
 
@@ -136,11 +136,25 @@ fn str_field(v: &serde_json::Value, key: &str) -> Option<String> {
 /// The event's reason code as the current schema reads it (a `ConsentRequested` v1, stored
 /// before requests carried one, reads `consent_requested`); the stored field when the event
 /// no longer decodes (an altered payload still shows what it says).
-fn reason_of(e: &RecordedEvent, stored: &serde_json::Value) -> Option<String> {
+pub(crate) fn reason_of(e: &RecordedEvent, stored: &serde_json::Value) -> Option<String> {
     e.decode::<ConsentEvent>()
         .ok()
         .map(|d| d.payload.reason().to_string())
         .or_else(|| str_field(stored, "reason"))
+}
+
+/// A consent's events in order and whether its chain verifies; `None` when there is no
+/// such consent. The audit API's history and the console's timeline read it.
+pub(crate) async fn read_history(
+    state: &ConsentsState,
+    id: ConsentId,
+) -> Result<Option<(Vec<RecordedEvent>, Result<(), ChainBreak>)>, crate::AppError> {
+    let events = ecohub_eventstore::read_stream_to_end(&*state.store, &id.stream_name()).await?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let verdict = verify_stream(&events);
+    Ok(Some((events, verdict)))
 }
 
 /// Every event of a consent in order, with actor, time, reason, request and interaction
@@ -166,13 +180,9 @@ pub(crate) async fn history(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConsentId::from_uuid(path.into_inner());
-    let events = ecohub_eventstore::read_stream_to_end(&*state.store, &id.stream_name())
-        .await
-        .map_err(crate::AppError::from)?;
-    if events.is_empty() {
+    let Some((events, verdict)) = read_history(&state, id).await? else {
         return Err(consent_not_found());
-    }
-    let verdict = verify_stream(&events);
+    };
     let entries = events
         .iter()
         .map(|e| {
@@ -204,18 +214,41 @@ pub(crate) async fn history(
 /// Events read per page of the export.
 const EXPORT_PAGE: usize = 500;
 
-/// The CSV header of the export. `data` is the stored payload without its chain link (what
+/// The CSV columns of the export. `data` is the stored payload without its chain link (what
 /// the hash covers); `reason` is the event's reason code as the current schema reads it (so
 /// also for events stored before their type carried one), last so that earlier columns keep
 /// their places.
-pub const CSV_HEADER: &str = "position,stream,revision,event_type,event_version,recorded_at,actor,request_id,interaction_id,prev,hash,data,reason\r\n";
+pub const CSV_COLUMNS: [&str; 13] = [
+    "position",
+    "stream",
+    "revision",
+    "event_type",
+    "event_version",
+    "recorded_at",
+    "actor",
+    "request_id",
+    "interaction_id",
+    "prev",
+    "hash",
+    "data",
+    "reason",
+];
 
-/// Quotes a CSV field (RFC 4180) when it needs it.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
+/// One CSV record (RFC 4180, CRLF), written by the `csv` crate.
+fn csv_record<I, T>(fields: I) -> String
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let written = writer
+        .write_record(fields)
+        .and_then(|()| writer.flush().map_err(csv::Error::from));
+    match (written, writer.into_inner()) {
+        (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
     }
 }
 
@@ -262,13 +295,7 @@ fn export_line(e: &RecordedEvent, format: ExportFormat) -> String {
                 chain::canonical_json(&payload),
                 reason.unwrap_or_default(),
             ];
-            let mut line = fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(",");
-            line.push_str("\r\n");
-            line
+            csv_record(fields)
         }
     }
 }
@@ -302,9 +329,14 @@ pub(crate) async fn export(
     _auth: Authenticated<AuditScope>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = query.format;
+    Ok(export_response(state.store.clone(), query.format))
+}
+
+/// Every consent event as a download (`Content-Disposition: attachment`), streamed page by
+/// page: the audit API's export and the console's download answer with it.
+pub(crate) fn export_response(store: SharedStore, format: ExportFormat) -> HttpResponse {
     let cursor = ExportCursor {
-        store: state.store.clone(),
+        store,
         from: None,
         format,
         header: format == ExportFormat::Csv,
@@ -316,7 +348,7 @@ pub(crate) async fn export(
         }
         let mut chunk = String::new();
         if std::mem::take(&mut c.header) {
-            chunk.push_str(CSV_HEADER);
+            chunk.push_str(&csv_record(CSV_COLUMNS));
         }
         let filter = EventFilter::streams(["consent-"]);
         match c.store.read_all(c.from, &filter, EXPORT_PAGE).await {
@@ -341,12 +373,12 @@ pub(crate) async fn export(
         ExportFormat::Csv => ("text/csv; charset=utf-8", "consents.csv"),
         ExportFormat::Jsonl => ("application/x-ndjson", "consents.jsonl"),
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(body))
+        .streaming(body)
 }

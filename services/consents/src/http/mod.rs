@@ -12,6 +12,7 @@
 
 mod audit;
 mod bank;
+mod console;
 mod customer;
 mod dashboard;
 pub(crate) mod dto;
@@ -59,7 +60,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/audit/consents/{consent_id}/history")
                 .route(web::get().to(audit::history)),
-        );
+        )
+        .configure(console::configure);
 }
 
 /// The one 404 of this API: the same whether the consent does not exist or is not the

@@ -5,6 +5,7 @@
 
 mod audit;
 mod bank;
+mod console;
 mod customer;
 mod grants;
 mod jobs;

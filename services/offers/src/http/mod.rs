@@ -7,6 +7,7 @@
 //! call an [`OffersState`](crate::OffersState) use case → map the result.
 
 mod console;
+mod console_trail;
 pub(crate) mod customer;
 pub(crate) mod decisions;
 pub(crate) mod dto;
@@ -30,6 +31,7 @@ use crate::domain::OffersError;
 /// Mounts every offers route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     console::configure(cfg);
+    console_trail::configure(cfg);
     cfg.service(web::resource("/offers/attributes").route(web::get().to(staff::list_attributes)))
         .service(
             web::resource("/offers/attributes/{name}")

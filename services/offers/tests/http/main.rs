@@ -8,6 +8,7 @@ mod support;
 
 mod catalogue;
 mod console;
+mod console_trail;
 mod decisions;
 mod partner_data;
 mod preferences;

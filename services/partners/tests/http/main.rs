@@ -4,6 +4,7 @@
 //! OpenAPI document.
 
 mod access;
+mod approvals;
 mod concurrency;
 mod console;
 mod directory;

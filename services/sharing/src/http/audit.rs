@@ -211,6 +211,16 @@ pub(crate) async fn export(
                 .field("format", "unknown format"));
         }
     };
+    Ok(export_response(state, filter, csv))
+}
+
+/// Every access record `filter` accepts, streamed chunk by chunk (constant memory), as CSV
+/// (`csv`) or JSON lines: the audit API's export and the console's download answer with it.
+pub(crate) fn export_response(
+    state: web::Data<SharingState>,
+    filter: AccessFilter,
+    csv: bool,
+) -> HttpResponse {
     const CHUNK: usize = 500;
     struct Cursor {
         from: Option<Position>,
@@ -266,7 +276,7 @@ pub(crate) async fn export(
     } else {
         "application/jsonl"
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(content_type)
-        .streaming(body))
+        .streaming(body)
 }

@@ -11,6 +11,7 @@
 
 mod admin;
 mod audit;
+mod compliance;
 mod console;
 mod data;
 mod notifications;
@@ -45,6 +46,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/console/partners/{partner_id}/deliveries")
             .route(web::get().to(console::deliveries)),
+    )
+    .service(
+        web::resource("/console/compliance/data-access").route(web::get().to(compliance::page)),
+    )
+    .service(
+        web::resource("/console/compliance/data-access/export.{format}")
+            .route(web::get().to(compliance::export)),
     );
 }
 

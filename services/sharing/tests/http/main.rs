@@ -5,6 +5,7 @@
 mod audit;
 mod audit_index;
 mod catalogue;
+mod compliance;
 mod notifications;
 mod openapi;
 mod properties;

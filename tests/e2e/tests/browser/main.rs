@@ -4,6 +4,7 @@
 //! `harness`; one module per journey.
 
 mod customer_offer;
+mod compliance_audit;
 mod harness;
 mod partner_approval;
 mod proposition_publishing;

@@ -135,7 +135,7 @@ async fn a_person_signs_in_with_password_and_code_and_sees_the_console() {
         "Product manager",
         "Compliance officer",
         "href=\"/console/propositions\"",
-        "href=\"/audit/consents\"",
+        "href=\"/console/compliance/consents\"",
         "<form method=\"post\" action=\"/console/logout\">",
     ] {
         assert!(body.contains(expected), "{expected} missing: {body}");

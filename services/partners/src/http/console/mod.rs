@@ -12,6 +12,7 @@
 //! Every change goes through the same use cases as the staff API (`PartnersState`), acting as
 //! the person (`staff:<id>`): maker-checker compares people.
 
+mod approvals;
 mod partner;
 mod queue;
 mod views;
@@ -32,9 +33,13 @@ pub(crate) const SIGN_IN: &str = "/console/login";
 /// the administrator's).
 const SCOPE: &str = "admin";
 
-/// Mounts the console's partner pages.
+/// Mounts the console's partner pages, and the compliance officer's page of approvals.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console/partners").route(web::get().to(queue::page)))
+        .service(
+            web::resource("/console/compliance/partner-approvals")
+                .route(web::get().to(approvals::page)),
+        )
         .service(
             web::resource("/console/partners/{partner_id}").route(web::get().to(partner::page)),
         )
@@ -66,14 +71,27 @@ type Early<T> = Result<T, Box<HttpResponse>>;
 /// The signed-in person allowed on these pages, or the answer instead: 303 to sign in, a 403
 /// page for roles without the scope, 503 when sessions cannot be checked.
 fn person(session: Result<StaffSession, StaffSessionError>) -> Early<SessionStaff> {
+    person_with(
+        session,
+        SCOPE,
+        "The partner pages are for partnership managers and administrators. Ask an \
+administrator to give you the partnership manager role if you need them.",
+    )
+}
+
+/// [`person`] for pages that need `scope`, refusing others with `refusal`.
+fn person_with(
+    session: Result<StaffSession, StaffSessionError>,
+    scope: &str,
+    refusal: &str,
+) -> Early<SessionStaff> {
     match session {
-        Ok(s) if s.staff.scopes.contains(SCOPE) => Ok(s.staff),
+        Ok(s) if s.staff.scopes.contains(scope) => Ok(s.staff),
         Ok(s) => Err(Box::new(message(
             StatusCode::FORBIDDEN,
             Some(&s.staff),
             "Not for your roles",
-            "The partner pages are for partnership managers and administrators. Ask an \
-administrator to give you the partnership manager role if you need them.",
+            refusal,
         ))),
         Err(StaffSessionError::Unavailable) => Err(Box::new(message(
             StatusCode::SERVICE_UNAVAILABLE,

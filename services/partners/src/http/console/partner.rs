@@ -85,11 +85,11 @@ fn parse_id(staff: &SessionStaff, raw: &str) -> Early<PartnerId> {
 }
 
 /// Display names of staff people by actor (`staff:<id>`).
-type Names = BTreeMap<String, String>;
+pub(super) type Names = BTreeMap<String, String>;
 
 /// Who did something, in words: you, the person by name (or id, when the directory does not
 /// know it), or the staff client the record names.
-fn who(by: Option<&StaffId>, staff: &SessionStaff, names: &Names) -> String {
+pub(super) fn who(by: Option<&StaffId>, staff: &SessionStaff, names: &Names) -> String {
     let Some(by) = by else {
         return "the applicant".to_owned();
     };
@@ -124,7 +124,7 @@ async fn names(state: &PartnersState, partner: &Partner) -> Names {
     }
 }
 
-fn result_name(r: CheckResult) -> &'static str {
+pub(super) fn result_name(r: CheckResult) -> &'static str {
     match r {
         CheckResult::Passed => "passed",
         CheckResult::Failed => "failed",

@@ -128,3 +128,34 @@ pub(super) struct PartnerPage<'a> {
     pub(super) role_choices: Vec<(&'static str, &'static str)>,
     pub(super) values: FormValues,
 }
+
+/// One partner on the approvals page.
+pub(super) struct ApprovalRow {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) status: &'static str,
+    pub(super) status_words: String,
+    /// Each piece of evidence, in words (what, result, who, when).
+    pub(super) evidence: Vec<String>,
+    /// Each decision by staff, in words (what, who, when, why).
+    pub(super) decisions: Vec<String>,
+    /// Whether the approver recorded no evidence (None: not approved).
+    pub(super) four_eyes: Option<bool>,
+}
+
+/// The compliance officer's page of partner approvals.
+#[derive(Template)]
+#[template(path = "console_partner_approvals.html")]
+pub(super) struct ApprovalsPage<'a> {
+    pub(super) title: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) csrf_token: &'a str,
+    pub(super) tabs: Vec<Tab>,
+    pub(super) error: Option<&'static str>,
+    pub(super) rows: Vec<ApprovalRow>,
+    /// The staff directory did not answer: people are shown by id.
+    pub(super) names_missing: bool,
+    pub(super) filtered: bool,
+    pub(super) first_href: Option<String>,
+    pub(super) next_href: Option<String>,
+}
