@@ -3,8 +3,8 @@
 //! `target/browser-screenshots/`, axe-core on every page looked at. The harness is in
 //! `harness`; one module per journey.
 
-mod customer_offer;
 mod compliance_audit;
+mod customer_offer;
 mod harness;
 mod partner_approval;
 mod proposition_publishing;
