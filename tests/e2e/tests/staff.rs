@@ -238,7 +238,7 @@ async fn staff_people_sign_in_with_totp_and_maker_checker_compares_people() {
         303
     );
     let (page, grace_csrf) = console(&hub, &mut grace_browser).await;
-    assert!(page.contains("Compliance officer") && page.contains("/audit/consents"));
+    assert!(page.contains("Compliance officer") && page.contains("/console/compliance/consents"));
     let (status, body) = api(
         &hub,
         &mut grace_browser,
