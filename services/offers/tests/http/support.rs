@@ -174,11 +174,12 @@ impl ProfileConsents for FakeConsents {
 }
 
 /// Staff sessions of the console tests, by cookie value: `pat` and `sam` (product managers:
-/// `offers:manage`), `ada` (a partnership manager: `admin` only), `down` (sessions cannot be
+/// `offers:manage`), `ada` (a partnership manager: `admin` only), `carol` (a compliance
+/// officer: `audit` only), `down` (sessions cannot be
 /// checked now); any other cookie is invalid. CSRF tokens are `csrf-<cookie>`.
 pub struct FakeConsoleSessions;
 
-/// The staff id of the console tests' person `n` (1 pat, 2 sam, 3 ada).
+/// The staff id of the console tests' person `n` (1 pat, 2 sam, 3 ada, 4 carol).
 pub fn staff_id(n: u8) -> String {
     format!("0190f5c2-0000-7000-8000-0000000000a{n}")
 }
@@ -193,6 +194,7 @@ impl ecohub_security::StaffSessions for FakeConsoleSessions {
             "pat" => (1, "Pat <Product>", "product_manager", "offers:manage"),
             "sam" => (2, "Sam Second", "product_manager", "offers:manage"),
             "ada" => (3, "Ada Lovelace", "partnership_manager", "admin"),
+            "carol" => (4, "Carol <Compliance>", "compliance_officer", "audit"),
             "down" => return Err(ecohub_security::StaffSessionError::Unavailable),
             _ => {
                 return Err(ecohub_security::StaffSessionError::Invalid(
