@@ -67,6 +67,23 @@ impl Timestamp {
             .unwrap_or_else(|_| self.to_rfc3339())
     }
 
+    /// For tables, to the minute: `2026-12-03 13:38 UTC`.
+    pub fn utc_minute(&self) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+        OffsetDateTime::from(*self)
+            .format(&format)
+            .unwrap_or_else(|_| self.to_rfc3339())
+    }
+
+    /// For tables, to the second: `2026-12-03 13:38:05 UTC`.
+    pub fn utc_second(&self) -> String {
+        let format =
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+        OffsetDateTime::from(*self)
+            .format(&format)
+            .unwrap_or_else(|_| self.to_rfc3339())
+    }
+
     /// This instant plus `d`, saturating at the representable range.
     pub fn plus(&self, d: Duration) -> Self {
         Self(self.0.saturating_add(d.as_nanos() as i128))
@@ -184,6 +201,14 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_for_people_and_tables() {
+        let t = Timestamp::parse_rfc3339("2026-12-03T09:05:07.123Z").unwrap();
+        assert_eq!(t.in_words(), "3 December 2026, 09:05 UTC");
+        assert_eq!(t.utc_minute(), "2026-12-03 09:05 UTC");
+        assert_eq!(t.utc_second(), "2026-12-03 09:05:07 UTC");
+    }
 
     #[test]
     fn rfc3339_round_trip_and_arithmetic() {

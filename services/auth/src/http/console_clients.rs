@@ -35,18 +35,9 @@ struct ClientsPage<'a> {
     clients: Vec<ClientRow>,
 }
 
-/// The calendar date and time of an RFC 3339 timestamp, to the minute, in UTC.
-fn when(t: ecohub_kernel::Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
-}
-
 fn row(c: RegisteredClient) -> ClientRow {
     let (status, class) = match c.deleted_at {
-        Some(at) => (format!("deleted {}", when(at)), "offboarded"),
+        Some(at) => (format!("deleted {}", at.utc_minute()), "offboarded"),
         None => ("active".to_owned(), "approved"),
     };
     ClientRow {
@@ -73,7 +64,7 @@ fn row(c: RegisteredClient) -> ClientRow {
             .collect::<Vec<_>>()
             .join(" "),
         redirect_uris: c.metadata.redirect_uris,
-        registered: when(c.registered_at),
+        registered: c.registered_at.utc_minute(),
     }
 }
 

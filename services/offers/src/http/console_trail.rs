@@ -102,14 +102,6 @@ struct TrailPage<'a> {
     next_href: Option<String>,
 }
 
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..19)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
-}
-
 fn channel_words(c: Channel) -> &'static str {
     match c {
         Channel::BankApp => "the bank's app",
@@ -176,7 +168,7 @@ fn offer_view(state: &OffersState, o: &Presented) -> OfferView {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", "),
-        expires: when(o.expires_at),
+        expires: o.expires_at.utc_second(),
         outcomes: Vec::new(),
     }
 }
@@ -199,7 +191,7 @@ async fn decisions(state: &OffersState, customer: &str) -> Result<Vec<DecisionVi
                     None => {
                         decisions.push(DecisionView {
                             id: decision,
-                            at: when(at),
+                            at: at.utc_second(),
                             offers: Vec::new(),
                         });
                         decisions.len() - 1
@@ -218,7 +210,7 @@ async fn decisions(state: &OffersState, customer: &str) -> Result<Vec<DecisionVi
                 let (what, class) = response_words(response, by);
                 if let Some((d, o)) = places.get(&offer_id.to_string()) {
                     decisions[*d].offers[*o].outcomes.push(OutcomeView {
-                        at: when(at),
+                        at: at.utc_second(),
                         what,
                         class,
                     });
@@ -227,7 +219,7 @@ async fn decisions(state: &OffersState, customer: &str) -> Result<Vec<DecisionVi
             ContactEvent::Expired { offer_id, at, .. } => {
                 if let Some((d, o)) = places.get(&offer_id.to_string()) {
                     decisions[*d].offers[*o].outcomes.push(OutcomeView {
-                        at: when(at),
+                        at: at.utc_second(),
                         what: "Expired without an answer".to_owned(),
                         class: "suspended",
                     });
@@ -268,7 +260,7 @@ async fn versions(
         let Some(id) = proposition.id else { continue };
         let mut by_version: BTreeMap<u32, Vec<String>> = BTreeMap::new();
         for entry in state.history(id).await? {
-            let at = when(event_at(&entry.event));
+            let at = (event_at(&entry.event)).utc_second();
             let (version, step) = match &entry.event {
                 PropositionEvent::Drafted { version, by, .. } => {
                     (*version, format!("drafted by {}, {at}", by_words(by)))

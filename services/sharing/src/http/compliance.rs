@@ -135,15 +135,6 @@ fn filter_of(q: &AccessQuery) -> Result<(AccessFilter, Option<Position>), &'stat
     ))
 }
 
-/// The calendar date and time of `t`, to the second, in UTC.
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..19)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
-}
-
 struct AccessRow {
     at: String,
     partner: String,
@@ -158,7 +149,7 @@ struct AccessRow {
 
 fn row(a: DataAccessed) -> AccessRow {
     AccessRow {
-        at: when(a.at),
+        at: a.at.utc_second(),
         records: match a.record_count {
             1 => "1 record".to_owned(),
             n => format!("{n} records"),

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use ecohub_http::ApiError;
-use ecohub_kernel::{PartnerId, Timestamp};
+use ecohub_kernel::PartnerId;
 use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 
@@ -56,15 +56,6 @@ struct DeliveriesPage<'a> {
     next_href: Option<String>,
 }
 
-/// The calendar date and time of `t`, to the second, in UTC.
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..19)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
-}
-
 fn row(l: LoggedAttempt) -> AttemptRow {
     let a = l.attempt;
     let (outcome, class) = match (a.acknowledged, a.status, a.error.as_deref()) {
@@ -75,7 +66,7 @@ fn row(l: LoggedAttempt) -> AttemptRow {
         (false, None, None) => ("not delivered".to_owned(), "failed"),
     };
     AttemptRow {
-        at: when(a.at),
+        at: a.at.utc_second(),
         event_type: l.event_type,
         jti: l.jti,
         attempt: a.attempt,
@@ -89,7 +80,7 @@ fn row(l: LoggedAttempt) -> AttemptRow {
                     "none: given up".to_owned()
                 }
             },
-            when,
+            |t| t.utc_second(),
         ),
     }
 }
@@ -225,7 +216,7 @@ administrator to give you the partnership manager role if you need them.",
             .map(|s| SubscriptionRow {
                 url: s.url,
                 events: s.event_types.join(", "),
-                since: when(s.created_at),
+                since: s.created_at.utc_second(),
             })
             .collect(),
         attempts: attempts.into_iter().map(|(_, l)| row(l)).collect(),

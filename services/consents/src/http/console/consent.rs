@@ -9,7 +9,7 @@ use ecohub_eventstore::RecordedEvent;
 use ecohub_security::{StaffSession, StaffSessionError};
 
 use super::views::{ConsentPage, TimelineEntry};
-use super::{actor_words, html, message, person, status_words, when};
+use super::{actor_words, html, message, person, status_words};
 use crate::application::ConsentsState;
 use crate::chain::{self, ChainBreak};
 use crate::domain::{ConsentEvent, ConsentId, RevokedBy};
@@ -31,7 +31,7 @@ fn what(state: &ConsentsState, e: &RecordedEvent) -> String {
                 state.recipient_name(recipient),
                 asked.join(", "),
                 purpose.text(),
-                when(expiry.at()),
+                (expiry.at()).utc_second(),
             )
         }
         Ok(ConsentEvent::Authorised { customer_id, .. }) => {
@@ -63,7 +63,7 @@ fn entry(state: &ConsentsState, e: &RecordedEvent, broken: Option<&ChainBreak>) 
     let (payload, link) = chain::unseal(payload);
     TimelineEntry {
         revision: e.revision,
-        at: when(e.recorded_at),
+        at: e.recorded_at.utc_second(),
         what: what(state, e),
         who: actor_words(e.metadata.actor.as_deref()),
         reason: reason_of(e, &payload).unwrap_or_else(|| "none recorded".to_owned()),

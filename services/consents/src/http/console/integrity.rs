@@ -13,7 +13,7 @@ use askama::Template;
 use ecohub_security::{StaffSession, StaffSessionError};
 
 use super::views::IntegrityPage;
-use super::{html, message, person, when};
+use super::{html, message, person};
 use crate::application::ConsentsState;
 use crate::chain::verify_all;
 use crate::domain::ConsentId;
@@ -102,7 +102,7 @@ try again shortly.",
         title: "Integrity of the consent records",
         display_name: &staff.display_name,
         csrf_token: &staff.csrf_token,
-        at: when(started),
+        at: started.utc_second(),
         streams: report.streams,
         events: report.events,
         first_break: report.first_break.map(|b| (b.stream, b.revision, b.reason)),

@@ -19,7 +19,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use ecohub_http::ApiError;
-use ecohub_kernel::Timestamp;
 use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
 
 use crate::domain::ConsentStatus;
@@ -111,15 +110,6 @@ fn message(
         next_label,
     };
     html(status, page.render())
-}
-
-/// The calendar date and time of `t`, to the second, in UTC (`2026-12-03 13:38:05 UTC`).
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..19)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
 }
 
 /// A status in words, and the badge class that colours it.

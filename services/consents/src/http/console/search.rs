@@ -10,7 +10,7 @@ use ecohub_security::{StaffSession, StaffSessionError};
 use serde::Deserialize;
 
 use super::views::{ConsentRow, SearchPage, StatusChoice};
-use super::{SEARCH, html, person, status_words, when};
+use super::{SEARCH, html, person, status_words};
 use crate::application::ConsentsState;
 use crate::domain::{ConsentId, ConsentStatus, CustomerId, PartnerId};
 use crate::index::{ConsentFilter, ConsentSummary};
@@ -142,8 +142,8 @@ fn row(state: &ConsentsState, s: ConsentSummary) -> ConsentRow {
         recipient: state.recipient_name(s.recipient),
         status_words,
         status_class,
-        created: when(s.created_at),
-        changed: when(s.status_changed_at),
+        created: s.created_at.utc_second(),
+        changed: s.status_changed_at.utc_second(),
     }
 }
 

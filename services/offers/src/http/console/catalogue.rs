@@ -17,7 +17,7 @@ use super::views::{
     AttributeRow, AttributesPage, DryRunView, ExplainRow, PersonaPage, PersonaRow, PersonaValues,
     PersonaVersionRow, PersonasPage, PoliciesPage, PolicyRow,
 };
-use super::{Fields, Names, Refusal, failure, field, form_person, html, names, person, when, who};
+use super::{Fields, Names, Refusal, failure, field, form_person, html, names, person, who};
 use crate::application::OffersState;
 use crate::domain::{Explanation, PersonaCatalogue};
 
@@ -51,7 +51,7 @@ pub(crate) async fn attributes(
             ),
             revision: a.revision,
             by: who(&a.by, &staff, &names),
-            at: when(a.at),
+            at: a.at.utc_minute(),
         })
         .collect();
     let view = AttributesPage {
@@ -101,7 +101,7 @@ pub(crate) async fn personas(
                 description: v.description.clone(),
                 version: v.version,
                 by: who(&v.by, &staff, &names),
-                at: when(v.at),
+                at: v.at.utc_minute(),
             }
         })
         .collect();
@@ -181,7 +181,7 @@ async fn persona_page(
                     title: v.title.clone(),
                     condition: v.condition.rule().to_string(),
                     by: who(&v.by, staff, &names),
-                    at: when(v.at),
+                    at: v.at.utc_minute(),
                 })
                 .collect()
         }),

@@ -26,7 +26,6 @@ use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use ecohub_eventstore::StoreError;
 use ecohub_http::ApiError;
-use ecohub_kernel::Timestamp;
 use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
 
 use crate::application::{AppError, OffersState};
@@ -321,15 +320,6 @@ fn who(by: &str, staff: &SessionStaff, names: &Names) -> String {
     match by.strip_prefix("staff:") {
         Some(id) => format!("staff member {id}"),
         None => format!("staff client {}", by.strip_prefix("client:").unwrap_or(by)),
-    }
-}
-
-/// The calendar date and time of `t`, to the minute, in UTC (`2026-12-03 13:38 UTC`).
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
     }
 }
 

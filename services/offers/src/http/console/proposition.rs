@@ -21,7 +21,7 @@ use super::views::{
 };
 use super::{
     Early, Fields, Names, Refusal, bad_request, failure, field, form_person, html, names, person,
-    when, who,
+    who,
 };
 use crate::application::{HistoryEntry, OffersState};
 use crate::domain::{
@@ -193,7 +193,7 @@ fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> History
         } => (*version, "retired".to_owned(), by(b), reason.clone()),
     };
     HistoryRow {
-        at: when(h.recorded_at),
+        at: h.recorded_at.utc_minute(),
         version,
         what,
         by,

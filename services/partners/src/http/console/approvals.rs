@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::partner::{Names, result_name, who};
 use super::queue::PAGE_SIZE;
 use super::views::{ApprovalRow, ApprovalsPage, Tab};
-use super::{html, person_with, when};
+use super::{html, person_with};
 use crate::application::PartnersState;
 use crate::domain::{Partner, PartnerId, PartnerStatus, StaffId};
 
@@ -75,7 +75,7 @@ fn row(partner: &Partner, staff: &SessionStaff, names: &Names) -> Option<Approva
                 v.check,
                 result_name(v.result),
                 who(Some(&v.by), staff, names),
-                when(v.at)
+                v.at.utc_minute()
             )
         })
         .collect();
@@ -97,7 +97,7 @@ fn row(partner: &Partner, staff: &SessionStaff, names: &Names) -> Option<Approva
             format!(
                 "{} by {by}, {}{why}",
                 capitalised(&c.status.to_string()),
-                when(c.at)
+                c.at.utc_minute()
             )
         })
         .collect();

@@ -140,15 +140,6 @@ fn message(
     html(status, page.render())
 }
 
-/// The calendar date and time of `t`, to the minute, in UTC (`2026-12-03 13:38 UTC`).
-fn when(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    match (s.get(..10), s.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => s,
-    }
-}
-
 /// The calendar date of `t` (`2026-12-03`).
 fn date(t: Timestamp) -> String {
     let s = t.to_rfc3339();

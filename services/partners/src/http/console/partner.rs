@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::queue::{role_label, roles_in_words};
 use super::views::{CheckView, ContactView, FormValues, HistoryView, PartnerPage, WebhookView};
-use super::{Early, date, html, message, person, when};
+use super::{Early, date, html, message, person};
 use crate::application::{AppError, PartnersState, RequestContext};
 use crate::domain::{
     ApprovePartner, CheckKind, CheckResult, ContactRole, EvidenceReference, Note, Partner,
@@ -187,7 +187,7 @@ fn render(
             result: result_name(v.result),
             evidence: v.evidence.to_string(),
             by: who(Some(&v.by), staff, names),
-            at: when(v.at),
+            at: v.at.utc_minute(),
         })
         .collect();
     // Status changes and checks together, in the order they happened.
@@ -207,7 +207,7 @@ fn render(
             (
                 c.at,
                 HistoryView {
-                    at: when(c.at),
+                    at: c.at.utc_minute(),
                     what,
                     by: who(c.by.as_ref(), staff, names),
                     why,
@@ -219,7 +219,7 @@ fn render(
         (
             v.at,
             HistoryView {
-                at: when(v.at),
+                at: v.at.utc_minute(),
                 what: format!("recorded {}: {}", v.check, result_name(v.result)),
                 by: who(Some(&v.by), staff, names),
                 why: v.evidence.to_string(),
@@ -274,7 +274,7 @@ fn render(
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
-                at: when(w.registered_at),
+                at: w.registered_at.utc_minute(),
             })
             .collect(),
         can_record: !matches!(status, PartnerStatus::Rejected | PartnerStatus::Offboarded),
