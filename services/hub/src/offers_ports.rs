@@ -3,14 +3,14 @@
 //! (exact, from the partners' streams), records, their minimisation and the catalogue are the
 //! sharing service's, the consents to the bank are `ConsentsState::bank_grants` (exact); this
 //! module only converts types and errors. Staff names are the authorization server's staff
-//! directory's.
+//! directory's; pairwise ids are resolved by its pairwise look-up.
 
 use async_trait::async_trait;
 use ecohub_consents::ConsentsState;
 use ecohub_kernel::{PartnerId, Timestamp};
 use ecohub_offers::{
-    CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
-    ProviderGrant, StaffNames,
+    CustomerRecords, MomentProviders, OfferConsents, PartnerStandings, PortError, ProfileConsents,
+    ProfileRecord, ProviderGrant, StaffNames,
 };
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::Role;
@@ -134,6 +134,37 @@ impl StaffNames for StaffDirectoryNames {
     ) -> Result<Vec<(String, String)>, PortError> {
         self.0
             .display_names(staff_ids)
+            .await
+            .map_err(|e| PortError(e.to_string()))
+    }
+}
+
+/// [`MomentProviders`] answered by the partners service (the `data_provider` role, exact) and
+/// the authorization server's pairwise look-up.
+pub struct MomentSources {
+    /// The partners service.
+    pub partners: PartnersState,
+    /// The pairwise look-up.
+    pub pairwise: std::sync::Arc<dyn ecohub_auth::PairwiseLookup>,
+}
+
+#[async_trait]
+impl MomentProviders for MomentSources {
+    async fn is_data_provider(&self, partner: PartnerId) -> Result<bool, PortError> {
+        self.partners
+            .not_active_in_role([partner], Role::DataProvider)
+            .await
+            .map(|inactive| inactive.is_empty())
+            .map_err(|e| PortError(e.to_string()))
+    }
+
+    async fn customer(
+        &self,
+        partner: PartnerId,
+        pairwise_id: &str,
+    ) -> Result<Option<String>, PortError> {
+        self.pairwise
+            .resolve(&partner.to_string(), pairwise_id)
             .await
             .map_err(|e| PortError(e.to_string()))
     }

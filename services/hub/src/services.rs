@@ -198,15 +198,15 @@ pub fn build(
     let staff_sessions: SharedStaffSessions =
         Arc::new(ecohub_auth::StaffSessionResolver::from_state(&auth));
 
+    let pairwise: Arc<dyn ecohub_auth::PairwiseLookup> =
+        Arc::new(PairwiseResolver::new(store.clone()));
     let (sharing, sharing_projections) = SharingState::new(
         store.clone(),
         clock.clone(),
         sharing_config(settings, &auth.settings),
         SharingPorts {
             grants: Arc::new(ConsentStreams(consents.clone())),
-            customers: Arc::new(PairwiseCustomers(Arc::new(PairwiseResolver::new(
-                store.clone(),
-            )))),
+            customers: Arc::new(PairwiseCustomers(pairwise.clone())),
             webhooks: Arc::new(PartnerStreams(partners.clone())),
             signer: Arc::new(RingSets {
                 ring: auth.ring.clone(),
@@ -226,8 +226,16 @@ pub fn build(
             staff_names: Arc::new(crate::offers_ports::StaffDirectoryNames(
                 ecohub_auth::StaffDirectory::new(store.clone()),
             )),
+            moment_providers: Arc::new(crate::offers_ports::MomentSources {
+                partners: partners.clone(),
+                pairwise,
+            }),
         },
     );
+    projections.push(ProjectionHandle::spawn(
+        store.clone(),
+        ecohub_offers::TriggerProcessor::new(offers.clone()),
+    ));
     projections.push(ProjectionHandle::spawn(
         store.clone(),
         offers_projections.index,

@@ -228,6 +228,7 @@ fn main() {
                 explanation_digest: String::new(),
                 price_rule: None,
                 expires_at: at.plus(Duration::from_secs(14 * 86_400)),
+                moment: None,
             },
             at,
         });

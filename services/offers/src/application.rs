@@ -40,6 +40,8 @@ pub struct OffersPorts {
     pub offer_consents: Arc<dyn OfferConsents>,
     /// Staff people's display names, for the console's pages.
     pub staff_names: Arc<dyn StaffNames>,
+    /// Who may publish moments, and the customers partners name by pairwise ids.
+    pub moment_providers: Arc<dyn crate::ports::MomentProviders>,
 }
 
 /// The read models of the offers service, to spawn (`ProjectionHandle::spawn`).
@@ -89,6 +91,8 @@ pub struct OffersState {
 struct Catalogues {
     attributes: Remembered<AttributeCatalogue>,
     personas: Remembered<PersonaCatalogue>,
+    moment_types: Remembered<crate::domain::MomentCatalogue>,
+    trigger_rules: Remembered<crate::domain::TriggerRules>,
 }
 
 impl std::fmt::Debug for OffersState {
@@ -194,6 +198,8 @@ impl OffersState {
                 catalogues: Arc::new(Catalogues {
                     attributes: Remembered::new(CATALOGUE_STREAM),
                     personas: Remembered::new(PERSONAS_STREAM),
+                    moment_types: Remembered::new(crate::domain::MOMENT_TYPES_STREAM),
+                    trigger_rules: Remembered::new(crate::domain::TRIGGER_RULES_STREAM),
                 }),
             },
             OffersProjections {
@@ -260,6 +266,18 @@ impl OffersState {
     /// current revision).
     pub async fn personas(&self) -> Result<Arc<PersonaCatalogue>, AppError> {
         Ok(self.catalogues.personas.load(&*self.store).await?.0)
+    }
+
+    /// The moment catalogue: the default file's types and staff's (exact: remembered at the
+    /// stream's current revision).
+    pub async fn moment_types(&self) -> Result<Arc<crate::domain::MomentCatalogue>, AppError> {
+        Ok(self.catalogues.moment_types.load(&*self.store).await?.0)
+    }
+
+    /// The trigger rules, their conditions compiled (exact: remembered at the stream's
+    /// current revision).
+    pub async fn trigger_rules(&self) -> Result<Arc<crate::domain::TriggerRules>, AppError> {
+        Ok(self.catalogues.trigger_rules.load(&*self.store).await?.0)
     }
 
     /// Defines an attribute (or changes its description or source). Its dataset must be in

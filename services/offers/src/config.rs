@@ -29,6 +29,9 @@ pub struct OffersConfig {
     /// it) until it is this old and an outcome has been counted since. 0: every decision
     /// sees every outcome counted so far.
     pub propensity_refresh_ms: u64,
+    /// The most offers one financial moment triggers (the next-best offers of the matched
+    /// rules' propositions, ADR 0026).
+    pub max_offers_per_moment: u32,
 }
 
 impl Default for OffersConfig {
@@ -41,6 +44,7 @@ impl Default for OffersConfig {
             held_products_attribute: "products_held".into(),
             expiry_check_period_secs: 60,
             propensity_refresh_ms: 100,
+            max_offers_per_moment: 1,
         }
     }
 }
@@ -60,6 +64,9 @@ impl OffersConfig {
         }
         if self.propensity_refresh_ms > 60_000 {
             return Err("offers.propensity_refresh_ms must be 0 to 60000".into());
+        }
+        if !(1..=10).contains(&self.max_offers_per_moment) {
+            return Err("offers.max_offers_per_moment must be 1 to 10".into());
         }
         if !(1..=100).contains(&self.max_offers_per_decision) {
             return Err("offers.max_offers_per_decision must be 1 to 100".into());

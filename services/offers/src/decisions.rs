@@ -18,10 +18,10 @@ use utoipa::ToSchema;
 use crate::application::{AppError, OffersState};
 use crate::domain::{
     AddOnOutcome, BenefitDoc, Candidate, CandidateView, Channel, ContactCommand, ContactLedger,
-    ContactPolicy, Context, DecisionId, Exclusion, HeldBack, Invalid, OfferId, OfferPrice,
-    OfferRecord, Offerable, OffersError, PersonaMatch, Presented, PriceOutcome, ProductDoc,
-    Propensity, PropositionId, Ranked, Ranking, Reporter, Response, ScreeningOrder, Selection,
-    contacts_stream, evaluate,
+    ContactPolicy, Context, DecisionId, Exclusion, HeldBack, Invalid, MomentRef, OfferId,
+    OfferPrice, OfferRecord, Offerable, OffersError, PersonaMatch, Presented, PriceOutcome,
+    ProductDoc, Propensity, PropositionId, Ranked, Ranking, Reporter, Response, ScreeningOrder,
+    Selection, contacts_stream, evaluate,
 };
 use crate::screening::{Screening, offerable_of};
 
@@ -50,6 +50,34 @@ pub struct DecisionRequest {
     pub explain: bool,
     /// A co-brand partner deciding in its own app: only the propositions it co-brands.
     pub co_brand: Option<crate::domain::PartnerId>,
+    /// A moment's triggers deciding: only the propositions the matched rules name, in the
+    /// decision the moment determines (recorded once), open for the rule's validity.
+    pub trigger: Option<Trigger>,
+}
+
+/// What a moment's triggers ask of a decision (ADR 0026).
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    /// The decision (`DecisionId::of_moment`): the ledger records it once.
+    pub decision_id: DecisionId,
+    /// The moment.
+    pub moment_id: crate::domain::MomentId,
+    /// Its type.
+    pub moment_type: String,
+    /// Who sent it.
+    pub provider: String,
+    /// The rules that matched, best priority first: a proposition several rules name is
+    /// explained by the first.
+    pub matches: Vec<crate::domain::RuleMatch>,
+}
+
+impl Trigger {
+    /// The first matched rule naming `proposition`.
+    fn rule_of(&self, proposition: PropositionId) -> Option<&crate::domain::RuleMatch> {
+        self.matches
+            .iter()
+            .find(|m| m.propositions.contains(&proposition))
+    }
 }
 
 /// One offer of a decision.
@@ -147,13 +175,20 @@ impl OffersState {
             ..request
         };
         let now = self.clock.now();
-        let decision_id = DecisionId::new_v7(now);
+        let decision_id = request
+            .trigger
+            .as_ref()
+            .map_or_else(|| DecisionId::new_v7(now), |t| t.decision_id);
         let screening = self.screening().await?;
         let offerable = screening.offerable();
         let in_scope = |o: &Offerable<'_>| {
             request
                 .co_brand
                 .is_none_or(|partner| o.version.content.partner_set().contains(&partner))
+                && request
+                    .trigger
+                    .as_ref()
+                    .is_none_or(|t| t.rule_of(o.id).is_some())
         };
         if self.objects_now(&request.customer_id).await? {
             // GDPR Art. 21: an objecting customer is offered nothing (not profiled either).
@@ -173,13 +208,14 @@ impl OffersState {
                 }),
             });
         }
-        let order = match request.co_brand {
-            None => std::borrow::Cow::Borrowed(&screening.order),
-            Some(_) => std::borrow::Cow::Owned(screening.order.only(|i| in_scope(&offerable[i]))),
+        let restricted = request.co_brand.is_some() || request.trigger.is_some();
+        let order = match restricted {
+            false => std::borrow::Cow::Borrowed(&screening.order),
+            true => std::borrow::Cow::Owned(screening.order.only(|i| in_scope(&offerable[i]))),
         };
-        let partners: BTreeSet<_> = match request.co_brand {
-            None => screening.partners.iter().copied().collect(),
-            Some(_) => offerable
+        let partners: BTreeSet<_> = match restricted {
+            false => screening.partners.iter().copied().collect(),
+            true => offerable
                 .iter()
                 .filter(|o| in_scope(o))
                 .flat_map(|o| o.version.content.partners())
@@ -233,6 +269,11 @@ impl OffersState {
             let propensity = r.propensity();
             let evaluation = evaluate(r.content, &personas, &subject, &base, now)?;
             let doc = &r.content.doc;
+            let rule = request
+                .trigger
+                .as_ref()
+                .and_then(|t| Some((t, t.rule_of(r.proposition_id)?)));
+            let validity = rule.map_or(policy.offer_validity_days, |(_, m)| m.validity_days);
             let candidate = Candidate {
                 offer: Presented {
                     offer_id: OfferId::new_v7(now),
@@ -251,7 +292,15 @@ impl OffersState {
                     partners: r.content.partner_set().iter().copied().collect(),
                     personas: r.matched.iter().map(|p| (*p).to_owned()).collect(),
                     explanation_digest: digest(&(&evaluation, &propensity)),
-                    expires_at: now.plus(Duration::from_secs(86_400) * policy.offer_validity_days),
+                    expires_at: now.plus(Duration::from_secs(86_400) * validity),
+                    moment: rule.map(|(t, m)| MomentRef {
+                        moment_id: t.moment_id,
+                        moment_type: t.moment_type.clone(),
+                        provider: t.provider.clone(),
+                        rule: m.rule.clone(),
+                        reason: m.reason.clone(),
+                        customer_id: request.customer_id.clone(),
+                    }),
                 },
                 policy,
             };

@@ -25,10 +25,12 @@ pub mod http;
 pub mod index;
 pub mod jobs;
 pub(crate) mod ledgers;
+pub(crate) mod moments;
 pub mod objections;
 pub mod outcomes;
 pub mod ports;
 pub(crate) mod screening;
+pub mod triggers;
 pub mod views;
 
 pub use application::{AppError, DryRun, OffersPorts, OffersProjections, OffersState};
@@ -37,9 +39,11 @@ pub use decisions::{DecidedOffer, Decision, DecisionRequest};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use jobs::{run_offer_expiry, spawn_offer_expiry};
+pub use moments::{Publication, PublishOutcome, Publisher, Refusal, TriggerDryRun};
 pub use outcomes::OutcomesReader;
 pub use ports::{
-    CustomerRecords, OfferConsents, PartnerStandings, PortError, ProfileConsents, ProfileRecord,
-    ProviderGrant, StaffNames,
+    CustomerRecords, MomentProviders, OfferConsents, PartnerStandings, PortError, ProfileConsents,
+    ProfileRecord, ProviderGrant, StaffNames,
 };
+pub use triggers::{TRIGGERS_CHECKPOINT_STREAM, TriggerProcessor};
 pub use views::ContactViews;

@@ -99,3 +99,19 @@ pub trait OfferConsents: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<String>, PortError>;
 }
+
+/// Moment providers (ADR 0026): the partners service says who is an active data provider, the
+/// customer directory resolves the pairwise ids partners know customers by. Both exact.
+#[async_trait]
+pub trait MomentProviders: Send + Sync {
+    /// Whether `partner` holds the active `data_provider` role now.
+    async fn is_data_provider(&self, partner: PartnerId) -> Result<bool, PortError>;
+
+    /// The bank's customer id behind `pairwise_id`, as `partner` knows the customer; `None`
+    /// when it names nobody.
+    async fn customer(
+        &self,
+        partner: PartnerId,
+        pairwise_id: &str,
+    ) -> Result<Option<String>, PortError>;
+}

@@ -189,6 +189,8 @@ impl OfferRecord {
 pub struct ContactLedger {
     /// The offers.
     pub offers: BTreeMap<OfferId, OfferRecord>,
+    /// The decisions that presented them.
+    pub decisions: std::collections::BTreeSet<super::contact_event::DecisionId>,
 }
 
 /// A proposition a decision may present, ranked (best first), with its own policy applied.
@@ -469,6 +471,14 @@ impl Aggregate for ContactLedger {
                 held_products,
                 max,
             } => {
+                // A decision is recorded once: the decision a moment's triggers make has the
+                // same id on every instance and after a restart (ADR 0026).
+                if candidates
+                    .iter()
+                    .any(|c| self.decisions.contains(&c.offer.decision_id))
+                {
+                    return Ok(vec![]);
+                }
                 let views: Vec<CandidateView<'_>> =
                     candidates.iter().map(Candidate::view).collect();
                 let selection = self.select(&views, &held_products, max, now);
@@ -539,6 +549,7 @@ impl Aggregate for ContactLedger {
     fn evolve(mut self, event: &ContactEvent) -> Self {
         match event {
             ContactEvent::Presented { offer, at } => {
+                self.decisions.insert(offer.decision_id);
                 self.offers.insert(
                     offer.offer_id,
                     OfferRecord {

@@ -62,6 +62,29 @@ pub struct Presented {
     pub explanation_digest: String,
     /// Until when the customer may respond.
     pub expires_at: Timestamp,
+    /// The moment that triggered it, when a moment did.
+    pub moment: Option<MomentRef>,
+}
+
+/// The moment behind a triggered offer, as the offer carries it: what the co-brand partner's
+/// `offer-available` notification, the customer's inbox ("why you see this") and the bank's
+/// channels show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MomentRef {
+    /// The hub's moment id.
+    #[schema(value_type = String, format = Uuid)]
+    pub moment_id: super::moment::MomentId,
+    /// Its type.
+    pub moment_type: String,
+    /// Who sent it (`bank` or a partner id).
+    pub provider: String,
+    /// The rule that put this proposition forward.
+    pub rule: String,
+    /// The rule's reason, in the customer's words.
+    pub reason: String,
+    /// The bank's customer id (personal data: payload only; the partner's notification names
+    /// the customer by its pairwise id).
+    pub customer_id: String,
 }
 
 /// Who reported a response.
@@ -165,6 +188,7 @@ impl ContactEvent {
 }
 
 #[derive(Serialize, Deserialize)]
+/// `OfferPresented` v1 and v2 (v2 adds the optional `moment`).
 struct PresentedV1 {
     offer_id: OfferId,
     decision_id: DecisionId,
@@ -182,6 +206,9 @@ struct PresentedV1 {
     personas: Vec<String>,
     explanation_digest: String,
     expires_at: Timestamp,
+    /// Version 2: the moment that triggered the offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    moment: Option<MomentRef>,
     at: Timestamp,
 }
 
@@ -227,7 +254,11 @@ impl DomainEvent for ContactEvent {
     }
 
     fn event_version(&self) -> u16 {
-        1
+        match self {
+            // v2: `moment` (absent from v1 payloads, which decode as offers no moment made).
+            ContactEvent::Presented { .. } => 2,
+            _ => 1,
+        }
     }
 
     fn encode(&self) -> Value {
@@ -248,6 +279,7 @@ impl DomainEvent for ContactEvent {
                 personas: o.personas,
                 explanation_digest: o.explanation_digest,
                 expires_at: o.expires_at,
+                moment: o.moment,
                 at,
             }),
             ContactEvent::Responded {
@@ -293,7 +325,8 @@ impl DomainEvent for ContactEvent {
     }
 
     fn decode(t: &str, v: u16, data: &Value) -> Result<Self, DecodeError> {
-        DecodeError::check_known(t, v, &Self::TYPES, 1)?;
+        let latest = if t == Self::TYPES[0] { 2 } else { 1 };
+        DecodeError::check_known(t, v, &Self::TYPES, latest)?;
         Ok(match t {
             "OfferPresented" => {
                 let p: PresentedV1 = DecodeError::parse(t, data)?;
@@ -316,6 +349,7 @@ impl DomainEvent for ContactEvent {
                         personas: p.personas,
                         explanation_digest: p.explanation_digest,
                         expires_at: p.expires_at,
+                        moment: p.moment,
                     },
                     at: p.at,
                 }

@@ -54,6 +54,10 @@ pub enum Channel {
     Branch,
     /// A co-brand partner's own channel.
     PartnerChannel,
+    /// Sent when a financial moment triggers it (ADR 0026): to the co-brand partners'
+    /// webhooks, the customer's offer inbox and the bank's channels. A proposition is
+    /// triggered only if it lists this channel.
+    Moment,
 }
 
 /// The bank product of a proposition.

@@ -11,9 +11,12 @@ pub(crate) mod document_schema;
 pub mod evaluation;
 pub mod event;
 pub mod expression;
+pub mod moment;
+pub mod moment_event;
 pub mod persona;
 pub mod preference;
 pub mod proposition;
+pub mod trigger;
 
 pub use attribute::{
     Attribute, AttributeCatalogue, AttributeDefinition, AttributeSource, AttributeType,
@@ -24,7 +27,7 @@ pub use contact::{
     OfferStatus, PropositionPolicy, Selection, contacts_stream,
 };
 pub use contact_event::{
-    ContactEvent, DecisionId, OfferId, OfferPrice, Presented, Reporter, Response,
+    ContactEvent, DecisionId, MomentRef, OfferId, OfferPrice, Presented, Reporter, Response,
 };
 pub use decision::{
     HeldBack, Offerable, OutcomeCounts, Prior, Propensity, Ranked, Ranking, ScreeningOrder, rank,
@@ -38,10 +41,20 @@ pub use evaluation::{
 };
 pub use event::{CatalogueEvent, PersonaEvent, PreferenceEvent, PropositionEvent};
 pub use expression::{Condition, ConditionError, Explanation, VarType, Vocabulary};
+pub use moment::{
+    ANY_DATA_PROVIDER, BANK, MOMENT_TYPES_STREAM, Moment, MomentCatalogue, MomentCommand, MomentId,
+    MomentStatus, MomentType, MomentTypeCommand, MomentTypeDefinition, ReceivedMoment, RuleMatch,
+    moment_stream,
+};
+pub use moment_event::{MomentEvent, MomentTypeEvent, TriggerRuleEvent};
 pub use persona::{PERSONAS_STREAM, Persona, PersonaCatalogue, PersonaCommand, PersonaVersion};
 pub use preference::{OfferPreferences, PreferenceCommand, preferences_stream};
 pub use proposition::{
     Proposition, PropositionCommand, PropositionContent, Version, VersionStatus,
+};
+pub use trigger::{
+    RuleMiss, TRIGGER_RULES_STREAM, TriggerRule, TriggerRuleCommand, TriggerRuleDefinition,
+    TriggerRules,
 };
 
 ecohub_kernel::define_id!(
@@ -85,4 +98,7 @@ pub enum OffersError {
     /// The state refuses the command.
     #[error("{0}")]
     Refused(String),
+    /// The caller may not do this (a provider a moment type does not admit).
+    #[error("{0}")]
+    Forbidden(String),
 }

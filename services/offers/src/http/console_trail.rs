@@ -108,6 +108,7 @@ fn channel_words(c: Channel) -> &'static str {
         Channel::Web => "the bank's website",
         Channel::Branch => "a branch",
         Channel::PartnerChannel => "a co-brand partner's channel",
+        Channel::Moment => "a financial moment's trigger",
     }
 }
 

@@ -390,6 +390,7 @@ pub(crate) async fn decide(
                 max_offers: 3,
                 explain: false,
                 co_brand: None,
+                trigger: None,
             },
             &ctx,
         )

@@ -104,6 +104,7 @@ pub(crate) async fn decide(
                 max_offers: body.max_offers,
                 explain: body.explain,
                 co_brand: None,
+                trigger: None,
             },
             &ctx,
         )

@@ -125,6 +125,9 @@ impl From<AppError> for ApiError {
                 ApiError::bad_request(format!("{}: {}", v.field, v.message))
                     .field(v.field, v.message)
             }
+            AppError::Refused(OffersError::Forbidden(why)) => {
+                ApiError::new(ErrorCode::Forbidden).detail(why)
+            }
             AppError::Refused(refusal) => {
                 ApiError::new(ErrorCode::Conflict).detail(refusal.to_string())
             }

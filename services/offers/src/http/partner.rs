@@ -233,6 +233,7 @@ pub(crate) async fn decide(
                 max_offers: body.max_offers,
                 explain: false,
                 co_brand: Some(partner),
+                trigger: None,
             },
             &ctx,
         )

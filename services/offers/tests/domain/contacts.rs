@@ -45,6 +45,7 @@ fn offer(n: u32, p: u8, channel: Channel) -> Presented {
         explanation_digest: "ab".repeat(32),
         price_rule: Some("globetrotter".into()),
         expires_at: NOW.plus(DAY * 14),
+        moment: None,
     }
 }
 

@@ -207,6 +207,7 @@ async fn the_frequency_cap_holds_under_concurrent_decisions() {
                         max_offers: 3,
                         explain: false,
                         co_brand: None,
+                        trigger: None,
                     },
                     &ctx,
                 )

@@ -62,6 +62,46 @@ fn verifier() -> SharedVerifier {
         .shared()
 }
 
+/// Moment providers: data providers and the pairwise ids they know customers by, as set here.
+#[derive(Default)]
+pub struct FakeMomentProviders {
+    /// Partners with the active `data_provider` role.
+    pub providers: Mutex<BTreeSet<PartnerId>>,
+    /// (partner, pairwise id) → customer id.
+    pub pairwise: Mutex<HashMap<(PartnerId, String), String>>,
+}
+
+impl FakeMomentProviders {
+    /// `partner` is a data provider and knows `customer` as `pairwise`.
+    pub fn knows(&self, partner: PartnerId, pairwise: &str, customer: &str) {
+        self.providers.lock().unwrap().insert(partner);
+        self.pairwise
+            .lock()
+            .unwrap()
+            .insert((partner, pairwise.to_owned()), customer.to_owned());
+    }
+}
+
+#[async_trait]
+impl ecohub_offers::MomentProviders for FakeMomentProviders {
+    async fn is_data_provider(&self, partner: PartnerId) -> Result<bool, PortError> {
+        Ok(self.providers.lock().unwrap().contains(&partner))
+    }
+
+    async fn customer(
+        &self,
+        partner: PartnerId,
+        pairwise_id: &str,
+    ) -> Result<Option<String>, PortError> {
+        Ok(self
+            .pairwise
+            .lock()
+            .unwrap()
+            .get(&(partner, pairwise_id.to_owned()))
+            .cloned())
+    }
+}
+
 /// Partner standing: every partner is active unless suspended here.
 #[derive(Default)]
 pub struct FakePartners {
@@ -242,6 +282,7 @@ pub struct TestApp {
     pub records: Arc<FakeRecords>,
     pub consents: Arc<FakeConsents>,
     pub offer_consents: Arc<FakeOfferConsents>,
+    pub moment_providers: Arc<FakeMomentProviders>,
     pub state: OffersState,
     _projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
@@ -258,6 +299,7 @@ impl TestApp {
         let records = Arc::new(FakeRecords::default());
         let consents = Arc::new(FakeConsents::default());
         let offer_consents = Arc::new(FakeOfferConsents::default());
+        let moment_providers = Arc::new(FakeMomentProviders::default());
         let (state, projection) = OffersState::new(
             store.clone(),
             clock.clone(),
@@ -268,12 +310,17 @@ impl TestApp {
                 consents: consents.clone(),
                 offer_consents: offer_consents.clone(),
                 staff_names: Arc::new(FakeStaffNames),
+                moment_providers: moment_providers.clone(),
             },
         );
         let index = vec![
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.index),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.contacts),
             ecohub_eventstore::ProjectionHandle::spawn(store.clone(), projection.objections),
+            ecohub_eventstore::ProjectionHandle::spawn(
+                store.clone(),
+                ecohub_offers::TriggerProcessor::new(state.clone()),
+            ),
         ];
         Self {
             store,
@@ -282,6 +329,7 @@ impl TestApp {
             records,
             consents,
             offer_consents,
+            moment_providers,
             state,
             _projections: index,
             _dir: dir,

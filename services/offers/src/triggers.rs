@@ -1,0 +1,246 @@
+//! The trigger processor (ADR 0026): follows `MomentReceived` events from a durable checkpoint
+//! (stream `offerstriggers-checkpoint`), evaluates the trigger rules of each moment, records
+//! `TriggerMatched` (or `TriggerNotMatched`) on the moment's stream at the revision read, and
+//! decides the matched rules' propositions for the customer in the decision the moment
+//! determines, under the contact policies. A job: above the application layer.
+//!
+//! Exactly once across instances and restarts: the trigger outcome is appended at the
+//! moment stream's revision (a second instance finds it there and follows it), and the
+//! decision's id is derived from the moment, so the customer's ledger records it once
+//! (`ContactCommand::Present` presents nothing for a decision it already holds). A crash
+//! between the two appends leaves the checkpoint behind both; the moment is processed again
+//! and the missing half is written.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ecohub_eventstore::{
+    EventFilter, ExecuteError, ExpectedRevision, NewEvent, Position, Projection, ProjectionError,
+    ReadStreamOptions, RecordedEvent, StoreError, execute, load,
+};
+use ecohub_kernel::{EventMetadata, RequestContext};
+use futures_util::{StreamExt, stream};
+use serde_json::{Map, Value, json};
+
+use crate::application::{AppError, OffersState};
+use crate::decisions::{DecisionRequest, Trigger};
+use crate::domain::{
+    Channel, DecisionId, Moment, MomentCommand, MomentEvent, MomentId, moment_stream,
+};
+
+/// The stream of the processor's checkpoints.
+pub const TRIGGERS_CHECKPOINT_STREAM: &str = "offerstriggers-checkpoint";
+const CHECKPOINT_TYPE: &str = "TriggersCheckpointed";
+/// The actor of the processor's events.
+pub const TRIGGERS_ACTOR: &str = "offers-triggers";
+
+/// How many moments are triggered at once.
+const CONCURRENCY: usize = 64;
+
+/// The trigger processor, a [`Projection`] to spawn with `ProjectionHandle::spawn`.
+pub struct TriggerProcessor {
+    state: OffersState,
+}
+
+impl std::fmt::Debug for TriggerProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TriggerProcessor").finish_non_exhaustive()
+    }
+}
+
+impl TriggerProcessor {
+    /// The processor of `state`'s moments.
+    pub fn new(state: OffersState) -> Self {
+        Self { state }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError(e.to_string())
+}
+
+#[async_trait]
+impl Projection for TriggerProcessor {
+    fn name(&self) -> &str {
+        "offers-triggers"
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter {
+            stream_prefixes: vec![format!(
+                "{}-",
+                <Moment as ecohub_kernel::Aggregate>::CATEGORY
+            )],
+            event_type_prefixes: vec![MomentEvent::TYPES[0].to_owned()],
+        }
+    }
+
+    async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
+        let last = self
+            .state
+            .store
+            .read_stream(
+                TRIGGERS_CHECKPOINT_STREAM,
+                ReadStreamOptions::backwards().limit(1),
+            )
+            .await?;
+        match last.first() {
+            None => Ok(None),
+            Some(e) => serde_json::from_slice::<Value>(&e.data)
+                .ok()
+                .and_then(|v| {
+                    serde_json::from_value::<Option<Position>>(v["position"].clone()).ok()
+                })
+                .ok_or_else(|| failed("malformed trigger checkpoint")),
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        events: &[RecordedEvent],
+        checkpoint: Position,
+    ) -> Result<(), ProjectionError> {
+        if events.is_empty() {
+            // Checkpoint-only positions are not persisted: after a restart the processor
+            // re-reads at most the events it skipped since its last batch.
+            return Ok(());
+        }
+        let ids: Vec<MomentId> = events
+            .iter()
+            .filter_map(|e| e.data_json().ok())
+            .filter_map(|v| MomentId::parse(v.get("id")?.as_str()?).ok())
+            .collect();
+        let state = &self.state;
+        let results: Vec<Result<(), AppError>> = stream::iter(ids)
+            .map(|id| async move { state.trigger(id).await })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        if let Some(e) = results.into_iter().find_map(Result::err) {
+            return Err(failed(e));
+        }
+        let mut event = NewEvent::raw(
+            CHECKPOINT_TYPE,
+            json!({ "position": checkpoint }),
+            state.clock.now(),
+        );
+        event.metadata = EventMetadata::system(TRIGGERS_ACTOR);
+        state
+            .store
+            .append(
+                TRIGGERS_CHECKPOINT_STREAM,
+                ExpectedRevision::Any,
+                vec![event],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn reset(&mut self) -> Result<(), ProjectionError> {
+        // Starting again from zero triggers nothing twice: every moment already processed
+        // holds its outcome, and every decision is in its ledger.
+        let mut event = NewEvent::raw(
+            CHECKPOINT_TYPE,
+            json!({ "position": Value::Null }),
+            self.state.clock.now(),
+        );
+        event.metadata = EventMetadata::system(TRIGGERS_ACTOR);
+        self.state
+            .store
+            .append(
+                TRIGGERS_CHECKPOINT_STREAM,
+                ExpectedRevision::Any,
+                vec![event],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// How many times recording a trigger outcome is retried when another instance appended
+/// to the moment first.
+const ATTEMPTS: usize = 4;
+
+impl OffersState {
+    /// Processes one received moment: its trigger outcome (recorded once) and the decision of
+    /// the matched propositions (recorded once in the customer's ledger).
+    pub async fn trigger(&self, id: MomentId) -> Result<(), AppError> {
+        let ctx = RequestContext::system(TRIGGERS_ACTOR);
+        let stream = moment_stream(id);
+        let mut moment = load::<Moment>(&*self.store, &stream).await?.0;
+        let Some(received) = moment.received.clone() else {
+            return Ok(());
+        };
+        for _ in 0..ATTEMPTS {
+            if moment.triggered.is_some() {
+                break;
+            }
+            let (matches, _) = self
+                .match_triggers(
+                    &received.moment_type,
+                    &received.payload,
+                    &received.customer_id,
+                )
+                .await?;
+            let decision_id = (!matches.is_empty()).then(|| DecisionId::of_moment(id));
+            match execute::<Moment>(
+                &*self.store,
+                &stream,
+                MomentCommand::RecordTrigger {
+                    matches,
+                    decision_id,
+                },
+                self.clock.now(),
+                ctx.metadata(),
+            )
+            .await
+            {
+                Ok(done) => moment = done.state,
+                Err(ExecuteError::Store(StoreError::WrongExpectedVersion { .. })) => {
+                    moment = load::<Moment>(&*self.store, &stream).await?.0;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some((matches, Some(decision_id))) = moment.triggered else {
+            return Ok(());
+        };
+        if matches.is_empty() {
+            return Ok(());
+        }
+        self.decide(
+            DecisionRequest {
+                customer_id: received.customer_id.clone(),
+                channel: Channel::Moment,
+                placement: "moment".into(),
+                params: Map::new(),
+                max_offers: self.config.max_offers_per_moment,
+                explain: false,
+                co_brand: None,
+                trigger: Some(Trigger {
+                    decision_id,
+                    moment_id: id,
+                    moment_type: received.moment_type.clone(),
+                    provider: received.provider.clone(),
+                    matches,
+                }),
+            },
+            &ctx,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Waits until moment `id` has been processed (its outcome recorded), at most `timeout`:
+    /// for tests and the bank's synchronous callers.
+    pub async fn processed(&self, id: MomentId, timeout: Duration) -> Result<Moment, AppError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let m = self.moment(id).await?;
+            if m.triggered.is_some() || std::time::Instant::now() >= deadline {
+                return Ok(m);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
