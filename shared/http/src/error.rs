@@ -63,6 +63,12 @@ error_codes! {
     InvalidDpopProof => ("invalid_dpop_proof", StatusCode::UNAUTHORIZED, "Invalid DPoP proof"),
     /// The credentials do not allow this operation.
     Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
+    /// The customer has not authorised a consent that allows this (a partner's moment for a
+    /// customer without a consent to the bank for personalised offers naming it).
+    ConsentRequired => ("consent_required", StatusCode::FORBIDDEN, "Consent required"),
+    /// The customer objected to personalised offers (GDPR Art. 21): nothing about them is
+    /// used for offers.
+    CustomerObjected => ("customer_objected", StatusCode::FORBIDDEN, "Customer objected"),
     /// The access token lacks the scope the operation requires (RFC 6750).
     InsufficientScope => ("insufficient_scope", StatusCode::FORBIDDEN, "Insufficient scope"),
     /// No such resource (or not visible to the caller).

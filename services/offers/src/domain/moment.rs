@@ -360,10 +360,10 @@ pub struct RuleMatch {
 }
 
 /// Where a moment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MomentStatus {
-    /// Refused (no consent, an objection, a provider not allowed); nothing else happens.
+    /// Refused (no consent, an objection, an unknown customer); nothing else happens.
     Refused,
     /// Accepted, waiting for the triggers.
     Received,

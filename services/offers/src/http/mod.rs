@@ -11,6 +11,7 @@ mod console_trail;
 pub(crate) mod customer;
 pub(crate) mod decisions;
 pub(crate) mod dto;
+mod moments;
 mod openapi;
 mod partner;
 mod reports;
@@ -89,6 +90,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/dashboard/offers/{offer_id}/respond")
                 .route(web::post().to(customer::respond)),
         )
+        .service(web::resource("/moments").route(web::post().to(moments::publish)))
+        .service(web::resource("/moments/{id}").route(web::get().to(moments::show)))
+        .service(web::resource("/offers/triggered").route(web::get().to(moments::triggered)))
         .service(web::resource("/offers/decisions").route(web::post().to(decisions::decide)))
         .service(web::resource("/offers/reports/funnel").route(web::get().to(reports::funnel)))
         .service(web::resource("/offers/responses").route(web::post().to(decisions::report)))

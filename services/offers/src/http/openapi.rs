@@ -10,7 +10,7 @@ use super::customer::{
 use super::decisions::{DecisionBody, MyOffers, MyResponseBody, OfferStatusView, ResponseBody};
 use super::dto::*;
 use super::reports::{FunnelPage, FunnelRowView, ReportFormat};
-use super::{customer, decisions, partner, reports, staff};
+use super::{customer, decisions, moments, partner, reports, staff};
 use crate::decisions::{DecidedOffer, Decision};
 use crate::domain::HeldBack;
 use crate::domain::{
@@ -55,6 +55,9 @@ use crate::domain::{
         decisions::mine,
         decisions::respond_mine,
         reports::funnel,
+        moments::publish,
+        moments::show,
+        moments::triggered,
     ),
     components(schemas(
         AttributeRequest, AttributeView, AttributeList, AttributeSource, AttributeType,
@@ -70,11 +73,14 @@ use crate::domain::{
         OutcomeCounts, ResponseBody, Response, OfferStatusView, MyOffers, MyResponseBody,
         FunnelPage, FunnelRowView, ReportFormat, crate::funnel::FunnelCounts, DecideForm,
         RespondForm, super::partner::PartnerDecisionBody, super::partner::PartnerResponseBody,
+        super::moments::MomentBody, super::moments::MomentView, super::moments::TriggeredOffer,
+        crate::domain::MomentRef,
     )),
     tags(
         (name = "offers", description = "Product managers: attributes, personas, propositions, versions, approval, dry runs"),
         (name = "co-branding", description = "Co-brand partners: the propositions they co-brand, acceptance"),
         (name = "offer-decisions", description = "The bank's channels: deciding offers for a customer, reporting responses"),
+        (name = "financial-moments", description = "Partners and the bank publish customers' financial moments; triggered offers for the bank's channels"),
         (name = "customer-offers", description = "Customers: their offers, accepting and declining, objecting to personalised offers (GDPR Art. 21)"),
     ),
 )]

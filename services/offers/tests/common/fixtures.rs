@@ -89,3 +89,21 @@ pub fn globetrotter_loan(partner_id: &str) -> Value {
         "business_value": 250
     })
 }
+
+/// Travel insurance co-branded by `partner_id`, offered when a financial moment triggers it
+/// (channel `moment`) and in the bank's app; no audience, no parameters.
+pub fn travel_insurance(partner_id: &str) -> Value {
+    json!({
+        "name": "Trip cover",
+        "description": "Travel insurance for the trip you just booked, with the travel partner's lounge pass",
+        "product": {"kind": "insurance", "code": "INS-TRIP", "name": "Trip cover",
+                    "terms": {"cover_days": "1-90"}},
+        "benefits": [{"partner_id": partner_id, "kind": "perk",
+                      "description": "Airport lounge pass", "value": "1 visit"}],
+        "availability": {"channels": ["moment", "bank_app"]},
+        "pricing": {"rules": [], "default": {"rate_percent": 0, "commission_percent": 12, "fees": 19}},
+        "contact_policy": {"decline_suppression_days": 30},
+        "priority": 5,
+        "business_value": 40
+    })
+}

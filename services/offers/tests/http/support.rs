@@ -30,6 +30,14 @@ pub const CHANNEL: &str = "channel";
 /// An analyst: decides with explanations (`offers:decide offers:manage`).
 pub const ANALYST: &str = "analyst";
 
+/// The bank's data feed (`data:publish admin`): publishes moments as the bank.
+pub const BANK_FEED: &str = "bank-feed";
+
+/// A data provider's token: `provider:<id>` (`data:publish`).
+pub fn provider_token(id: &str) -> String {
+    format!("provider:{id}")
+}
+
 /// A co-brand partner's token: `partner:<id>` (offers:read, offers:write).
 pub fn partner_token(id: &str) -> String {
     format!("partner:{id}")
@@ -52,6 +60,15 @@ fn verifier() -> SharedVerifier {
         .prefixed("partner:", |id| {
             principal(&format!("client-{id}"), &["offers:read", "offers:write"]).partner(id)
         })
+        // `provider:<partner>`: a data provider's client (`data:publish`).
+        .prefixed("provider:", |id| {
+            principal(&format!("feed-{id}"), &["data:publish"]).partner(id)
+        })
+        // The bank's data feed: publishes as the bank.
+        .token(
+            BANK_FEED,
+            principal("bank-feed", &["data:publish", "admin"]),
+        )
         // `app:<partner>:<consent>`: a co-brand partner's app with a consent-bound token.
         .prefixed("app:", |rest| {
             let (partner, consent) = rest.split_once(':').unwrap_or((rest, ""));

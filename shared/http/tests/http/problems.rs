@@ -90,6 +90,14 @@ const CASES: &[Case] = &[
         requests: || vec![get("/raise/forbidden")],
     },
     Case {
+        code: ErrorCode::ConsentRequired,
+        requests: || vec![get("/raise/consent_required")],
+    },
+    Case {
+        code: ErrorCode::CustomerObjected,
+        requests: || vec![get("/raise/customer_objected")],
+    },
+    Case {
         code: ErrorCode::InsufficientScope,
         requests: || vec![get("/raise/insufficient_scope")],
     },

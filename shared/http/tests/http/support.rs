@@ -71,6 +71,10 @@ async fn raise(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
                 "DPoP realm=\"ecohub\", error=\"invalid_dpop_proof\", algs=\"ES256 PS256 EdDSA\"",
             ),
         ),
+        "consent_required" => ApiError::new(ErrorCode::ConsentRequired)
+            .detail("the customer has no authorised consent that lets this partner share moments with the bank"),
+        "customer_objected" => ApiError::new(ErrorCode::CustomerObjected)
+            .detail("the customer objected to personalised offers"),
         "forbidden" => {
             ApiError::new(ErrorCode::Forbidden).detail("only partner clients manage consents")
         }
