@@ -377,14 +377,47 @@ fn contact_events_round_trip_with_stable_names() {
     let names: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     assert_eq!(names, ContactEvent::TYPES);
     for e in events {
-        assert_eq!(e.event_version(), 1);
-        let back = ContactEvent::decode(e.event_type(), 1, &e.encode()).unwrap();
+        let v = e.event_version();
+        assert_eq!(
+            v,
+            if e.event_type() == "OfferPresented" {
+                2
+            } else {
+                1
+            }
+        );
+        let back = ContactEvent::decode(e.event_type(), v, &e.encode()).unwrap();
         assert_eq!(back, e);
     }
+    // `OfferPresented` v1 (before moments) decodes as an offer no moment made.
+    let v1 = presented(1, 1, Channel::Web, NOW);
+    assert_eq!(
+        ContactEvent::decode("OfferPresented", 1, &v1.encode()).unwrap(),
+        v1
+    );
+    // v2 carries the moment behind a triggered offer.
+    let ContactEvent::Presented { mut offer, at } = presented(2, 1, Channel::Moment, NOW) else {
+        unreachable!()
+    };
+    offer.moment = Some(MomentRef {
+        moment_id: MomentId::of("bank", "m-1"),
+        moment_type: "salary_received".into(),
+        provider: "bank".into(),
+        rule: "savings_on_salary".into(),
+        reason: "Your salary arrived".into(),
+        customer_id: "alice".into(),
+    });
+    let triggered = ContactEvent::Presented { offer, at };
+    let stored = triggered.encode();
+    assert_eq!(stored["moment"]["rule"], "savings_on_salary");
+    assert_eq!(
+        ContactEvent::decode("OfferPresented", 2, &stored).unwrap(),
+        triggered
+    );
     assert!(matches!(
         ContactEvent::decode(
             "OfferPresented",
-            2,
+            3,
             &presented(1, 1, Channel::Web, NOW).encode()
         ),
         Err(DecodeError::UnsupportedVersion { .. })

@@ -7,6 +7,7 @@ mod fixtures;
 mod catalogue;
 mod contacts;
 mod evaluation;
+mod moments;
 mod properties;
 mod proposition;
 mod ranking;
