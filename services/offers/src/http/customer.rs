@@ -158,6 +158,10 @@ struct OfferCard {
     benefits: Vec<String>,
     /// Plain-words "why you see this".
     why: Vec<String>,
+    /// When it was made.
+    arrived: String,
+    /// Sent when a financial moment triggered it: the rule's reason.
+    moment: Option<String>,
     expires: String,
 }
 
@@ -224,6 +228,12 @@ async fn cards(
             })
             .collect();
         let mut why = Vec::new();
+        if let Some(m) = &o.moment {
+            why.push(format!(
+                "It was sent to you when this happened: {}.",
+                m.reason.trim_end_matches('.')
+            ));
+        }
         if titles.is_empty() {
             why.push("This offer is open to every customer of the bank.".to_owned());
         } else {
@@ -257,6 +267,8 @@ async fn cards(
                 })
                 .collect(),
             why,
+            arrived: human_time(r.presented_at),
+            moment: o.moment.as_ref().map(|m| m.reason.clone()),
             expires: human_time(o.expires_at),
         });
     }

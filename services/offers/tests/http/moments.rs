@@ -120,6 +120,20 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
         offer.expires_at,
         presented_at.plus(Duration::from_secs(14 * 86_400))
     );
+    // Alice's offers page shows it, when it arrived and why.
+    let page = app
+        .as_customer(
+            actix_web::test::TestRequest::get().uri("/dashboard/offers"),
+            "alice",
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Trip cover"), "{}", page.text);
+    assert!(page.text.contains("Just for this moment"));
+    assert!(page
+        .text
+        .contains("It was sent to you when this happened: You booked a trip abroad."));
+    assert!(page.text.contains("Arrived"));
     // The same moment again: 202, the same moment, nothing written, nothing triggered.
     let again = app
         .post("/moments", &provider_token(P), booking("b-1", 1240.0))
