@@ -8,86 +8,10 @@ use std::time::Duration;
 
 use ecohub_e2e::{
     PASSWORD, add_customer, authorise_consent, basic_accounts_consent, create_consent, onboard,
-    send, wait_ready,
+    receiver, send, verify_set, wait_ready,
 };
 use ecohub_testkit::{Browser, HubProcess, loopback_client};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-
-/// A webhook receiver on loopback: answers every POST with 202 and hands over its body.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks/ecohub", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head_len, content_length) = loop {
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        break (end + 4, length);
-                    }
-                };
-                while buf.len() < head_len + content_length {
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let head = String::from_utf8_lossy(&buf[..head_len]).into_owned();
-                let body = String::from_utf8_lossy(&buf[head_len..]).into_owned();
-                let _ = socket
-                    .write_all(
-                        b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                    )
-                    .await;
-                let _ = tx.send((head, body));
-            });
-        }
-    });
-    (url, rx)
-}
-
-/// Verifies a SET's signature against the hub's JWKS and returns its claims.
-fn verify_set(set: &str, jwks: &Value) -> Value {
-    let header = jsonwebtoken::decode_header(set).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("secevent+jwt"));
-    let kid = header.kid.clone().unwrap();
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("the signing key is published");
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<Value>(set, &key, &validation)
-        .expect("signature verifies")
-        .claims
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recipient_reads_only_what_the_consent_allows_until_the_customer_revokes_it() {

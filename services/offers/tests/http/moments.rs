@@ -130,9 +130,10 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("Trip cover"), "{}", page.text);
     assert!(page.text.contains("Just for this moment"));
-    assert!(page
-        .text
-        .contains("It was sent to you when this happened: You booked a trip abroad."));
+    assert!(
+        page.text
+            .contains("It was sent to you when this happened: You booked a trip abroad.")
+    );
     assert!(page.text.contains("Arrived"));
     // The same moment again: 202, the same moment, nothing written, nothing triggered.
     let again = app
