@@ -378,6 +378,55 @@ impl ConsentsState {
         customer_id: &str,
         now: Timestamp,
     ) -> Result<Vec<BankGrant>, AppError> {
+        Ok(self
+            .consents_read_for_grants(customer_id)
+            .await?
+            .into_iter()
+            .filter(|d| {
+                d.recipient == Recipient::Bank
+                    && d.purpose.code() == PERSONALISED_OFFERS
+                    && d.status_at(now) == ConsentStatus::Authorised
+            })
+            .map(|d| BankGrant {
+                consent_id: d.id.to_string(),
+                providers: d.data_providers.partners().collect(),
+                permissions: d.permissions.iter().map(|p| p.code().to_owned()).collect(),
+                expires_at: d.expiry.at(),
+            })
+            .collect())
+    }
+
+    /// The partners the customer lets receive offers at `now`: those with one of the
+    /// customer's consents, authorised at `now`, granting `ReadOffers` (ADR 0026: a triggered
+    /// offer goes to a co-brand partner's webhook only then). Exact, as [`Self::bank_grants`].
+    pub async fn offer_partners(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<PartnerId>, AppError> {
+        let mut out: Vec<PartnerId> = self
+            .consents_read_for_grants(customer_id)
+            .await?
+            .into_iter()
+            .filter(|d| {
+                d.status_at(now) == ConsentStatus::Authorised
+                    && d.permissions
+                        .iter()
+                        .any(|p| p == crate::domain::Permission::ReadOffers)
+            })
+            .filter_map(|d| d.recipient.partner())
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The customer's consents (the index says which), each read at its stream's latest
+    /// revision or as remembered while the `consent-` category head is unchanged.
+    async fn consents_read_for_grants(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<Arc<ConsentData>>, AppError> {
         let Ok(customer) = CustomerId::parse(customer_id) else {
             return Ok(Vec::new());
         };
@@ -396,18 +445,8 @@ impl ConsentsState {
                     data
                 }
             };
-            let Some(d) = data else { continue };
-            let usable = d.recipient == Recipient::Bank
-                && d.purpose.code() == PERSONALISED_OFFERS
-                && d.customer_id.as_ref() == Some(&customer)
-                && d.status_at(now) == ConsentStatus::Authorised;
-            if usable {
-                out.push(BankGrant {
-                    consent_id: d.id.to_string(),
-                    providers: d.data_providers.partners().collect(),
-                    permissions: d.permissions.iter().map(|p| p.code().to_owned()).collect(),
-                    expires_at: d.expiry.at(),
-                });
+            if let Some(d) = data.filter(|d| d.customer_id.as_ref() == Some(&customer)) {
+                out.push(d);
             }
         }
         Ok(out)

@@ -1,7 +1,8 @@
 //! The partners, sharing and consents services behind the offers service's ports.
 //! Translation only: partner standing is decided by `PartnersState::not_active_in_role`
 //! (exact, from the partners' streams), records, their minimisation and the catalogue are the
-//! sharing service's, the consents to the bank are `ConsentsState::bank_grants` (exact); this
+//! sharing service's, the consents to the bank are `ConsentsState::bank_grants` and the partners
+//! a customer lets receive offers `ConsentsState::offer_partners` (exact); this
 //! module only converts types and errors. Staff names are the authorization server's staff
 //! directory's; pairwise ids are resolved by its pairwise look-up.
 
@@ -118,6 +119,17 @@ impl OfferConsents for PartnerOfferConsents {
     ) -> Result<Option<String>, PortError> {
         self.0
             .offers_customer(consent_id, &partner.to_string(), now)
+            .await
+            .map_err(|e| PortError(e.to_string()))
+    }
+
+    async fn offer_partners(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<PartnerId>, PortError> {
+        self.0
+            .offer_partners(customer_id, now)
             .await
             .map_err(|e| PortError(e.to_string()))
     }

@@ -69,6 +69,9 @@ pub struct Trigger {
     /// The rules that matched, best priority first: a proposition several rules name is
     /// explained by the first.
     pub matches: Vec<crate::domain::RuleMatch>,
+    /// The partners the customer lets receive offers now (`OfferConsents::offer_partners`):
+    /// the co-brand partners among them are told of the offer.
+    pub notify: Vec<crate::domain::PartnerId>,
 }
 
 impl Trigger {
@@ -300,6 +303,13 @@ impl OffersState {
                         rule: m.rule.clone(),
                         reason: m.reason.clone(),
                         customer_id: request.customer_id.clone(),
+                        notify: r
+                            .content
+                            .partner_set()
+                            .iter()
+                            .filter(|p| t.notify.contains(p))
+                            .copied()
+                            .collect(),
                     }),
                 },
                 policy,

@@ -98,6 +98,14 @@ pub trait OfferConsents: Send + Sync {
         partner: PartnerId,
         now: Timestamp,
     ) -> Result<Option<String>, PortError>;
+
+    /// The partners the customer lets receive offers at `now` (an authorised consent granting
+    /// `ReadOffers`): a triggered offer is sent to a co-brand partner's webhook only then.
+    async fn offer_partners(
+        &self,
+        customer_id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<PartnerId>, PortError>;
 }
 
 /// Moment providers (ADR 0026): the partners service says who is an active data provider, the

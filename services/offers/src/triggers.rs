@@ -208,6 +208,11 @@ impl OffersState {
         if matches.is_empty() {
             return Ok(());
         }
+        let notify = self
+            .ports
+            .offer_consents
+            .offer_partners(&received.customer_id, self.clock.now())
+            .await?;
         self.decide(
             DecisionRequest {
                 customer_id: received.customer_id.clone(),
@@ -223,6 +228,7 @@ impl OffersState {
                     moment_type: received.moment_type.clone(),
                     provider: received.provider.clone(),
                     matches,
+                    notify,
                 }),
             },
             &ctx,

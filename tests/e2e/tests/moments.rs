@@ -137,8 +137,11 @@ async fn a_travel_booking_triggers_a_signed_offer_for_the_partner_and_the_custom
     let (anna, ben) = product_managers(&hub, &staff).await;
     let (_, channel) = staff_client(&hub, &staff.maker, "bank app", "offers:decide").await;
 
-    // The partner knows Alice by her pairwise id, from a consent she gave it.
-    let consent = create_consent(&hub, &travel, &basic_accounts_consent(30)).await;
+    // The partner knows Alice by her pairwise id, from a consent she gave it, which also lets
+    // it receive offers for her (`ReadOffers`).
+    let mut body = basic_accounts_consent(30);
+    body["permissions"] = json!(["ReadAccountsBasic", "ReadOffers"]);
+    let consent = create_consent(&hub, &travel, &body).await;
     let mut browser = Browser::new();
     let tokens =
         authorise_consent(&hub, &travel, &mut browser, &consent, ("alice", PASSWORD)).await;

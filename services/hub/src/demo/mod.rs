@@ -258,7 +258,7 @@ pub async fn load(base: &str, store: Arc<dyn EventStore>) -> anyhow::Result<Load
     }
 
     // Consents in every status, and data read under them.
-    consents(&partners, &customers, &customer_password, now).await?;
+    let travellers = consents(&partners, &customers, &customer_password, now).await?;
     ada.json(
         Method::POST,
         &format!("/admin/partners/{}/suspend", partners.pulsefit.partner_id),
@@ -269,6 +269,8 @@ pub async fn load(base: &str, store: Arc<dyn EventStore>) -> anyhow::Result<Load
     // Propositions, and offers decided and answered.
     offers(&anna, &ben, &partners).await?;
     decide_and_respond(&app, &customers).await?;
+    // Financial moments: the travel firm's bookings trigger the bank's trip cover.
+    moments(&anna, &ben, &partners, &travellers).await?;
 
     store
         .append(
@@ -371,12 +373,13 @@ impl Partners {
     async fn onboard(anyone: &Actor, ada: &Actor, grace: &Actor) -> anyhow::Result<Self> {
         let recipient = ["data_recipient", "offer_partner"];
         let scope = "consents:write data:read offers:read offers:write";
+        // The travel firm also tells the bank about its customers' bookings (moments).
         let globetrotter = apply(
             anyone,
             "Globetrotter Travel Ltd",
             "https://globetrotter.example",
             ("Priya Nair", "priya.nair@globetrotter.example"),
-            &recipient,
+            &["data_recipient", "data_provider", "offer_partner"],
         )
         .await?;
         let pulsefit = apply(
@@ -436,7 +439,10 @@ impl Partners {
             )
             .await?;
         let mut approved = Vec::new();
-        for id in [&globetrotter, &pulsefit] {
+        for (id, scope) in [
+            (&globetrotter, format!("{scope} data:publish")),
+            (&pulsefit, scope.to_owned()),
+        ] {
             let approval = grace
                 .json(
                     Method::POST,
@@ -444,7 +450,7 @@ impl Partners {
                     Some(&json!({"redirect_uris": [CALLBACK]})),
                 )
                 .await?;
-            approved.push(Partner::register(anyone, id, &approval, scope).await?);
+            approved.push(Partner::register(anyone, id, &approval, &scope).await?);
         }
         let pulsefit = approved
             .pop()
@@ -556,7 +562,8 @@ async fn consents(
     customers: &[(&str, String)],
     password: &str,
     now: Timestamp,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
+    let mut travellers = Vec::new();
     let in_days = |days: i64| Timestamp::from_unix_seconds(now.unix_seconds() + days * 86_400);
     let travel = (
         "travel-offers",
@@ -631,12 +638,13 @@ async fn consents(
                             "ReadTransactionsBasic",
                             "ReadTransactionsCredits",
                             "ReadTransactionsDebits",
+                            "ReadOffers",
                         ],
                         travel,
                         in_days(365),
                     )
                     .await?;
-                authorise_and_read(
+                let token = authorise_and_read(
                     g,
                     &customer,
                     credentials,
@@ -644,10 +652,28 @@ async fn consents(
                     &["accounts", "balances", "transactions"],
                 )
                 .await?;
+                // Four of them let the bank use the travel firm's data for personalised
+                // offers, on their dashboard; the firm knows them by pairwise ids.
+                if (6..=9).contains(&i) {
+                    let dashboard = customer.page("/dashboard").await?;
+                    let csrf = dashboard.input("csrf_token")?;
+                    customer
+                        .form(
+                            "/dashboard/bank-consents",
+                            &[
+                                ("csrf_token", &csrf),
+                                ("data_provider", &g.partner_id),
+                                ("permission", "ReadTravelProfile"),
+                                ("days", "365"),
+                            ],
+                        )
+                        .await?;
+                    travellers.push(g.pairwise_of(&token).await?);
+                }
             }
         }
     }
-    Ok(())
+    Ok(travellers)
 }
 
 async fn authorise_and_read(
@@ -656,7 +682,7 @@ async fn authorise_and_read(
     credentials: (&str, &str),
     consent: &str,
     datasets: &[&str],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let token = partner
         .ask_customer(customer, credentials, consent, "data:read", true)
         .await?
@@ -664,7 +690,7 @@ async fn authorise_and_read(
     for dataset in datasets {
         partner.read(&token, dataset).await?;
     }
-    Ok(())
+    Ok(token)
 }
 
 /// The Globetrotter loan (published, co-branded by the travel firm, a second version in
@@ -793,6 +819,81 @@ async fn offers(anna: &Actor, ben: &Actor, partners: &Partners) -> anyhow::Resul
         .await?;
     ben.json(Method::POST, &version(&card_id, 1, "publish"), None)
         .await?;
+    Ok(())
+}
+
+/// Trip cover, co-branded by the travel firm and offered when a booking triggers it; the rule
+/// for bookings over 500; the travel firm's bookings for the customers who let the bank use
+/// its data (each triggers the cover once, in the background).
+async fn moments(
+    anna: &Actor,
+    ben: &Actor,
+    partners: &Partners,
+    travellers: &[String],
+) -> anyhow::Result<()> {
+    let g = &partners.globetrotter;
+    let cover = anna
+        .json(
+            Method::POST,
+            "/offers/propositions",
+            Some(&json!({
+                "name": "Trip cover",
+                "description": "Travel insurance for the trip you just booked, with an airport lounge pass from Globetrotter",
+                "product": {"kind": "insurance", "code": "INS-TRIP", "name": "Trip cover",
+                            "terms": {"cover_days": "1-90"}},
+                "benefits": [{"partner_id": g.partner_id, "kind": "perk",
+                              "description": "Airport lounge pass", "value": "1 visit"}],
+                "availability": {"channels": ["moment", "bank_app", "web"]},
+                "pricing": {"rules": [], "default": {"rate_percent": 0, "commission_percent": 12, "fees": 19}},
+                "priority": 8,
+                "business_value": 60
+            })),
+        )
+        .await?;
+    let id = cover["id"].as_str().unwrap_or_default().to_owned();
+    let version = |action: &str| format!("/offers/propositions/{id}/versions/1/{action}");
+    anna.json(Method::POST, &version("submit"), None).await?;
+    ben.json(Method::POST, &version("approve"), None).await?;
+    let travel = Actor::with_bearer(&g.base_url(), g.token("offers:read offers:write").await?)?;
+    travel
+        .json(
+            Method::PUT,
+            &format!("/partner/propositions/{id}/versions/1/acceptance"),
+            None,
+        )
+        .await?;
+    anna.json(Method::POST, &version("publish"), None).await?;
+    ben.json(
+        Method::PUT,
+        "/offers/trigger-rules/trip_cover_on_booking",
+        Some(&json!({
+            "reason": "You booked a trip abroad with Globetrotter",
+            "moment_type": "travel_booked",
+            "condition": {">": [{"var": "moment.amount"}, 500]},
+            "propositions": [id],
+            "validity_days": 14,
+            "priority": 10,
+            "active": true
+        })),
+    )
+    .await?;
+    let feed = Actor::with_bearer(&g.base_url(), g.token("data:publish").await?)?;
+    for (i, pairwise) in travellers.iter().enumerate() {
+        let destination = ["Lisbon", "Tokyo", "Reykjavik", "Cape Town"][i % 4];
+        feed.json(
+            Method::POST,
+            "/moments",
+            Some(&json!({
+                "moment_id": format!("GT-BOOKING-{}", 48_210 + i),
+                "moment_type": "travel_booked",
+                "customer_id": pairwise,
+                "payload": {"destination": destination,
+                            "departure_date": "2027-03-14", "amount": 800 + 400 * i as u64,
+                            "currency": "GBP", "travellers": 2}
+            })),
+        )
+        .await?;
+    }
     Ok(())
 }
 

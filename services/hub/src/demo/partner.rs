@@ -264,6 +264,20 @@ impl Partner {
         .map(Some)
     }
 
+    /// The pairwise id the partner knows the customer of a consent-bound token by (token
+    /// introspection, RFC 7662: its `sub`).
+    pub(super) async fn pairwise_of(&self, token: &str) -> anyhow::Result<String> {
+        let mut form = self.auth_form()?;
+        form.push(("token", token.to_owned()));
+        let introspected = Actor::new(&self.base)?
+            .form_json("/introspect", &form)
+            .await?;
+        introspected["sub"]
+            .as_str()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| anyhow!("introspection answered no sub: {introspected}"))
+    }
+
     /// Reads `dataset` with a consent-bound token (the hub records the access first).
     pub(super) async fn read(&self, token: &str, dataset: &str) -> anyhow::Result<Value> {
         Actor::with_bearer(&self.base, token.to_owned())?

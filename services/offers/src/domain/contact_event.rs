@@ -85,6 +85,11 @@ pub struct MomentRef {
     /// The bank's customer id (personal data: payload only; the partner's notification names
     /// the customer by its pairwise id).
     pub customer_id: String,
+    /// The co-brand partners told (`offer-available`): those the customer lets receive offers
+    /// (an authorised consent granting `ReadOffers`) when the offer was made.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub notify: Vec<PartnerId>,
 }
 
 /// Who reported a response.

@@ -406,6 +406,7 @@ fn contact_events_round_trip_with_stable_names() {
         rule: "savings_on_salary".into(),
         reason: "Your salary arrived".into(),
         customer_id: "alice".into(),
+        notify: vec![],
     });
     let triggered = ContactEvent::Presented { offer, at };
     let stored = triggered.encode();

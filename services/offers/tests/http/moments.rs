@@ -115,6 +115,10 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
         ("trip_cover_on_booking", "You booked a trip abroad")
     );
     assert_eq!(moment.moment_id.to_string(), id);
+    assert!(
+        moment.notify.is_empty(),
+        "Alice has not let the partner receive offers: its webhook is not told"
+    );
     let presented_at = ledger.offers.values().next().unwrap().presented_at;
     assert_eq!(
         offer.expires_at,
@@ -204,10 +208,19 @@ async fn the_bank_channels_poll_triggered_offers_from_a_cursor() {
         &["ReadTravelProfile"],
         START.plus(Duration::from_secs(86_400)),
     );
+    // Carol lets the travel partner receive offers: its webhook is told of hers.
+    app.offer_consents
+        .consents
+        .lock()
+        .unwrap()
+        .insert("consent-carol".into(), (partner(), "carol".into()));
     let mut body = booking("b-2", 700.0);
     body["customer_id"] = json!("pw-carol");
     let r = app.post("/moments", &provider_token(P), body).await;
     processed(&app, r.body["id"].as_str().unwrap()).await;
+    let carols = app.state.ledger("carol").await.unwrap();
+    let notified = &carols.offers.values().next().unwrap().offer;
+    assert_eq!(notified.moment.as_ref().unwrap().notify, vec![partner()]);
     let later = app.get(&next, CHANNEL).await;
     let data = later.body["data"].as_array().unwrap();
     assert_eq!(data.len(), 1, "{}", later.text);

@@ -198,6 +198,24 @@ impl ecohub_offers::OfferConsents for FakeOfferConsents {
             .filter(|(p, _)| *p == partner)
             .map(|(_, c)| c.clone()))
     }
+
+    async fn offer_partners(
+        &self,
+        customer_id: &str,
+        _: Timestamp,
+    ) -> Result<Vec<PartnerId>, PortError> {
+        let mut out: Vec<PartnerId> = self
+            .consents
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(_, c)| c == customer_id)
+            .map(|(p, _)| *p)
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 /// One consent to the bank: (customer, partner, permissions, expiry).
