@@ -202,10 +202,10 @@ impl OffersState {
                 Err(e) => return Err(e.into()),
             }
         }
-        let Some((matches, Some(decision_id))) = moment.triggered else {
+        let Some((matches, Some(decision_id))) = moment.triggered.clone() else {
             return Ok(());
         };
-        if matches.is_empty() {
+        if matches.is_empty() || moment.offers.is_some() {
             return Ok(());
         }
         let notify = self
@@ -234,16 +234,38 @@ impl OffersState {
             &ctx,
         )
         .await?;
-        Ok(())
+        // The offers the ledger holds under the moment's decision (made now, or by an
+        // earlier attempt that stopped before recording them), read exactly.
+        let offers = self
+            .ledger(&received.customer_id)
+            .await?
+            .offers
+            .values()
+            .filter(|r| r.offer.decision_id == decision_id)
+            .map(|r| r.offer.offer_id)
+            .collect();
+        match execute::<Moment>(
+            &*self.store,
+            &stream,
+            MomentCommand::RecordOffers { offers },
+            self.clock.now(),
+            ctx.metadata(),
+        )
+        .await
+        {
+            // Another instance recorded them first: the same offers.
+            Ok(_) | Err(ExecuteError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Waits until moment `id` has been processed (its outcome recorded), at most `timeout`:
-    /// for tests and the bank's synchronous callers.
+    /// Waits until the triggers are done with moment `id` (not matched, offered or held
+    /// back), at most `timeout`: for tests.
     pub async fn processed(&self, id: MomentId, timeout: Duration) -> Result<Moment, AppError> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let m = self.moment(id).await?;
-            if m.triggered.is_some() || std::time::Instant::now() >= deadline {
+            if m.status().is_final() || std::time::Instant::now() >= deadline {
                 return Ok(m);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

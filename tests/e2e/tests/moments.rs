@@ -254,7 +254,7 @@ async fn a_travel_booking_triggers_a_signed_offer_for_the_partner_and_the_custom
 
     // The moment says it was triggered; the bank's channels see the offer too.
     let shown = moment_status(&hub, &publisher, &moment_id).await;
-    assert_eq!(shown["status"], "triggered", "{shown}");
+    assert_eq!(shown["status"], "offered", "{shown}");
     let (status, triggered) =
         send(http.get(hub.url("/offers/triggered")).bearer_auth(&channel)).await;
     assert_eq!(status, 200, "{triggered}");
@@ -388,10 +388,10 @@ async fn moments_accepted_before_a_kill_are_triggered_exactly_once_after_the_res
     for id in &ids {
         loop {
             let m = moment_status(&hub, &token, id).await;
-            if m["status"] == "triggered" {
+            if m["status"] == "offered" {
                 break;
             }
-            assert!(Instant::now() < deadline, "never triggered: {m}");
+            assert!(Instant::now() < deadline, "never offered: {m}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::attribute::check_name;
-use super::contact_event::DecisionId;
+use super::contact_event::{DecisionId, OfferId};
 use super::expression::VarType;
 use super::moment_event::{MomentEvent, MomentTypeEvent};
 use super::{Invalid, OffersError, PropositionId};
@@ -367,10 +367,21 @@ pub enum MomentStatus {
     Refused,
     /// Accepted, waiting for the triggers.
     Received,
-    /// Rules matched: offers were decided (or held back by the contact policies).
-    Triggered,
+    /// Rules matched; the offers are being decided.
+    Matched,
+    /// Rules matched and offers were made.
+    Offered,
+    /// Rules matched, but the contact policies (or availability) held every offer back.
+    HeldBack,
     /// No rule matched.
     NotMatched,
+}
+
+impl MomentStatus {
+    /// Whether the triggers are done with the moment.
+    pub fn is_final(self) -> bool {
+        !matches!(self, MomentStatus::Received | MomentStatus::Matched)
+    }
 }
 
 /// The `Moment` aggregate.
@@ -384,16 +395,20 @@ pub struct Moment {
     pub refusals: Vec<(String, Timestamp)>,
     /// The rules that matched and the decision they made (`None`: not processed yet).
     pub triggered: Option<(Vec<RuleMatch>, Option<DecisionId>)>,
+    /// The offers that decision made, once recorded (empty: all held back).
+    pub offers: Option<Vec<OfferId>>,
 }
 
 impl Moment {
     /// Where it stands.
     pub fn status(&self) -> MomentStatus {
-        match (&self.received, &self.triggered) {
-            (None, _) => MomentStatus::Refused,
-            (Some(_), None) => MomentStatus::Received,
-            (Some(_), Some((m, _))) if m.is_empty() => MomentStatus::NotMatched,
-            (Some(_), Some(_)) => MomentStatus::Triggered,
+        match (&self.received, &self.triggered, &self.offers) {
+            (None, _, _) => MomentStatus::Refused,
+            (Some(_), None, _) => MomentStatus::Received,
+            (Some(_), Some((m, _)), _) if m.is_empty() => MomentStatus::NotMatched,
+            (Some(_), Some(_), None) => MomentStatus::Matched,
+            (Some(_), Some(_), Some(o)) if o.is_empty() => MomentStatus::HeldBack,
+            (Some(_), Some(_), Some(_)) => MomentStatus::Offered,
         }
     }
 }
@@ -419,6 +434,11 @@ pub enum MomentCommand {
         customer_id: Option<String>,
         /// Stable code (`no_consent`, `customer_objected`).
         code: String,
+    },
+    /// Record the offers the matched rules' decision made (once; after `RecordTrigger`).
+    RecordOffers {
+        /// The offers in the customer's ledger under the moment's decision (empty: held back).
+        offers: Vec<OfferId>,
     },
     /// Record what the triggers made of it (once: a second time changes nothing).
     RecordTrigger {
@@ -478,6 +498,26 @@ impl Aggregate for Moment {
                     at: now,
                 }])
             }
+            MomentCommand::RecordOffers { offers } => {
+                let Some((matches, Some(decision_id))) = &self.triggered else {
+                    return Err(OffersError::Refused(
+                        "no rule matched this moment: there is no decision to record".into(),
+                    ));
+                };
+                if self.offers.is_some() || matches.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![MomentEvent::Decided {
+                    id: self
+                        .received
+                        .as_ref()
+                        .map(|r| r.id)
+                        .ok_or(OffersError::NotFound)?,
+                    decision_id: *decision_id,
+                    offers,
+                    at: now,
+                }])
+            }
             MomentCommand::RecordTrigger {
                 matches,
                 decision_id,
@@ -519,6 +559,7 @@ impl Aggregate for Moment {
                 ..
             } => self.triggered = Some((matches.clone(), Some(*decision_id))),
             MomentEvent::NotMatched { .. } => self.triggered = Some((Vec::new(), None)),
+            MomentEvent::Decided { offers, .. } => self.offers = Some(offers.clone()),
         }
         self
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::PropositionId;
-use super::contact_event::DecisionId;
+use super::contact_event::{DecisionId, OfferId};
 use super::expression::Condition;
 use super::moment::{MomentId, MomentTypeDefinition, ReceivedMoment, RuleMatch};
 use super::trigger::TriggerRuleDefinition;
@@ -83,6 +83,18 @@ pub enum MomentEvent {
         /// When.
         at: Timestamp,
     },
+    /// `TriggerDecided`: the matched rules' decision is in the customer's ledger, with these
+    /// offers (empty: the contact policies or availability held every one back).
+    Decided {
+        /// The moment.
+        id: MomentId,
+        /// The decision.
+        decision_id: DecisionId,
+        /// The offers made.
+        offers: Vec<OfferId>,
+        /// When.
+        at: Timestamp,
+    },
     /// `TriggerNotMatched`: no active rule matched.
     NotMatched {
         /// The moment.
@@ -104,11 +116,12 @@ impl TriggerRuleEvent {
 
 impl MomentEvent {
     /// Every stored type name.
-    pub const TYPES: [&'static str; 4] = [
+    pub const TYPES: [&'static str; 5] = [
         "MomentReceived",
         "MomentRefused",
         "TriggerMatched",
         "TriggerNotMatched",
+        "TriggerDecided",
     ];
 }
 
@@ -278,6 +291,14 @@ struct TriggerMatchedV1 {
 }
 
 #[derive(Serialize, Deserialize)]
+struct TriggerDecidedV1 {
+    id: MomentId,
+    decision_id: DecisionId,
+    offers: Vec<OfferId>,
+    at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
 struct TriggerNotMatchedV1 {
     id: MomentId,
     at: Timestamp,
@@ -290,6 +311,7 @@ impl DomainEvent for MomentEvent {
             MomentEvent::Refused { .. } => Self::TYPES[1],
             MomentEvent::TriggerMatched { .. } => Self::TYPES[2],
             MomentEvent::NotMatched { .. } => Self::TYPES[3],
+            MomentEvent::Decided { .. } => Self::TYPES[4],
         }
     }
     fn event_version(&self) -> u16 {
@@ -337,6 +359,17 @@ impl DomainEvent for MomentEvent {
                 at,
             }),
             MomentEvent::NotMatched { id, at } => to_value(&TriggerNotMatchedV1 { id, at }),
+            MomentEvent::Decided {
+                id,
+                decision_id,
+                offers,
+                at,
+            } => to_value(&TriggerDecidedV1 {
+                id,
+                decision_id,
+                offers,
+                at,
+            }),
         }
     }
     fn decode(t: &str, v: u16, data: &Value) -> Result<Self, DecodeError> {
@@ -376,6 +409,15 @@ impl DomainEvent for MomentEvent {
                     id: m.id,
                     matches: m.matches,
                     decision_id: m.decision_id,
+                    at: m.at,
+                }
+            }
+            "TriggerDecided" => {
+                let m: TriggerDecidedV1 = from_value(t, data)?;
+                MomentEvent::Decided {
+                    id: m.id,
+                    decision_id: m.decision_id,
+                    offers: m.offers,
                     at: m.at,
                 }
             }

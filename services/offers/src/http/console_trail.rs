@@ -3,8 +3,8 @@
 //! price, personas, explanation digest) and what became of it (viewed, accepted, declined,
 //! expired) — read from the customer's contact ledger, the stream decisions append to — and
 //! who drafted, submitted, approved and published which proposition version, from each
-//! proposition's history. The trail starts at the decision: financial moments and triggers
-//! are not recorded yet.
+//! proposition's history. A decision a financial moment made starts at the moment: who sent
+//! it, what it said, which trigger rules matched and why (ADR 0026).
 //!
 //! Server-rendered HTML extending the shared console layout, for a staff session whose roles
 //! grant `audit` (none: 303 to the sign-in page; other roles: 403 in words). Read only; the
@@ -72,11 +72,71 @@ struct OfferView {
     outcomes: Vec<OutcomeView>,
 }
 
+/// A trigger rule that matched a moment.
+struct RuleView {
+    rule: String,
+    revision: u32,
+    reason: String,
+    condition: String,
+    values: String,
+}
+
+/// The financial moment behind a decision.
+struct MomentView {
+    id: String,
+    moment_type: String,
+    provider: String,
+    provider_id: String,
+    received_at: String,
+    payload: String,
+    rules: Vec<RuleView>,
+}
+
 /// One decision and the offers it made.
 struct DecisionView {
     id: String,
     at: String,
+    moment: Option<MomentView>,
     offers: Vec<OfferView>,
+}
+
+/// The moment `id` as the trail shows it (`None` if it cannot be read).
+async fn moment_view(state: &OffersState, id: crate::domain::MomentId) -> Option<MomentView> {
+    let m = state.moment(id).await.ok()?;
+    let r = m.received.as_ref()?;
+    let rules = m
+        .triggered
+        .as_ref()
+        .map(|(matches, _)| {
+            matches
+                .iter()
+                .map(|x| RuleView {
+                    rule: x.rule.clone(),
+                    revision: x.revision,
+                    reason: x.reason.clone(),
+                    condition: x.explanation["condition"].to_string(),
+                    values: x
+                        .explanation
+                        .get("values")
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(MomentView {
+        id: r.id.to_string(),
+        moment_type: r.moment_type.clone(),
+        provider: if r.provider == crate::domain::BANK {
+            "the bank".to_owned()
+        } else {
+            format!("partner {}", r.provider)
+        },
+        provider_id: r.moment_id.clone(),
+        received_at: m.received_at.map(|t| t.utc_second()).unwrap_or_default(),
+        payload: serde_json::to_string(&r.payload).unwrap_or_default(),
+        rules,
+    })
 }
 
 /// One proposition version's approvals.
@@ -190,9 +250,14 @@ async fn decisions(state: &OffersState, customer: &str) -> Result<Vec<DecisionVi
                 let d = match decisions.iter().position(|d| d.id == decision) {
                     Some(d) => d,
                     None => {
+                        let moment = match &offer.moment {
+                            Some(m) => moment_view(state, m.moment_id).await,
+                            None => None,
+                        };
                         decisions.push(DecisionView {
                             id: decision,
                             at: at.utc_second(),
+                            moment,
                             offers: Vec::new(),
                         });
                         decisions.len() - 1

@@ -61,8 +61,8 @@ pub struct MomentView {
     pub moment_id: String,
     /// Its type.
     pub moment_type: String,
-    /// `received` (to be triggered), `triggered` (rules matched; the offers were decided
-    /// under the contact policies), `not_matched`.
+    /// `received` (to be triggered), `matched` (rules matched; deciding), `offered` (offers
+    /// were made), `held_back` (the contact policies held every offer back), `not_matched`.
     pub status: MomentStatus,
     /// When it was accepted.
     #[schema(value_type = String, format = DateTime)]

@@ -229,12 +229,45 @@ fn the_trigger_outcome_is_recorded_once_with_the_decision_the_moment_determines(
             decision_id: Some(decision),
         })
         .then([matched.clone()]);
-    given::<Moment>([received.clone(), matched])
+    given::<Moment>([received.clone(), matched.clone()])
         .when(MomentCommand::RecordTrigger {
             matches: vec![],
             decision_id: None,
         })
         .then([]);
+    // Then the offers the decision made, once; none is a hold-back by the contact policies.
+    let offer = OfferId::from_uuid(uuid::Uuid::from_u128(7));
+    let decided = MomentEvent::Decided {
+        id: m.id,
+        decision_id: decision,
+        offers: vec![offer],
+        at: NOW,
+    };
+    given::<Moment>([received.clone(), matched.clone()])
+        .when(MomentCommand::RecordOffers {
+            offers: vec![offer],
+        })
+        .then([decided.clone()]);
+    given::<Moment>([received.clone(), matched.clone(), decided.clone()])
+        .when(MomentCommand::RecordOffers { offers: vec![] })
+        .then([]);
+    let state = [received.clone(), matched.clone(), decided]
+        .iter()
+        .fold(Moment::default(), |s, e| s.evolve(e));
+    assert_eq!(state.status(), MomentStatus::Offered);
+    let held = [received.clone(), matched]
+        .iter()
+        .fold(Moment::default(), |s, e| s.evolve(e))
+        .evolve(&MomentEvent::Decided {
+            id: m.id,
+            decision_id: decision,
+            offers: vec![],
+            at: NOW,
+        });
+    assert_eq!(held.status(), MomentStatus::HeldBack);
+    given::<Moment>([received.clone()])
+        .when(MomentCommand::RecordOffers { offers: vec![] })
+        .then_refused("no rule matched this moment: there is no decision to record");
     given::<Moment>([received])
         .when(MomentCommand::RecordTrigger {
             matches: vec![],

@@ -61,7 +61,7 @@ async fn processed(app: &TestApp, id: &str) -> ecohub_offers::domain::Moment {
         .processed(MomentId::parse(id).unwrap(), Duration::from_secs(5))
         .await
         .unwrap();
-    assert!(m.triggered.is_some(), "the moment was never processed");
+    assert!(m.status().is_final(), "the moment was never processed");
     m
 }
 
@@ -92,12 +92,13 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
         "the answer never names the customer"
     );
     let m = processed(&app, &id).await;
-    assert_eq!(m.status(), MomentStatus::Triggered);
-    // The log: MomentReceived, then TriggerMatched with the rule and its explanation.
+    assert_eq!(m.status(), MomentStatus::Offered);
+    // The log: MomentReceived, TriggerMatched with the rule and its explanation, then
+    // TriggerDecided with the offer the decision made.
     let events = stored(&app, &moment_stream(MomentId::parse(&id).unwrap())).await;
     assert_eq!(
         events.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        ["MomentReceived", "TriggerMatched"]
+        ["MomentReceived", "TriggerMatched", "TriggerDecided"]
     );
     let matched = &events[1].1["matches"][0];
     assert_eq!(matched["rule"], "trip_cover_on_booking");
@@ -108,6 +109,7 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
     assert_eq!(ledger.offers.len(), 1);
     let offer = &ledger.offers.values().next().unwrap().offer;
     assert_eq!(offer.proposition_id.to_string(), proposition);
+    assert_eq!(events[2].1["offers"], json!([offer.offer_id.to_string()]));
     assert_eq!(offer.channel, Channel::Moment);
     let moment = offer.moment.as_ref().expect("the offer names its moment");
     assert_eq!(
@@ -144,13 +146,13 @@ async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_
         .post("/moments", &provider_token(P), booking("b-1", 1240.0))
         .await;
     assert_eq!((again.status, &again.body["id"]), (202, &json!(id)));
-    assert_eq!(again.body["status"], "triggered");
+    assert_eq!(again.body["status"], "offered");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         stored(&app, &moment_stream(MomentId::parse(&id).unwrap()))
             .await
             .len(),
-        2
+        3
     );
     assert_eq!(app.state.ledger("alice").await.unwrap().offers.len(), 1);
     // Processing it again (a second instance, a replay after a crash) changes nothing.
@@ -348,7 +350,7 @@ async fn a_moment_id_names_one_moment_and_a_moment_never_bypasses_a_suppression(
         .post("/moments", &provider_token(P), booking("b-2", 2000.0))
         .await;
     let m = processed(&app, r.body["id"].as_str().unwrap()).await;
-    assert_eq!(m.status(), MomentStatus::Triggered);
+    assert_eq!(m.status(), MomentStatus::HeldBack);
     assert_eq!(app.state.ledger("alice").await.unwrap().offers.len(), 1);
     // A booking under the rule's threshold matches nothing.
     let r = app
@@ -383,4 +385,45 @@ async fn the_bank_publishes_its_customers_moments_by_their_own_id() {
     )
     .await
     .problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn compliance_follows_a_moment_to_its_offer_and_its_outcome() {
+    let app = TestApp::new().await;
+    ecosystem(&app).await;
+    let r = app
+        .post("/moments", &provider_token(P), booking("b-1", 1240.0))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    processed(&app, &id).await;
+    let ledger = app.state.ledger("alice").await.unwrap();
+    let offer = ledger.offers.keys().next().unwrap().to_string();
+    app.post(
+        "/offers/responses",
+        CHANNEL,
+        json!({"customer_id": "alice", "offer_id": offer, "response": "accepted"}),
+    )
+    .await;
+    let trail = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri("/console/compliance/offers?customer=alice")
+                .insert_header(("cookie", "ecohub_staff_session=carol")),
+        )
+        .await;
+    assert_eq!(trail.status, 200, "{}", trail.text);
+    for expected in [
+        "Financial moment",
+        "travel_booked",
+        &id,
+        "b-1",
+        "trip_cover_on_booking",
+        "You booked a trip abroad",
+        "Lisbon",
+        "Trip cover",
+        &offer,
+        "Accepted",
+    ] {
+        assert!(trail.text.contains(expected), "{expected}: {}", trail.text);
+    }
 }
