@@ -232,10 +232,12 @@ pub fn build(
             }),
         },
     );
-    projections.push(ProjectionHandle::spawn(
-        store.clone(),
-        ecohub_offers::TriggerProcessor::new(offers.clone()),
-    ));
+    if settings.offers.trigger_moments {
+        projections.push(ProjectionHandle::spawn(
+            store.clone(),
+            ecohub_offers::TriggerProcessor::new(offers.clone()),
+        ));
+    }
     projections.push(ProjectionHandle::spawn(
         store.clone(),
         offers_projections.index,

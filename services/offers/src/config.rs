@@ -32,6 +32,10 @@ pub struct OffersConfig {
     /// The most offers one financial moment triggers (the next-best offers of the matched
     /// rules' propositions, ADR 0026).
     pub max_offers_per_moment: u32,
+    /// Whether this instance triggers the financial moments it sees. `false`: moments are
+    /// still accepted and recorded, and wait; an instance with `true` catches up from the
+    /// durable checkpoint (to pause triggering, or to dedicate instances to it).
+    pub trigger_moments: bool,
 }
 
 impl Default for OffersConfig {
@@ -45,6 +49,7 @@ impl Default for OffersConfig {
             expiry_check_period_secs: 60,
             propensity_refresh_ms: 100,
             max_offers_per_moment: 1,
+            trigger_moments: true,
         }
     }
 }

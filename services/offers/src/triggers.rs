@@ -34,7 +34,7 @@ const CHECKPOINT_TYPE: &str = "TriggersCheckpointed";
 /// The actor of the processor's events.
 pub const TRIGGERS_ACTOR: &str = "offers-triggers";
 
-/// How many moments are triggered at once.
+/// How many customers' moments are triggered at once.
 const CONCURRENCY: usize = 64;
 
 /// The trigger processor, a [`Projection`] to spawn with `ProjectionHandle::spawn`.
@@ -105,14 +105,33 @@ impl Projection for TriggerProcessor {
             // re-reads at most the events it skipped since its last batch.
             return Ok(());
         }
-        let ids: Vec<MomentId> = events
-            .iter()
-            .filter_map(|e| e.data_json().ok())
-            .filter_map(|v| MomentId::parse(v.get("id")?.as_str()?).ok())
-            .collect();
+        // Moments of one customer are triggered one after the other (their decisions append
+        // to the same ledger); different customers' at once.
+        let mut by_customer: Vec<(String, Vec<MomentId>)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for v in events.iter().filter_map(|e| e.data_json().ok()) {
+            let (Some(id), Some(customer)) = (
+                v.get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| MomentId::parse(s).ok()),
+                v.get("customer_id").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let slot = *index.entry(customer.to_owned()).or_insert_with(|| {
+                by_customer.push((customer.to_owned(), Vec::new()));
+                by_customer.len() - 1
+            });
+            by_customer[slot].1.push(id);
+        }
         let state = &self.state;
-        let results: Vec<Result<(), AppError>> = stream::iter(ids)
-            .map(|id| async move { state.trigger(id).await })
+        let results: Vec<Result<(), AppError>> = stream::iter(by_customer)
+            .map(|(_, ids)| async move {
+                for id in ids {
+                    state.trigger(id).await?;
+                }
+                Ok(())
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
