@@ -10,6 +10,7 @@ mod catalogue;
 mod console;
 mod console_trail;
 mod decisions;
+mod moment_rules;
 mod partner_data;
 mod preferences;
 mod propositions;
