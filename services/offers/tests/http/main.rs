@@ -8,6 +8,7 @@ mod support;
 
 mod catalogue;
 mod console;
+mod console_moments;
 mod console_trail;
 mod decisions;
 mod moment_rules;
