@@ -169,7 +169,7 @@ async fn the_moment_types_and_the_empty_rules_list_say_what_to_do_next() {
         "<code>travel_booked</code>",
         "<code>moment.departure_date</code> date",
         "any data provider",
-        "badge default",
+        "badge nowrap default",
         "from the default file",
         "Write the first trigger rule",
         "href=\"/console/trigger-rules/new?moment_type=salary_received\"",
@@ -189,7 +189,7 @@ async fn the_moment_types_and_the_empty_rules_list_say_what_to_do_next() {
     assert_eq!(r.status, 200, "{}", r.text);
     let res = page(&app, "/console/moments", Some("pat")).await;
     assert!(
-        res.text.contains("default, changed by staff"),
+        res.text.contains("badge nowrap changed\">changed default"),
         "{}",
         res.text
     );
@@ -244,7 +244,7 @@ async fn the_rule_editor_refuses_in_place_and_saves_revisions() {
         "<option value=\"travel_booked\" selected>",
         "Globetrotter personal loan",
         "<code>personas.globetrotter</code>",
-        "<code>monthly_income (number)</code>",
+        "<code>monthly_income</code> number",
         "<details open><summary><code>travel_booked</code>",
     ] {
         assert!(res.text.contains(expected), "{expected}: {}", res.text);

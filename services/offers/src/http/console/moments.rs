@@ -162,8 +162,8 @@ pub(crate) async fn moments(
             let d = &t.definition;
             let (origin, origin_words) = match (t.revision, defaults.get(&d.name).is_some()) {
                 (0, _) => ("default", "default"),
-                (_, true) => ("changed", "default, changed by staff"),
-                (_, false) => ("staff", "defined by staff"),
+                (_, true) => ("changed", "changed default"),
+                (_, false) => ("staff", "new, by staff"),
             };
             MomentTypeRow {
                 name: d.name.clone(),
@@ -490,13 +490,7 @@ async fn rule_page(
         attributes: attributes
             .attributes
             .values()
-            .map(|a| {
-                format!(
-                    "{} ({})",
-                    a.definition.name,
-                    kind_words(a.definition.r#type)
-                )
-            })
+            .map(|a| (a.definition.name.clone(), kind_words(a.definition.r#type)))
             .collect(),
         personas: personas
             .personas

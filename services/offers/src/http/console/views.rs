@@ -491,7 +491,8 @@ pub(super) struct TriggerRulePage<'a> {
     pub(super) type_chosen: bool,
     pub(super) propositions: Vec<PropositionChoice>,
     pub(super) hints: Vec<TypeHint>,
-    pub(super) attributes: Vec<String>,
+    /// The attributes by name, with their types in words.
+    pub(super) attributes: Vec<(String, String)>,
     pub(super) personas: Vec<String>,
 }
 
