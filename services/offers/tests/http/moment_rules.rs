@@ -502,6 +502,89 @@ async fn a_dry_run_says_which_rules_match_and_why_and_records_nothing() {
     assert_eq!(app.events(RULES).await, rules_before, "nothing recorded");
 }
 
+/// A staff-defined type is in force for publishing at once (its providers, its schema), and
+/// a rule written through the staff API decides on a moment published afterwards.
+#[actix_web::test]
+async fn a_staff_defined_type_and_rule_take_effect_for_published_moments() {
+    use ecohub_kernel::{PartnerId, RequestContext};
+    use ecohub_offers::domain::OffersError;
+    use ecohub_offers::{AppError, Publication, PublishOutcome, Publisher};
+    let app = TestApp::new().await;
+    let id = app.published_loan(P).await;
+    app.profile("cust-1", "bank", json!({"is_globetrotter": true}));
+    let partner = PartnerId::parse(P).unwrap();
+    let other = PartnerId::parse("0190a000-0000-7000-8000-0000000000b2").unwrap();
+    for p in [partner, other] {
+        app.moment_providers.knows(p, "pw-1", "cust-1");
+        app.consent_to_bank(
+            "cust-1",
+            &p.to_string(),
+            &["ReadTravelProfile"],
+            START.plus(std::time::Duration::from_secs(30 * 86_400)),
+        );
+    }
+    let r = app
+        .put(
+            "/offers/moment-types/car_bought",
+            PM1,
+            json!({"description": "The customer bought a car", "providers": [P],
+                   "schema": {"type": "object", "required": ["price"],
+                              "properties": {"price": {"type": "number"}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .put(
+            "/offers/trigger-rules/car_loan",
+            PM1,
+            json!({"reason": "You bought a car", "moment_type": "car_bought",
+                   "condition": {">": [{"var": "moment.price"}, 10000]},
+                   "propositions": [id], "validity_days": 30, "priority": 10}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ctx = RequestContext::system("test");
+    let publish = |by: PartnerId, moment_id: &str, price: Value| {
+        app.state.publish_moment(
+            Publisher::Partner(by),
+            Publication {
+                moment_id: moment_id.to_owned(),
+                moment_type: "car_bought".to_owned(),
+                customer: "pw-1".to_owned(),
+                occurred_at: None,
+                payload: json!({"price": price}),
+            },
+            &ctx,
+        )
+    };
+    // Another partner is not among the type's providers; the schema is the staff's.
+    assert!(matches!(
+        publish(other, "m-1", json!(25000)).await,
+        Err(AppError::Refused(OffersError::Forbidden(_)))
+    ));
+    assert!(matches!(
+        publish(partner, "m-1", json!("cheap")).await,
+        Err(AppError::Refused(OffersError::Invalid(v))) if v.field == "/payload/price"
+    ));
+    let PublishOutcome::Accepted { moment } = publish(partner, "m-1", json!(25000)).await.unwrap()
+    else {
+        panic!("refused")
+    };
+    let moment_id = moment.received.as_ref().unwrap().id;
+    for _ in 0..300 {
+        let m = app.state.moment(moment_id).await.unwrap();
+        if let Some((matches, decision)) = m.triggered {
+            assert_eq!(matches.len(), 1);
+            assert_eq!(matches[0].rule, "car_loan");
+            assert_eq!(matches[0].explanation["values"]["moment.price"], 25000);
+            assert!(decision.is_some());
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the trigger processor never matched the rule");
+}
+
 #[actix_web::test]
 async fn the_routes_need_the_offers_manage_scope() {
     use actix_web::test::TestRequest;
