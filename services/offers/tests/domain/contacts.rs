@@ -377,14 +377,28 @@ fn contact_events_round_trip_with_stable_names() {
     let names: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     assert_eq!(names, ContactEvent::TYPES);
     for e in events {
-        assert_eq!(e.event_version(), 1);
-        let back = ContactEvent::decode(e.event_type(), 1, &e.encode()).unwrap();
+        // `OfferPresented` v2 added the moment that made the offer.
+        let version = if matches!(e, ContactEvent::Presented { .. }) {
+            2
+        } else {
+            1
+        };
+        assert_eq!(e.event_version(), version);
+        let back = ContactEvent::decode(e.event_type(), version, &e.encode()).unwrap();
         assert_eq!(back, e);
     }
+    // A v1 payload (no moment) still decodes.
+    let v1 = presented(1, 1, Channel::Web, NOW);
+    let mut data = v1.encode();
+    data.as_object_mut().unwrap().remove("moment");
+    assert_eq!(
+        ContactEvent::decode("OfferPresented", 1, &data).unwrap(),
+        v1
+    );
     assert!(matches!(
         ContactEvent::decode(
             "OfferPresented",
-            2,
+            3,
             &presented(1, 1, Channel::Web, NOW).encode()
         ),
         Err(DecodeError::UnsupportedVersion { .. })

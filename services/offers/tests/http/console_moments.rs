@@ -257,7 +257,7 @@ async fn the_rule_editor_refuses_in_place_and_saves_revisions() {
         (
             rule_fields("trip", unknown, &id, "csrf-pat"),
             "condition",
-            "the condition at /&#62;=/0/var",
+            "the field /condition/&#62;=/0/var",
         ),
         (
             rule_fields("trip", "{not json", &id, "csrf-pat"),
@@ -492,7 +492,7 @@ async fn the_dry_run_shows_matched_and_missed_rules_with_the_values_read() {
             r#"{"destination": "Lisbon", "departure_date": "2027-07-01", "amount": "lots", "currency": "EUR"}"#,
             "cust-1",
             "payload",
-            "the payload&#39;s field amount",
+            "the field /payload/amount",
         ),
         (payload, "", "customer_id", "Please check the customer id"),
     ] {

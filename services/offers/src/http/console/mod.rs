@@ -326,8 +326,6 @@ fn label(path: &str) -> String {
         "/priority" => "the priority".to_owned(),
         "/payload" => "the payload".to_owned(),
         "/customer_id" => "the customer id".to_owned(),
-        p if p.starts_with("/condition/") => format!("the condition at {}", &p[10..]),
-        p if p.starts_with("/payload/") => format!("the payload's field {}", &p[9..]),
         p => match p
             .strip_prefix("/propositions/")
             .and_then(|i| i.parse::<usize>().ok())
