@@ -128,12 +128,38 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), Invalid> {
 
 impl OffersState {
     /// Defines a moment type or changes one (a default's too). Checked: a 400 names the
-    /// failing path.
+    /// failing path. A schema that would take away (or retype) a `moment.<field>` a trigger
+    /// rule of the type reads is refused at `/schema`, naming the rule: the rule would never
+    /// match again without anyone being told.
     pub async fn define_moment_type(
         &self,
         definition: MomentTypeDefinition,
         ctx: &RequestContext,
     ) -> Result<MomentCatalogue, AppError> {
+        let (checked, _) = definition.clone().check()?;
+        let rules = self.trigger_rules().await?;
+        let mut affected = rules
+            .rules
+            .values()
+            .filter(|r| r.definition.moment_type == checked.name)
+            .peekable();
+        if affected.peek().is_some() {
+            let vocabulary = self.vocabulary_of(&checked).await?;
+            for rule in affected {
+                if let Err(e) = Condition::parse(rule.definition.condition.rule(), &vocabulary) {
+                    return Err(Invalid::new(
+                        "/schema",
+                        format!(
+                            "would break trigger rule {} (its condition at {}: {}); change the rule first",
+                            rule.definition.name,
+                            if e.path.is_empty() { "/" } else { &e.path },
+                            e.message
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
         self.run::<MomentCatalogue>(
             MOMENT_TYPES_STREAM,
             MomentTypeCommand::Define {
@@ -155,6 +181,15 @@ impl OffersState {
                 format!("moment type {moment_type} is not in the catalogue"),
             )
         })?;
+        self.vocabulary_of(&t.definition).await
+    }
+
+    /// The vocabulary of a rule of the moment type `definition` (see
+    /// [`Self::trigger_vocabulary`]).
+    async fn vocabulary_of(
+        &self,
+        definition: &MomentTypeDefinition,
+    ) -> Result<Vocabulary, AppError> {
         let attributes = self.attributes().await?;
         let personas = self.personas().await?;
         let mut vocabulary = Vocabulary::new();
@@ -164,7 +199,7 @@ impl OffersState {
                 VarType::from(a.definition.r#type),
             );
         }
-        for (name, t) in t.definition.variables() {
+        for (name, t) in definition.variables() {
             vocabulary.insert(name, t);
         }
         for name in personas.personas.keys() {
@@ -226,7 +261,7 @@ impl OffersState {
 
     /// Which rules a moment of `moment_type` with `payload` would match for a customer now,
     /// with the explanations (nothing is recorded). The payload is validated as publishing
-    /// validates it.
+    /// validates it; the customer id as publishing checks it (`/customer_id`).
     pub async fn dry_run_triggers(
         &self,
         moment_type: &str,
@@ -241,6 +276,7 @@ impl OffersState {
             )
         })?;
         t.validate(payload)?;
+        check_text("/customer_id", customer_id, 200)?;
         let payload = payload.as_object().cloned().unwrap_or_default();
         let (matched, missed) = self
             .match_triggers(moment_type, &payload, customer_id)

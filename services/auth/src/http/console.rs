@@ -84,7 +84,8 @@ reject as the checker, suspend or reinstate a partner with a reason.",
         ConsoleArea {
             title: "Propositions",
             about: "Design attributes, personas and propositions; draft, submit, approve \
-another person's version, publish and retire; follow the offer funnel.",
+another person's version, publish and retire; follow the offer funnel; write the trigger \
+rules that turn customers' financial moments into offers.",
             links: &[
                 ConsoleLink {
                     label: "Propositions",
@@ -109,6 +110,10 @@ another person's version, publish and retire; follow the offer funnel.",
                 ConsoleLink {
                     label: "Offer funnel",
                     href: "/console/offer-funnel",
+                },
+                ConsoleLink {
+                    label: "Financial moments",
+                    href: "/console/moments",
                 },
             ],
         },

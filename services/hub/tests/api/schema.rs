@@ -92,7 +92,7 @@ proptest! {
     fn offer_bodies_take_what_the_parsers_take(
         s in edgy_text(10),
         near in text_near(500),
-        name in "[a-z_0-9A-Z-]{0,4}|params|personas|[a-z]{62,66}",
+        name in "[a-z_0-9A-Z-]{0,4}|moment|params|personas|[a-z]{62,66}",
         i in id(),
     ) {
         let names = attribute_name();

@@ -46,8 +46,9 @@ fn is_date(s: &str) -> bool {
     time::Date::parse(s, format).is_ok()
 }
 
-/// Names reserved for request parameters and persona membership in conditions.
-pub const RESERVED_NAMES: [&str; 2] = ["params", "personas"];
+/// Names reserved for request parameters, persona membership and (in trigger rules) the
+/// moment's payload in conditions.
+pub const RESERVED_NAMES: [&str; 3] = ["moment", "params", "personas"];
 
 /// Checks a catalogue name: `[a-z][a-z0-9_]{0,63}`.
 pub fn check_name(field: &str, name: &str) -> Result<(), Invalid> {

@@ -41,7 +41,8 @@ pub struct TriggerRuleDefinition {
     pub propositions: Vec<PropositionId>,
     /// How long the offer stays open, days (1 to 90).
     pub validity_days: u32,
-    /// Its priority (1 to 1000): the rank of the rule's propositions is multiplied by it.
+    /// Its priority (1 to 1000): matched rules are taken best first, and a proposition several
+    /// matched rules name is offered with the best rule's reason and validity.
     pub priority: u32,
     /// Whether it is in force (a paused rule matches nothing).
     pub active: bool,

@@ -17,6 +17,8 @@ mod partner;
 mod reports;
 mod schema;
 mod staff;
+// Financial moments: the staff routes of the moment catalogue and trigger rules.
+mod staff_moments;
 
 use actix_web::web;
 use ecohub_eventstore::StoreError;
@@ -33,6 +35,7 @@ use crate::domain::OffersError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     console::configure(cfg);
     console_trail::configure(cfg);
+    staff_moments::configure(cfg);
     cfg.service(web::resource("/offers/attributes").route(web::get().to(staff::list_attributes)))
         .service(
             web::resource("/offers/attributes/{name}")

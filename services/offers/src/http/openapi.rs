@@ -20,9 +20,13 @@ use crate::domain::{
     Propensity, PropositionDoc, PropositionPolicy, Response, RuleOutcome, VersionStatus,
 };
 
+// Financial moments' staff routes and bodies (`staff_moments::StaffMomentsApi`), merged in.
+use super::staff_moments::MergeStaffMoments;
+
 /// Every offers route, its bodies and problem responses.
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&MergeStaffMoments),
     paths(
         staff::list_attributes,
         staff::define_attribute,

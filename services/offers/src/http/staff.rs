@@ -58,7 +58,7 @@ pub(crate) async fn list_attributes(
 /// Its dataset must be in the sharing catalogue.
 #[utoipa::path(
     put, path = "/offers/attributes/{name}", tag = "offers", operation_id = "define_attribute",
-    params(("name" = String, Path, description = "Its name in conditions: 1 to 64 characters of a-z, 0-9 and _, starting with a letter; not `params` or `personas`", pattern = "^(?!(?:params|personas)$)[a-z][a-z0-9_]{0,63}$")),
+    params(("name" = String, Path, description = "Its name in conditions: 1 to 64 characters of a-z, 0-9 and _, starting with a letter; not `moment`, `params` or `personas`", pattern = "^(?!(?:moment|params|personas)$)[a-z][a-z0-9_]{0,63}$")),
     request_body = AttributeRequest,
     responses(
         (status = 200, description = "Defined (or unchanged)", body = AttributeView),

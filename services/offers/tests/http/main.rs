@@ -8,9 +8,11 @@ mod support;
 
 mod catalogue;
 mod console;
+mod console_moments;
 mod console_trail;
 mod decisions;
 mod moments;
+mod moment_rules;
 mod partner_data;
 mod preferences;
 mod propositions;

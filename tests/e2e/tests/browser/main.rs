@@ -5,6 +5,7 @@
 
 mod compliance_audit;
 mod customer_offer;
+mod financial_moments;
 mod harness;
 mod partner_approval;
 mod proposition_publishing;

@@ -2,7 +2,8 @@
 //! proposition's page with its versions, co-brand acceptance and history, the forms that
 //! create, draft, submit, approve, reject, publish and retire, a side-by-side diff of two
 //! versions), the attribute catalogue, personas (an editor and a dry run against a customer),
-//! the contact policies and the offer funnel with a chart.
+//! the contact policies and the offer funnel with a chart; financial moments (the moment
+//! types, the trigger rules with their editor, and a dry run of a moment).
 //!
 //! Server-rendered HTML without JavaScript (askama, extending the shared console layout).
 //! The person is the staff session's (`ecohub_security::StaffSession`; none: 303 to the
@@ -15,6 +16,7 @@
 
 mod catalogue;
 mod funnel;
+mod moments;
 mod proposition;
 mod propositions;
 mod views;
@@ -70,7 +72,21 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/console/personas/{name}/dry-run").route(web::post().to(catalogue::dry_run)),
     )
     .service(web::resource("/console/contact-policies").route(web::get().to(catalogue::policies)))
-    .service(web::resource("/console/offer-funnel").route(web::get().to(funnel::page)));
+    .service(web::resource("/console/offer-funnel").route(web::get().to(funnel::page)))
+    // Financial moments (`moments`): `new` and `dry-run` before `{name}` (no rule's name).
+    .service(web::resource("/console/moments").route(web::get().to(moments::moments)))
+    .service(
+        web::resource("/console/trigger-rules")
+            .route(web::get().to(moments::rules))
+            .route(web::post().to(moments::define_rule)),
+    )
+    .service(web::resource("/console/trigger-rules/new").route(web::get().to(moments::new_rule)))
+    .service(
+        web::resource("/console/trigger-rules/dry-run")
+            .route(web::get().to(moments::dry_run_form))
+            .route(web::post().to(moments::dry_run)),
+    )
+    .service(web::resource("/console/trigger-rules/{name}").route(web::get().to(moments::rule)));
 }
 
 /// A page's early answer (boxed: responses are large).
@@ -238,7 +254,7 @@ impl Refusal {
             AppError::Refused(OffersError::NotFound) => Err(Box::new(failure(staff, e))),
             AppError::Refused(OffersError::Invalid(v)) => Ok(Refusal {
                 status: StatusCode::BAD_REQUEST,
-                words: format!("Please check {}: it {}.", label(&v.field), v.message),
+                words: check_words(&v.field, &v.message),
                 field: Some(v.field),
             }),
             AppError::Refused(e) => Ok(Refusal {
@@ -255,6 +271,20 @@ the page as it is now and try again."
             }),
             e => Err(Box::new(failure(staff, e))),
         }
+    }
+}
+
+/// An invalid field in words: "Please check the name: it must be …" (a message that is not a
+/// predicate, such as "unknown name x", follows the colon as it is).
+fn check_words(field: &str, message: &str) -> String {
+    let message = message.trim_end_matches('.');
+    let predicate = ["must ", "is ", "are ", "has ", "was ", "would ", "names "]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if predicate {
+        format!("Please check {}: it {message}.", label(field))
+    } else {
+        format!("Please check {}: {message}.", label(field))
     }
 }
 
@@ -289,7 +319,20 @@ fn label(path: &str) -> String {
         "/description" => "the description".to_owned(),
         "/reason" => "the reason".to_owned(),
         "" => "the document".to_owned(),
-        p => format!("the field {p}"),
+        "/condition" => "the condition".to_owned(),
+        "/moment_type" => "the moment type".to_owned(),
+        "/propositions" => "the propositions".to_owned(),
+        "/validity_days" => "the validity".to_owned(),
+        "/priority" => "the priority".to_owned(),
+        "/payload" => "the payload".to_owned(),
+        "/customer_id" => "the customer id".to_owned(),
+        p => match p
+            .strip_prefix("/propositions/")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            Some(i) => format!("the proposition number {}", i + 1),
+            None => format!("the field {p}"),
+        },
     }
 }
 

@@ -363,3 +363,179 @@ pub(super) struct FunnelPage<'a> {
     pub(super) filtered: bool,
     pub(super) note: &'static str,
 }
+
+// ---------------------------------------------------------------- financial moments
+
+/// A moment type's payload field, as a hint next to a condition or a payload.
+pub(super) struct FieldHint {
+    /// Its name in the payload (`amount`).
+    pub(super) name: String,
+    /// Its type in words (`number`, `date`…).
+    pub(super) kind: String,
+    /// Whether the payload must have it.
+    pub(super) required: bool,
+    /// Whether conditions may read it (as `moment.<name>`).
+    pub(super) usable: bool,
+}
+
+/// A moment type's fields, folded open when it is the one chosen.
+pub(super) struct TypeHint {
+    pub(super) name: String,
+    pub(super) open: bool,
+    pub(super) fields: Vec<FieldHint>,
+}
+
+/// One moment type of the catalogue.
+pub(super) struct MomentTypeRow {
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) providers: String,
+    pub(super) fields: Vec<FieldHint>,
+    /// `default`, `changed` or `staff` (a badge's class).
+    pub(super) origin: &'static str,
+    pub(super) origin_words: &'static str,
+    pub(super) revision: u32,
+    pub(super) by: String,
+    pub(super) at: String,
+    pub(super) schema: String,
+    pub(super) rules: usize,
+}
+
+/// The moment catalogue.
+#[derive(Template)]
+#[template(path = "console_moments.html")]
+pub(super) struct MomentsPage<'a> {
+    pub(super) title: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) csrf_token: &'a str,
+    pub(super) default_version: u32,
+    pub(super) rule_count: usize,
+    pub(super) rows: Vec<MomentTypeRow>,
+}
+
+/// One trigger rule in the list.
+pub(super) struct TriggerRuleRow {
+    pub(super) name: String,
+    pub(super) moment_type: String,
+    pub(super) reason: String,
+    pub(super) propositions: Vec<String>,
+    pub(super) validity_days: u32,
+    pub(super) priority: u32,
+    pub(super) active: bool,
+    pub(super) revision: u32,
+    pub(super) by: String,
+    pub(super) at: String,
+}
+
+/// The trigger rules, filtered and a page at a time.
+#[derive(Template)]
+#[template(path = "console_trigger_rules.html")]
+pub(super) struct TriggerRulesPage<'a> {
+    pub(super) title: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) csrf_token: &'a str,
+    pub(super) types: Vec<Choice>,
+    pub(super) statuses: Vec<Choice>,
+    pub(super) rows: Vec<TriggerRuleRow>,
+    pub(super) caption: String,
+    /// Whether any rule exists at all.
+    pub(super) any: bool,
+    pub(super) filtered: bool,
+    pub(super) first_href: Option<String>,
+    pub(super) next_href: Option<String>,
+}
+
+/// What the rule editor holds (the rule, or what the person typed).
+#[derive(Default)]
+pub(super) struct RuleValues {
+    pub(super) name: String,
+    pub(super) reason: String,
+    pub(super) moment_type: String,
+    pub(super) condition: String,
+    pub(super) propositions: Vec<String>,
+    pub(super) validity_days: String,
+    pub(super) priority: String,
+    pub(super) active: bool,
+}
+
+/// A proposition the rule may put forward.
+pub(super) struct PropositionChoice {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) note: String,
+    pub(super) checked: bool,
+}
+
+/// Who last changed a rule, and where it stands.
+pub(super) struct RuleFacts {
+    pub(super) revision: u32,
+    pub(super) by: String,
+    pub(super) at: String,
+    pub(super) active: bool,
+}
+
+/// A trigger rule's page (its editor), or a new rule's editor.
+#[derive(Template)]
+#[template(path = "console_trigger_rule.html")]
+pub(super) struct TriggerRulePage<'a> {
+    pub(super) title: String,
+    pub(super) display_name: &'a str,
+    pub(super) csrf_token: &'a str,
+    pub(super) facts: Option<RuleFacts>,
+    pub(super) done: Option<&'static str>,
+    pub(super) values: RuleValues,
+    pub(super) error_at: String,
+    pub(super) error: Option<String>,
+    pub(super) types: Vec<Choice>,
+    /// Whether one of `types` is chosen.
+    pub(super) type_chosen: bool,
+    pub(super) propositions: Vec<PropositionChoice>,
+    pub(super) hints: Vec<TypeHint>,
+    /// The attributes by name, with their types in words.
+    pub(super) attributes: Vec<(String, String)>,
+    pub(super) personas: Vec<String>,
+}
+
+/// A rule that matched in a dry run.
+pub(super) struct MatchedRule {
+    pub(super) rule: String,
+    pub(super) reason: String,
+    pub(super) propositions: Vec<String>,
+    pub(super) priority: u32,
+    pub(super) validity_days: u32,
+    pub(super) rows: Vec<ExplainRow>,
+}
+
+/// A rule that did not match in a dry run.
+pub(super) struct MissedRule {
+    pub(super) rule: String,
+    pub(super) rows: Vec<ExplainRow>,
+}
+
+/// A dry run's result.
+pub(super) struct TriggerRun {
+    pub(super) moment_type: String,
+    pub(super) customer_id: String,
+    pub(super) matched: Vec<MatchedRule>,
+    pub(super) missed: Vec<MissedRule>,
+    /// Paused rules of the type (not tried).
+    pub(super) paused: usize,
+}
+
+/// The dry run of the trigger rules: the form and, once run, its result.
+#[derive(Template)]
+#[template(path = "console_trigger_dry_run.html")]
+pub(super) struct TriggerDryRunPage<'a> {
+    pub(super) title: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) csrf_token: &'a str,
+    pub(super) types: Vec<Choice>,
+    /// Whether one of `types` is chosen.
+    pub(super) type_chosen: bool,
+    pub(super) payload: String,
+    pub(super) customer_id: String,
+    pub(super) error_at: String,
+    pub(super) error: Option<String>,
+    pub(super) hints: Vec<TypeHint>,
+    pub(super) result: Option<TriggerRun>,
+}
