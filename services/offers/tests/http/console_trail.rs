@@ -59,7 +59,7 @@ async fn the_trail_shows_decisions_offers_responses_and_who_approved_the_version
     );
     assert!(res.text.contains("Enter a customer id"), "{}", res.text);
     assert!(
-        res.text.contains("The trail starts at the decision"),
+        res.text.contains("starts at the moment"),
         "{}",
         res.text
     );
