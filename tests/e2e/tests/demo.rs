@@ -144,6 +144,29 @@ async fn serve_demo_fills_a_fresh_store_with_an_ecosystem_each_role_can_work_in(
         dashboard.body
     );
     assert!(dashboard.body.contains("Ecohub Bank"), "{}", dashboard.body);
+    // The travel firm's booking for him triggered the trip cover, shown with its reason.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let offers = customer.get(&hub.url("/dashboard/offers")).await;
+        assert_eq!(offers.status, 200, "{}", offers.body);
+        if offers.body.contains("Just for this moment") {
+            assert!(offers.body.contains("Trip cover"), "{}", offers.body);
+            assert!(
+                offers
+                    .body
+                    .contains("You booked a trip abroad with Globetrotter"),
+                "{}",
+                offers.body
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the triggered offer never showed: {}",
+            offers.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Everything is real events: the hash chains verify while the hub runs.
     let (ok, out, err) = cli(&["audit", "verify"], dir.path(), &[], None);

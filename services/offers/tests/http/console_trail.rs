@@ -58,11 +58,7 @@ async fn the_trail_shows_decisions_offers_responses_and_who_approved_the_version
         res.text
     );
     assert!(res.text.contains("Enter a customer id"), "{}", res.text);
-    assert!(
-        res.text.contains("starts at the moment"),
-        "{}",
-        res.text
-    );
+    assert!(res.text.contains("starts at the moment"), "{}", res.text);
 
     app.published_loan(P).await;
     app.profile(
