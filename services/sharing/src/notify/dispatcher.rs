@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use crate::domain::catalogue::Dataset;
 use crate::domain::notifications::{
-    Audience, DATA_UPDATED, MAPPINGS, Notification, NotificationCommand, OFFER_ACCEPTED, Queued,
+    Audience, DATA_UPDATED, MAPPINGS, Mapping, Notification, NotificationCommand, Queued,
     SubscriptionData, SubscriptionEvent, event_uri, jti, mapping_of, notification_stream,
+    subject_fields,
 };
 use crate::ports::{ConsentGrant, ConsentGrants, Customers, PortError};
 use crate::readmodel::CatalogueReader;
@@ -161,10 +162,10 @@ impl Dispatcher {
         &mut self,
         e: &RecordedEvent,
         data: &Value,
-        audience: Audience,
+        mapping: &Mapping,
     ) -> Result<Vec<(String, Value, String)>, PortError> {
         let now = self.clock.now();
-        Ok(match audience {
+        Ok(match mapping.audience {
             Audience::PayloadPartner => {
                 let consent_id = e
                     .stream
@@ -193,7 +194,7 @@ impl Dispatcher {
                     String::new(),
                 )]
             }
-            Audience::PayloadPartners => {
+            Audience::PayloadPartners { customer, fields } => {
                 let partners: Vec<String> = data
                     .get("partners")
                     .and_then(Value::as_array)
@@ -204,18 +205,13 @@ impl Dispatcher {
                             .collect()
                     })
                     .unwrap_or_default();
-                let customer = data.get("customer_id").and_then(Value::as_str);
+                let customer = data.pointer(customer).and_then(Value::as_str);
                 let mut out = Vec::new();
                 for partner in partners {
-                    if self.subscribers(&partner, OFFER_ACCEPTED).is_empty() {
+                    if self.subscribers(&partner, mapping.notification).is_empty() {
                         continue;
                     }
-                    let mut subject = json!({
-                        "offer_id": data.get("offer_id"),
-                        "proposition_id": data.get("proposition_id"),
-                        "version": data.get("version"),
-                        "product_code": data.get("product_code"),
-                    });
+                    let mut subject = subject_fields(fields, data);
                     // The customer as this partner knows them (RFC 9493 opaque subject
                     // identifier), when the customer is in the hub's directory.
                     if let Some(customer) = customer
@@ -282,11 +278,11 @@ impl Dispatcher {
     async fn dispatch(&mut self, e: &RecordedEvent) -> Result<(), ProjectionError> {
         let data = e.data_json().unwrap_or(Value::Null);
         self.learn(e, &data);
-        let Some(mapping) = mapping_of(&e.stream, &e.event_type) else {
+        let Some(mapping) = mapping_of(&e.stream, &e.event_type, &data) else {
             return Ok(());
         };
         let audiences = self
-            .audiences(e, &data, mapping.audience)
+            .audiences(e, &data, mapping)
             .await
             .map_err(|err| ProjectionError(err.to_string()))?;
         let now = self.clock.now();

@@ -2,8 +2,8 @@
 //! model of notifications, the push delivery worker and the use cases behind the
 //! subscription, delivery-log and polling endpoints.
 //!
-//! * [`Dispatcher`] is a [`Projection`] over `consent-*`, `partner-*`, `records-*` and
-//!   `eventsub-*` with a durable checkpoint (stream `sharingdispatch-checkpoint`). It keeps
+//! * [`Dispatcher`] is a [`Projection`] over `consent-*`, `partner-*`, `records-*`,
+//!   `offercontacts-*` and `eventsub-*` with a durable checkpoint (stream `sharingdispatch-checkpoint`). It keeps
 //!   the subscriptions and the consents it has seen in memory (rebuilt from the log up to the
 //!   checkpoint at start), maps events through [`MAPPINGS`], and queues one `Notification`
 //!   per matching subscription. The jti is derived from the subscription and the source
