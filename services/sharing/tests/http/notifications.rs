@@ -639,6 +639,149 @@ async fn the_background_tasks_deliver_without_being_driven() {
     assert_eq!(rx.received.lock().unwrap().len(), 2);
 }
 
+/// A running instance (every projection and the delivery worker, the system clock) over a
+/// fresh store, with `partners` registered at their webhooks and subscribed to
+/// `consent-authorised`.
+struct Live {
+    store: ecohub_eventstore::SharedStore,
+    state: SharingState,
+    tasks: ecohub_sharing::SharingTasks,
+    _dir: tempfile::TempDir,
+}
+
+impl Live {
+    async fn start(delivery: DeliveryConfig, partners: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: ecohub_eventstore::SharedStore = Arc::new(
+            ecohub_eventstore::SqliteStore::open(dir.path().join("events.db"), Default::default())
+                .unwrap(),
+        );
+        let webhooks = Arc::new(FakeWebhooks::default());
+        for (partner, url) in partners {
+            webhooks
+                .0
+                .lock()
+                .unwrap()
+                .insert((*partner).into(), vec![(*url).into()]);
+        }
+        let ports = SharingPorts {
+            grants: Arc::new(FakeGrants::default()),
+            customers: Arc::new(FakeCustomers::default()),
+            webhooks,
+            signer: Arc::new(FakeSigner),
+        };
+        let config = SharingConfig {
+            delivery,
+            ..SharingConfig::default()
+        };
+        let clock = Arc::new(ecohub_kernel::SystemClock);
+        let (state, projections) = SharingState::new(store.clone(), clock, config, ports);
+        let tasks = ecohub_sharing::SharingTasks::spawn(store.clone(), &state, projections);
+        let ctx = ecohub_sharing::RequestContext::client(
+            "client-r",
+            "00000000-0000-4000-8000-000000000000",
+        );
+        for (partner, url) in partners {
+            state
+                .create_subscription(
+                    partner,
+                    (*url).into(),
+                    vec!["consent-authorised".into()],
+                    &ctx,
+                )
+                .await
+                .unwrap();
+        }
+        Self {
+            store,
+            state,
+            tasks,
+            _dir: dir,
+        }
+    }
+
+    /// The consents service authorises `consent` for `partner`.
+    async fn authorise(&self, consent: &str, partner: &str) {
+        self.store
+            .append(
+                &format!("consent-{consent}"),
+                ExpectedRevision::Any,
+                vec![NewEvent::raw(
+                    "ConsentAuthorised",
+                    json!({"partner_id": partner}),
+                    self.state.now(),
+                )],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits (at most `within`) until `rx` has received `n` SETs.
+async fn received(rx: &Receiver, n: usize, within: Duration) -> Result<(), String> {
+    tokio::time::timeout(within, async {
+        while rx.received.lock().unwrap().len() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .map_err(|_| format!("{n} SETs not received within {within:?}"))
+}
+
+/// A notification queued in this instance wakes the worker: it is pushed long before the
+/// next tick (10 s here), and the tick still runs the retries.
+#[actix_web::test]
+async fn a_queued_notification_is_pushed_at_once_not_at_the_next_tick() {
+    let (rx, url) = start_receiver(vec![]);
+    let live = Live::start(
+        DeliveryConfig {
+            tick: Duration::from_secs(10),
+            ..DeliveryConfig::default()
+        },
+        &[(RECIPIENT, &url)],
+    )
+    .await;
+    // The worker's first round runs at start; after it, only a wake-up can push in time.
+    for i in 1..=3 {
+        live.authorise(
+            &format!("0190f0c4-5555-7000-8000-00000000010{i}"),
+            RECIPIENT,
+        )
+        .await;
+        received(&rx, i, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(rx.received.lock().unwrap().len(), 3, "each pushed once");
+    live.tasks.stop();
+}
+
+/// Pushes run concurrently: a receiver that hangs until the timeout holds one push, and
+/// another partner's notification queued after it is received at once.
+#[actix_web::test]
+async fn a_hanging_receiver_does_not_hold_up_the_others() {
+    let (slow_rx, slow_url) = start_receiver(vec![None]);
+    let (rx, url) = start_receiver(vec![]);
+    let live = Live::start(
+        DeliveryConfig {
+            tick: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
+            ..DeliveryConfig::default()
+        },
+        &[(OTHER_RECIPIENT, &slow_url), (RECIPIENT, &url)],
+    )
+    .await;
+    live.authorise("0190f0c4-5555-7000-8000-000000000201", OTHER_RECIPIENT)
+        .await;
+    received(&slow_rx, 1, Duration::from_secs(1)).await.unwrap();
+    live.authorise("0190f0c4-5555-7000-8000-000000000202", RECIPIENT)
+        .await;
+    received(&rx, 1, Duration::from_secs(1)).await.unwrap();
+    assert!(
+        live.state.deliveries(OTHER_RECIPIENT).is_empty(),
+        "the slow push is still in flight"
+    );
+    live.tasks.stop();
+}
+
 #[actix_web::test]
 async fn a_poll_without_return_immediately_waits_for_a_set() {
     let config = SharingConfig {
