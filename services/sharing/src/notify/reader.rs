@@ -24,6 +24,8 @@ struct Entry {
     /// Queue order (ties between notifications due at the same time go oldest first).
     seq: u64,
     state: Notification,
+    /// The stream revision of the last event applied.
+    revision: u64,
     /// Its key in [`Index::due`], while it is pending with an attempt to make.
     due_key: Option<Timestamp>,
 }
@@ -107,6 +109,13 @@ impl NotificationsReader {
         index.by_jti.get(jti).map(|e| e.state.clone())
     }
 
+    /// The state of one notification and the stream revision it is the state at: a decision
+    /// on it appended at that revision is exact (the append fails if the stream has moved on).
+    pub fn get_at_revision(&self, jti: &str) -> Option<(Notification, u64)> {
+        let index = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        index.by_jti.get(jti).map(|e| (e.state.clone(), e.revision))
+    }
+
     /// Pending notifications of `partner`, oldest first, at most `max`; and whether more
     /// exist.
     pub fn pending_for(&self, partner: &str, max: usize, skip: &[String]) -> (Vec<Queued>, bool) {
@@ -154,7 +163,7 @@ impl NotificationsReader {
         out
     }
 
-    fn apply(&self, jti: &str, event: &NotificationEvent) {
+    fn apply(&self, jti: &str, revision: u64, event: &NotificationEvent) {
         {
             let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
             let index = &mut *guard;
@@ -181,6 +190,7 @@ impl NotificationsReader {
                     .push(jti.to_owned());
             }
             entry.state = std::mem::take(&mut entry.state).evolve(event);
+            entry.revision = revision;
             entry.due_key = claimable_at(&entry.state);
             if let Some(key) = entry.due_key {
                 index.due.insert((key, entry.seq), jti.to_owned());
@@ -232,7 +242,7 @@ impl Projection for NotificationsProjection {
                 .decode::<NotificationEvent>()
                 .map_err(|err| ProjectionError(err.to_string()))?;
             let jti = e.stream.strip_prefix("notification-").unwrap_or(&e.stream);
-            self.reader.apply(jti, &env.payload);
+            self.reader.apply(jti, e.revision, &env.payload);
         }
         Ok(())
     }

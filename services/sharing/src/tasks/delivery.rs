@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ecohub_eventstore::{ExpectedRevision, NewEvent, StoreError, execute, load};
+use ecohub_eventstore::{CurrentRevision, ExpectedRevision, NewEvent, StoreError, execute, load};
 use ecohub_kernel::{Aggregate, EventMetadata};
 use futures_util::StreamExt;
 use tokio::task::{JoinHandle, JoinSet};
@@ -137,26 +137,40 @@ async fn deliver_one(
     let stream = notification_stream(jti);
     let instance = state.config.instance_id.clone();
     let now = state.now();
-    let (current, revision) = load::<Notification>(&*state.store, &stream).await?;
     let claim = NotificationCommand::Claim {
         instance: instance.clone(),
         until: now.plus(state.config.delivery.claim_ttl),
     };
-    let Ok(events) = current.decide(claim, now) else {
-        return Ok(false);
-    };
-    let new_events = events
-        .iter()
-        .map(|e| NewEvent::from_domain(e, EventMetadata::system("sharing-delivery"), now))
-        .collect();
-    let claimed_revision = match state
-        .store
-        .append(&stream, ExpectedRevision::from(revision), new_events)
-        .await
-    {
-        Ok(appended) => appended.next_expected,
-        Err(StoreError::WrongExpectedVersion { .. }) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    // Claimed on the read model's state at its revision (no read of the stream); if the
+    // stream has moved on since, on the stream as it is. Either way the append at the
+    // revision decided on is what makes the claim exclusive.
+    let mut snapshot = state
+        .notifications
+        .get_at_revision(jti)
+        .map(|(n, r)| (n, CurrentRevision::Current(r)));
+    let (current, claimed_revision, events) = loop {
+        let from_read_model = snapshot.is_some();
+        let (current, revision) = match snapshot.take() {
+            Some(s) => s,
+            None => load::<Notification>(&*state.store, &stream).await?,
+        };
+        let Ok(events) = current.decide(claim.clone(), now) else {
+            return Ok(false);
+        };
+        let new_events = events
+            .iter()
+            .map(|e| NewEvent::from_domain(e, EventMetadata::system("sharing-delivery"), now))
+            .collect();
+        match state
+            .store
+            .append(&stream, ExpectedRevision::from(revision), new_events)
+            .await
+        {
+            Ok(appended) => break (current, appended.next_expected, events),
+            Err(StoreError::WrongExpectedVersion { .. }) if from_read_model => {}
+            Err(StoreError::WrongExpectedVersion { .. }) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
     };
     let claimed = events.iter().fold(current, |s, e| s.evolve(e));
     let Some(queued) = claimed.queued.clone() else {
