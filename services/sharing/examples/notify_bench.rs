@@ -254,14 +254,35 @@ fn main() {
             arrived.len()
         );
         let (mut from_start, mut from_ack) = (Vec::new(), Vec::new());
+        let mut by_second = vec![Vec::new(); seconds.max(1) + 1];
         for (offer, at) in &arrived {
             if let Some((t0, t1)) = sent.get(offer) {
-                from_start.push(at.saturating_duration_since(*t0));
+                let latency = at.saturating_duration_since(*t0);
+                from_start.push(latency);
                 from_ack.push(at.saturating_duration_since(*t1));
+                let second = t0.saturating_duration_since(started).as_secs() as usize;
+                by_second[second.min(seconds)].push(latency);
             }
         }
+        let within = from_start
+            .iter()
+            .filter(|d| **d < Duration::from_millis(50))
+            .count();
+        println!(
+            "within 50 ms of the source append: {:.2} %",
+            within as f64 * 100.0 / total as f64
+        );
         report("source append → received", from_start);
         report("source acknowledged → received", from_ack);
+        let timeline: Vec<String> = by_second
+            .iter_mut()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.sort();
+                format!("{:.0}", percentile(l, 0.99).as_secs_f64() * 1e3)
+            })
+            .collect();
+        println!("p99 per second of sending (ms): {}", timeline.join(" "));
         // Let the last outcomes be recorded before counting the writes.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = sqlite.stats();
