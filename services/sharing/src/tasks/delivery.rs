@@ -73,19 +73,19 @@ async fn run(state: SharingState) {
         }
         tokio::select! {
             Some(done) = pushes.join_next_with_id(), if !pushes.is_empty() => {
-                let (id, result) = match done {
-                    Ok((id, result)) => (id, result),
-                    Err(e) => (e.id(), Err(AppError::Conflict(format!("push task failed: {e}")))),
+                let (id, outcome) = match done {
+                    Ok((id, result)) => (id, result.map_err(|e| e.to_string())),
+                    Err(e) => (e.id(), Err(format!("push task ended: {e}"))),
                 };
                 let Some(jti) = in_flight.remove(&id) else { continue };
                 pushing.remove(&jti);
-                match result {
+                match outcome {
                     Ok(true) => {}
                     Ok(false) => {
                         parked.insert(jti);
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "notification delivery failed");
+                    Err(error) => {
+                        tracing::warn!(%error, "notification delivery failed");
                         parked.insert(jti);
                     }
                 }
