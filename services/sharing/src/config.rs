@@ -21,8 +21,13 @@ pub struct DeliveryConfig {
     pub max_retries: u32,
     /// Timeout of one push (default 10 s).
     pub request_timeout: Duration,
-    /// How often the worker looks for due deliveries (default 500 ms).
+    /// How often the worker looks for due deliveries besides being woken (default 500 ms):
+    /// retries, and notifications another instance queued. A notification queued through
+    /// this instance's read model wakes the worker at once.
     pub tick: Duration,
+    /// Most pushes one instance has in flight at once (default 32): a slow receiver holds
+    /// one of them, not the others.
+    pub concurrency: usize,
     /// How long a claimed attempt is reserved for its instance (default 60 s).
     pub claim_ttl: Duration,
     /// How long a poll without `returnImmediately` waits for a SET (default 10 s).
@@ -37,6 +42,7 @@ impl Default for DeliveryConfig {
             max_retries: 10,
             request_timeout: Duration::from_secs(10),
             tick: Duration::from_millis(500),
+            concurrency: 32,
             claim_ttl: Duration::from_secs(60),
             long_poll: Duration::from_secs(10),
         }
@@ -100,6 +106,9 @@ impl SharingConfig {
                 "sharing delivery backoffs must be positive and the timeout 1–120 s".into(),
             );
         }
+        if !(1..=1024).contains(&d.concurrency) {
+            return Err("sharing.delivery_concurrency must be 1 to 1024".into());
+        }
         if d.long_poll > Duration::from_secs(60) {
             return Err("sharing.poll_wait_ms must be at most 60000".into());
         }
@@ -128,6 +137,8 @@ pub struct SharingSection {
     pub delivery_max_backoff_secs: u64,
     /// Timeout of one push, in seconds. Default 10.
     pub delivery_timeout_secs: u64,
+    /// Most pushes in flight at once per instance (1 to 1024). Default 32.
+    pub delivery_concurrency: usize,
     /// How long a poll (`POST /events`) without `returnImmediately` waits for a SET, in ms
     /// (0 to 60000). Default 10000.
     pub poll_wait_ms: u64,
@@ -150,6 +161,7 @@ impl From<SharingConfig> for SharingSection {
             delivery_initial_backoff_ms: c.delivery.initial_backoff.as_millis() as u64,
             delivery_max_backoff_secs: c.delivery.max_backoff.as_secs(),
             delivery_timeout_secs: c.delivery.request_timeout.as_secs(),
+            delivery_concurrency: c.delivery.concurrency,
             poll_wait_ms: c.delivery.long_poll.as_millis() as u64,
         }
     }
@@ -172,6 +184,7 @@ impl From<SharingSection> for SharingConfig {
                 max_backoff: Duration::from_secs(s.delivery_max_backoff_secs),
                 max_retries: s.delivery_max_retries,
                 request_timeout: Duration::from_secs(s.delivery_timeout_secs),
+                concurrency: s.delivery_concurrency,
                 long_poll: Duration::from_millis(s.poll_wait_ms),
                 ..defaults.delivery
             },

@@ -7,7 +7,8 @@
 //!   once (the jti is derived from the subscription and the source event, so re-dispatching
 //!   after a restart finds the stream already there), then claimed, attempted, and
 //!   acknowledged (202 to a push, or an `ack` in a poll) or given up after the last retry.
-//! * [`MAPPINGS`]: which hub events become which notification types.
+//! * [`MAPPINGS`]: which hub events become which notification types (a row may require a
+//!   payload field, e.g. `offer-available` only for offers a financial moment triggered).
 
 use std::time::Duration;
 
@@ -28,6 +29,9 @@ pub const DATA_UPDATED: &str = "data-updated";
 pub const PARTNER_STATUS_CHANGED: &str = "partner-status-changed";
 /// `offer-accepted`: a customer accepted an offer the partner co-brands (fulfil the benefit).
 pub const OFFER_ACCEPTED: &str = "offer-accepted";
+/// `offer-available`: a financial moment made the bank offer a customer something the
+/// partner co-brands (the offer is open until its `expires_at`).
+pub const OFFER_AVAILABLE: &str = "offer-available";
 
 /// Every notification type a partner can subscribe to.
 pub const NOTIFICATION_TYPES: &[&str] = &[
@@ -37,6 +41,7 @@ pub const NOTIFICATION_TYPES: &[&str] = &[
     DATA_UPDATED,
     PARTNER_STATUS_CHANGED,
     OFFER_ACCEPTED,
+    OFFER_AVAILABLE,
 ];
 
 /// The URI of a notification type in a SET's `events` claim.
@@ -53,8 +58,16 @@ pub enum Audience {
     StreamPartner,
     /// Partners with an authorised consent covering the published records.
     ConsentedRecipients,
-    /// Every partner in the payload's `partners` (the co-brand partners of an offer).
-    PayloadPartners,
+    /// Every partner in the payload's `partners` (the co-brand partners of an offer). The
+    /// subject copies `fields` from the payload (see [`subject_fields`]) and names the customer
+    /// by the partner's pairwise id (RFC 9493 `sub_id`); the hub's customer id, read at the
+    /// JSON pointer `customer`, never leaves the hub.
+    PayloadPartners {
+        /// Where the payload names the hub's customer id (a JSON pointer).
+        customer: &'static str,
+        /// The payload fields the subject carries (JSON pointers, copied to the same place).
+        fields: &'static [&'static str],
+    },
 }
 
 /// One row of the mapping table.
@@ -68,6 +81,59 @@ pub struct Mapping {
     pub notification: &'static str,
     /// Who is told.
     pub audience: Audience,
+    /// A JSON pointer that must be present and non-null in the payload for the event to
+    /// notify anyone (`None`: every event of the type does).
+    pub requires: Option<&'static str>,
+}
+
+impl Mapping {
+    /// Whether this row maps the event `event_type` of `stream` with payload `data`.
+    pub fn applies(&self, stream: &str, event_type: &str, data: &Value) -> bool {
+        self.event_type == event_type
+            && stream.starts_with(self.stream_prefix)
+            && self
+                .requires
+                .is_none_or(|p| data.pointer(p).is_some_and(|v| !v.is_null()))
+    }
+}
+
+/// What an offer's notifications say about it.
+const OFFER_FIELDS: &[&str] = &["/offer_id", "/proposition_id", "/version", "/product_code"];
+
+/// What an `offer-available` notification says: the offer, until when it is open, and the
+/// moment behind it (never the moment's customer id or provider).
+const AVAILABLE_OFFER_FIELDS: &[&str] = &[
+    "/offer_id",
+    "/proposition_id",
+    "/version",
+    "/product_code",
+    "/expires_at",
+    "/moment/moment_id",
+    "/moment/moment_type",
+    "/moment/rule",
+    "/moment/reason",
+];
+
+/// The subject of a notification that copies `fields` (JSON pointers) from `data`: each at the
+/// same place, `null` when the payload lacks it, nothing else.
+pub fn subject_fields(fields: &[&str], data: &Value) -> Value {
+    let mut subject = Value::Object(Default::default());
+    for field in fields {
+        let value = data.pointer(field).cloned().unwrap_or(Value::Null);
+        let mut at = &mut subject;
+        let mut parts = field.split('/').skip(1).peekable();
+        while let Some(part) = parts.next() {
+            let Value::Object(map) = at else { break };
+            if parts.peek().is_none() {
+                map.insert(part.to_owned(), value);
+                break;
+            }
+            at = map
+                .entry(part.to_owned())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+    }
+    subject
 }
 
 /// Hub events → notifications. Adjust here when an event type is added or renamed upstream.
@@ -77,62 +143,87 @@ pub const MAPPINGS: &[Mapping] = &[
         event_type: "ConsentAuthorised",
         notification: CONSENT_AUTHORISED,
         audience: Audience::PayloadPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "consent-",
         event_type: "ConsentRevoked",
         notification: CONSENT_REVOKED,
         audience: Audience::PayloadPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "consent-",
         event_type: "ConsentExpired",
         notification: CONSENT_EXPIRED,
         audience: Audience::PayloadPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "partner-",
         event_type: "PartnerApproved",
         notification: PARTNER_STATUS_CHANGED,
         audience: Audience::StreamPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "partner-",
         event_type: "PartnerSuspended",
         notification: PARTNER_STATUS_CHANGED,
         audience: Audience::StreamPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "partner-",
         event_type: "PartnerReinstated",
         notification: PARTNER_STATUS_CHANGED,
         audience: Audience::StreamPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "partner-",
         event_type: "PartnerOffboarded",
         notification: PARTNER_STATUS_CHANGED,
         audience: Audience::StreamPartner,
+        requires: None,
     },
     Mapping {
         stream_prefix: "records-",
         event_type: "RecordsPublished",
         notification: DATA_UPDATED,
         audience: Audience::ConsentedRecipients,
+        requires: None,
     },
     Mapping {
         stream_prefix: "offercontacts-",
         event_type: "OfferAccepted",
         notification: OFFER_ACCEPTED,
-        audience: Audience::PayloadPartners,
+        audience: Audience::PayloadPartners {
+            customer: "/customer_id",
+            fields: OFFER_FIELDS,
+        },
+        requires: None,
+    },
+    // Only offers a financial moment triggered: an ordinary decision's offer notifies nobody.
+    Mapping {
+        stream_prefix: "offercontacts-",
+        event_type: "OfferPresented",
+        notification: OFFER_AVAILABLE,
+        audience: Audience::PayloadPartners {
+            customer: "/moment/customer_id",
+            fields: AVAILABLE_OFFER_FIELDS,
+        },
+        requires: Some("/moment"),
     },
 ];
 
-/// The mapping of a hub event, if any.
-pub fn mapping_of(stream: &str, event_type: &str) -> Option<&'static Mapping> {
+/// The mapping of a hub event with payload `data`, if any: the first row that
+/// [applies](Mapping::applies). One event becomes at most one notification type, so the jti
+/// (subscription, source event) stays unique.
+pub fn mapping_of(stream: &str, event_type: &str, data: &Value) -> Option<&'static Mapping> {
     MAPPINGS
         .iter()
-        .find(|m| m.event_type == event_type && stream.starts_with(m.stream_prefix))
+        .find(|m| m.applies(stream, event_type, data))
 }
 
 /// The SET `jti` of the notification of `source_event` (and `discriminator`, e.g. the

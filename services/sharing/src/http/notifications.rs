@@ -11,9 +11,11 @@ use ecohub_kernel::Timestamp;
 use ecohub_security::{Authenticated, Principal, WebhooksManageScope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::application::{RequestContext, SharingState};
-use crate::domain::notifications::SubscriptionData;
+use crate::domain::notifications::{NOTIFICATION_TYPES, SubscriptionData};
 use crate::notify::Poll;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,9 +45,28 @@ fn partner(principal: &Principal) -> Result<&str, ApiError> {
 pub struct SubscriptionRequest {
     /// One of the partner's registered webhook URLs.
     pub url: String,
-    /// `consent-authorised`, `consent-revoked`, `consent-expired`, `data-updated`,
-    /// `partner-status-changed`.
+    /// The notification types (at least one; see [`NOTIFICATION_TYPES`]).
+    #[schema(schema_with = notification_types)]
     pub event_types: Vec<String>,
+}
+
+/// The schema of a list of notification types: every type of [`NOTIFICATION_TYPES`], named.
+fn notification_types() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(NOTIFICATION_TYPES.iter().copied())),
+        )
+        .description(Some(
+            "Notification types: `consent-authorised`, `consent-revoked`, `consent-expired`, \
+             `data-updated` (records a consent you hold covers were published), \
+             `partner-status-changed`, `offer-accepted` (a customer accepted an offer you \
+             co-brand), `offer-available` (a financial moment made the bank offer a customer \
+             something you co-brand).",
+        ))
+        .build()
+        .into()
 }
 
 /// A subscription.

@@ -9,15 +9,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ecohub_eventstore::{
     EventFilter, ExpectedRevision, NewEvent, Position, Projection, ProjectionError,
-    ReadStreamOptions, RecordedEvent, SharedStore, execute,
+    ReadStreamOptions, RecordedEvent, SharedStore, StoreError, execute,
 };
-use ecohub_kernel::{Clock, EventMetadata};
+use ecohub_kernel::{Aggregate, Clock, EventMetadata, Timestamp};
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::domain::catalogue::Dataset;
 use crate::domain::notifications::{
-    Audience, DATA_UPDATED, MAPPINGS, Notification, NotificationCommand, OFFER_ACCEPTED, Queued,
+    Audience, DATA_UPDATED, MAPPINGS, Mapping, Notification, NotificationCommand, Queued,
     SubscriptionData, SubscriptionEvent, event_uri, jti, mapping_of, notification_stream,
+    subject_fields,
 };
 use crate::ports::{ConsentGrant, ConsentGrants, Customers, PortError};
 use crate::readmodel::CatalogueReader;
@@ -161,10 +163,10 @@ impl Dispatcher {
         &mut self,
         e: &RecordedEvent,
         data: &Value,
-        audience: Audience,
+        mapping: &Mapping,
     ) -> Result<Vec<(String, Value, String)>, PortError> {
         let now = self.clock.now();
-        Ok(match audience {
+        Ok(match mapping.audience {
             Audience::PayloadPartner => {
                 let consent_id = e
                     .stream
@@ -193,7 +195,7 @@ impl Dispatcher {
                     String::new(),
                 )]
             }
-            Audience::PayloadPartners => {
+            Audience::PayloadPartners { customer, fields } => {
                 let partners: Vec<String> = data
                     .get("partners")
                     .and_then(Value::as_array)
@@ -204,18 +206,13 @@ impl Dispatcher {
                             .collect()
                     })
                     .unwrap_or_default();
-                let customer = data.get("customer_id").and_then(Value::as_str);
+                let customer = data.pointer(customer).and_then(Value::as_str);
                 let mut out = Vec::new();
                 for partner in partners {
-                    if self.subscribers(&partner, OFFER_ACCEPTED).is_empty() {
+                    if self.subscribers(&partner, mapping.notification).is_empty() {
                         continue;
                     }
-                    let mut subject = json!({
-                        "offer_id": data.get("offer_id"),
-                        "proposition_id": data.get("proposition_id"),
-                        "version": data.get("version"),
-                        "product_code": data.get("product_code"),
-                    });
+                    let mut subject = subject_fields(fields, data);
                     // The customer as this partner knows them (RFC 9493 opaque subject
                     // identifier), when the customer is in the hub's directory.
                     if let Some(customer) = customer
@@ -279,17 +276,19 @@ impl Dispatcher {
         })
     }
 
-    async fn dispatch(&mut self, e: &RecordedEvent) -> Result<(), ProjectionError> {
+    /// Learns from `e` and returns the notifications it queues (nothing written yet).
+    async fn plan(&mut self, e: &RecordedEvent) -> Result<Vec<ToQueue>, ProjectionError> {
         let data = e.data_json().unwrap_or(Value::Null);
         self.learn(e, &data);
-        let Some(mapping) = mapping_of(&e.stream, &e.event_type) else {
-            return Ok(());
+        let Some(mapping) = mapping_of(&e.stream, &e.event_type, &data) else {
+            return Ok(Vec::new());
         };
         let audiences = self
-            .audiences(e, &data, mapping.audience)
+            .audiences(e, &data, mapping)
             .await
             .map_err(|err| ProjectionError(err.to_string()))?;
         let now = self.clock.now();
+        let mut out = Vec::new();
         for (partner, subject, discriminator) in audiences {
             for sub in self.subscribers(&partner, mapping.notification) {
                 let jti = jti(
@@ -306,33 +305,66 @@ impl Dispatcher {
                     "txn": e.metadata.correlation_id.clone().unwrap_or_else(|| e.event_id.to_string()),
                     "events": { event_uri(mapping.notification): subject.clone() },
                 });
-                let queued = Queued {
-                    jti: jti.clone(),
-                    subscription_id: sub.subscription_id.clone(),
-                    partner_id: partner.clone(),
-                    url: sub.url.clone(),
-                    event_type: mapping.notification.to_owned(),
-                    claims,
-                    at: now,
-                };
-                execute::<Notification>(
-                    &*self.store,
-                    &notification_stream(&jti),
-                    NotificationCommand::Queue(queued),
-                    now,
-                    EventMetadata {
+                out.push(ToQueue {
+                    queued: Queued {
+                        jti,
+                        subscription_id: sub.subscription_id.clone(),
+                        partner_id: partner.clone(),
+                        url: sub.url.clone(),
+                        event_type: mapping.notification.to_owned(),
+                        claims,
+                        at: now,
+                    },
+                    metadata: EventMetadata {
                         causation_id: Some(e.event_id.to_string()),
                         correlation_id: e.metadata.correlation_id.clone(),
                         ..EventMetadata::system("sharing-dispatcher")
                     },
-                )
-                .await
-                .map_err(|err| ProjectionError(err.to_string()))?;
+                });
             }
         }
-        Ok(())
+        Ok(out)
     }
 }
+
+/// A notification to queue, and the metadata of its `NotificationQueued`.
+struct ToQueue {
+    queued: Queued,
+    metadata: EventMetadata,
+}
+
+/// Queues one notification. A notification stream always begins with its
+/// `NotificationQueued` (nothing else can be decided on an empty one), so the decision is
+/// made on the empty stream and appended only if the stream does not exist yet; if it does
+/// (a replay), it is decided again on the stream as it is, which queues nothing twice.
+async fn queue(store: &SharedStore, to: ToQueue, now: Timestamp) -> Result<(), ProjectionError> {
+    let stream = notification_stream(&to.queued.jti);
+    let command = NotificationCommand::Queue(to.queued);
+    let events = Notification::default()
+        .decide(command.clone(), now)
+        .map_err(|err| ProjectionError(err.to_string()))?;
+    let new_events = events
+        .iter()
+        .map(|e| NewEvent::from_domain(e, to.metadata.clone(), now))
+        .collect();
+    match store
+        .append(&stream, ExpectedRevision::NoStream, new_events)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::WrongExpectedVersion { .. }) => {
+            execute::<Notification>(&**store, &stream, command, now, to.metadata)
+                .await
+                .map(|_| ())
+                .map_err(|err| ProjectionError(err.to_string()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Most `NotificationQueued` appends of one batch in flight at once (the store commits those
+/// that arrive together in one transaction).
+const QUEUE_CONCURRENCY: usize = 128;
 
 fn covers(ds: &Dataset, grant: &ConsentGrant, customer: &str, provider: &str) -> bool {
     grant.customer_id == customer
@@ -396,9 +428,20 @@ impl Projection for Dispatcher {
         events: &[RecordedEvent],
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
+        // Plan in log order (what is learnt from one event applies to the next), then queue
+        // the batch's notifications concurrently: they are independent streams, and the
+        // store's group commit makes one fsync of many appends. The checkpoint follows them.
+        let mut planned = Vec::new();
         for e in events {
-            self.dispatch(e).await?;
+            planned.extend(self.plan(e).await?);
         }
+        let now = self.clock.now();
+        let store = &self.store;
+        futures_util::stream::iter(planned)
+            .map(|to| queue(store, to, now))
+            .buffer_unordered(QUEUE_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
         // Only batches with events are checkpointed: persisting checkpoint-only positions
         // would write on every idle tick (and wake every subscriber). After a restart the
         // dispatcher re-scans, at most, the events it skipped since its last batch.

@@ -1,7 +1,9 @@
 //! The sharing domain through its public API: the bundled catalogue, minimisation, and
-//! given/when/then scenarios of the `Dataset` and `CustomerRecords` aggregates.
+//! given/when/then scenarios of the `Dataset` and `CustomerRecords` aggregates, and the
+//! `[sharing]` settings.
 
 mod catalogue;
+mod config;
 mod notifications;
 mod records;
 mod stored;

@@ -5,7 +5,7 @@ use ecohub_kernel::{DomainEvent, Timestamp};
 use ecohub_sharing::domain::notifications::{
     Attempt, EventSubscription, Notification, NotificationCommand, NotificationEvent,
     NotificationStatus, Queued, SubscriptionCommand, SubscriptionData, SubscriptionEvent, backoff,
-    mapping_of,
+    mapping_of, subject_fields,
 };
 use serde_json::json;
 
@@ -61,29 +61,86 @@ fn backoff_doubles_up_to_the_maximum() {
 
 #[test]
 fn the_mapping_table_names_hub_events() {
+    let none = json!({});
+    let name = |stream: &str, event_type: &str| {
+        mapping_of(stream, event_type, &none).map(|m| m.notification)
+    };
+    assert_eq!(name("consent-1", "ConsentRevoked"), Some("consent-revoked"));
     assert_eq!(
-        mapping_of("consent-1", "ConsentRevoked")
-            .unwrap()
-            .notification,
-        "consent-revoked"
+        name("partner-1", "PartnerSuspended"),
+        Some("partner-status-changed")
+    );
+    assert_eq!(name("records-ab", "RecordsPublished"), Some("data-updated"));
+    assert_eq!(
+        name("offercontacts-c", "OfferAccepted"),
+        Some("offer-accepted")
     );
     assert_eq!(
-        mapping_of("partner-1", "PartnerSuspended")
-            .unwrap()
-            .notification,
-        "partner-status-changed"
-    );
-    assert_eq!(
-        mapping_of("records-ab", "RecordsPublished")
-            .unwrap()
-            .notification,
-        "data-updated"
-    );
-    assert!(
-        mapping_of("partner-1", "ConsentRevoked").is_none(),
+        name("partner-1", "ConsentRevoked"),
+        None,
         "stream prefix matters"
     );
-    assert!(mapping_of("consent-1", "ConsentRequested").is_none());
+    assert_eq!(name("consent-1", "ConsentRequested"), None);
+}
+
+/// A row with a payload predicate maps only the events whose payload has the field, non-null:
+/// an offer a financial moment triggered becomes `offer-available`, an ordinary decision's
+/// offer nothing.
+#[test]
+fn offers_are_available_to_partners_only_when_a_moment_triggered_them() {
+    let triggered = json!({"offer_id": "o1", "moment": {"moment_id": "m1"}});
+    let mapping = mapping_of("offercontacts-c", "OfferPresented", &triggered).unwrap();
+    assert_eq!(mapping.notification, "offer-available");
+    for ordinary in [
+        json!({"offer_id": "o1"}),
+        json!({"offer_id": "o1", "moment": null}),
+        json!(null),
+    ] {
+        assert!(
+            mapping_of("offercontacts-c", "OfferPresented", &ordinary).is_none(),
+            "{ordinary}"
+        );
+    }
+    assert!(mapping_of("partner-1", "OfferPresented", &triggered).is_none());
+}
+
+#[test]
+fn a_subject_copies_the_named_fields_and_nothing_else() {
+    let payload = json!({"offer_id": "o1", "version": 2, "secret": "x",
+                         "moment": {"moment_id": "m1", "customer_id": "cust-1"}});
+    assert_eq!(
+        subject_fields(
+            &["/offer_id", "/version", "/moment/moment_id", "/expires_at"],
+            &payload
+        ),
+        json!({"offer_id": "o1", "version": 2, "moment": {"moment_id": "m1"},
+               "expires_at": null})
+    );
+}
+
+/// The `offer-available` subject never carries the hub's customer id nor the moment's
+/// provider (another partner, perhaps).
+#[test]
+fn an_available_offer_names_the_moment_but_not_the_customer() {
+    let payload = json!({"offer_id": "o1", "proposition_id": "p1", "version": 1,
+        "product_code": "TRAVEL-INS", "expires_at": "2027-02-01T00:00:00Z", "partners": ["a"],
+        "moment": {"moment_id": "m1", "moment_type": "travel_booked", "provider": "airline",
+                   "rule": "r", "reason": "You booked a trip abroad", "customer_id": "cust-1"}});
+    let mapping = mapping_of("offercontacts-c", "OfferPresented", &payload).unwrap();
+    let ecohub_sharing::domain::notifications::Audience::PayloadPartners { customer, fields } =
+        mapping.audience
+    else {
+        panic!("co-brand partners are told")
+    };
+    assert_eq!(payload.pointer(customer), Some(&json!("cust-1")));
+    let subject = subject_fields(fields, &payload);
+    assert_eq!(
+        subject,
+        json!({"offer_id": "o1", "proposition_id": "p1", "version": 1,
+               "product_code": "TRAVEL-INS", "expires_at": "2027-02-01T00:00:00Z",
+               "moment": {"moment_id": "m1", "moment_type": "travel_booked", "rule": "r",
+                          "reason": "You booked a trip abroad"}})
+    );
 }
 
 #[test]

@@ -639,6 +639,149 @@ async fn the_background_tasks_deliver_without_being_driven() {
     assert_eq!(rx.received.lock().unwrap().len(), 2);
 }
 
+/// A running instance (every projection and the delivery worker, the system clock) over a
+/// fresh store, with `partners` registered at their webhooks and subscribed to
+/// `consent-authorised`.
+struct Live {
+    store: ecohub_eventstore::SharedStore,
+    state: SharingState,
+    tasks: ecohub_sharing::SharingTasks,
+    _dir: tempfile::TempDir,
+}
+
+impl Live {
+    async fn start(delivery: DeliveryConfig, partners: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: ecohub_eventstore::SharedStore = Arc::new(
+            ecohub_eventstore::SqliteStore::open(dir.path().join("events.db"), Default::default())
+                .unwrap(),
+        );
+        let webhooks = Arc::new(FakeWebhooks::default());
+        for (partner, url) in partners {
+            webhooks
+                .0
+                .lock()
+                .unwrap()
+                .insert((*partner).into(), vec![(*url).into()]);
+        }
+        let ports = SharingPorts {
+            grants: Arc::new(FakeGrants::default()),
+            customers: Arc::new(FakeCustomers::default()),
+            webhooks,
+            signer: Arc::new(FakeSigner),
+        };
+        let config = SharingConfig {
+            delivery,
+            ..SharingConfig::default()
+        };
+        let clock = Arc::new(ecohub_kernel::SystemClock);
+        let (state, projections) = SharingState::new(store.clone(), clock, config, ports);
+        let tasks = ecohub_sharing::SharingTasks::spawn(store.clone(), &state, projections);
+        let ctx = ecohub_sharing::RequestContext::client(
+            "client-r",
+            "00000000-0000-4000-8000-000000000000",
+        );
+        for (partner, url) in partners {
+            state
+                .create_subscription(
+                    partner,
+                    (*url).into(),
+                    vec!["consent-authorised".into()],
+                    &ctx,
+                )
+                .await
+                .unwrap();
+        }
+        Self {
+            store,
+            state,
+            tasks,
+            _dir: dir,
+        }
+    }
+
+    /// The consents service authorises `consent` for `partner`.
+    async fn authorise(&self, consent: &str, partner: &str) {
+        self.store
+            .append(
+                &format!("consent-{consent}"),
+                ExpectedRevision::Any,
+                vec![NewEvent::raw(
+                    "ConsentAuthorised",
+                    json!({"partner_id": partner}),
+                    self.state.now(),
+                )],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits (at most `within`) until `rx` has received `n` SETs.
+async fn received(rx: &Receiver, n: usize, within: Duration) -> Result<(), String> {
+    tokio::time::timeout(within, async {
+        while rx.received.lock().unwrap().len() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .map_err(|_| format!("{n} SETs not received within {within:?}"))
+}
+
+/// A notification queued in this instance wakes the worker: it is pushed long before the
+/// next tick (10 s here), and the tick still runs the retries.
+#[actix_web::test]
+async fn a_queued_notification_is_pushed_at_once_not_at_the_next_tick() {
+    let (rx, url) = start_receiver(vec![]);
+    let live = Live::start(
+        DeliveryConfig {
+            tick: Duration::from_secs(10),
+            ..DeliveryConfig::default()
+        },
+        &[(RECIPIENT, &url)],
+    )
+    .await;
+    // The worker's first round runs at start; after it, only a wake-up can push in time.
+    for i in 1..=3 {
+        live.authorise(
+            &format!("0190f0c4-5555-7000-8000-00000000010{i}"),
+            RECIPIENT,
+        )
+        .await;
+        received(&rx, i, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(rx.received.lock().unwrap().len(), 3, "each pushed once");
+    live.tasks.stop();
+}
+
+/// Pushes run concurrently: a receiver that hangs until the timeout holds one push, and
+/// another partner's notification queued after it is received at once.
+#[actix_web::test]
+async fn a_hanging_receiver_does_not_hold_up_the_others() {
+    let (slow_rx, slow_url) = start_receiver(vec![None]);
+    let (rx, url) = start_receiver(vec![]);
+    let live = Live::start(
+        DeliveryConfig {
+            tick: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
+            ..DeliveryConfig::default()
+        },
+        &[(OTHER_RECIPIENT, &slow_url), (RECIPIENT, &url)],
+    )
+    .await;
+    live.authorise("0190f0c4-5555-7000-8000-000000000201", OTHER_RECIPIENT)
+        .await;
+    received(&slow_rx, 1, Duration::from_secs(1)).await.unwrap();
+    live.authorise("0190f0c4-5555-7000-8000-000000000202", RECIPIENT)
+        .await;
+    received(&rx, 1, Duration::from_secs(1)).await.unwrap();
+    assert!(
+        live.state.deliveries(OTHER_RECIPIENT).is_empty(),
+        "the slow push is still in flight"
+    );
+    live.tasks.stop();
+}
+
 #[actix_web::test]
 async fn a_poll_without_return_immediately_waits_for_a_set() {
     let config = SharingConfig {
@@ -799,6 +942,171 @@ async fn an_accepted_offer_notifies_its_co_brand_partners() {
     );
     // Not a co-brand partner of the offer.
     assert_eq!(poll(OTHER_RECIPIENT).await.body["sets"], json!({}));
+}
+
+/// An `OfferPresented` as the offers service stores it (version 2): with a `moment` when a
+/// financial moment triggered the offer, without for an ordinary decision's offer.
+fn presented(app: &TestApp, offer: &str, partners: &[&str], moment: Option<Value>) -> NewEvent {
+    let mut data = json!({"offer_id": offer, "decision_id": "0190f0c4-9999-7000-8000-000000000001",
+        "proposition_id": "0190f0c4-4444-7000-8000-000000000002", "version": 1,
+        "product_code": "TRAVEL-INS", "channel": "moment", "placement": "moment",
+        "rate_percent": 0.0, "commission_percent": 0.0, "fees": 0.0, "partners": partners,
+        "personas": ["globetrotter"], "explanation_digest": "ab12",
+        "expires_at": "2027-01-29T08:00:00Z", "at": "2027-01-15T08:00:00Z"});
+    if let Some(moment) = moment {
+        data["moment"] = moment;
+    }
+    let mut event = NewEvent::raw("OfferPresented", data, app.state.now());
+    event.event_version = 2;
+    event
+}
+
+fn travel_booked() -> Value {
+    json!({"moment_id": "0190f0c4-8888-7000-8000-000000000001", "moment_type": "travel_booked",
+           "provider": TRAVELCO, "rule": "travel_insurance_on_booking",
+           "reason": "You booked a trip abroad", "customer_id": CUSTOMER})
+}
+
+const LEDGER: &str = "offercontacts-0190f0c4-5555-7000-8000-000000000002";
+
+/// An offer a financial moment triggered is pushed to each co-brand partner subscribed to
+/// `offer-available` as a signed SET naming the offer and the moment, and the customer by that
+/// partner's pairwise id; an ordinary decision's offer notifies nobody, and a co-brand
+/// partner not subscribed to `offer-available` gets nothing.
+#[actix_web::test]
+async fn a_triggered_offer_is_pushed_to_its_subscribed_co_brand_partners() {
+    let app = TestApp::with(delivery_config()).await;
+    let (travel_rx, travel_url) = start_receiver(vec![]);
+    let (shop_rx, shop_url) = start_receiver(vec![]);
+    let (other_rx, other_url) = start_receiver(vec![]);
+    subscribe(&app, TRAVELCO, &travel_url, &["offer-available"]).await;
+    subscribe(
+        &app,
+        RECIPIENT,
+        &shop_url,
+        &["offer-accepted", "offer-available"],
+    )
+    .await;
+    subscribe(&app, OTHER_RECIPIENT, &other_url, &["offer-accepted"]).await;
+    let triggered = "0190f0c4-3333-7000-8000-000000000010";
+    let ordinary = "0190f0c4-3333-7000-8000-000000000011";
+    let partners = [TRAVELCO, RECIPIENT, OTHER_RECIPIENT];
+    app.store
+        .append(
+            LEDGER,
+            ExpectedRevision::Any,
+            vec![
+                presented(&app, ordinary, &partners, None),
+                presented(&app, triggered, &partners, Some(travel_booked())),
+            ],
+        )
+        .await
+        .unwrap();
+    app.settled().await;
+    assert_eq!(
+        app.events("notification-").await.len(),
+        2,
+        "the triggered offer, once for each partner subscribed to offer-available"
+    );
+
+    let client = http_client(&app.state);
+    assert_eq!(deliver_due(&app.state, &client).await.unwrap(), 2);
+    app.settled().await;
+    let received = travel_rx.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, "application/secevent+jwt");
+    let claims = claims_of(&received[0].1);
+    assert_eq!(claims["aud"], TRAVELCO);
+    assert_eq!(
+        claims["events"]["urn:ecohub:events:offer-available"],
+        json!({"offer_id": triggered, "proposition_id": "0190f0c4-4444-7000-8000-000000000002",
+               "version": 1, "product_code": "TRAVEL-INS", "expires_at": "2027-01-29T08:00:00Z",
+               "moment": {"moment_id": "0190f0c4-8888-7000-8000-000000000001",
+                          "moment_type": "travel_booked", "rule": "travel_insurance_on_booking",
+                          "reason": "You booked a trip abroad"},
+               "sub_id": {"format": "opaque", "id": CUSTOMER_AT_TRAVELCO}})
+    );
+    assert!(
+        !received[0].1.contains(CUSTOMER),
+        "no hub customer id in SETs"
+    );
+    let shop = shop_rx.received.lock().unwrap().clone();
+    assert_eq!(shop.len(), 1);
+    let claims = claims_of(&shop[0].1);
+    assert_eq!(claims["aud"], RECIPIENT);
+    let subject = &claims["events"]["urn:ecohub:events:offer-available"];
+    assert_eq!(subject["offer_id"], triggered);
+    assert!(
+        subject.get("sub_id").is_none(),
+        "a partner that does not know the customer gets no identifier"
+    );
+    assert!(other_rx.received.lock().unwrap().is_empty());
+    let acknowledged = |partner: &'static str| {
+        app.state
+            .deliveries(partner)
+            .iter()
+            .filter(|a| a.attempt.acknowledged && a.event_type == "offer-available")
+            .count()
+    };
+    assert_eq!(
+        (
+            acknowledged(TRAVELCO),
+            acknowledged(RECIPIENT),
+            acknowledged(OTHER_RECIPIENT)
+        ),
+        (1, 1, 0)
+    );
+}
+
+/// The same `OfferPresented` dispatched again (the dispatcher rebuilt, as after a restart
+/// that lost its checkpoint) queues nothing twice: the jti is derived from the subscription
+/// and the source event.
+#[actix_web::test]
+async fn a_triggered_offer_dispatched_twice_is_queued_once() {
+    let app = TestApp::with(delivery_config()).await;
+    subscribe(
+        &app,
+        TRAVELCO,
+        "http://127.0.0.1:9/travel",
+        &["offer-available"],
+    )
+    .await;
+    app.store
+        .append(
+            LEDGER,
+            ExpectedRevision::Any,
+            vec![presented(
+                &app,
+                "0190f0c4-3333-7000-8000-000000000012",
+                &[TRAVELCO],
+                Some(travel_booked()),
+            )],
+        )
+        .await
+        .unwrap();
+    app.settled().await;
+    let queued = |events: Vec<ecohub_eventstore::RecordedEvent>| {
+        events
+            .into_iter()
+            .filter(|e| e.event_type == "NotificationQueued")
+            .count()
+    };
+    assert_eq!(queued(app.events("notification-").await), 1);
+    app.projections[3].rebuild().await.unwrap();
+    app.settled().await;
+    assert_eq!(
+        queued(app.events("notification-").await),
+        1,
+        "replayed, not queued again"
+    );
+    let polled = app
+        .post(
+            "/events",
+            Some(&provider_token(TRAVELCO)),
+            json!({"returnImmediately": true}),
+        )
+        .await;
+    assert_eq!(polled.body["sets"].as_object().unwrap().len(), 1);
 }
 
 /// The console's delivery log of a partner (ADR 0024): for a partnership manager's session,

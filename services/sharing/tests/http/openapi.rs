@@ -21,3 +21,22 @@ fn every_route_is_documented_with_its_scope() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// A subscription names its notification types from the one list the domain accepts.
+#[test]
+fn the_notification_types_are_an_enum_of_every_type() {
+    let doc = serde_json::to_value(ecohub_sharing::SharingApi::openapi()).unwrap();
+    let items =
+        &doc["components"]["schemas"]["SubscriptionRequest"]["properties"]["event_types"]["items"];
+    assert_eq!(
+        items["enum"],
+        serde_json::json!(ecohub_sharing::domain::notifications::NOTIFICATION_TYPES),
+        "{items}"
+    );
+    assert!(
+        items["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("offer-available"))
+    );
+}
