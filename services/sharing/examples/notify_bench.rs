@@ -114,7 +114,8 @@ fn presented(n: usize, partner: &str, clock: &dyn Clock) -> NewEvent {
                 "expires_at": "2027-01-29T08:00:00Z",
                 "moment": {"moment_id": format!("moment-{n}"), "moment_type": "travel_booked",
                     "provider": partner, "rule": "travel_insurance_on_booking",
-                    "reason": "You booked a trip abroad", "customer_id": format!("cust-{n}")},
+                    "reason": "You booked a trip abroad", "customer_id": format!("cust-{n}"),
+                    "notify": [partner]},
                 "at": clock.now().to_string()}),
             clock.now(),
         )

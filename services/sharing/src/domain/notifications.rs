@@ -58,11 +58,14 @@ pub enum Audience {
     StreamPartner,
     /// Partners with an authorised consent covering the published records.
     ConsentedRecipients,
-    /// Every partner in the payload's `partners` (the co-brand partners of an offer). The
-    /// subject copies `fields` from the payload (see [`subject_fields`]) and names the customer
-    /// by the partner's pairwise id (RFC 9493 `sub_id`); the hub's customer id, read at the
-    /// JSON pointer `customer`, never leaves the hub.
+    /// Every partner in the payload's array at the JSON pointer `partners` (the co-brand
+    /// partners of an accepted offer; for a triggered offer, those among them the customer lets
+    /// receive offers). The subject copies `fields` from the payload (see [`subject_fields`])
+    /// and names the customer by the partner's pairwise id (RFC 9493 `sub_id`); the hub's
+    /// customer id, read at the JSON pointer `customer`, never leaves the hub.
     PayloadPartners {
+        /// Where the payload lists the partners told (a JSON pointer to an array of ids).
+        partners: &'static str,
         /// Where the payload names the hub's customer id (a JSON pointer).
         customer: &'static str,
         /// The payload fields the subject carries (JSON pointers, copied to the same place).
@@ -199,6 +202,7 @@ pub const MAPPINGS: &[Mapping] = &[
         event_type: "OfferAccepted",
         notification: OFFER_ACCEPTED,
         audience: Audience::PayloadPartners {
+            partners: "/partners",
             customer: "/customer_id",
             fields: OFFER_FIELDS,
         },
@@ -210,6 +214,9 @@ pub const MAPPINGS: &[Mapping] = &[
         event_type: "OfferPresented",
         notification: OFFER_AVAILABLE,
         audience: Audience::PayloadPartners {
+            // Only the co-brand partners the customer lets receive offers (an authorised
+            // consent granting `ReadOffers` when the offer was made; ADR 0026).
+            partners: "/moment/notify",
             customer: "/moment/customer_id",
             fields: AVAILABLE_OFFER_FIELDS,
         },

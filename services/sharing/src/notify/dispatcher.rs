@@ -195,9 +195,13 @@ impl Dispatcher {
                     String::new(),
                 )]
             }
-            Audience::PayloadPartners { customer, fields } => {
+            Audience::PayloadPartners {
+                partners,
+                customer,
+                fields,
+            } => {
                 let partners: Vec<String> = data
-                    .get("partners")
+                    .pointer(partners)
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()

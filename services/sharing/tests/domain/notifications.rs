@@ -127,11 +127,15 @@ fn an_available_offer_names_the_moment_but_not_the_customer() {
         "moment": {"moment_id": "m1", "moment_type": "travel_booked", "provider": "airline",
                    "rule": "r", "reason": "You booked a trip abroad", "customer_id": "cust-1"}});
     let mapping = mapping_of("offercontacts-c", "OfferPresented", &payload).unwrap();
-    let ecohub_sharing::domain::notifications::Audience::PayloadPartners { customer, fields } =
-        mapping.audience
+    let ecohub_sharing::domain::notifications::Audience::PayloadPartners {
+        partners,
+        customer,
+        fields,
+    } = mapping.audience
     else {
         panic!("co-brand partners are told")
     };
+    assert_eq!(partners, "/moment/notify", "only those the customer allows");
     assert_eq!(payload.pointer(customer), Some(&json!("cust-1")));
     let subject = subject_fields(fields, &payload);
     assert_eq!(

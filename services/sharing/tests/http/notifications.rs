@@ -964,7 +964,8 @@ fn presented(app: &TestApp, offer: &str, partners: &[&str], moment: Option<Value
 fn travel_booked() -> Value {
     json!({"moment_id": "0190f0c4-8888-7000-8000-000000000001", "moment_type": "travel_booked",
            "provider": TRAVELCO, "rule": "travel_insurance_on_booking",
-           "reason": "You booked a trip abroad", "customer_id": CUSTOMER})
+           "reason": "You booked a trip abroad", "customer_id": CUSTOMER,
+           "notify": [TRAVELCO, RECIPIENT]})
 }
 
 const LEDGER: &str = "offercontacts-0190f0c4-5555-7000-8000-000000000002";
@@ -972,7 +973,7 @@ const LEDGER: &str = "offercontacts-0190f0c4-5555-7000-8000-000000000002";
 /// An offer a financial moment triggered is pushed to each co-brand partner subscribed to
 /// `offer-available` as a signed SET naming the offer and the moment, and the customer by that
 /// partner's pairwise id; an ordinary decision's offer notifies nobody, and a co-brand
-/// partner not subscribed to `offer-available` gets nothing.
+/// partner the customer does not let receive offers gets nothing.
 #[actix_web::test]
 async fn a_triggered_offer_is_pushed_to_its_subscribed_co_brand_partners() {
     let app = TestApp::with(delivery_config()).await;
@@ -987,7 +988,15 @@ async fn a_triggered_offer_is_pushed_to_its_subscribed_co_brand_partners() {
         &["offer-accepted", "offer-available"],
     )
     .await;
-    subscribe(&app, OTHER_RECIPIENT, &other_url, &["offer-accepted"]).await;
+    // A co-brand partner the customer does not let receive offers (not in the moment's
+    // `notify`) is not told, although subscribed.
+    subscribe(
+        &app,
+        OTHER_RECIPIENT,
+        &other_url,
+        &["offer-accepted", "offer-available"],
+    )
+    .await;
     let triggered = "0190f0c4-3333-7000-8000-000000000010";
     let ordinary = "0190f0c4-3333-7000-8000-000000000011";
     let partners = [TRAVELCO, RECIPIENT, OTHER_RECIPIENT];
