@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ecohub_eventstore::{
-    EventFilter, ExecuteError, ExpectedRevision, NewEvent, Position, Projection, ProjectionError,
-    ReadStreamOptions, RecordedEvent, StoreError, execute, load,
+    CheckpointStream, EventFilter, ExecuteError, Position, Projection, ProjectionError,
+    RecordedEvent, StoreError, execute, load,
 };
-use ecohub_kernel::{EventMetadata, RequestContext};
+use ecohub_kernel::RequestContext;
 use futures_util::{StreamExt, stream};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::application::{AppError, OffersState};
 use crate::decisions::{DecisionRequest, Trigger};
@@ -30,7 +30,12 @@ use crate::domain::{
 
 /// The stream of the processor's checkpoints.
 pub const TRIGGERS_CHECKPOINT_STREAM: &str = "offerstriggers-checkpoint";
-const CHECKPOINT_TYPE: &str = "TriggersCheckpointed";
+/// Where the processor keeps its checkpoints.
+const CHECKPOINTS: CheckpointStream = CheckpointStream {
+    stream: TRIGGERS_CHECKPOINT_STREAM,
+    event_type: "TriggersCheckpointed",
+    actor: TRIGGERS_ACTOR,
+};
 /// The actor of the processor's events.
 pub const TRIGGERS_ACTOR: &str = "offers-triggers";
 
@@ -76,23 +81,7 @@ impl Projection for TriggerProcessor {
     }
 
     async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        let last = self
-            .state
-            .store
-            .read_stream(
-                TRIGGERS_CHECKPOINT_STREAM,
-                ReadStreamOptions::backwards().limit(1),
-            )
-            .await?;
-        match last.first() {
-            None => Ok(None),
-            Some(e) => serde_json::from_slice::<Value>(&e.data)
-                .ok()
-                .and_then(|v| {
-                    serde_json::from_value::<Option<Position>>(v["position"].clone()).ok()
-                })
-                .ok_or_else(|| failed("malformed trigger checkpoint")),
-        }
+        CHECKPOINTS.read(&*self.state.store).await
     }
 
     async fn apply(
@@ -138,41 +127,17 @@ impl Projection for TriggerProcessor {
         if let Some(e) = results.into_iter().find_map(Result::err) {
             return Err(failed(e));
         }
-        let mut event = NewEvent::raw(
-            CHECKPOINT_TYPE,
-            json!({ "position": checkpoint }),
-            state.clock.now(),
-        );
-        event.metadata = EventMetadata::system(TRIGGERS_ACTOR);
-        state
-            .store
-            .append(
-                TRIGGERS_CHECKPOINT_STREAM,
-                ExpectedRevision::Any,
-                vec![event],
-            )
-            .await?;
-        Ok(())
+        CHECKPOINTS
+            .write(&*state.store, Some(checkpoint), state.clock.now())
+            .await
     }
 
     async fn reset(&mut self) -> Result<(), ProjectionError> {
         // Starting again from zero triggers nothing twice: every moment already processed
         // holds its outcome, and every decision is in its ledger.
-        let mut event = NewEvent::raw(
-            CHECKPOINT_TYPE,
-            json!({ "position": Value::Null }),
-            self.state.clock.now(),
-        );
-        event.metadata = EventMetadata::system(TRIGGERS_ACTOR);
-        self.state
-            .store
-            .append(
-                TRIGGERS_CHECKPOINT_STREAM,
-                ExpectedRevision::Any,
-                vec![event],
-            )
-            .await?;
-        Ok(())
+        CHECKPOINTS
+            .write(&*self.state.store, None, self.state.clock.now())
+            .await
     }
 }
 

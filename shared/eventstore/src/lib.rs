@@ -16,7 +16,9 @@ mod store;
 mod types;
 
 pub use aggregate::{ExecuteError, Executed, Remembered, execute, load};
-pub use projection::{Projection, ProjectionError, ProjectionHandle, ProjectionStatus};
+pub use projection::{
+    CheckpointStream, Projection, ProjectionError, ProjectionHandle, ProjectionStatus,
+};
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 pub use store::{EventStore, SharedStore, read_stream_to_end};
 pub use types::*;

@@ -289,3 +289,54 @@ async fn flush<P: Projection>(
     });
     Ok(())
 }
+
+/// A projection's durable checkpoint kept in a stream of its own: each checkpoint is an event
+/// `{"position": …}` of type `event_type` (`null` after a reset: start from zero), the last one
+/// wins. For projections whose effects are appends to the store (dispatchers, processors)
+/// and are idempotent, so that replaying what follows the checkpoint changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointStream {
+    /// The stream (`sharingdispatch-checkpoint`).
+    pub stream: &'static str,
+    /// The checkpoint events' type (`DispatcherCheckpointed`).
+    pub event_type: &'static str,
+    /// The system actor recorded in their metadata (`sharing-dispatcher`).
+    pub actor: &'static str,
+}
+
+impl CheckpointStream {
+    /// The last checkpoint recorded, `None` for none or after a reset.
+    pub async fn read(&self, store: &dyn EventStore) -> Result<Option<Position>, ProjectionError> {
+        let last = store
+            .read_stream(self.stream, crate::ReadStreamOptions::backwards().limit(1))
+            .await?;
+        match last.first() {
+            None => Ok(None),
+            Some(e) => serde_json::from_slice::<serde_json::Value>(&e.data)
+                .ok()
+                .and_then(|v| {
+                    serde_json::from_value::<Option<Position>>(v["position"].clone()).ok()
+                })
+                .ok_or_else(|| ProjectionError(format!("malformed checkpoint in {}", self.stream))),
+        }
+    }
+
+    /// Records `position` (`None`: start from zero next time).
+    pub async fn write(
+        &self,
+        store: &dyn EventStore,
+        position: Option<Position>,
+        now: ecohub_kernel::Timestamp,
+    ) -> Result<(), ProjectionError> {
+        let mut event = crate::NewEvent::raw(
+            self.event_type,
+            serde_json::json!({ "position": position }),
+            now,
+        );
+        event.metadata = ecohub_kernel::EventMetadata::system(self.actor);
+        store
+            .append(self.stream, crate::ExpectedRevision::Any, vec![event])
+            .await?;
+        Ok(())
+    }
+}

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ecohub_eventstore::{
-    EventFilter, ExpectedRevision, NewEvent, Position, Projection, ProjectionError,
-    ReadStreamOptions, RecordedEvent, SharedStore, StoreError, execute,
+    CheckpointStream, EventFilter, ExpectedRevision, NewEvent, Position, Projection,
+    ProjectionError, RecordedEvent, SharedStore, StoreError, execute,
 };
 use ecohub_kernel::{Aggregate, Clock, EventMetadata, Timestamp};
 use futures_util::{StreamExt, TryStreamExt};
@@ -26,7 +26,12 @@ use crate::readmodel::CatalogueReader;
 
 /// The stream of the dispatcher's checkpoints.
 pub const DISPATCHER_CHECKPOINT_STREAM: &str = "sharingdispatch-checkpoint";
-const CHECKPOINT_TYPE: &str = "DispatcherCheckpointed";
+/// Where the dispatcher keeps its checkpoints.
+const CHECKPOINTS: CheckpointStream = CheckpointStream {
+    stream: DISPATCHER_CHECKPOINT_STREAM,
+    event_type: "DispatcherCheckpointed",
+    actor: "sharing-dispatcher",
+};
 
 #[derive(Debug, Clone)]
 struct KnownConsent {
@@ -386,23 +391,7 @@ impl Projection for Dispatcher {
         dispatcher_filter()
     }
     async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        let last = self
-            .store
-            .read_stream(
-                DISPATCHER_CHECKPOINT_STREAM,
-                ReadStreamOptions::backwards().limit(1),
-            )
-            .await?;
-        let checkpoint: Option<Position> = match last.first() {
-            None => None,
-            // `null` after a reset: start from zero.
-            Some(e) => serde_json::from_slice::<Value>(&e.data)
-                .ok()
-                .and_then(|v| {
-                    serde_json::from_value::<Option<Position>>(v["position"].clone()).ok()
-                })
-                .ok_or_else(|| ProjectionError("malformed dispatcher checkpoint".into()))?,
-        };
+        let checkpoint = CHECKPOINTS.read(&*self.store).await?;
         // Rebuild what was learnt before the checkpoint (subscriptions, consents).
         self.subscriptions.clear();
         self.consents.clear();
@@ -452,37 +441,15 @@ impl Projection for Dispatcher {
         if events.is_empty() {
             return Ok(());
         }
-        let mut event = NewEvent::raw(
-            CHECKPOINT_TYPE,
-            json!({ "position": checkpoint }),
-            self.clock.now(),
-        );
-        event.metadata = EventMetadata::system("sharing-dispatcher");
-        self.store
-            .append(
-                DISPATCHER_CHECKPOINT_STREAM,
-                ExpectedRevision::Any,
-                vec![event],
-            )
-            .await?;
-        Ok(())
+        CHECKPOINTS
+            .write(&*self.store, Some(checkpoint), self.clock.now())
+            .await
     }
     async fn reset(&mut self) -> Result<(), ProjectionError> {
         self.subscriptions.clear();
         self.consents.clear();
-        let mut event = NewEvent::raw(
-            CHECKPOINT_TYPE,
-            json!({ "position": Value::Null }),
-            self.clock.now(),
-        );
-        event.metadata = EventMetadata::system("sharing-dispatcher");
-        self.store
-            .append(
-                DISPATCHER_CHECKPOINT_STREAM,
-                ExpectedRevision::Any,
-                vec![event],
-            )
-            .await?;
-        Ok(())
+        CHECKPOINTS
+            .write(&*self.store, None, self.clock.now())
+            .await
     }
 }
