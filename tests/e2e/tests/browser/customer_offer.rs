@@ -86,3 +86,49 @@ async fn a_customer_sees_an_offer_reads_why_and_accepts_it() {
     chrome.close().await;
     hub.terminate();
 }
+
+/// George let the bank use the travel firm's data; the firm told the hub he booked a trip
+/// (a financial moment), and the bank's trip cover arrived on his offers page at once, marked
+/// as sent for this moment, with when it arrived and why; he declines it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_travellers_booking_brings_the_trip_cover_with_its_reason() {
+    let mut chrome = Chrome::start("moment-offer").await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_in(dir.path(), &["--demo"]);
+    wait_ready(&hub).await;
+    let lines = hub.lines_until(Duration::from_secs(600), |l| {
+        l.starts_with("API documentation:")
+    });
+    let password = lines
+        .iter()
+        .find_map(|l| l.split_once("all with password ").map(|(_, p)| p.trim()))
+        .expect("the customers' password is printed")
+        .to_owned();
+    chrome.goto(&hub.url("/dashboard/offers")).await;
+    chrome.fill("#username", "george").await;
+    chrome.fill("#password", &password).await;
+    chrome
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    chrome.expect_path("/dashboard/offers").await;
+    chrome.expect_text("#offers", "Trip cover").await;
+    chrome.expect_text("#offers", "Just for this moment").await;
+    chrome
+        .expect_text(
+            "#offers",
+            "It was sent to you when this happened: You booked a trip abroad with Globetrotter.",
+        )
+        .await;
+    chrome.expect_text("#offers", "Arrived").await;
+    chrome.look("moment-offer").await;
+    chrome
+        .click("#offers form input[value='declined'] ~ button[type=submit]")
+        .await;
+    chrome.expect_path("/dashboard/offers").await;
+    chrome
+        .expect_text("#answers", "You declined Trip cover")
+        .await;
+    chrome.look("moment-declined").await;
+    chrome.close().await;
+    hub.terminate();
+}
