@@ -606,15 +606,21 @@ async fn main() {
             let named: Vec<&String> = (0..5)
                 .map(|j| &propositions[(5 * k + j) % propositions.len()])
                 .collect();
-            let (status, body) = send(
-                http.put(hub.url(&format!("/offers/trigger-rules/trip_{k}")))
-                    .bearer_auth(&anna)
-                    .json(&json!({"reason": format!("You booked a trip to D{k}"),
-                        "moment_type": "travel_booked",
-                        "condition": {"==": [{"var": "moment.destination"}, format!("D{k}")]},
-                        "propositions": named, "validity_days": 14, "priority": 10, "active": true})),
-            )
-            .await;
+            // The rules share one stream: a concurrent definition is a 409, retried.
+            let (status, body) = loop {
+                let (status, body) = send(
+                    http.put(hub.url(&format!("/offers/trigger-rules/trip_{k}")))
+                        .bearer_auth(&anna)
+                        .json(&json!({"reason": format!("You booked a trip to D{k}"),
+                            "moment_type": "travel_booked",
+                            "condition": {"==": [{"var": "moment.destination"}, format!("D{k}")]},
+                            "propositions": named, "validity_days": 14, "priority": 10, "active": true})),
+                )
+                .await;
+                if status != 409 {
+                    break (status, body);
+                }
+            };
             assert_eq!(status, 200, "{body}");
         }
     })
