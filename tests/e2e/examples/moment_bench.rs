@@ -296,6 +296,7 @@ enum Sent {
 }
 
 /// Publishes moments open-loop: the i-th at `start + i / rate`, each from its own task.
+#[allow(clippy::too_many_arguments)]
 async fn open_loop(
     hub: &RunningHub,
     http: &reqwest::Client,
