@@ -11,6 +11,10 @@
 //! between the two appends leaves the checkpoint behind both; the moment is processed again
 //! and the missing half is written.
 
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,8 +23,8 @@ use ecohub_eventstore::{
     RecordedEvent, StoreError, execute, load,
 };
 use ecohub_kernel::RequestContext;
-use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::application::{AppError, OffersState};
 use crate::decisions::{DecisionRequest, Trigger};
@@ -39,29 +43,114 @@ const CHECKPOINTS: CheckpointStream = CheckpointStream {
 /// The actor of the processor's events.
 pub const TRIGGERS_ACTOR: &str = "offers-triggers";
 
-/// How many customers' moments are triggered at once.
-const CONCURRENCY: usize = 64;
+/// How many lanes trigger moments at once. A customer's moments always go to the same lane,
+/// one after the other (their decisions append to the same ledger); different customers'
+/// lanes run side by side.
+const LANES: usize = 64;
+/// How many moments may be dispatched and not yet done: beyond it, reading the log waits.
+const WINDOW: usize = 4096;
 
 /// The trigger processor, a [`Projection`] to spawn with `ProjectionHandle::spawn`.
+///
+/// Pipelined: `apply` hands each moment to its customer's lane and returns, so that the next
+/// batch is read while the lanes work. The checkpoint it records is the low-water mark: the
+/// last position up to which every dispatched moment is done. A restart therefore resumes at
+/// or before the first moment not yet done, and processing a moment again changes nothing.
 pub struct TriggerProcessor {
     state: OffersState,
+    lanes: Vec<mpsc::UnboundedSender<Job>>,
+    window: Arc<Semaphore>,
+    /// Dispatched moments in log order, each with whether it is done.
+    pending: VecDeque<(Position, Arc<AtomicBool>)>,
+    /// Every event up to here was dispatched (the runner's checkpoint of the last batch).
+    dispatched: Option<Position>,
+    /// The last checkpoint recorded.
+    written: Option<Position>,
+}
+
+/// One moment for a lane.
+struct Job {
+    id: MomentId,
+    done: Arc<AtomicBool>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl std::fmt::Debug for TriggerProcessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TriggerProcessor").finish_non_exhaustive()
+        f.debug_struct("TriggerProcessor")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl TriggerProcessor {
-    /// The processor of `state`'s moments.
+    /// The processor of `state`'s moments. Its lanes are tasks of the current runtime; they
+    /// end when the processor is dropped.
     pub fn new(state: OffersState) -> Self {
-        Self { state }
+        let lanes = (0..LANES)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(lane(state.clone(), rx));
+                tx
+            })
+            .collect();
+        Self {
+            state,
+            lanes,
+            window: Arc::new(Semaphore::new(WINDOW)),
+            pending: VecDeque::new(),
+            dispatched: None,
+            written: None,
+        }
+    }
+
+    /// The low-water mark: the last position up to which every dispatched moment is done.
+    fn done_to(&mut self) -> Option<Position> {
+        let mut last = None;
+        while let Some((p, done)) = self.pending.front() {
+            if !done.load(Ordering::Acquire) {
+                return last;
+            }
+            last = Some(*p);
+            self.pending.pop_front();
+        }
+        last.max(self.dispatched)
+    }
+
+    async fn record_progress(&mut self) -> Result<(), ProjectionError> {
+        let to = self.done_to();
+        if to.is_some() && to > self.written {
+            CHECKPOINTS
+                .write(&*self.state.store, to, self.state.clock.now())
+                .await?;
+            self.written = to;
+        }
+        Ok(())
+    }
+}
+
+/// A lane: triggers its moments in order, each until it is done (a failure is retried with
+/// backoff, as the projection runner retries a batch; nothing is skipped).
+async fn lane(state: OffersState, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = jobs.recv().await {
+        let mut backoff = Duration::from_millis(50);
+        while let Err(e) = state.trigger(job.id).await {
+            tracing::warn!(moment = %job.id, error = %e, "triggering a moment failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        job.done.store(true, Ordering::Release);
     }
 }
 
 fn failed(e: impl std::fmt::Display) -> ProjectionError {
     ProjectionError(e.to_string())
+}
+
+fn lane_of(customer: &str) -> usize {
+    let mut h = rustc_hash::FxHasher::default();
+    customer.hash(&mut h);
+    (h.finish() % LANES as u64) as usize
 }
 
 #[async_trait]
@@ -81,7 +170,14 @@ impl Projection for TriggerProcessor {
     }
 
     async fn checkpoint(&mut self) -> Result<Option<Position>, ProjectionError> {
-        CHECKPOINTS.read(&*self.state.store).await
+        // The runner (re)starts from here: what was dispatched before is dispatched again
+        // (moments still in a lane are then triggered twice, the second time finding them
+        // done), so progress is counted afresh.
+        let from = CHECKPOINTS.read(&*self.state.store).await?;
+        self.pending.clear();
+        self.dispatched = from;
+        self.written = from;
+        Ok(from)
     }
 
     async fn apply(
@@ -89,52 +185,50 @@ impl Projection for TriggerProcessor {
         events: &[RecordedEvent],
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
-        if events.is_empty() {
-            // Checkpoint-only positions are not persisted: after a restart the processor
-            // re-reads at most the events it skipped since its last batch.
-            return Ok(());
-        }
-        // Moments of one customer are triggered one after the other (their decisions append
-        // to the same ledger); different customers' at once.
-        let mut by_customer: Vec<(String, Vec<MomentId>)> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for v in events.iter().filter_map(|e| e.data_json().ok()) {
-            let (Some(id), Some(customer)) = (
-                v.get("id")
+        for e in events {
+            let Some((id, customer)) = e.data_json().ok().and_then(|v| {
+                let id = v
+                    .get("id")
                     .and_then(Value::as_str)
-                    .and_then(|s| MomentId::parse(s).ok()),
-                v.get("customer_id").and_then(Value::as_str),
-            ) else {
+                    .and_then(|s| MomentId::parse(s).ok())?;
+                let customer = v.get("customer_id").and_then(Value::as_str)?.to_owned();
+                Some((id, customer))
+            }) else {
                 continue;
             };
-            let slot = *index.entry(customer.to_owned()).or_insert_with(|| {
-                by_customer.push((customer.to_owned(), Vec::new()));
-                by_customer.len() - 1
-            });
-            by_customer[slot].1.push(id);
+            let permit = Arc::clone(&self.window)
+                .acquire_owned()
+                .await
+                .map_err(failed)?;
+            let done = Arc::new(AtomicBool::new(false));
+            self.pending.push_back((e.position, Arc::clone(&done)));
+            self.lanes[lane_of(&customer)]
+                .send(Job {
+                    id,
+                    done,
+                    _permit: permit,
+                })
+                .map_err(|_| ProjectionError("a trigger lane stopped".into()))?;
+            // While the window is full, record how far the lanes got.
+            if self.window.available_permits() == 0 {
+                self.record_progress().await?;
+            }
         }
-        let state = &self.state;
-        let results: Vec<Result<(), AppError>> = stream::iter(by_customer)
-            .map(|(_, ids)| async move {
-                for id in ids {
-                    state.trigger(id).await?;
-                }
-                Ok(())
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        if let Some(e) = results.into_iter().find_map(Result::err) {
-            return Err(failed(e));
+        // Positions of batches without moments move nothing: recording them would append on
+        // every idle tick (each checkpoint event itself a new position). An empty batch only
+        // records how far the lanes got since.
+        if !events.is_empty() {
+            self.dispatched = Some(checkpoint);
         }
-        CHECKPOINTS
-            .write(&*state.store, Some(checkpoint), state.clock.now())
-            .await
+        self.record_progress().await
     }
 
     async fn reset(&mut self) -> Result<(), ProjectionError> {
         // Starting again from zero triggers nothing twice: every moment already processed
         // holds its outcome, and every decision is in its ledger.
+        self.pending.clear();
+        self.dispatched = None;
+        self.written = None;
         CHECKPOINTS
             .write(&*self.state.store, None, self.state.clock.now())
             .await

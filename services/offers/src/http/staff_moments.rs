@@ -97,6 +97,45 @@ fn moment_description() -> Object {
         .build()
 }
 
+/// `bank`, `data_provider` or a partner id (a UUID), as `MomentTypeDefinition::check` reads them.
+fn moment_providers() -> utoipa::openapi::Array {
+    let provider = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(
+            "^(bank|data_provider|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        ))
+        .description(Some("`bank`, `data_provider` or a partner id."))
+        .build();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(provider)
+        .min_items(Some(1))
+        .max_items(Some(50))
+        .build()
+}
+
+/// An object schema with `properties`; that it compiles as JSON Schema is checked by the
+/// server (400 at `/schema`).
+fn payload_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "type",
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["object"])),
+        )
+        .property(
+            "properties",
+            ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(
+                ObjectBuilder::new().schema_type(Type::Object),
+            )),
+        )
+        .required("type")
+        .required("properties")
+        .description(Some(
+            "The payload's JSON Schema (draft 2020-12): `\"type\": \"object\"` with `properties`; it must compile.",
+        ))
+        .build()
+}
+
 fn rule_reason() -> Object {
     schema::text(200, Controls::Allowed)
         .description(Some(
@@ -134,12 +173,12 @@ pub struct MomentTypeRequest {
     pub description: String,
     /// Who may publish it: `bank`, `data_provider` (any partner with the active
     /// `data_provider` role), or partner ids (1 to 50).
-    #[schema(min_items = 1, max_items = 50)]
+    #[schema(schema_with = moment_providers)]
     pub providers: Vec<String>,
     /// The JSON Schema (draft 2020-12) of its payload: an object schema with `properties`.
     /// Properties of type string (`format: date`: a date), number, integer, boolean or array
     /// of strings are the `moment.<property>` variables of trigger rules.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = payload_schema)]
     pub schema: Value,
 }
 
