@@ -125,7 +125,10 @@ fn payload_schema() -> Object {
         .property(
             "properties",
             ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(
-                ObjectBuilder::new().schema_type(Type::Object),
+                // Each property's schema: an object or a boolean schema (JSON Schema 2020-12).
+                ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter(
+                    [Type::Object, Type::Boolean],
+                )),
             )),
         )
         .required("type")
