@@ -313,15 +313,26 @@ impl OffersState {
         )
         .await?;
         // The offers the ledger holds under the moment's decision (made now, or by an
-        // earlier attempt that stopped before recording them), read exactly.
-        let offers = self
-            .ledger(&received.customer_id)
-            .await?
-            .offers
-            .values()
-            .filter(|r| r.offer.decision_id == decision_id)
-            .map(|r| r.offer.offer_id)
-            .collect();
+        // earlier attempt that stopped before recording them). A decision's offers are
+        // appended together, so the ledger this instance remembers (as it last read or wrote
+        // it) holds all of them or none; when it holds none, the stream is read.
+        let of_decision = |ledger: &crate::domain::ContactLedger| -> Vec<_> {
+            ledger
+                .offers
+                .values()
+                .filter(|r| r.offer.decision_id == decision_id)
+                .map(|r| r.offer.offer_id)
+                .collect()
+        };
+        let remembered = self
+            .ledgers
+            .get(&crate::domain::contacts_stream(&received.customer_id))
+            .map(|(ledger, _)| of_decision(&ledger))
+            .filter(|offers| !offers.is_empty());
+        let offers = match remembered {
+            Some(offers) => offers,
+            None => of_decision(&self.ledger(&received.customer_id).await?),
+        };
         match execute::<Moment>(
             &*self.store,
             &stream,
