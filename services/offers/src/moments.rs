@@ -278,27 +278,35 @@ impl OffersState {
         t.validate(payload)?;
         check_text("/customer_id", customer_id, 200)?;
         let payload = payload.as_object().cloned().unwrap_or_default();
-        let (matched, missed) = self
-            .match_triggers(moment_type, &payload, customer_id)
-            .await?;
+        let (rules, data) = self.trigger_data(&payload, customer_id).await?;
+        let (matched, missed) = rules.evaluate(moment_type, &data);
         Ok(TriggerDryRun { matched, missed })
     }
 
-    /// The rules of `moment_type` evaluated on the payload and the customer's attributes and
-    /// personas (an objecting customer's are not read).
+    /// The rules of `moment_type` that match the payload and the customer's attributes and
+    /// personas (an objecting customer's are not read), with their explanations.
     pub(crate) async fn match_triggers(
         &self,
         moment_type: &str,
         payload: &Map<String, Value>,
         customer_id: &str,
-    ) -> Result<(Vec<RuleMatch>, Vec<RuleMiss>), AppError> {
+    ) -> Result<Vec<RuleMatch>, AppError> {
+        let (rules, data) = self.trigger_data(payload, customer_id).await?;
+        Ok(rules.matches(moment_type, &data))
+    }
+
+    /// The trigger rules and what their conditions read for this moment and customer.
+    async fn trigger_data(
+        &self,
+        payload: &Map<String, Value>,
+        customer_id: &str,
+    ) -> Result<(std::sync::Arc<crate::domain::TriggerRules>, Value), AppError> {
         let rules = self.trigger_rules().await?;
         let attributes = self.attributes().await?;
         let personas = self.personas().await?;
         let subject = self.subject(customer_id, &attributes).await?;
         let members = memberships(&personas, &subject.attributes);
-        let data = rule_data(&subject.attributes, payload, &members);
-        Ok(rules.evaluate(moment_type, &data))
+        Ok((rules, rule_data(&subject.attributes, payload, &members)))
     }
 
     /// Publishes a moment. Invalid input (an unknown type, a provider the type does not

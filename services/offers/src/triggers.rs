@@ -253,7 +253,7 @@ impl OffersState {
             if moment.triggered.is_some() {
                 break;
             }
-            let (matches, _) = self
+            let matches = self
                 .match_triggers(
                     &received.moment_type,
                     &received.payload,

@@ -138,37 +138,61 @@ pub fn memberships(
 
 impl TriggerRules {
     /// The active rules of `moment_type`, each evaluated on `data` (see [`rule_data`]):
-    /// those that matched, best priority first (then by name), and those that did not.
+    /// those that matched, best priority first (then by name), and those that did not, each
+    /// with its explanation (the dry run).
     pub fn evaluate(&self, moment_type: &str, data: &Value) -> (Vec<RuleMatch>, Vec<RuleMiss>) {
         let mut matched = Vec::new();
         let mut missed = Vec::new();
-        for rule in self
-            .rules
-            .values()
-            .filter(|r| r.definition.active && r.definition.moment_type == moment_type)
-        {
-            let d = &rule.definition;
-            let explanation = d.condition.explain(data);
-            let explained = serde_json::to_value(&explanation).unwrap_or(Value::Null);
+        for rule in self.active(moment_type) {
+            let explanation = rule.definition.condition.explain(data);
             if explanation.held {
-                matched.push(RuleMatch {
-                    rule: d.name.clone(),
-                    revision: rule.revision,
-                    reason: d.reason.clone(),
-                    propositions: d.propositions.clone(),
-                    priority: d.priority,
-                    validity_days: d.validity_days,
-                    explanation: explained,
-                });
+                matched.push(rule.matched(&explanation));
             } else {
                 missed.push(RuleMiss {
-                    rule: d.name.clone(),
-                    explanation: explained,
+                    rule: rule.definition.name.clone(),
+                    explanation: serde_json::to_value(&explanation).unwrap_or(Value::Null),
                 });
             }
         }
         matched.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.rule.cmp(&b.rule)));
         (matched, missed)
+    }
+
+    /// The rules of `moment_type` that match `data`, as [`Self::evaluate`] finds them, with
+    /// their explanations; the others are only screened (no explanation built), as a moment
+    /// being triggered needs.
+    pub fn matches(&self, moment_type: &str, data: &Value) -> Vec<RuleMatch> {
+        let mut matched: Vec<RuleMatch> = self
+            .active(moment_type)
+            .filter(|rule| rule.definition.condition.holds(data))
+            .filter_map(|rule| {
+                let explanation = rule.definition.condition.explain(data);
+                explanation.held.then(|| rule.matched(&explanation))
+            })
+            .collect();
+        matched.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.rule.cmp(&b.rule)));
+        matched
+    }
+
+    fn active<'a>(&'a self, moment_type: &'a str) -> impl Iterator<Item = &'a TriggerRule> + 'a {
+        self.rules
+            .values()
+            .filter(move |r| r.definition.active && r.definition.moment_type == moment_type)
+    }
+}
+
+impl TriggerRule {
+    fn matched(&self, explanation: &crate::domain::Explanation) -> RuleMatch {
+        let d = &self.definition;
+        RuleMatch {
+            rule: d.name.clone(),
+            revision: self.revision,
+            reason: d.reason.clone(),
+            propositions: d.propositions.clone(),
+            priority: d.priority,
+            validity_days: d.validity_days,
+            explanation: serde_json::to_value(explanation).unwrap_or(Value::Null),
+        }
     }
 }
 

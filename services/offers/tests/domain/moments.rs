@@ -391,6 +391,30 @@ fn rules_match_on_the_moment_and_the_customers_personas_best_priority_first() {
 }
 
 #[test]
+fn a_triggered_moment_gets_the_same_matches_as_the_dry_run_without_explaining_the_misses() {
+    let (_, personas) = catalogues();
+    let rules = rules();
+    for (attributes, amount) in [
+        (globetrotter(), 2400.0),
+        (globetrotter(), 300.0),
+        (Map::new(), 2400.0),
+    ] {
+        let data = rule_data(
+            &attributes,
+            &payload(amount),
+            &memberships(&personas, &attributes),
+        );
+        for moment_type in ["travel_booked", "gym_joined"] {
+            assert_eq!(
+                rules.matches(moment_type, &data),
+                rules.evaluate(moment_type, &data).0,
+                "{moment_type} at {amount}"
+            );
+        }
+    }
+}
+
+#[test]
 fn an_objecting_customers_attributes_are_not_read_so_persona_rules_do_not_match() {
     let (_, personas) = catalogues();
     // An objecting customer's subject has no attributes (the application reads none).
