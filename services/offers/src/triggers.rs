@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ecohub_eventstore::{
     CheckpointStream, EventFilter, ExecuteError, Position, Projection, ProjectionError,
-    RecordedEvent, StoreError, execute, load,
+    RecordedEvent, StoreError, execute_on, load,
 };
 use ecohub_kernel::RequestContext;
 use serde_json::{Map, Value};
@@ -245,7 +245,9 @@ impl OffersState {
     pub async fn trigger(&self, id: MomentId) -> Result<(), AppError> {
         let ctx = RequestContext::system(TRIGGERS_ACTOR);
         let stream = moment_stream(id);
-        let mut moment = load::<Moment>(&*self.store, &stream).await?.0;
+        // Each append expects the revision this instance last read or wrote, so the stream
+        // is read once (and again only when another instance appended first).
+        let (mut moment, mut revision) = load::<Moment>(&*self.store, &stream).await?;
         let Some(received) = moment.received.clone() else {
             return Ok(());
         };
@@ -261,9 +263,11 @@ impl OffersState {
                 )
                 .await?;
             let decision_id = (!matches.is_empty()).then(|| DecisionId::of_moment(id));
-            match execute::<Moment>(
+            match execute_on::<Moment>(
                 &*self.store,
                 &stream,
+                moment,
+                revision,
                 MomentCommand::RecordTrigger {
                     matches,
                     decision_id,
@@ -273,9 +277,9 @@ impl OffersState {
             )
             .await
             {
-                Ok(done) => moment = done.state,
+                Ok(done) => (moment, revision) = (done.state, done.revision),
                 Err(ExecuteError::Store(StoreError::WrongExpectedVersion { .. })) => {
-                    moment = load::<Moment>(&*self.store, &stream).await?.0;
+                    (moment, revision) = load::<Moment>(&*self.store, &stream).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -333,9 +337,11 @@ impl OffersState {
             Some(offers) => offers,
             None => of_decision(&self.ledger(&received.customer_id).await?),
         };
-        match execute::<Moment>(
+        match execute_on::<Moment>(
             &*self.store,
             &stream,
+            moment,
+            revision,
             MomentCommand::RecordOffers { offers },
             self.clock.now(),
             ctx.metadata(),

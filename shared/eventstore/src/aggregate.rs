@@ -60,6 +60,21 @@ pub async fn execute<A: Aggregate>(
     metadata: EventMetadata,
 ) -> Result<Executed<A>, ExecuteError<A::Error>> {
     let (state, revision) = load::<A>(store, stream).await?;
+    execute_on(store, stream, state, revision, command, now, metadata).await
+}
+
+/// [`execute`] on a state already loaded (or executed) at `revision`, without reading the
+/// stream again: the append expects `revision`, so a stream that moved on since is refused
+/// with `WrongExpectedVersion` and nothing is written.
+pub async fn execute_on<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &str,
+    state: A,
+    revision: CurrentRevision,
+    command: A::Command,
+    now: Timestamp,
+    metadata: EventMetadata,
+) -> Result<Executed<A>, ExecuteError<A::Error>> {
     let events = state.decide(command, now).map_err(ExecuteError::Refused)?;
     if events.is_empty() {
         return Ok(Executed {
