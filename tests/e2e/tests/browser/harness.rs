@@ -59,6 +59,55 @@ impl Drop for Driver {
     }
 }
 
+/// Starts chromedriver on a free port and opens a headless Chromium session through it.
+async fn start_session(
+    driver_bin: &std::path::Path,
+    chromium: &std::path::Path,
+    profile: &std::path::Path,
+) -> Result<(Client, Driver), String> {
+    let port = free_port();
+    let child = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", driver_bin.display()));
+    let driver = Driver(child);
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "chromedriver did not listen on {address} within 20 s"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-proxy-server",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://{address}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((client, driver))
+}
+
 /// A headless Chromium session for one journey.
 pub struct Chrome {
     client: Client,
@@ -79,51 +128,26 @@ impl Chrome {
         .unwrap_or_else(|| panic!("Chromium is not installed: {INSTALL}"));
         let driver_bin = executable("CHROMEDRIVER", &["chromedriver"])
             .unwrap_or_else(|| panic!("chromedriver is not installed: {INSTALL}"));
-        let port = free_port();
-        let child = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", driver_bin.display()));
-        let driver = Driver(child);
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {address} within 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().unwrap();
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-proxy-server",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://{address}"))
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
+        // A port picked free may be taken again before chromedriver binds it (tests run in
+        // parallel), and a loaded machine may answer the first session request late: start
+        // again on a fresh port, at most three times, before failing with the last error.
+        let mut attempt = 0;
+        let (client, driver, profile) = loop {
+            attempt += 1;
+            // A fresh profile each time: a browser that failed to start may leave its lock.
+            let profile = tempfile::tempdir().unwrap();
+            match start_session(&driver_bin, &chromium, profile.path()).await {
+                Ok((client, driver)) => break (client, driver, profile),
+                Err(e) if attempt < 3 => {
+                    eprintln!("chromedriver attempt {attempt} failed ({e}); starting it again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!(
                     "chromedriver could not start {}: {e}; {INSTALL}",
                     chromium.display()
-                )
-            });
+                ),
+            }
+        };
         let shots = screenshot_dir(journey);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
