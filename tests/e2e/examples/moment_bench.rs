@@ -691,9 +691,7 @@ async fn main() {
             }
             break;
         }
-        if sustainable.is_none() || sustainable < Some(*rate) {
-            sustainable = Some(*rate);
-        }
+        sustainable = sustainable.max(Some(*rate));
     }
     println!(
         "sustainable maximum (p99 < 50 ms, every moment accepted and notified): {}",
