@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ecohub_eventstore::{
-    ExecuteError, RecordedEvent, Remembered, SharedStore, StoreError, execute, load,
-    read_stream_to_end,
+    ExecuteError, RecordedEvent, Remembered, RememberedStreams, SharedStore, StoreError, execute,
+    load, read_stream_to_end,
 };
 use ecohub_kernel::{Aggregate, Clock, DecodeError, RequestContext};
 use serde_json::{Map, Value};
@@ -86,14 +86,21 @@ pub struct OffersState {
     pub(crate) ledgers: Arc<crate::ledgers::LedgerCache>,
 }
 
-/// The catalogues every decision reads, each folded once per revision of its stream.
+/// The catalogues every decision reads, each folded once per revision of its stream, and the
+/// customers' offer preferences, folded once per head of their category.
 #[derive(Debug)]
 struct Catalogues {
     attributes: Remembered<AttributeCatalogue>,
     personas: Remembered<PersonaCatalogue>,
     moment_types: Remembered<crate::domain::MomentCatalogue>,
     trigger_rules: Remembered<crate::domain::TriggerRules>,
+    /// Customers' offer preferences (read on every publication and decision; written when a
+    /// customer flips the switch).
+    preferences: RememberedStreams<OfferPreferences>,
 }
+
+/// At most this many customers' preferences are remembered.
+const REMEMBERED_PREFERENCES: usize = 100_000;
 
 impl std::fmt::Debug for OffersState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -200,6 +207,10 @@ impl OffersState {
                     personas: Remembered::new(PERSONAS_STREAM),
                     moment_types: Remembered::new(crate::domain::MOMENT_TYPES_STREAM),
                     trigger_rules: Remembered::new(crate::domain::TRIGGER_RULES_STREAM),
+                    preferences: RememberedStreams::new(
+                        format!("{}-", OfferPreferences::CATEGORY),
+                        REMEMBERED_PREFERENCES,
+                    ),
                 }),
             },
             OffersProjections {
@@ -497,11 +508,12 @@ impl OffersState {
 
     /// The customer's offer preferences (exact: read from their stream).
     pub async fn preferences(&self, customer_id: &str) -> Result<OfferPreferences, AppError> {
-        Ok(
-            load::<OfferPreferences>(&*self.store, &preferences_stream(customer_id))
-                .await?
-                .0,
-        )
+        let (preferences, _) = self
+            .catalogues
+            .preferences
+            .load(&*self.store, &preferences_stream(customer_id))
+            .await?;
+        Ok(OfferPreferences::clone(&preferences))
     }
 
     /// The customer objects to (`allowed: false`) or allows personalised offers.

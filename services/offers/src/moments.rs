@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use ecohub_eventstore::{execute, load};
+use ecohub_eventstore::{ExecuteError, StoreError, execute, execute_on, load};
 use ecohub_kernel::{RequestContext, Timestamp};
 use serde_json::{Map, Value};
 
@@ -380,34 +380,22 @@ impl OffersState {
         // A moment received before (the same id) is answered as before, whatever changed
         // since: the same moment again is accepted without a new event, another one under
         // the same id is refused.
-        let (existing, _) = load::<Moment>(&*self.store, &stream).await?;
+        let (existing, revision) = load::<Moment>(&*self.store, &stream).await?;
         let refusal = if existing.received.is_some() {
             None
         } else {
             refusal
         };
-        if let Some(refusal) = refusal {
-            execute::<Moment>(
-                &*self.store,
-                &stream,
-                MomentCommand::Refuse {
-                    id,
-                    moment_id: publication.moment_id,
-                    provider,
-                    moment_type: publication.moment_type,
-                    customer_id,
-                    code: refusal.code().to_owned(),
-                },
-                now,
-                ctx.metadata(),
-            )
-            .await?;
-            return Ok(PublishOutcome::Refused { id, refusal });
-        }
-        let done = execute::<Moment>(
-            &*self.store,
-            &stream,
-            MomentCommand::Receive(ReceivedMoment {
+        let command = match refusal {
+            Some(refusal) => MomentCommand::Refuse {
+                id,
+                moment_id: publication.moment_id,
+                provider,
+                moment_type: publication.moment_type,
+                customer_id,
+                code: refusal.code().to_owned(),
+            },
+            None => MomentCommand::Receive(ReceivedMoment {
                 id,
                 moment_id: publication.moment_id,
                 provider,
@@ -417,10 +405,29 @@ impl OffersState {
                 occurred_at: publication.occurred_at,
                 payload,
             }),
+        };
+        // Decided on the state just read (the stream is read once); when the same moment
+        // was published concurrently and appended first, decided again on the stream as it
+        // now stands (the same moment is then accepted without a new event).
+        let done = match execute_on::<Moment>(
+            &*self.store,
+            &stream,
+            existing,
+            revision,
+            command.clone(),
             now,
             ctx.metadata(),
         )
-        .await?;
+        .await
+        {
+            Err(ExecuteError::Store(StoreError::WrongExpectedVersion { .. })) => {
+                execute::<Moment>(&*self.store, &stream, command, now, ctx.metadata()).await?
+            }
+            done => done?,
+        };
+        if let Some(refusal) = refusal {
+            return Ok(PublishOutcome::Refused { id, refusal });
+        }
         Ok(PublishOutcome::Accepted {
             moment: Arc::new(done.state),
         })

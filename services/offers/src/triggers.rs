@@ -66,7 +66,14 @@ pub struct TriggerProcessor {
     dispatched: Option<Position>,
     /// The last checkpoint recorded.
     written: Option<Position>,
+    /// When it was recorded.
+    written_at: tokio::time::Instant,
 }
+
+/// Checkpoints are recorded at most this often: under load one append per batch would be
+/// about one per moment. A restart resumes at most this much earlier, and processing a
+/// moment again changes nothing.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// One moment for a lane.
 struct Job {
@@ -101,6 +108,7 @@ impl TriggerProcessor {
             pending: VecDeque::new(),
             dispatched: None,
             written: None,
+            written_at: tokio::time::Instant::now(),
         }
     }
 
@@ -119,11 +127,12 @@ impl TriggerProcessor {
 
     async fn record_progress(&mut self) -> Result<(), ProjectionError> {
         let to = self.done_to();
-        if to.is_some() && to > self.written {
+        if to.is_some() && to > self.written && self.written_at.elapsed() >= CHECKPOINT_EVERY {
             CHECKPOINTS
                 .write(&*self.state.store, to, self.state.clock.now())
                 .await?;
             self.written = to;
+            self.written_at = tokio::time::Instant::now();
         }
         Ok(())
     }

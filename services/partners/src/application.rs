@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use ecohub_eventstore::{
-    CurrentRevision, ExecuteError, ExpectedRevision, NewEvent, SharedStore, StoreError, load,
+    CurrentRevision, ExecuteError, ExpectedRevision, NewEvent, RememberedStreams, SharedStore,
+    StoreError, load,
 };
 use ecohub_kernel::{Aggregate, Clock, DecodeError, Timestamp};
 
@@ -47,7 +48,12 @@ pub struct PartnersState {
     pub config: PartnersConfig,
     /// The staff list's read model (see [`crate::PartnerDirectory`]).
     pub directory: DirectoryReader,
+    /// Partners' states as last read, under the `partner-` category head (exact).
+    standings: Arc<RememberedStreams<Partner>>,
 }
+
+/// At most this many partners' states are remembered.
+const REMEMBERED_PARTNERS: usize = 10_000;
 
 /// What partner onboarding asks of other services; the hub implements each port.
 #[derive(Clone)]
@@ -134,6 +140,7 @@ impl PartnersState {
                 ports,
                 config,
                 directory,
+                standings: Arc::new(RememberedStreams::new("partner-", REMEMBERED_PARTNERS)),
             },
             projection,
         )
@@ -176,7 +183,14 @@ impl PartnersState {
 
     /// The partner as its stream says now (exact). `NotFound` if it never applied.
     pub async fn partner(&self, id: PartnerId) -> Result<Partner, AppError> {
-        let (partner, _) = load::<Partner>(&*self.store, &id.stream_name()).await?;
+        Ok(Partner::clone(&*self.partner_now(id).await?))
+    }
+
+    /// [`Self::partner`], shared: folded again only when a partner's stream was appended to
+    /// since (the category-head rule), so hot paths (standing on every publication and
+    /// decision, webhooks on every delivery) read no stream while nothing changed.
+    async fn partner_now(&self, id: PartnerId) -> Result<Arc<Partner>, AppError> {
+        let (partner, _) = self.standings.load(&*self.store, &id.stream_name()).await?;
         if partner.status().is_none() {
             return Err(PartnerError::NotFound.into());
         }
@@ -192,7 +206,7 @@ impl PartnersState {
     ) -> Result<std::collections::BTreeSet<PartnerId>, AppError> {
         let mut out = std::collections::BTreeSet::new();
         for id in ids {
-            let (partner, _) = load::<Partner>(&*self.store, &id.stream_name()).await?;
+            let (partner, _) = self.standings.load(&*self.store, &id.stream_name()).await?;
             if !(partner.is_active() && partner.granted_roles().contains(&role)) {
                 out.insert(id);
             }
@@ -206,7 +220,7 @@ impl PartnersState {
         let Ok(id) = PartnerId::parse(partner_id) else {
             return Ok(Vec::new());
         };
-        match self.partner(id).await {
+        match self.partner_now(id).await {
             Ok(partner) => Ok(partner
                 .webhooks()
                 .iter()

@@ -155,3 +155,71 @@ impl<A: Aggregate> Remembered<A> {
         Ok((state, revision))
     }
 }
+
+/// Many streams of one category (`partner-…`, `offerpreferences-…`), each state remembered
+/// like [`Remembered`] with the category head it was read under, and [`load`]ed again only
+/// when that head has moved. Exact: every call reads the category head first (answered from
+/// memory on the embedded store), so an append acknowledged on any instance is seen by the
+/// next call that starts after it. For categories written rarely and read on hot paths (a
+/// partner's standing on every publication, a customer's offer preferences on every
+/// moment). At most `capacity` states are kept: when full, those read under an older head
+/// are dropped first, then all.
+#[derive(Debug)]
+pub struct RememberedStreams<A> {
+    category: String,
+    capacity: usize,
+    states: std::sync::Mutex<std::collections::HashMap<String, Folded<A>>>,
+}
+
+impl<A: Aggregate> RememberedStreams<A> {
+    /// Remembers up to `capacity` streams of `category` (with its trailing `-`).
+    pub fn new(category: impl Into<String>, capacity: usize) -> Self {
+        Self {
+            category: category.into(),
+            capacity: capacity.max(1),
+            states: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The state of `stream` (of this category) as it stands now, and its revision.
+    pub async fn load(
+        &self,
+        store: &dyn EventStore,
+        stream: &str,
+    ) -> Result<(std::sync::Arc<A>, CurrentRevision), ExecuteError<A::Error>> {
+        debug_assert!(
+            stream.starts_with(&self.category),
+            "{stream} is not in {}",
+            self.category
+        );
+        // Read before the stream: the state loaded is at least as new as this head.
+        let head = store.category_head(&self.category).await?;
+        if let Some((_, state, revision)) = self
+            .states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(stream)
+            .filter(|(at, _, _)| *at == head)
+        {
+            return Ok((std::sync::Arc::clone(state), *revision));
+        }
+        let (state, revision) = load::<A>(store, stream).await?;
+        let state = std::sync::Arc::new(state);
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        if states.len() >= self.capacity && !states.contains_key(stream) {
+            states.retain(|_, (at, _, _)| *at >= head);
+            if states.len() >= self.capacity {
+                states.clear();
+            }
+        }
+        // Keep the newest of two concurrent loads.
+        let newer = states.get(stream).is_none_or(|(at, _, _)| *at <= head);
+        if newer {
+            states.insert(
+                stream.to_owned(),
+                (head, std::sync::Arc::clone(&state), revision),
+            );
+        }
+        Ok((state, revision))
+    }
+}

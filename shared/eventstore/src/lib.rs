@@ -15,7 +15,9 @@ pub mod sqlite;
 mod store;
 mod types;
 
-pub use aggregate::{ExecuteError, Executed, Remembered, execute, execute_on, load};
+pub use aggregate::{
+    ExecuteError, Executed, Remembered, RememberedStreams, execute, execute_on, load,
+};
 pub use projection::{
     CheckpointStream, Projection, ProjectionError, ProjectionHandle, ProjectionStatus,
 };

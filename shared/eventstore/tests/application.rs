@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use ecohub_eventstore::{
     CurrentRevision, EventFilter, EventStore, ExecuteError, ExpectedRevision, NewEvent, Position,
-    Projection, ProjectionError, ProjectionHandle, RecordedEvent, Remembered, SqliteStore,
-    SqliteStoreOptions, StoreError, execute, load,
+    Projection, ProjectionError, ProjectionHandle, RecordedEvent, Remembered, RememberedStreams,
+    SqliteStore, SqliteStoreOptions, StoreError, execute, load,
 };
 use ecohub_kernel::testing::example::{Counter, CounterCommand, CounterError, CounterEvent};
 use ecohub_kernel::{EventMetadata, Timestamp};
@@ -109,6 +109,57 @@ async fn a_remembered_state_is_folded_once_per_revision_and_sees_every_writer() 
     increment(Arc::clone(&store), 3).await;
     let (after, revision) = remembered.load(&*store).await.unwrap();
     assert_eq!((after.value, revision), (5, CurrentRevision::Current(1)));
+}
+
+#[tokio::test]
+async fn remembered_streams_are_folded_once_while_their_category_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let streams = RememberedStreams::<Counter>::new("counter-", 2);
+    let increment = |store: Arc<dyn EventStore>, stream: &'static str, by| async move {
+        execute::<Counter>(
+            &*store,
+            stream,
+            CounterCommand::Increment { by },
+            NOW,
+            EventMetadata::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let (none, revision) = streams.load(&*store, "counter-a").await.unwrap();
+    assert_eq!((none.value, revision), (0, CurrentRevision::NoStream));
+    increment(Arc::clone(&store), "counter-a", 2).await;
+    increment(Arc::clone(&store), "counter-b", 7).await;
+    let (a, revision) = streams.load(&*store, "counter-a").await.unwrap();
+    assert_eq!(
+        (a.value, revision),
+        (2, CurrentRevision::Current(0)),
+        "the append is seen"
+    );
+    let (b, _) = streams.load(&*store, "counter-b").await.unwrap();
+    assert_eq!(b.value, 7);
+    let (a_again, _) = streams.load(&*store, "counter-a").await.unwrap();
+    assert!(Arc::ptr_eq(&a, &a_again), "not folded again");
+    // Any append to the category moves its head: every stream is read again, exactly.
+    increment(Arc::clone(&store), "counter-b", 1).await;
+    let (a_reread, _) = streams.load(&*store, "counter-a").await.unwrap();
+    assert!(!Arc::ptr_eq(&a, &a_reread));
+    assert_eq!(a_reread.value, 2);
+    let (b, revision) = streams.load(&*store, "counter-b").await.unwrap();
+    assert_eq!((b.value, revision), (8, CurrentRevision::Current(1)));
+    // A third stream over the capacity of two: still exact.
+    increment(Arc::clone(&store), "counter-c", 3).await;
+    let mut last = None;
+    for (stream, value) in [("counter-c", 3), ("counter-a", 2), ("counter-b", 8)] {
+        let (state, _) = streams.load(&*store, stream).await.unwrap();
+        assert_eq!(state.value, value);
+        last = Some(state);
+    }
+    // Another category does not move this one's head.
+    append_n(&*store, "other-x", 1).await;
+    let (b_again, _) = streams.load(&*store, "counter-b").await.unwrap();
+    assert!(Arc::ptr_eq(&last.unwrap(), &b_again), "not folded again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -113,6 +113,11 @@ impl HubProcess {
         }
     }
 
+    /// The process id (for benchmarks reading its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `base_url` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)

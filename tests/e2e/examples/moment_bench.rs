@@ -362,6 +362,34 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The CPU time (user + system) process `pid` has used so far, in seconds (Linux `/proc`).
+fn cpu_secs(pid: u32) -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime
+    // the 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (field(11) + field(12)) / ticks
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
@@ -384,8 +412,10 @@ async fn round(
     secs: u64,
     prefix: &str,
     arrivals: &Arc<Mutex<Arrivals>>,
+    hub_pid: u32,
 ) -> Round {
     let began = Instant::now();
+    let cpu_before = (cpu_secs(hub_pid), cpu_secs(std::process::id()));
     let sent = open_loop(hub, http, token, customers, rules, rate, secs, prefix).await;
     let send_secs = began.elapsed().as_secs_f64();
     let accepted: Vec<(&String, Instant, Duration)> = sent
@@ -422,6 +452,16 @@ async fn round(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let drained = began.elapsed().as_secs_f64();
+    // CPU per moment accepted: the hub's, and the bench's own (load, webhook) on the same
+    // two cores. Steadier than latency from run to run, so compare changes by it.
+    let per_moment = |before: f64, now: f64| {
+        format!(
+            "{:.2}",
+            (now - before) * 1000.0 / (accepted.len().max(1) as f64)
+        )
+    };
+    let hub_cpu = per_moment(cpu_before.0, cpu_secs(hub_pid));
+    let bench_cpu = per_moment(cpu_before.1, cpu_secs(std::process::id()));
     let (mut latencies, mut accept_latencies) = (Vec::new(), Vec::new());
     {
         let a = arrivals.lock().unwrap();
@@ -448,7 +488,7 @@ async fn round(
     let mut refusals: Vec<_> = refused.into_iter().collect();
     refusals.sort();
     let line = format!(
-        "| {rate} | {} | {} ({:.0}/s) | {} | {} | {} | {} | {} | {} | {:.1} % | {} | {:.1} s | {} |",
+        "| {rate} | {} | {} ({:.0}/s) | {} | {} | {} | {} | {} | {} | {:.1} % | {} | {:.1} s | {hub_cpu} | {bench_cpu} | {} |",
         sent.len(),
         accepted.len(),
         achieved,
@@ -642,7 +682,16 @@ async fn main() {
     // Warm-up, and one SET verified against the JWKS.
     let publisher = travel.token(&hub, "data:publish").await;
     let warm = round(
-        &hub, &http, &publisher, &customers, args.rules, 200, 3, "warm", &arrivals,
+        &hub,
+        &http,
+        &publisher,
+        &customers,
+        args.rules,
+        200,
+        3,
+        "warm",
+        &arrivals,
+        process.pid(),
     )
     .await;
     eprintln!("warm-up: {}", warm.line);
@@ -666,10 +715,10 @@ async fn main() {
     eprintln!("a SET verified against the JWKS: signed, for the partner, pairwise subject");
 
     println!(
-        "| target moments/s ({} s) | sent | 202 (achieved) | non-202 | SETs | p50 ms | p90 ms | p99 ms | max ms | < 50 ms | 202 p99 ms | round incl. drain | sustained |",
+        "| target moments/s ({} s) | sent | 202 (achieved) | non-202 | SETs | p50 ms | p90 ms | p99 ms | max ms | < 50 ms | 202 p99 ms | round incl. drain | hub CPU ms/moment | bench CPU ms/moment | sustained |",
         args.secs
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut sustainable = None;
     for (n, rate) in args.rates.iter().enumerate() {
         let r = round(
@@ -682,6 +731,7 @@ async fn main() {
             args.secs,
             &format!("r{n}"),
             &arrivals,
+            process.pid(),
         )
         .await;
         println!("{}", r.line);

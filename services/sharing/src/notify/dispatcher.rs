@@ -51,7 +51,16 @@ pub struct Dispatcher {
     issuer: String,
     subscriptions: BTreeMap<String, SubscriptionData>,
     consents: BTreeMap<String, KnownConsent>,
+    /// When the checkpoint was last recorded.
+    checkpointed_at: tokio::time::Instant,
+    /// Events were applied since.
+    behind: bool,
 }
+
+/// The checkpoint is recorded at most this often: under load one append per batch would be
+/// about one per notification. A restart re-scans at most this much of the log, queuing
+/// nothing twice.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +101,8 @@ impl Dispatcher {
             issuer,
             subscriptions: BTreeMap::new(),
             consents: BTreeMap::new(),
+            checkpointed_at: tokio::time::Instant::now(),
+            behind: false,
         }
     }
 
@@ -435,19 +446,25 @@ impl Projection for Dispatcher {
             .buffer_unordered(QUEUE_CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
-        // Only batches with events are checkpointed: persisting checkpoint-only positions
-        // would write on every idle tick (and wake every subscriber). After a restart the
-        // dispatcher re-scans, at most, the events it skipped since its last batch.
-        if events.is_empty() {
+        // Only positions after applied events are checkpointed (persisting checkpoint-only
+        // positions would write on every idle tick and wake every subscriber), and at most
+        // every CHECKPOINT_EVERY; a later batch, even an empty one, records what was held
+        // back. After a restart the dispatcher re-scans, at most, the events since.
+        self.behind |= !events.is_empty();
+        if !self.behind || self.checkpointed_at.elapsed() < CHECKPOINT_EVERY {
             return Ok(());
         }
         CHECKPOINTS
             .write(&*self.store, Some(checkpoint), self.clock.now())
-            .await
+            .await?;
+        self.behind = false;
+        self.checkpointed_at = tokio::time::Instant::now();
+        Ok(())
     }
     async fn reset(&mut self) -> Result<(), ProjectionError> {
         self.subscriptions.clear();
         self.consents.clear();
+        self.behind = false;
         CHECKPOINTS
             .write(&*self.store, None, self.clock.now())
             .await
