@@ -521,6 +521,97 @@ async fn filtered_subscriptions_checkpoint_past_skipped_events() {
     store.close().await.unwrap();
 }
 
+/// Live subscriptions take new events from the tail in memory; one that falls further
+/// behind than the tail holds reads the database. Either way: every matching event once, in
+/// order, exactly as a read of the log returns it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_subscriptions_get_every_event_from_the_tail_or_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("events.db")));
+    store
+        .append("wanted-0", ExpectedRevision::NoStream, events(3))
+        .await
+        .unwrap();
+    let filter = EventFilter::streams(["wanted-"]);
+    let mut near = store.subscribe_all(None, filter.clone()).await.unwrap();
+    let mut far = store.subscribe_all(None, filter.clone()).await.unwrap();
+    async fn until_caught_up(sub: &mut ecohub_eventstore::Subscription) -> Vec<RecordedEvent> {
+        let mut got = Vec::new();
+        loop {
+            match sub.next().await.unwrap().unwrap() {
+                SubscriptionMessage::Event(e) => got.push(e),
+                SubscriptionMessage::CaughtUp { .. } => return got,
+                SubscriptionMessage::Checkpoint(_) => {}
+            }
+        }
+    }
+    async fn events_until(
+        sub: &mut ecohub_eventstore::Subscription,
+        n: usize,
+    ) -> Vec<RecordedEvent> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            match sub.next().await.unwrap().unwrap() {
+                SubscriptionMessage::Event(e) => got.push(e),
+                SubscriptionMessage::Checkpoint(_) => {}
+                m @ SubscriptionMessage::CaughtUp { .. } => panic!("{m:?}"),
+            }
+        }
+        got
+    }
+    assert_eq!(until_caught_up(&mut near).await.len(), 3);
+    assert_eq!(until_caught_up(&mut far).await.len(), 3);
+    // A few commits: the near subscriber follows them from the tail.
+    for i in 1..=5u64 {
+        store
+            .append(&format!("other-{i}"), ExpectedRevision::NoStream, events(2))
+            .await
+            .unwrap();
+        store
+            .append(
+                &format!("wanted-{i}"),
+                ExpectedRevision::NoStream,
+                events(2),
+            )
+            .await
+            .unwrap();
+    }
+    let live = events_until(&mut near, 10).await;
+    // Then far more than the tail holds (16,384 events) while neither subscriber reads.
+    for i in 6..=45u64 {
+        store
+            .append(
+                &format!("other-{i}"),
+                ExpectedRevision::NoStream,
+                events(500),
+            )
+            .await
+            .unwrap();
+        store
+            .append(
+                &format!("wanted-{i}"),
+                ExpectedRevision::NoStream,
+                events(1),
+            )
+            .await
+            .unwrap();
+    }
+    let far_got = events_until(&mut far, 10 + 40).await;
+    let near_got: Vec<RecordedEvent> = live
+        .into_iter()
+        .chain(events_until(&mut near, 40).await)
+        .collect();
+    let expected: Vec<RecordedEvent> = read_all(&*store)
+        .await
+        .into_iter()
+        .filter(|e| e.stream.starts_with("wanted-") && e.stream != "wanted-0")
+        .collect();
+    assert_eq!(expected.len(), 50);
+    assert_eq!(near_got, expected, "as the log reads them");
+    assert_eq!(far_got, expected, "as the log reads them");
+    store.close().await.unwrap();
+}
+
 /// The embedded store refuses an event id already used in another stream (EventStoreDB does
 /// not check this, so it is not part of the generic suite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

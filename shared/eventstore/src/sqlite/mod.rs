@@ -14,6 +14,7 @@
 mod read;
 mod schema;
 mod subscription;
+mod tail;
 mod writer;
 
 use std::collections::{HashMap, HashSet};
@@ -84,6 +85,7 @@ struct Inner {
     head: watch::Receiver<u64>,
     categories: Arc<CategoryHeads>,
     counters: Arc<Counters>,
+    tail: Arc<tail::Tail>,
 }
 
 /// The category of a stream: its name up to and including the first `-` (`consent-`), or the
@@ -189,6 +191,7 @@ impl SqliteStore {
         let counters = Arc::new(Counters::default());
         let categories = Arc::new(CategoryHeads::default());
         let writer_alive = Arc::new(AtomicBool::new(false));
+        let tail = Arc::new(tail::Tail::new(head));
         let writer = writer::spawn(
             conn,
             requests,
@@ -198,6 +201,7 @@ impl SqliteStore {
                 alive: Arc::clone(&writer_alive),
                 head: head_tx,
                 categories: Arc::clone(&categories),
+                tail: Arc::clone(&tail),
             },
         )?;
         Ok(Self {
@@ -210,6 +214,7 @@ impl SqliteStore {
                 head: head_rx,
                 categories,
                 counters,
+                tail,
             }),
         })
     }
@@ -278,6 +283,7 @@ fn encode(events: Vec<NewEvent>) -> Result<Vec<EncodedEvent>, StoreError> {
                     .map(|t| i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)),
                 data,
                 metadata,
+                meta: e.metadata,
             })
         })
         .collect()
@@ -364,6 +370,7 @@ impl EventStore for SqliteStore {
             Arc::clone(&self.inner.pool),
             self.inner.head.clone(),
             Arc::clone(&self.inner.categories),
+            Arc::clone(&self.inner.tail),
             from,
             SqlFilter::new(&filter),
         ))

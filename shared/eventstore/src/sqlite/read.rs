@@ -275,6 +275,8 @@ pub(crate) fn head(conn: &Connection) -> Result<u64, StoreError> {
 pub(crate) struct SqlFilter {
     streams: StreamCondition,
     type_prefixes: Vec<String>,
+    /// The filter as given, for events in memory ([`Self::accepts`]).
+    source: EventFilter,
 }
 
 #[derive(Debug)]
@@ -314,6 +316,7 @@ impl SqlFilter {
         Self {
             streams,
             type_prefixes: filter.event_type_prefixes.clone(),
+            source: filter.clone(),
         }
     }
 
@@ -324,6 +327,13 @@ impl SqlFilter {
             StreamCondition::Categories(c) => Some(c.iter().map(|c| format!("{c}-")).collect()),
             StreamCondition::Any | StreamCondition::Prefixes(_) => None,
         }
+    }
+
+    /// Whether an event of `stream` and `event_type` passes, as the SQL of a page decides:
+    /// a category is the part of the name before the first `-`, so `consent-` accepts a
+    /// stream exactly when its category column is `consent`; prefixes compare characters.
+    pub(crate) fn accepts(&self, stream: &str, event_type: &str) -> bool {
+        self.source.matches(stream, event_type)
     }
 
     /// Whether answering needs a scan of the log (rather than an index walk of matching

@@ -8,6 +8,10 @@
 //! last history read and the switch to live is read by the next page: exactly once, in order,
 //! whatever the timing. The writer only replaces a value in the `watch`: it never waits for a
 //! subscriber, and a subscriber holds at most one page in memory.
+//!
+//! Live, a subscription takes what follows its cursor from the [`Tail`] (the last committed
+//! events, in memory) when the tail still holds all of it, filtered as a page would be: no
+//! database read per commit. Behind the tail, it reads pages as above.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,7 +20,8 @@ use tokio::sync::watch;
 
 use super::CategoryHeads;
 use super::read::{ReadPool, SqlFilter, read_page};
-use crate::{Position, StoreError, Subscription, SubscriptionMessage};
+use super::tail::Tail;
+use crate::{Position, RecordedEvent, StoreError, Subscription, SubscriptionMessage};
 
 /// Events per page.
 const PAGE: usize = 512;
@@ -29,6 +34,8 @@ struct State {
     head: watch::Receiver<u64>,
     /// Last committed position per category (raised before the head is published).
     heads: Arc<CategoryHeads>,
+    /// The last committed events.
+    tail: Arc<Tail>,
     /// The categories a category filter accepts (`None`: any other filter).
     categories: Option<Vec<String>>,
     filter: Arc<SqlFilter>,
@@ -45,6 +52,7 @@ pub(crate) fn subscribe(
     pool: Arc<ReadPool>,
     head: watch::Receiver<u64>,
     heads: Arc<CategoryHeads>,
+    tail: Arc<Tail>,
     from: Option<Position>,
     filter: SqlFilter,
 ) -> Subscription {
@@ -53,6 +61,7 @@ pub(crate) fn subscribe(
         pool,
         head,
         heads,
+        tail,
         categories: filter.categories(),
         filter: Arc::new(filter),
         cursor,
@@ -92,6 +101,9 @@ impl State {
             if self.caught_up && self.nothing_new_for_the_filter() {
                 continue;
             }
+            if self.caught_up && self.take_from_tail() {
+                continue;
+            }
             if let Err(e) = self.read_next_page().await {
                 self.finished = true;
                 return Some(Err(e));
@@ -120,6 +132,34 @@ impl State {
             return false;
         }
         self.cursor = head;
+        if self.cursor > self.marked {
+            self.marked = self.cursor;
+            self.buffer
+                .push_back(SubscriptionMessage::Checkpoint(Position::new(self.cursor)));
+        }
+        true
+    }
+
+    /// Live: takes the events after the cursor up to the head from the tail, when it holds
+    /// them all (`false`: read the database). The writer pushes a commit's events before it
+    /// publishes the head, so the tail holds every event up to the head read here.
+    fn take_from_tail(&mut self) -> bool {
+        let head = *self.head.borrow();
+        if head <= self.cursor {
+            return false;
+        }
+        let Some(events) = self.tail.after(self.cursor, head, &self.filter) else {
+            return false;
+        };
+        self.cursor = head;
+        if let Some(last) = events.last() {
+            self.marked = last.position.commit;
+        }
+        self.buffer.extend(
+            events
+                .into_iter()
+                .map(|e| SubscriptionMessage::Event(RecordedEvent::clone(&e))),
+        );
         if self.cursor > self.marked {
             self.marked = self.cursor;
             self.buffer

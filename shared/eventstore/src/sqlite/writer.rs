@@ -12,7 +12,8 @@ use tokio::sync::{oneshot, watch};
 
 use super::db_err;
 use super::schema::category;
-use crate::{AppendResult, CurrentRevision, ExpectedRevision, Position, StoreError};
+use crate::{AppendResult, CurrentRevision, ExpectedRevision, Position, RecordedEvent, StoreError};
+use ecohub_kernel::{EventId, Timestamp};
 
 /// The writer forgets cached stream revisions beyond this many streams (they are re-read
 /// from the unique index on demand).
@@ -27,6 +28,8 @@ pub(crate) struct EncodedEvent {
     pub(crate) recorded_at: Option<i64>,
     pub(crate) data: Vec<u8>,
     pub(crate) metadata: Vec<u8>,
+    /// The metadata as appended, for the tail (what `metadata` decodes to).
+    pub(crate) meta: ecohub_kernel::EventMetadata,
 }
 
 /// One append waiting for the writer.
@@ -69,6 +72,8 @@ pub(crate) struct WriterConfig {
     pub(crate) counters: Arc<Counters>,
     pub(crate) alive: Arc<AtomicBool>,
     pub(crate) head: watch::Sender<u64>,
+    /// The last committed events, pushed after each COMMIT and before the head moves.
+    pub(crate) tail: Arc<super::tail::Tail>,
 }
 
 /// Starts the writer thread. It ends when every sender of `requests` is gone and the queue
@@ -160,6 +165,8 @@ struct Written {
     last_position: Option<u64>,
     /// Last position written per stream category in the open transaction.
     categories: HashMap<String, u64>,
+    /// The events inserted: (request in the batch, its first revision, their positions).
+    inserted: Vec<(usize, u64, Vec<u64>)>,
 }
 
 type Outcome = Result<AppendResult, StoreError>;
@@ -218,6 +225,11 @@ impl<'c> Writer<'c> {
                     self.config
                         .categories
                         .advance(std::mem::take(&mut self.written.categories));
+                    self.config.tail.push(committed(
+                        batch,
+                        std::mem::take(&mut self.written.inserted),
+                        self.last_recorded_at,
+                    ));
                     self.config.head.send_replace(head);
                 }
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
@@ -256,8 +268,8 @@ impl<'c> Writer<'c> {
         // Server timestamps never go backwards, even when the clock does.
         let recorded_at = now.max(self.last_recorded_at);
         self.begin.execute([])?;
-        for request in batch {
-            let outcome = self.apply(request, recorded_at)?;
+        for (index, request) in batch.iter().enumerate() {
+            let outcome = self.apply(index, request, recorded_at)?;
             outcomes.push(outcome);
         }
         self.commit.execute([])?;
@@ -293,6 +305,7 @@ impl<'c> Writer<'c> {
     /// or an insert hits the unique index.
     fn apply(
         &mut self,
+        index: usize,
         request: &WriteRequest,
         recorded_at: i64,
     ) -> rusqlite::Result<Result<AppendResult, StoreError>> {
@@ -315,8 +328,10 @@ impl<'c> Writer<'c> {
             });
         }
         let category = category(stream);
-        let mut revision = current.next();
+        let first_revision = current.next();
+        let mut revision = first_revision;
         let mut position = 0;
+        let mut positions = Vec::with_capacity(request.events.len());
         // A single-event request needs no savepoint: a failed INSERT undoes itself.
         let savepoint = request.events.len() > 1;
         if savepoint {
@@ -337,6 +352,7 @@ impl<'c> Writer<'c> {
             match inserted {
                 Ok(_) => {
                     position = self.conn.last_insert_rowid();
+                    positions.push(u64::try_from(position).unwrap_or(0));
                     revision += 1;
                 }
                 Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
@@ -364,6 +380,9 @@ impl<'c> Writer<'c> {
         let position = u64::try_from(position).unwrap_or(0);
         self.written.appends += 1;
         self.written.events += request.events.len() as u64;
+        self.written
+            .inserted
+            .push((index, first_revision, positions));
         self.written.last_position = Some(position);
         let category = super::category_of(stream);
         match self.written.categories.get_mut(category) {
@@ -435,4 +454,39 @@ impl<'c> Writer<'c> {
             position: Some(Position::new(u64::try_from(last_position).unwrap_or(0))),
         }))
     }
+}
+
+/// The events a commit inserted, as they will read back (their payloads moved out of the
+/// batch, which is answered next), in position order.
+fn committed(
+    batch: &mut [WriteRequest],
+    inserted: Vec<(usize, u64, Vec<u64>)>,
+    recorded_at: i64,
+) -> Vec<RecordedEvent> {
+    let mut out = Vec::with_capacity(inserted.iter().map(|(_, _, p)| p.len()).sum());
+    for (index, first_revision, positions) in inserted {
+        let request = &mut batch[index];
+        for ((event, position), revision) in request
+            .events
+            .iter_mut()
+            .zip(positions)
+            .zip(first_revision..)
+        {
+            out.push(RecordedEvent {
+                event_id: EventId::from_uuid(uuid::Uuid::from_bytes(event.id)),
+                stream: request.stream.clone(),
+                revision,
+                position: Position::new(position),
+                event_type: event.event_type.clone(),
+                event_version: event.event_version,
+                data: std::mem::take(&mut event.data),
+                metadata: std::mem::take(&mut event.meta),
+                recorded_at: Timestamp::from_unix_nanos(i128::from(
+                    event.recorded_at.unwrap_or(recorded_at),
+                )),
+            });
+        }
+    }
+    out.sort_unstable_by_key(|e| e.position);
+    out
 }
