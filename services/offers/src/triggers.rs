@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ecohub_eventstore::{
-    CheckpointStream, EventFilter, ExecuteError, Position, Projection, ProjectionError,
-    RecordedEvent, StoreError, execute_on, load,
+    CheckpointStream, CurrentRevision, EventFilter, ExecuteError, Position, Projection,
+    ProjectionError, RecordedEvent, StoreError, execute_on, load,
 };
-use ecohub_kernel::RequestContext;
-use serde_json::{Map, Value};
+use ecohub_kernel::{Aggregate, RequestContext};
+use serde_json::Map;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::application::{AppError, OffersState};
@@ -78,6 +78,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// One moment for a lane.
 struct Job {
     id: MomentId,
+    /// The moment as its first event left it, when that event is what was read.
+    seed: Option<(Moment, CurrentRevision)>,
     done: Arc<AtomicBool>,
     _permit: OwnedSemaphorePermit,
 }
@@ -143,7 +145,8 @@ impl TriggerProcessor {
 async fn lane(state: OffersState, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(job) = jobs.recv().await {
         let mut backoff = Duration::from_millis(50);
-        while let Err(e) = state.trigger(job.id).await {
+        let mut seed = job.seed;
+        while let Err(e) = state.trigger_from(job.id, seed.take()).await {
             tracing::warn!(moment = %job.id, error = %e, "triggering a moment failed; retrying");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -195,16 +198,20 @@ impl Projection for TriggerProcessor {
         checkpoint: Position,
     ) -> Result<(), ProjectionError> {
         for e in events {
-            let Some((id, customer)) = e.data_json().ok().and_then(|v| {
-                let id = v
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| MomentId::parse(s).ok())?;
-                let customer = v.get("customer_id").and_then(Value::as_str)?.to_owned();
-                Some((id, customer))
-            }) else {
+            let Ok(MomentEvent::Received { moment, at }) =
+                e.decode::<MomentEvent>().map(|env| env.payload)
+            else {
                 continue;
             };
+            let (id, customer) = (moment.id, moment.customer_id.clone());
+            // The first event of its stream: the moment's state at that revision, so that
+            // the lane need not read the stream (an append at it fails if it moved on).
+            let seed = (e.revision == 0).then(|| {
+                (
+                    Moment::default().evolve(&MomentEvent::Received { moment, at }),
+                    CurrentRevision::Current(0),
+                )
+            });
             let permit = Arc::clone(&self.window)
                 .acquire_owned()
                 .await
@@ -214,6 +221,7 @@ impl Projection for TriggerProcessor {
             self.lanes[lane_of(&customer)]
                 .send(Job {
                     id,
+                    seed,
                     done,
                     _permit: permit,
                 })
@@ -252,11 +260,24 @@ impl OffersState {
     /// Processes one received moment: its trigger outcome (recorded once) and the decision of
     /// the matched propositions (recorded once in the customer's ledger).
     pub async fn trigger(&self, id: MomentId) -> Result<(), AppError> {
+        self.trigger_from(id, None).await
+    }
+
+    /// [`Self::trigger`] starting from `seed`, the moment's state at a revision (as its
+    /// subscription delivered it), when given; from its stream otherwise.
+    async fn trigger_from(
+        &self,
+        id: MomentId,
+        seed: Option<(Moment, CurrentRevision)>,
+    ) -> Result<(), AppError> {
         let ctx = RequestContext::system(TRIGGERS_ACTOR);
         let stream = moment_stream(id);
         // Each append expects the revision this instance last read or wrote, so the stream
-        // is read once (and again only when another instance appended first).
-        let (mut moment, mut revision) = load::<Moment>(&*self.store, &stream).await?;
+        // is read at most once (and again only when another instance appended first).
+        let (mut moment, mut revision) = match seed {
+            Some(seed) => seed,
+            None => load::<Moment>(&*self.store, &stream).await?,
+        };
         let Some(received) = moment.received.clone() else {
             return Ok(());
         };

@@ -162,9 +162,10 @@ impl TriggerRules {
     /// their explanations; the others are only screened (no explanation built), as a moment
     /// being triggered needs.
     pub fn matches(&self, moment_type: &str, data: &Value) -> Vec<RuleMatch> {
+        let facts = crate::domain::expression::Facts::of(data);
         let mut matched: Vec<RuleMatch> = self
             .active(moment_type)
-            .filter(|rule| rule.definition.condition.holds(data))
+            .filter(|rule| rule.definition.condition.holds_for(&facts))
             .filter_map(|rule| {
                 let explanation = rule.definition.condition.explain(data);
                 explanation.held.then(|| rule.matched(&explanation))
