@@ -37,7 +37,8 @@ pub struct ProjectionReadiness {
     pub caught_up: bool,
     /// Last global commit position applied.
     pub checkpoint: Option<u64>,
-    /// Last error, if the projection is retrying.
+    /// Last error, if the projection is retrying, or what its background work keeps failing
+    /// on (e.g. a moment the trigger processor retries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// Whether readiness waits for this projection. Background projections (store
@@ -97,7 +98,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
                 ProjectionReadiness {
                     caught_up: s.caught_up,
                     checkpoint: s.checkpoint.map(|c| c.commit),
-                    last_error: s.last_error,
+                    last_error: s.last_error.or(s.stalled),
                     gates_readiness,
                 },
             )

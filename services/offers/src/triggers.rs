@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ecohub_eventstore::{
     CheckpointStream, CurrentRevision, EventFilter, ExecuteError, Position, Projection,
-    ProjectionError, RecordedEvent, StoreError, execute_on, load,
+    ProjectionError, RecordedEvent, StallReporter, StoreError, execute_on, load,
 };
 use ecohub_kernel::{Aggregate, RequestContext};
 use serde_json::Map;
@@ -59,6 +59,8 @@ const WINDOW: usize = 4096;
 pub struct TriggerProcessor {
     state: OffersState,
     lanes: Vec<mpsc::UnboundedSender<Job>>,
+    /// What the lanes are failing on.
+    stalls: Arc<Stalls>,
     window: Arc<Semaphore>,
     /// Dispatched moments in log order, each with whether it is done.
     pending: VecDeque<(Position, Arc<AtomicBool>)>,
@@ -96,16 +98,18 @@ impl TriggerProcessor {
     /// The processor of `state`'s moments. Its lanes are tasks of the current runtime; they
     /// end when the processor is dropped.
     pub fn new(state: OffersState) -> Self {
+        let stalls = Arc::new(Stalls::default());
         let lanes = (0..LANES)
-            .map(|_| {
+            .map(|i| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(lane(state.clone(), rx));
+                tokio::spawn(lane(state.clone(), rx, i, Arc::clone(&stalls)));
                 tx
             })
             .collect();
         Self {
             state,
             lanes,
+            stalls,
             window: Arc::new(Semaphore::new(WINDOW)),
             pending: VecDeque::new(),
             dispatched: None,
@@ -140,16 +144,64 @@ impl TriggerProcessor {
     }
 }
 
+/// The moments the lanes keep failing on, reported in the processor's status
+/// ([`ProjectionStatus::stalled`](ecohub_eventstore::ProjectionStatus), shown by
+/// `/health/ready`) until they are done.
+#[derive(Debug, Default)]
+struct Stalls {
+    reporter: std::sync::OnceLock<StallReporter>,
+    failing: std::sync::Mutex<std::collections::BTreeMap<usize, String>>,
+}
+
+impl Stalls {
+    /// Lane `lane` fails on `what`, or (`None`) no longer fails.
+    fn set(&self, lane: usize, what: Option<String>) {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        match what {
+            Some(what) => {
+                failing.insert(lane, what);
+            }
+            None => {
+                failing.remove(&lane);
+            }
+        }
+        if let Some(reporter) = self.reporter.get() {
+            reporter.report(failing.values().next().map(|first| match failing.len() {
+                1 => first.clone(),
+                n => format!("{first} (and {} more lanes failing)", n - 1),
+            }));
+        }
+    }
+}
+
 /// A lane: triggers its moments in order, each until it is done (a failure is retried with
-/// backoff, as the projection runner retries a batch; nothing is skipped).
-async fn lane(state: OffersState, mut jobs: mpsc::UnboundedReceiver<Job>) {
+/// backoff, as the projection runner retries a batch; nothing is skipped). While a moment
+/// keeps failing, the processor's status says which and why.
+async fn lane(
+    state: OffersState,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    index: usize,
+    stalls: Arc<Stalls>,
+) {
     while let Some(job) = jobs.recv().await {
         let mut backoff = Duration::from_millis(50);
         let mut seed = job.seed;
+        let mut failed_since = None;
         while let Err(e) = state.trigger_from(job.id, seed.take()).await {
             tracing::warn!(moment = %job.id, error = %e, "triggering a moment failed; retrying");
+            let since = *failed_since.get_or_insert_with(|| state.clock.now());
+            stalls.set(
+                index,
+                Some(format!(
+                    "moment {} failing since {since}, retrying: {e}",
+                    job.id
+                )),
+            );
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        if failed_since.is_some() {
+            stalls.set(index, None);
         }
         job.done.store(true, Ordering::Release);
     }
@@ -238,6 +290,10 @@ impl Projection for TriggerProcessor {
             self.dispatched = Some(checkpoint);
         }
         self.record_progress().await
+    }
+
+    fn attach(&mut self, stalls: StallReporter) {
+        let _ = self.stalls.reporter.set(stalls);
     }
 
     async fn reset(&mut self) -> Result<(), ProjectionError> {

@@ -20,6 +20,7 @@ pub use aggregate::{
 };
 pub use projection::{
     CheckpointStream, Projection, ProjectionError, ProjectionHandle, ProjectionStatus,
+    StallReporter,
 };
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 pub use store::{EventStore, SharedStore, read_stream_to_end};

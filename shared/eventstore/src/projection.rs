@@ -38,6 +38,29 @@ pub trait Projection: Send + 'static {
 
     /// Forgets everything, so that the next run starts from zero.
     async fn reset(&mut self) -> Result<(), ProjectionError>;
+
+    /// Given once, before anything else, a way to report work the projection handed off
+    /// (the lanes of a pipelined processor) that keeps failing: its status shows it until the
+    /// projection reports it recovered. Projections that do all their work in `apply` (whose
+    /// errors the runner reports) ignore it.
+    fn attach(&mut self, stalls: StallReporter) {
+        let _ = stalls;
+    }
+}
+
+/// Reports a projection's failing background work in its [`ProjectionStatus::stalled`].
+#[derive(Debug, Clone)]
+pub struct StallReporter(Arc<watch::Sender<ProjectionStatus>>);
+
+impl StallReporter {
+    /// `Some(what)`: work is failing and being retried; `None`: nothing is.
+    pub fn report(&self, stalled: Option<String>) {
+        self.0.send_if_modified(|s| {
+            let changed = s.stalled != stalled;
+            s.stalled = stalled;
+            changed
+        });
+    }
 }
 
 /// A projection could not apply or persist events.
@@ -62,6 +85,8 @@ pub struct ProjectionStatus {
     pub events_applied: u64,
     /// Last error, cleared after the next successful batch.
     pub last_error: Option<String>,
+    /// Work the projection handed off that keeps failing (see [`Projection::attach`]).
+    pub stalled: Option<String>,
 }
 
 enum Control {
@@ -94,6 +119,9 @@ impl ProjectionHandle {
         let name: Arc<str> = projection.name().into();
         let (status_tx, status_rx) = watch::channel(ProjectionStatus::default());
         let (control_tx, control_rx) = mpsc::channel(4);
+        let status_tx = Arc::new(status_tx);
+        let mut projection = projection;
+        projection.attach(StallReporter(Arc::clone(&status_tx)));
         let task = tokio::spawn(run(store, projection, status_tx, control_rx));
         Self {
             name,
@@ -148,7 +176,7 @@ impl ProjectionHandle {
 async fn run<P: Projection>(
     store: Arc<dyn EventStore>,
     mut projection: P,
-    status: watch::Sender<ProjectionStatus>,
+    status: Arc<watch::Sender<ProjectionStatus>>,
     mut control: mpsc::Receiver<Control>,
 ) {
     const FIRST_BACKOFF: Duration = Duration::from_millis(100);

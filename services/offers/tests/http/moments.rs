@@ -74,6 +74,51 @@ async fn stored(app: &TestApp, stream: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Polls the trigger processor's status until `f` accepts what it says is stalled.
+async fn stall_until(app: &TestApp, f: impl Fn(&Option<String>) -> bool) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stalled = app.triggers.status().stalled;
+        if f(&stalled) {
+            return stalled;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never changed: {stalled:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_moment_that_keeps_failing_is_reported_until_it_is_triggered() {
+    let app = TestApp::new().await;
+    ecosystem(&app).await;
+    assert_eq!(app.triggers.status().stalled, None);
+    app.offer_consents
+        .unavailable
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = app
+        .post("/moments", &provider_token(P), booking("b-stuck", 1240.0))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let stalled = stall_until(&app, Option::is_some).await.unwrap();
+    assert!(stalled.contains(&id), "{stalled}");
+    assert!(stalled.contains("consents unavailable"), "{stalled}");
+    assert!(
+        !stalled.contains("alice"),
+        "no customer in the status: {stalled}"
+    );
+    // Not skipped: once the consents answer again, the moment is offered and the status clear.
+    app.offer_consents
+        .unavailable
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let m = processed(&app, &id).await;
+    assert_eq!(m.status(), MomentStatus::Offered);
+    stall_until(&app, Option::is_none).await;
+}
+
 #[actix_web::test]
 async fn a_partners_moment_under_consent_triggers_one_offer_and_the_same_moment_again_nothing() {
     let app = TestApp::new().await;

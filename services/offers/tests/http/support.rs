@@ -180,6 +180,8 @@ impl CustomerRecords for FakeRecords {
 #[derive(Default)]
 pub struct FakeOfferConsents {
     pub consents: Mutex<HashMap<String, (PartnerId, String)>>,
+    /// While set, `offer_partners` fails (the consents service unreachable).
+    pub unavailable: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -204,6 +206,9 @@ impl ecohub_offers::OfferConsents for FakeOfferConsents {
         customer_id: &str,
         _: Timestamp,
     ) -> Result<Vec<PartnerId>, PortError> {
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError("consents unavailable".into()));
+        }
         let mut out: Vec<PartnerId> = self
             .consents
             .lock()
@@ -319,6 +324,8 @@ pub struct TestApp {
     pub offer_consents: Arc<FakeOfferConsents>,
     pub moment_providers: Arc<FakeMomentProviders>,
     pub state: OffersState,
+    /// The trigger processor's handle (its status).
+    pub triggers: ecohub_eventstore::ProjectionHandle,
     _projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
 }
@@ -366,6 +373,7 @@ impl TestApp {
             offer_consents,
             moment_providers,
             state,
+            triggers: index[3].clone(),
             _projections: index,
             _dir: dir,
         }
