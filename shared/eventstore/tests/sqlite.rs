@@ -561,40 +561,29 @@ async fn live_subscriptions_get_every_event_from_the_tail_or_the_database() {
     }
     assert_eq!(until_caught_up(&mut near).await.len(), 3);
     assert_eq!(until_caught_up(&mut far).await.len(), 3);
+    // Commit i appends `others` events the filter skips, then `wanted` it takes.
+    let commit = |i: u64, others: u64, wanted: u64| {
+        let store = Arc::clone(&store);
+        async move {
+            for (stream, n) in [
+                (format!("other-{i}"), others),
+                (format!("wanted-{i}"), wanted),
+            ] {
+                store
+                    .append(&stream, ExpectedRevision::NoStream, events(n))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
     // A few commits: the near subscriber follows them from the tail.
     for i in 1..=5u64 {
-        store
-            .append(&format!("other-{i}"), ExpectedRevision::NoStream, events(2))
-            .await
-            .unwrap();
-        store
-            .append(
-                &format!("wanted-{i}"),
-                ExpectedRevision::NoStream,
-                events(2),
-            )
-            .await
-            .unwrap();
+        commit(i, 2, 2).await;
     }
     let live = events_until(&mut near, 10).await;
     // Then far more than the tail holds (16,384 events) while neither subscriber reads.
     for i in 6..=45u64 {
-        store
-            .append(
-                &format!("other-{i}"),
-                ExpectedRevision::NoStream,
-                events(500),
-            )
-            .await
-            .unwrap();
-        store
-            .append(
-                &format!("wanted-{i}"),
-                ExpectedRevision::NoStream,
-                events(1),
-            )
-            .await
-            .unwrap();
+        commit(i, 500, 1).await;
     }
     let far_got = events_until(&mut far, 10 + 40).await;
     let near_got: Vec<RecordedEvent> = live
