@@ -15,6 +15,8 @@ use crate::RecordedEvent;
 
 /// Events kept at most.
 const CAPACITY: usize = 16_384;
+/// Bytes of payload kept at most (whichever bound is reached first).
+const CAPACITY_BYTES: usize = 32 << 20;
 
 #[derive(Debug)]
 struct Inner {
@@ -22,6 +24,8 @@ struct Inner {
     floor: u64,
     /// In position order.
     events: VecDeque<Arc<RecordedEvent>>,
+    /// Their payloads' bytes.
+    bytes: usize,
 }
 
 /// The last committed events (see the module documentation).
@@ -29,21 +33,24 @@ struct Inner {
 pub(crate) struct Tail {
     inner: Mutex<Inner>,
     capacity: usize,
+    capacity_bytes: usize,
 }
 
 impl Tail {
     /// An empty tail over a log whose head is `head`.
     pub(crate) fn new(head: u64) -> Self {
-        Self::with_capacity(head, CAPACITY)
+        Self::with_capacity(head, CAPACITY, CAPACITY_BYTES)
     }
 
-    fn with_capacity(head: u64, capacity: usize) -> Self {
+    fn with_capacity(head: u64, capacity: usize, capacity_bytes: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 floor: head,
                 events: VecDeque::new(),
+                bytes: 0,
             }),
             capacity: capacity.max(1),
+            capacity_bytes,
         }
     }
 
@@ -61,12 +68,15 @@ impl Tail {
                     .back()
                     .is_none_or(|last| last.position < e.position)
             );
+            inner.bytes += e.data.len();
             inner.events.push_back(Arc::new(e));
         }
-        while inner.events.len() > self.capacity {
-            if let Some(evicted) = inner.events.pop_front() {
-                inner.floor = evicted.position.commit;
-            }
+        while inner.events.len() > self.capacity || inner.bytes > self.capacity_bytes {
+            let Some(evicted) = inner.events.pop_front() else {
+                break;
+            };
+            inner.bytes -= evicted.data.len();
+            inner.floor = evicted.position.commit;
         }
     }
 
@@ -121,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_tail_answers_after_its_floor_filtered_and_up_to_the_head_only() {
-        let tail = Tail::with_capacity(10, 3);
+        let tail = Tail::with_capacity(10, 3, 1 << 20);
         let any = SqlFilter::new(&EventFilter::default());
         assert_eq!(positions(tail.after(10, 10, &any)), Some(vec![]));
         assert_eq!(positions(tail.after(9, 10, &any)), None, "before the floor");
@@ -151,5 +161,19 @@ mod tests {
         assert_eq!(positions(tail.after(10, 15, &any)), None);
         assert_eq!(positions(tail.after(11, 15, &any)), Some(vec![13, 14, 15]));
         assert_eq!(positions(tail.after(13, 15, &consents)), Some(vec![14]));
+    }
+
+    #[test]
+    fn the_tail_keeps_at_most_its_bytes() {
+        // Each event's payload is `{}` (2 bytes): room for two.
+        let tail = Tail::with_capacity(0, 100, 5);
+        let any = SqlFilter::new(&EventFilter::default());
+        tail.push(vec![
+            event(1, "a-1", "T"),
+            event(2, "a-1", "T"),
+            event(3, "a-1", "T"),
+        ]);
+        assert_eq!(positions(tail.after(0, 3, &any)), None);
+        assert_eq!(positions(tail.after(1, 3, &any)), Some(vec![2, 3]));
     }
 }
