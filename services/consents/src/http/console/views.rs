@@ -6,19 +6,6 @@ use askama::Template;
 
 use super::search::SearchQuery;
 
-/// A message in words instead of a page.
-#[derive(Template)]
-#[template(path = "console_message.html")]
-pub(super) struct MessagePage<'a> {
-    pub(super) title: &'a str,
-    /// Empty when nobody is signed in (no sign-out form then).
-    pub(super) display_name: &'a str,
-    pub(super) csrf_token: &'a str,
-    pub(super) message: &'a str,
-    pub(super) next_href: &'a str,
-    pub(super) next_label: &'a str,
-}
-
 /// A status in the search's list.
 pub(super) struct StatusChoice {
     pub(super) value: &'static str,

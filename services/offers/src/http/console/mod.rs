@@ -24,21 +24,22 @@ mod views;
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
-use askama::Template;
+use actix_web::{HttpResponse, web};
 use ecohub_eventstore::StoreError;
-use ecohub_http::ApiError;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use ecohub_http::console::{form_field as field, html};
+use ecohub_security::console::Early;
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 
 use crate::application::{AppError, OffersState};
 use crate::domain::{Channel, OffersError};
-use views::MessagePage;
 
-/// Where a request without a session is sent.
-const SIGN_IN: &str = "/console/login";
-
-/// The scope a person's roles must grant to open these pages (the product manager's).
-const SCOPE: &str = "offers:manage";
+/// The product manager's pages: the scope their roles must grant, and where they lead back.
+const AREA: ConsoleArea = ConsoleArea {
+    scope: "offers:manage",
+    not_for_you: "The proposition pages are for product managers. Ask an administrator to give \
+you the product manager role if you need them.",
+    home: ("/console/propositions", "Back to the propositions"),
+};
 
 /// Mounts the product manager's console pages.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -89,48 +90,13 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/console/trigger-rules/{name}").route(web::get().to(moments::rule)));
 }
 
-/// A page's early answer (boxed: responses are large).
-type Early<T> = Result<T, Box<HttpResponse>>;
-
-/// The signed-in person allowed on these pages, or the answer instead: 303 to sign in, a 403
-/// page for roles without the scope, 503 when sessions cannot be checked.
+/// The signed-in person allowed on these pages, or the answer instead (`ConsoleArea::person`).
 fn person(session: Result<StaffSession, StaffSessionError>) -> Early<SessionStaff> {
-    match session {
-        Ok(s) if s.staff.scopes.contains(SCOPE) => Ok(s.staff),
-        Ok(s) => Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            Some(&s.staff),
-            "Not for your roles",
-            "The proposition pages are for product managers. Ask an administrator to give you \
-the product manager role if you need them.",
-        ))),
-        Err(StaffSessionError::Unavailable) => Err(Box::new(message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "Temporarily unavailable",
-            "The console cannot check your session right now. Please try again shortly.",
-        ))),
-        Err(_) => Err(Box::new(ecohub_http::see_other(SIGN_IN))),
-    }
+    AREA.person(session)
 }
 
 /// The submitted fields of a form, as sent (`application/x-www-form-urlencoded`).
 type Fields = Vec<(String, String)>;
-
-/// One field's value: the empty string when absent, an error in words when repeated.
-fn field<'f>(form: &'f [(String, String)], name: &str) -> Result<&'f str, String> {
-    let mut values = form
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str());
-    let first = values.next().unwrap_or_default();
-    if values.next().is_some() {
-        return Err(format!(
-            "The form sent the field {name} twice. Please use the page's form."
-        ));
-    }
-    Ok(first)
-}
 
 /// The person behind a form and its fields, once its CSRF token is the session's (else a 403
 /// page: nothing is read or changed).
@@ -138,56 +104,20 @@ fn form_person(
     session: Result<StaffSession, StaffSessionError>,
     form: web::Form<Fields>,
 ) -> Early<(SessionStaff, Fields)> {
-    let staff = person(session)?;
     let fields = form.into_inner();
     let csrf = field(&fields, "csrf_token").unwrap_or_default();
-    if staff.check_csrf(Some(csrf)).is_err() {
-        return Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            Some(&staff),
-            "The form has expired",
-            "This form was not sent from your current console session, so nothing was changed. \
-Open the page again and repeat what you did.",
-        )));
-    }
+    let staff = AREA.form_person(session, Some(csrf))?;
     Ok((staff, fields))
 }
 
-/// A rendered page with `status`, under the pages' headers (`ecohub_http::html_page`).
-fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
-    match rendered {
-        Ok(body) => {
-            let mut response = ecohub_http::html_page(body);
-            *response.status_mut() = status;
-            response
-        }
-        Err(e) => ApiError::internal(format!("cannot render a console page: {e}")).error_response(),
-    }
-}
-
-/// A page with a message in words and a way on.
+/// A page with a message in words and a way on (`ConsoleArea::message`).
 fn message(
     status: StatusCode,
     staff: Option<&SessionStaff>,
     title: &str,
     text: &str,
 ) -> HttpResponse {
-    let (next_href, next_label) = match status {
-        StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => {
-            ("/console/propositions", "Back to the propositions")
-        }
-        StatusCode::FORBIDDEN if staff.is_some() => ("/console", "Back to the console"),
-        _ => ("/console", "Open the console again"),
-    };
-    let page = MessagePage {
-        title,
-        display_name: staff.map_or("", |s| s.display_name.as_str()),
-        csrf_token: staff.map_or("", |s| s.csrf_token.as_str()),
-        message: text,
-        next_href,
-        next_label,
-    };
-    html(status, page.render())
+    AREA.message(status, staff, title, text)
 }
 
 /// A 400 page in words.

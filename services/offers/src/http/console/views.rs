@@ -4,19 +4,6 @@
 
 use askama::Template;
 
-/// A message in words instead of a page (a refusal before anything was read or changed).
-#[derive(Template)]
-#[template(path = "console_message.html")]
-pub(super) struct MessagePage<'a> {
-    pub(super) title: &'a str,
-    /// Empty when nobody is signed in (no sign-out form then).
-    pub(super) display_name: &'a str,
-    pub(super) csrf_token: &'a str,
-    pub(super) message: &'a str,
-    pub(super) next_href: &'a str,
-    pub(super) next_label: &'a str,
-}
-
 /// A filter tab.
 pub(super) struct Tab {
     pub(super) label: &'static str,

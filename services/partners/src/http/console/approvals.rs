@@ -8,18 +8,26 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 
+use super::html;
 use super::partner::{Names, result_name, who};
 use super::queue::PAGE_SIZE;
 use super::views::{ApprovalRow, ApprovalsPage, Tab};
-use super::{html, person_with};
 use crate::application::PartnersState;
 use crate::domain::{Partner, PartnerId, PartnerStatus, StaffId};
 
 /// The page's own address.
 const PAGE: &str = "/console/compliance/partner-approvals";
+
+/// The page is the compliance officer's: the scope, and where its pages in words lead back.
+const APPROVALS: ConsoleArea = ConsoleArea {
+    scope: "audit",
+    not_for_you: "The partner approvals are for compliance officers. Ask an administrator to \
+give you the compliance officer role if you need them.",
+    home: (PAGE, "Back to the partner approvals"),
+};
 
 /// The filters, in the order the tabs show them.
 const FILTERS: [(PartnerStatus, &str); 6] = [
@@ -126,12 +134,7 @@ pub(crate) async fn page(
     session: Result<StaffSession, StaffSessionError>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let staff = match person_with(
-        session,
-        "audit",
-        "The partner approvals are for compliance officers. Ask an administrator to give you \
-the compliance officer role if you need them.",
-    ) {
+    let staff = match APPROVALS.person(session) {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -18,20 +18,20 @@ mod queue;
 mod views;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
-use askama::Template;
-use ecohub_http::ApiError;
+use actix_web::{HttpResponse, web};
+use ecohub_http::console::html;
 use ecohub_kernel::Timestamp;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use ecohub_security::console::Early;
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 
-use views::MessagePage;
-
-/// Where a request without a session is sent.
-pub(crate) const SIGN_IN: &str = "/console/login";
-
-/// The scope a person's roles must grant to open these pages (the partnership manager's and
-/// the administrator's).
-const SCOPE: &str = "admin";
+/// The partnership manager's pages (and the administrator's): the scope, and where they
+/// lead back.
+const AREA: ConsoleArea = ConsoleArea {
+    scope: "admin",
+    not_for_you: "The partner pages are for partnership managers and administrators. Ask an \
+administrator to give you the partnership manager role if you need them.",
+    home: ("/console/partners", "Back to the partners"),
+};
 
 /// Mounts the console's partner pages, and the compliance officer's page of approvals.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -65,79 +65,19 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A page's early answer (boxed: responses are large).
-type Early<T> = Result<T, Box<HttpResponse>>;
-
-/// The signed-in person allowed on these pages, or the answer instead: 303 to sign in, a 403
-/// page for roles without the scope, 503 when sessions cannot be checked.
+/// The signed-in person allowed on these pages, or the answer instead (`ConsoleArea::person`).
 fn person(session: Result<StaffSession, StaffSessionError>) -> Early<SessionStaff> {
-    person_with(
-        session,
-        SCOPE,
-        "The partner pages are for partnership managers and administrators. Ask an \
-administrator to give you the partnership manager role if you need them.",
-    )
+    AREA.person(session)
 }
 
-/// [`person`] for pages that need `scope`, refusing others with `refusal`.
-fn person_with(
-    session: Result<StaffSession, StaffSessionError>,
-    scope: &str,
-    refusal: &str,
-) -> Early<SessionStaff> {
-    match session {
-        Ok(s) if s.staff.scopes.contains(scope) => Ok(s.staff),
-        Ok(s) => Err(Box::new(message(
-            StatusCode::FORBIDDEN,
-            Some(&s.staff),
-            "Not for your roles",
-            refusal,
-        ))),
-        Err(StaffSessionError::Unavailable) => Err(Box::new(message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "Temporarily unavailable",
-            "The console cannot check your session right now. Please try again shortly.",
-        ))),
-        Err(_) => Err(Box::new(ecohub_http::see_other(SIGN_IN))),
-    }
-}
-
-/// A rendered page with `status`, under the pages' headers (`ecohub_http::html_page`).
-fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
-    match rendered {
-        Ok(body) => {
-            let mut response = ecohub_http::html_page(body);
-            *response.status_mut() = status;
-            response
-        }
-        Err(e) => ApiError::internal(format!("cannot render a console page: {e}")).error_response(),
-    }
-}
-
-/// A page with a message in words and a way on.
+/// A page with a message in words and a way on (`ConsoleArea::message`).
 fn message(
     status: StatusCode,
     staff: Option<&SessionStaff>,
     title: &str,
     text: &str,
 ) -> HttpResponse {
-    let (next_href, next_label) = match status {
-        StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => {
-            ("/console/partners", "Back to the partners")
-        }
-        StatusCode::FORBIDDEN if staff.is_some() => ("/console", "Back to the console"),
-        _ => ("/console", "Open the console again"),
-    };
-    let page = MessagePage {
-        title,
-        display_name: staff.map_or("", |s| s.display_name.as_str()),
-        csrf_token: staff.map_or("", |s| s.csrf_token.as_str()),
-        message: text,
-        next_href,
-        next_label,
-    };
-    html(status, page.render())
+    AREA.message(status, staff, title, text)
 }
 
 /// The calendar date of `t` (`2026-12-03`).

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use ecohub_eventstore::StoreError;
 use ecohub_http::InteractionId;
+use ecohub_http::console::form_field as field;
 use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 
@@ -57,21 +58,6 @@ pub(crate) struct PageQuery {
 
 /// The submitted fields of a form, as sent (`application/x-www-form-urlencoded`).
 pub(crate) type FormFields = web::Form<Vec<(String, String)>>;
-
-/// One field's value: the empty string when absent, an error when repeated.
-fn field<'f>(form: &'f [(String, String)], name: &str) -> Result<&'f str, String> {
-    let mut values = form
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str());
-    let first = values.next().unwrap_or_default();
-    if values.next().is_some() {
-        return Err(format!(
-            "The form sent the field {name} twice. Please use the page's form."
-        ));
-    }
-    Ok(first)
-}
 
 fn parse_id(staff: &SessionStaff, raw: &str) -> Early<PartnerId> {
     PartnerId::parse(raw).map_err(|_| {
@@ -432,21 +418,12 @@ where
     F: FnOnce(StaffId, Vec<(String, String)>) -> Result<Fut, Refusal>,
     Fut: std::future::Future<Output = Result<Partner, AppError>>,
 {
-    let staff = match person(session) {
+    let fields = form.into_inner();
+    let csrf = field(&fields, "csrf_token").unwrap_or_default();
+    let staff = match super::AREA.form_person(session, Some(csrf)) {
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let fields = form.into_inner();
-    let csrf = field(&fields, "csrf_token").unwrap_or_default();
-    if staff.check_csrf(Some(csrf)).is_err() {
-        return message(
-            StatusCode::FORBIDDEN,
-            Some(&staff),
-            "The form has expired",
-            "This form was not sent from your current console session, so nothing was changed. \
-Open the partner's page again and repeat what you did.",
-        );
-    }
     let id = match parse_id(&staff, &path) {
         Ok(id) => id,
         Err(r) => return *r,
