@@ -336,7 +336,7 @@ async fn moments_accepted_before_a_kill_are_triggered_exactly_once_after_the_res
     let (status, feed) = send(
         http.post(hub.url("/admin/clients"))
             .bearer_auth(&staff.maker)
-            .json(&json!({"description": "core banking feed", "scope": "admin data:publish"})),
+            .json(&json!({"description": "core banking feed", "scope": "data:publish"})),
     )
     .await;
     assert_eq!(status, 201, "{feed}");
@@ -366,7 +366,7 @@ async fn moments_accepted_before_a_kill_are_triggered_exactly_once_after_the_res
         "Your salary arrived",
     )
     .await;
-    let token = ecohub_e2e::basic_token(&hub, &feed_id, &feed_secret, "admin data:publish").await;
+    let token = ecohub_e2e::basic_token(&hub, &feed_id, &feed_secret, "data:publish").await;
     let mut ids = Vec::new();
     for i in 0..MOMENTS {
         let (status, body) = send(http.post(hub.url("/moments")).bearer_auth(&token).json(
@@ -383,7 +383,7 @@ async fn moments_accepted_before_a_kill_are_triggered_exactly_once_after_the_res
 
     let hub = HubProcess::start_in(dir.path(), &[]);
     wait_ready(&hub).await;
-    let token = ecohub_e2e::basic_token(&hub, &feed_id, &feed_secret, "admin data:publish").await;
+    let token = ecohub_e2e::basic_token(&hub, &feed_id, &feed_secret, "data:publish").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     for id in &ids {
         loop {

@@ -58,7 +58,7 @@ async fn a_recipient_reads_only_what_the_consent_allows_until_the_customer_revok
     let (status, publisher) = send(
         http.post(hub.url("/admin/clients"))
             .bearer_auth(&staff.maker)
-            .json(&json!({"description": "core banking feed", "scope": "admin data:publish"})),
+            .json(&json!({"description": "core banking feed", "scope": "data:publish"})),
     )
     .await;
     assert_eq!(status, 201, "{publisher}");
@@ -66,7 +66,7 @@ async fn a_recipient_reads_only_what_the_consent_allows_until_the_customer_revok
         &hub,
         publisher["client_id"].as_str().unwrap(),
         publisher["client_secret"].as_str().unwrap(),
-        "admin data:publish",
+        "data:publish",
     )
     .await;
     let account = |id: &str, nickname: &str| {

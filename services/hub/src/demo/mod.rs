@@ -200,7 +200,7 @@ pub async fn load(base: &str, store: Arc<dyn EventStore>) -> anyhow::Result<Load
         &admin,
         &anyone,
         "Core banking data feed",
-        "admin data:publish",
+        "data:publish",
     )
     .await?;
     let app = bank_system(&admin, &anyone, "Mobile banking app", "offers:decide").await?;

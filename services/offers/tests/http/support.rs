@@ -30,7 +30,7 @@ pub const CHANNEL: &str = "channel";
 /// An analyst: decides with explanations (`offers:decide offers:manage`).
 pub const ANALYST: &str = "analyst";
 
-/// The bank's data feed (`data:publish admin`): publishes moments as the bank.
+/// The bank's data feed (`data:publish`, a client of no partner): publishes moments as the bank.
 pub const BANK_FEED: &str = "bank-feed";
 
 /// A data provider's token: `provider:<id>` (`data:publish`).
@@ -67,7 +67,7 @@ fn verifier() -> SharedVerifier {
         // The bank's data feed: publishes as the bank.
         .token(
             BANK_FEED,
-            principal("bank-feed", &["data:publish", "admin"]),
+            principal("bank-feed", &["data:publish"]),
         )
         // `app:<partner>:<consent>`: a co-brand partner's app with a consent-bound token.
         .prefixed("app:", |rest| {

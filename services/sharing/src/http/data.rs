@@ -42,8 +42,8 @@ pub struct PublishResponse {
     pub unchanged: usize,
 }
 
-/// Publish records about a customer (providers of the dataset; the bank with an admin
-/// token). Idempotent by `x-idempotency-key` and by record id.
+/// Publish records about a customer (providers of the dataset: a partner's client, or one
+/// of the bank's own clients, for its own customer ids). Idempotent by `x-idempotency-key` and by record id.
 #[utoipa::path(
     post,
     path = "/data/{dataset}/records",

@@ -65,7 +65,7 @@ fn verifier() -> SharedVerifier {
     FakeVerifier::new()
         .token(
             BANK_TOKEN,
-            principal("bank-core", &["admin", "data:publish"]),
+            principal("bank-core", &["data:publish"]),
         )
         .token(ADMIN_TOKEN, principal("staff-a", &["admin"]))
         .token(AUDITOR_TOKEN, principal("auditor-1", &["audit"]))
