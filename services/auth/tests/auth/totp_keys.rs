@@ -144,7 +144,7 @@ fn files_that_are_not_our_keys_are_refused_by_name_and_debug_shows_no_key() {
     refused(&with("extra", 1.into()), &name);
     // Hidden entries (the lock, temporary files, Kubernetes' `..data`) are not keys.
     fs::write(keys.dir().join(".something"), "x").unwrap();
-    assert_eq!(TotpKeys::open(dir.path()).unwrap().key_ids(), [kid.clone()]);
+    assert_eq!(TotpKeys::open(dir.path()).unwrap().key_ids(), [kid]);
     // A directory that cannot be read is an error, not an empty ring.
     let not_a_dir = tempfile::tempdir().unwrap();
     fs::write(not_a_dir.path().join("totp-keys"), "a file").unwrap();
