@@ -37,6 +37,7 @@ pub use application::session::{SESSION_TYPE, SessionClaims};
 pub use application::staff::{AddedStaff, NewStaff, StaffDirectory, StaffFailure, StaffSummary};
 pub use application::staff_session::{STAFF_SESSION_LIFETIME, StaffSessionResolver};
 pub use application::state::{AuthPorts, AuthState};
+pub use application::totp_keys::{TOTP_KEYS_DIR, TotpKeyError, TotpKeys};
 pub use application::verifier::{APPLICANT_CLIENT_ID, TokenVerifier};
 pub use domain::{ClientId, CustomerId, ROLE_SCOPES, StaffId, StaffRole};
 pub use error::OAuthError;

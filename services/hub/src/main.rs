@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ecohub::config::{Overrides, Settings};
 use ecohub::startup::Application;
@@ -172,6 +173,18 @@ enum StaffCommand {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Gives a staff person a new second factor: a new TOTP secret, sealed, replaces theirs
+    /// (its codes stop working at once on every instance). Prints them as JSON with, once,
+    /// the new `totp_provisioning_uri`. For a lost authenticator, a person without a second
+    /// factor, or one whose secret an earlier build stored in the clear (`staff list` shows
+    /// `"totp_in_clear": true`).
+    ResetTotp {
+        /// The person's username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,7 +228,8 @@ fn main() -> ExitCode {
             command:
                 StaffCommand::List(o)
                 | StaffCommand::Add { overrides: o, .. }
-                | StaffCommand::Disable { overrides: o, .. },
+                | StaffCommand::Disable { overrides: o, .. }
+                | StaffCommand::ResetTotp { overrides: o, .. },
         }
         | Command::Audit {
             command: AuditCommand::Verify(o),
@@ -356,7 +370,9 @@ fn staff(settings: &Settings, command: StaffCommand) -> ExitCode {
             }
             Some(line.trim_end_matches(['\r', '\n']).to_owned())
         }
-        StaffCommand::List(_) | StaffCommand::Disable { .. } => None,
+        StaffCommand::List(_) | StaffCommand::Disable { .. } | StaffCommand::ResetTotp { .. } => {
+            None
+        }
     };
     let totp_required =
         ecohub::services::auth_settings(settings, settings.server.bind).staff_totp_required;
@@ -366,6 +382,15 @@ fn staff(settings: &Settings, command: StaffCommand) -> ExitCode {
     let result: anyhow::Result<Vec<serde_json::Value>> = runtime.block_on(async {
         let store = ecohub::state::open_store(&settings.store_location()?).await?;
         let directory = ecohub_auth::StaffDirectory::new(store.clone());
+        // The keys the hub opens TOTP secrets with (`<data_dir>/totp-keys`, shared).
+        let totp_keys = || {
+            ecohub_auth::TotpKeys::open(&settings.data_dir).with_context(|| {
+                format!(
+                    "opening the staff TOTP keys under {}",
+                    settings.data_dir.display()
+                )
+            })
+        };
         let now = SystemClock.now();
         let outcome = match &command {
             StaffCommand::Add {
@@ -383,6 +408,7 @@ fn staff(settings: &Settings, command: StaffCommand) -> ExitCode {
                         roles,
                         totp: !without_totp,
                     },
+                    &totp_keys()?,
                     totp_required,
                     now,
                     "system:cli",
@@ -397,6 +423,10 @@ fn staff(settings: &Settings, command: StaffCommand) -> ExitCode {
                 .disable(username, now, "system:cli")
                 .await
                 .map(|s| vec![serde_json::json!(s)]),
+            StaffCommand::ResetTotp { username, .. } => directory
+                .reset_totp(username, &totp_keys()?, now, "system:cli")
+                .await
+                .map(|added| vec![serde_json::json!(added)]),
         };
         store.close().await?;
         Ok(outcome?)
@@ -530,10 +560,11 @@ fn serve(settings: Settings, demo: bool) -> ExitCode {
         if load_demo {
             let base = format!("http://{}", app.address());
             let store = app.state().store.clone();
+            let totp_keys = app.state().services.auth.totp_keys.clone();
             let handle = app.handle();
             let running = actix_web::rt::spawn(app.run_until_stopped());
             println!("ecohub: loading the demo ecosystem through {base} (a few seconds)…");
-            match ecohub::demo::load(&base, store).await {
+            match ecohub::demo::load(&base, store, &totp_keys).await {
                 Ok(loaded) => println!("{}", loaded.summary(&base)),
                 Err(e) => {
                     handle.stop(true).await;
@@ -617,6 +648,7 @@ mod tests {
             (&["staff", "add"], &staff_add),
             (&["staff", "list"], &[]),
             (&["staff", "disable"], &["--username", "alice"]),
+            (&["staff", "reset-totp"], &["--username", "alice"]),
             (&["admin", "bootstrap"], &[]),
             (&["keys", "rotate"], &[]),
             (&["keys", "list"], &[]),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use anyhow::Context;
-use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier};
+use ecohub_auth::{AuthState, PairwiseResolver, TokenVerifier, TotpKeys};
 use ecohub_consents::{ConsentsPorts, ConsentsState, OffboardingCascade};
 use ecohub_eventstore::{EventStore, ProjectionHandle};
 use ecohub_jose::KeyRing;
@@ -141,6 +141,13 @@ pub fn build(
         })?,
     );
     ecohub_auth::spawn_key_reloader(ring.clone(), ecohub_auth::KEY_RELOAD_PERIOD);
+    // Beside the signing keys: what seals staff TOTP secrets (created on first enrolment).
+    let totp_keys = Arc::new(TotpKeys::open(&settings.data_dir).with_context(|| {
+        format!(
+            "opening the staff TOTP keys under {}",
+            settings.data_dir.display()
+        )
+    })?);
     let auth_settings = auth_settings(settings, listening);
     // Partners first: the consent service looks partners up in its read model.
     let partner_ports = Arc::new(AuthPorts {
@@ -189,6 +196,7 @@ pub fn build(
         auth_settings,
         ecohub_auth::AuthPorts {
             ring,
+            totp_keys,
             consents: Some(Arc::new(ConsentsAuthority(consents.clone()))),
         },
     );

@@ -28,6 +28,7 @@ pub(crate) mod stamp;
 pub mod state;
 pub mod store;
 pub mod token;
+pub mod totp_keys;
 pub mod verifier;
 
 use std::collections::BTreeMap;

@@ -8,9 +8,14 @@
 //!
 //! The second factor is TOTP (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps, one step of
 //! clock drift either way) computed by the `totp-rs` crate. The secret (160 random bits) is
-//! drawn here, stored in the `StaffAdded` payload — never in metadata, never in a log line
-//! (the domain types' `Debug` hide it) — and shown once, as an `otpauth://` provisioning URI,
-//! by [`StaffDirectory::add`]'s caller (`ecohub staff add`).
+//! drawn here, sealed for the person ([`super::totp_keys`]: AES-256-GCM, the staff id as
+//! associated data) and stored only sealed, in the `StaffAdded` payload (v2) — never in
+//! metadata, never in a log line (the domain types' `Debug` hide it) — and shown once, as an
+//! `otpauth://` provisioning URI, by [`StaffDirectory::add`]'s caller (`ecohub staff add`).
+//! [`StaffDirectory::reset_totp`] gives a person a new secret the same way (`ecohub staff
+//! reset-totp`): the remedy for a lost authenticator, and for people added by builds that
+//! stored the secret in the clear (`StaffAdded` v1), whose old secret stays readable in the log
+//! but stops working.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,9 +29,10 @@ use totp_rs::{Algorithm, TOTP};
 
 use super::customers::MIN_PASSWORD_LENGTH;
 use super::secrets::{hash_secret, verify_secret};
+use super::totp_keys::{TotpKeyError, TotpKeys};
 use crate::domain::{
     AddStaff, Staff, StaffCommand, StaffError, StaffEvent, StaffId, StaffMember, StaffRole,
-    TotpSecret, normalise_username, scopes_of,
+    TotpFactor, TotpSecret, normalise_username, scopes_of,
 };
 
 /// TOTP time step (RFC 6238 §4: the default X = 30 s).
@@ -70,6 +76,9 @@ pub enum StaffFailure {
     /// A value was refused.
     #[error(transparent)]
     Refused(#[from] StaffError),
+    /// The TOTP secret could not be sealed (the key directory).
+    #[error(transparent)]
+    Key(#[from] TotpKeyError),
     /// The store failed.
     #[error("store: {0}")]
     Store(String),
@@ -105,6 +114,10 @@ pub struct StaffSummary {
     pub scopes: Vec<String>,
     /// Whether the person signs in with a TOTP code.
     pub totp: bool,
+    /// Whether their TOTP secret is stored in the clear (written by a build before secrets
+    /// were sealed; `ecohub staff reset-totp` replaces it). Shown only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub totp_in_clear: bool,
     /// `active` or `disabled`.
     pub status: &'static str,
     /// When they were added.
@@ -190,6 +203,7 @@ fn summary(member: &StaffMember, disabled_at: Option<Timestamp>) -> StaffSummary
         roles: member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         scopes: scopes_of(&member.roles).into_iter().collect(),
         totp: member.totp.is_some(),
+        totp_in_clear: matches!(member.totp, Some(TotpFactor::Plain(_))),
         status: if disabled_at.is_some() {
             "disabled"
         } else {
@@ -223,12 +237,14 @@ impl StaffDirectory {
         Self { store }
     }
 
-    /// Adds a person: validates, hashes the password (argon2id), draws the TOTP secret,
-    /// claims the username across instances, appends `StaffAdded`. `totp_required` refuses a
-    /// person without a second factor. Returns the person and, once, the provisioning URI.
+    /// Adds a person: validates, hashes the password (argon2id), draws the TOTP secret and
+    /// seals it with `keys` (creating the first key if there is none), claims the username
+    /// across instances, appends `StaffAdded`. `totp_required` refuses a person without a
+    /// second factor. Returns the person and, once, the provisioning URI.
     pub async fn add(
         &self,
         new: NewStaff<'_>,
+        keys: &TotpKeys,
         totp_required: bool,
         now: Timestamp,
         actor: &str,
@@ -258,6 +274,10 @@ impl StaffDirectory {
             None
         };
         let staff_id = StaffId::new_v7(now);
+        let sealed = match &secret {
+            Some(secret) => Some(keys.seal(&staff_id, secret, now)?),
+            None => None,
+        };
         let password = new.password.to_owned();
         let password_hash = tokio::task::spawn_blocking(move || hash_secret(&password))
             .await
@@ -269,7 +289,7 @@ impl StaffDirectory {
             display_name: new.display_name.to_owned(),
             password_hash,
             roles,
-            totp: secret.clone(),
+            totp: sealed,
         };
         // Decide first (nothing written for an invalid person), then claim, then append.
         let events = Staff::default().decide(StaffCommand::AddStaff(command), now)?;
@@ -324,6 +344,46 @@ impl StaffDirectory {
         })
     }
 
+    /// Gives the person with this username a new second factor: draws a new secret, seals it
+    /// with `keys` for them, appends `StaffTotpEnrolled` at the revision read (their previous
+    /// secret's codes stop working at once, on every instance). Returns the person and, once,
+    /// the new provisioning URI. Refused for a disabled person.
+    pub async fn reset_totp(
+        &self,
+        username: &str,
+        keys: &TotpKeys,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<AddedStaff, StaffFailure> {
+        let member = self
+            .find(username)
+            .await?
+            .and_then(|s| s.member().cloned())
+            .ok_or(StaffFailure::NotFound)?;
+        let secret = TotpSecret::new(random_bytes(TOTP_SECRET_BYTES))?;
+        let sealed = keys.seal(&member.staff_id, &secret, now)?;
+        let metadata = EventMetadata {
+            actor: Some(actor.to_owned()),
+            ..EventMetadata::default()
+        };
+        let executed = ecohub_eventstore::execute::<Staff>(
+            self.store.as_ref(),
+            &member.staff_id.stream_name(),
+            StaffCommand::EnrolTotp(sealed),
+            now,
+            metadata,
+        )
+        .await?;
+        let member = executed
+            .state
+            .member()
+            .ok_or_else(|| StaffFailure::Store("StaffTotpEnrolled without the person".into()))?;
+        Ok(AddedStaff {
+            summary: summary(member, executed.state.disabled_at()),
+            totp_provisioning_uri: totp(&secret, &member.username).map(|t| t.get_url()),
+        })
+    }
+
     /// Every person, in the order they were added (reads the `staff-` streams of the log).
     pub async fn list(&self) -> Result<Vec<StaffSummary>, StaffFailure> {
         const PAGE: usize = 1000;
@@ -349,6 +409,11 @@ impl StaffDirectory {
                     StaffEvent::Disabled { at } => {
                         if let Some((_, disabled)) = people.get_mut(&recorded.stream) {
                             disabled.get_or_insert(at);
+                        }
+                    }
+                    StaffEvent::TotpEnrolled { totp, .. } => {
+                        if let Some((member, _)) = people.get_mut(&recorded.stream) {
+                            member.totp = Some(TotpFactor::Sealed(totp));
                         }
                     }
                     StaffEvent::SignedIn { .. } => {}

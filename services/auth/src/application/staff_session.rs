@@ -6,9 +6,13 @@
 //! a staff person with the same username never lock each other): a locked username is
 //! refused before anything is checked and without writing; otherwise the password (argon2id,
 //! a dummy verification for unknown usernames) and the TOTP code are checked, and the
-//! outcome recorded at the revision read. A successful sign-in appends `StaffSignedIn` with
-//! the code's time step to the person's stream at the revision read, so a code is accepted
-//! once, exactly across instances (RFC 6238 §5.2); a replayed code is a failed attempt.
+//! outcome recorded at the revision read. The person's TOTP secret is opened with the hub's
+//! TOTP keys ([`super::totp_keys`]) only after their password matched; a secret that does not
+//! open (its key missing, the ciphertext altered or another person's) refuses the sign-in as
+//! unavailable — nothing recorded, the cause logged — and never lets it through without the
+//! code. A successful sign-in appends `StaffSignedIn` with the code's time step to the
+//! person's stream at the revision read, so a code is accepted once, exactly across instances
+//! (RFC 6238 §5.2); a replayed code is a failed attempt.
 //!
 //! Sessions are JWTs signed by the key ring (`typ` `staff-session+jwt`: session id, staff id,
 //! CSRF token, 30-minute expiry) in the `ecohub_staff_session` cookie. Signing out appends
@@ -34,7 +38,7 @@ use super::staff::{StaffDirectory, StaffFailure, matching_step};
 use super::state::AuthState;
 use crate::domain::{
     LoginAttemptCommand, LoginAttemptEvent, LoginRefusal, Staff, StaffCommand, StaffError, StaffId,
-    StaffMember, normalise_username, scopes_of,
+    StaffMember, TotpFactor, normalise_username, scopes_of,
 };
 
 /// How long a staff session lasts.
@@ -55,6 +59,10 @@ pub enum StaffSignInFailure {
     /// The person has no second factor and the hub requires one.
     #[error("a second factor is required and this staff member has none")]
     SecondFactorMissing,
+    /// The person's sealed TOTP secret cannot be opened (its key is missing, or the secret
+    /// was altered or copied from another person): refused, never signed in without it.
+    #[error("the second factor cannot be checked: {0}")]
+    SecondFactorUnreadable(String),
     /// Too many failures: the username is locked until then.
     #[error("too many failed sign-in attempts")]
     Locked {
@@ -167,7 +175,24 @@ async fn confirm(
     let Some(member) = staff.member().filter(|_| staff.is_active()) else {
         return Err(StaffSignInFailure::BadCredentials);
     };
-    let totp_step = match &member.totp {
+    let secret = match &member.totp {
+        Some(TotpFactor::Sealed(sealed)) => {
+            match state.totp_keys.unseal(&member.staff_id, sealed) {
+                Ok(secret) => Some(secret),
+                Err(e) => {
+                    tracing::error!(
+                        staff_id = %member.staff_id,
+                        error = %e,
+                        "staff sign-in refused: the TOTP secret cannot be opened"
+                    );
+                    return Err(StaffSignInFailure::SecondFactorUnreadable(e.to_string()));
+                }
+            }
+        }
+        Some(TotpFactor::Plain(secret)) => Some(secret.clone()),
+        None => None,
+    };
+    let totp_step = match &secret {
         Some(secret) => match matching_step(secret, code, now) {
             Some(step) => Some(step),
             None => return Err(StaffSignInFailure::BadCredentials),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ecohub_eventstore::SharedStore;
 use ecohub_kernel::Clock;
 
+use super::totp_keys::TotpKeys;
 use crate::settings::AuthSettings;
 use ecohub_jose::keys::KeyRing;
 use ecohub_jose::replay::JtiReplayGuard;
@@ -18,6 +19,8 @@ pub struct AuthState {
     pub clock: Arc<dyn Clock>,
     /// The hub's signing keys.
     pub ring: Arc<KeyRing>,
+    /// The keys that seal staff TOTP secrets (`<data_dir>/totp-keys`).
+    pub totp_keys: Arc<TotpKeys>,
     /// Issuer, audience, lifetimes, production mode.
     pub settings: AuthSettings,
     /// `jti` replay guard for client assertions and DPoP proofs at the token endpoint
@@ -45,11 +48,15 @@ impl std::fmt::Debug for AuthState {
 }
 
 /// What the authorization server is given: the hub's signing keys (shared with the ports
-/// that sign receipts and event notifications) and the consent service behind its port.
+/// that sign receipts and event notifications), the keys that seal staff TOTP secrets, and
+/// the consent service behind its port.
 #[derive(Clone)]
 pub struct AuthPorts {
     /// The hub's signing keys.
     pub ring: Arc<KeyRing>,
+    /// The keys that seal staff TOTP secrets (`<data_dir>/totp-keys`, beside the signing
+    /// keys: [`TotpKeys::open`]).
+    pub totp_keys: Arc<TotpKeys>,
     /// The consent service (needed for PAR, the authorisation page, the authorization-code
     /// and refresh grants, and consent-bound tokens); `None` only in tests that need none.
     pub consents: Option<Arc<dyn super::consent_port::ConsentAuthority>>,
@@ -75,6 +82,7 @@ impl AuthState {
             store,
             clock,
             ring: ports.ring,
+            totp_keys: ports.totp_keys,
             settings,
             replay,
             customers,

@@ -31,8 +31,8 @@ pub use login::{
 };
 pub use partner::{PARTNER_STATUS_EVENTS, PartnerStanding};
 pub use staff::{
-    AddStaff, ROLE_SCOPES, Staff, StaffCommand, StaffError, StaffEvent, StaffId, StaffMember,
-    StaffRole, TotpSecret, scopes_of,
+    AddStaff, ROLE_SCOPES, SealedTotpSecret, Staff, StaffCommand, StaffError, StaffEvent, StaffId,
+    StaffMember, StaffRole, TotpFactor, TotpSecret, scopes_of,
 };
 
 ecohub_kernel::define_id!(

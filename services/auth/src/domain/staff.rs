@@ -2,9 +2,10 @@
 //! in to the console with a username, a password and — unless the hub allows otherwise — a
 //! TOTP code (RFC 6238), and acts with the scopes of their roles.
 //!
-//! Pure: the application layer hashes the password (argon2id), draws the TOTP secret, checks
-//! the code and passes in the time step it matched; only those values reach the domain. A
-//! sign-in is recorded in the person's stream with the step its code used
+//! Pure: the application layer hashes the password (argon2id), draws the TOTP secret, seals it
+//! (AEAD, bound to the person) and opens it again to check a code, and passes in the time step
+//! it matched; only the hash, the sealed secret and the step reach the domain, which never
+//! sees a key. A sign-in is recorded in the person's stream with the step its code used
 //! ([`StaffCommand::RecordSignIn`]), so a code is accepted once (RFC 6238 §5.2), exactly
 //! across instances (the append expects the revision read).
 //!
@@ -154,6 +155,100 @@ impl fmt::Debug for TotpSecret {
     }
 }
 
+/// A TOTP secret sealed by the application layer (AES-256-GCM under a key of
+/// `<data_dir>/totp-keys`, the person's id as associated data; see
+/// `application::totp_keys`): opaque to the domain, which stores it and never opens it. Its
+/// `Debug` shows the key id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedTotpSecret {
+    key_id: String,
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+impl SealedTotpSecret {
+    /// The AEAD that sealed it, as stored (`alg`).
+    pub const ALG: &'static str = "A256GCM";
+    /// Bytes of the nonce (96 bits, fresh for every secret).
+    pub const NONCE_LEN: usize = 12;
+    /// Bytes of the authentication tag at the end of the ciphertext.
+    pub const TAG_LEN: usize = 16;
+
+    /// A sealed secret: the id of the key that sealed it (1 to 64 of `A-Z a-z 0-9 _ -`), the
+    /// nonce, and the ciphertext with its tag (at least a [`TotpSecret::MIN_LEN`] secret).
+    pub fn new(key_id: String, nonce: Vec<u8>, ciphertext: Vec<u8>) -> Result<Self, StaffError> {
+        if !Self::is_key_id(&key_id) {
+            return Err(StaffError::Invalid(
+                "the sealed TOTP secret's key id is malformed".into(),
+            ));
+        }
+        if nonce.len() != Self::NONCE_LEN {
+            return Err(StaffError::Invalid(
+                "the sealed TOTP secret's nonce must have 96 bits".into(),
+            ));
+        }
+        if ciphertext.len() < TotpSecret::MIN_LEN + Self::TAG_LEN {
+            return Err(StaffError::Invalid(
+                "the sealed TOTP secret is too short".into(),
+            ));
+        }
+        Ok(Self {
+            key_id,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Whether `key_id` is a well-formed key id: 1 to 64 of `A-Z a-z 0-9 _ -`.
+    pub fn is_key_id(key_id: &str) -> bool {
+        !key_id.is_empty()
+            && key_id.len() <= 64
+            && key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
+    /// The id of the key that sealed it.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The nonce.
+    pub fn nonce(&self) -> &[u8] {
+        &self.nonce
+    }
+
+    /// The ciphertext followed by the tag.
+    pub fn ciphertext(&self) -> &[u8] {
+        &self.ciphertext
+    }
+}
+
+impl fmt::Debug for SealedTotpSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedTotpSecret")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's second factor as their stream holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TotpFactor {
+    /// The secret in the clear: only people added by builds before secrets were sealed
+    /// (`StaffAdded` v1). Still accepted; `ecohub staff reset-totp` replaces it by a sealed one.
+    Plain(TotpSecret),
+    /// The secret sealed by the application (`StaffAdded` v2, `StaffTotpEnrolled`).
+    Sealed(SealedTotpSecret),
+}
+
+impl TotpFactor {
+    /// Whether the secret is sealed (not readable from the store).
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, TotpFactor::Sealed(_))
+    }
+}
+
 /// A staff person as the directory knows them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StaffMember {
@@ -167,8 +262,9 @@ pub struct StaffMember {
     pub password_hash: String,
     /// The roles (at least one).
     pub roles: BTreeSet<StaffRole>,
-    /// The TOTP secret, when the person has a second factor.
-    pub totp: Option<TotpSecret>,
+    /// The second factor's secret (sealed, or in the clear when written by an earlier build),
+    /// when the person has one.
+    pub totp: Option<TotpFactor>,
     /// When they were added.
     pub added_at: Timestamp,
 }
@@ -226,9 +322,10 @@ pub struct AddStaff {
     pub password_hash: String,
     /// The roles (at least one).
     pub roles: BTreeSet<StaffRole>,
-    /// The TOTP secret (none: no second factor; the application refuses that when the hub
-    /// requires one).
-    pub totp: Option<TotpSecret>,
+    /// The TOTP secret, sealed by the application for this person (none: no second factor;
+    /// the application refuses that when the hub requires one). The domain takes no secret in
+    /// the clear: a new person's stream never holds one.
+    pub totp: Option<SealedTotpSecret>,
 }
 
 /// Commands of the staff aggregate.
@@ -238,6 +335,9 @@ pub enum StaffCommand {
     AddStaff(AddStaff),
     /// Disables the person: no further sign-in, every session ends at once.
     DisableStaff,
+    /// Gives the person a new second factor (a new secret, sealed by the application for
+    /// them) in place of the one they had, if any: the old secret's codes stop working.
+    EnrolTotp(SealedTotpSecret),
     /// Records a sign-in whose password (and code, at `totp_step`, when the person has a
     /// second factor) the application checked.
     RecordSignIn {
@@ -289,6 +389,13 @@ pub enum StaffEvent {
         /// When.
         at: Timestamp,
     },
+    /// `StaffTotpEnrolled`: a new second factor replaces the person's previous one.
+    TotpEnrolled {
+        /// The new secret, sealed.
+        totp: SealedTotpSecret,
+        /// When.
+        at: Timestamp,
+    },
     /// `StaffSignedIn`.
     SignedIn {
         /// The TOTP time step the code used.
@@ -300,10 +407,20 @@ pub enum StaffEvent {
 
 impl StaffEvent {
     /// Every event type name this aggregate stores.
-    pub const TYPES: [&'static str; 3] = ["StaffAdded", "StaffDisabled", "StaffSignedIn"];
+    pub const TYPES: [&'static str; 4] = [
+        "StaffAdded",
+        "StaffDisabled",
+        "StaffSignedIn",
+        "StaffTotpEnrolled",
+    ];
+
+    /// The version `StaffAdded` is written in (v2: the secret sealed).
+    pub const ADDED_VERSION: u16 = 2;
 }
 
-/// `StaffAdded` v1, as stored. The TOTP secret is base64url (no padding).
+/// `StaffAdded` v1, as stored by builds before secrets were sealed: the TOTP secret in the
+/// clear, base64url (no padding). Read (as [`TotpFactor::Plain`]), never written for a new
+/// person.
 #[derive(Serialize, Deserialize)]
 struct AddedV1 {
     staff_id: StaffId,
@@ -313,6 +430,55 @@ struct AddedV1 {
     roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totp_secret: Option<String>,
+    at: Timestamp,
+}
+
+/// `StaffAdded` v2, as stored: the TOTP secret only sealed.
+#[derive(Serialize, Deserialize)]
+struct AddedV2 {
+    staff_id: StaffId,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp_secret_sealed: Option<SealedSecretV1>,
+    at: Timestamp,
+}
+
+/// A sealed TOTP secret, as stored (in `StaffAdded` v2 and `StaffTotpEnrolled` v1): the AEAD
+/// (`A256GCM`), the key's id, the nonce and the ciphertext with its tag (base64url).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedSecretV1 {
+    alg: String,
+    kid: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+impl SealedSecretV1 {
+    fn of(sealed: &SealedTotpSecret) -> Self {
+        Self {
+            alg: SealedTotpSecret::ALG.to_owned(),
+            kid: sealed.key_id.clone(),
+            nonce: b64(&sealed.nonce),
+            ciphertext: b64(&sealed.ciphertext),
+        }
+    }
+
+    fn parse(self) -> Option<SealedTotpSecret> {
+        if self.alg != SealedTotpSecret::ALG {
+            return None;
+        }
+        SealedTotpSecret::new(self.kid, unb64(&self.nonce)?, unb64(&self.ciphertext)?).ok()
+    }
+}
+
+/// `StaffTotpEnrolled` v1, as stored.
+#[derive(Serialize, Deserialize)]
+struct TotpEnrolledV1 {
+    totp_secret_sealed: SealedSecretV1,
     at: Timestamp,
 }
 
@@ -351,26 +517,53 @@ impl DomainEvent for StaffEvent {
         match self {
             StaffEvent::Added(_) => "StaffAdded",
             StaffEvent::Disabled { .. } => "StaffDisabled",
+            StaffEvent::TotpEnrolled { .. } => "StaffTotpEnrolled",
             StaffEvent::SignedIn { .. } => "StaffSignedIn",
         }
     }
 
     fn event_version(&self) -> u16 {
-        1
+        match self {
+            // Only a v1 event read back holds a secret in the clear; it keeps its version.
+            StaffEvent::Added(m) if matches!(m.totp, Some(TotpFactor::Plain(_))) => 1,
+            StaffEvent::Added(_) => Self::ADDED_VERSION,
+            _ => 1,
+        }
     }
 
     fn encode(&self) -> serde_json::Value {
         match self {
-            StaffEvent::Added(m) => to_value(AddedV1 {
-                staff_id: m.staff_id,
-                username: m.username.clone(),
-                display_name: m.display_name.clone(),
-                password_hash: m.password_hash.clone(),
-                roles: m.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-                totp_secret: m.totp.as_ref().map(|s| b64(s.bytes())),
-                at: m.added_at,
-            }),
+            StaffEvent::Added(m) => {
+                let roles = m.roles.iter().map(|r| r.as_str().to_owned()).collect();
+                match &m.totp {
+                    Some(TotpFactor::Plain(secret)) => to_value(AddedV1 {
+                        staff_id: m.staff_id,
+                        username: m.username.clone(),
+                        display_name: m.display_name.clone(),
+                        password_hash: m.password_hash.clone(),
+                        roles,
+                        totp_secret: Some(b64(secret.bytes())),
+                        at: m.added_at,
+                    }),
+                    sealed => to_value(AddedV2 {
+                        staff_id: m.staff_id,
+                        username: m.username.clone(),
+                        display_name: m.display_name.clone(),
+                        password_hash: m.password_hash.clone(),
+                        roles,
+                        totp_secret_sealed: match sealed {
+                            Some(TotpFactor::Sealed(s)) => Some(SealedSecretV1::of(s)),
+                            _ => None,
+                        },
+                        at: m.added_at,
+                    }),
+                }
+            }
             StaffEvent::Disabled { at } => to_value(DisabledV1 { at: *at }),
+            StaffEvent::TotpEnrolled { totp, at } => to_value(TotpEnrolledV1 {
+                totp_secret_sealed: SealedSecretV1::of(totp),
+                at: *at,
+            }),
             StaffEvent::SignedIn { totp_step, at } => to_value(SignedInV1 {
                 totp_step: *totp_step,
                 at: *at,
@@ -383,33 +576,54 @@ impl DomainEvent for StaffEvent {
         event_version: u16,
         data: &serde_json::Value,
     ) -> Result<Self, DecodeError> {
-        DecodeError::check_known(event_type, event_version, &StaffEvent::TYPES, 1)?;
+        let latest = match event_type {
+            "StaffAdded" => Self::ADDED_VERSION,
+            _ => 1,
+        };
+        DecodeError::check_known(event_type, event_version, &StaffEvent::TYPES, latest)?;
         let bad = |what: &str| DecodeError::Malformed {
             event_type: event_type.to_owned(),
             reason: what.to_owned(),
         };
+        let sealed = |stored: SealedSecretV1| {
+            stored
+                .parse()
+                .ok_or_else(|| bad("totp_secret_sealed is not an A256GCM sealed secret"))
+        };
         Ok(match event_type {
-            "StaffAdded" => {
+            // v1, written before secrets were sealed: the secret in the clear.
+            "StaffAdded" if event_version == 1 => {
                 let v: AddedV1 = DecodeError::parse(event_type, data)?;
-                let roles = v
-                    .roles
-                    .iter()
-                    .map(|r| StaffRole::parse(r).map_err(|e| bad(&e.to_string())))
-                    .collect::<Result<_, _>>()?;
                 let totp = match v.totp_secret {
                     None => None,
-                    Some(text) => Some(
+                    Some(text) => Some(TotpFactor::Plain(
                         unb64(&text)
                             .and_then(|b| TotpSecret::new(b).ok())
                             .ok_or_else(|| bad("totp_secret is not a base64url secret"))?,
-                    ),
+                    )),
                 };
                 StaffEvent::Added(StaffMember {
                     staff_id: v.staff_id,
                     username: v.username,
                     display_name: v.display_name,
                     password_hash: v.password_hash,
-                    roles,
+                    roles: parse_roles(&v.roles).map_err(|e| bad(&e))?,
+                    totp,
+                    added_at: v.at,
+                })
+            }
+            "StaffAdded" => {
+                let v: AddedV2 = DecodeError::parse(event_type, data)?;
+                let totp = match v.totp_secret_sealed {
+                    None => None,
+                    Some(stored) => Some(TotpFactor::Sealed(sealed(stored)?)),
+                };
+                StaffEvent::Added(StaffMember {
+                    staff_id: v.staff_id,
+                    username: v.username,
+                    display_name: v.display_name,
+                    password_hash: v.password_hash,
+                    roles: parse_roles(&v.roles).map_err(|e| bad(&e))?,
                     totp,
                     added_at: v.at,
                 })
@@ -417,6 +631,13 @@ impl DomainEvent for StaffEvent {
             "StaffDisabled" => {
                 let v: DisabledV1 = DecodeError::parse(event_type, data)?;
                 StaffEvent::Disabled { at: v.at }
+            }
+            "StaffTotpEnrolled" => {
+                let v: TotpEnrolledV1 = DecodeError::parse(event_type, data)?;
+                StaffEvent::TotpEnrolled {
+                    totp: sealed(v.totp_secret_sealed)?,
+                    at: v.at,
+                }
             }
             _ => {
                 let v: SignedInV1 = DecodeError::parse(event_type, data)?;
@@ -427,6 +648,13 @@ impl DomainEvent for StaffEvent {
             }
         })
     }
+}
+
+fn parse_roles(names: &[String]) -> Result<BTreeSet<StaffRole>, String> {
+    names
+        .iter()
+        .map(|r| StaffRole::parse(r).map_err(|e| e.to_string()))
+        .collect()
 }
 
 impl Aggregate for Staff {
@@ -461,7 +689,7 @@ impl Aggregate for Staff {
                     display_name: cmd.display_name.trim().to_owned(),
                     password_hash: cmd.password_hash,
                     roles: cmd.roles,
-                    totp: cmd.totp,
+                    totp: cmd.totp.map(TotpFactor::Sealed),
                     added_at: now,
                 })])
             }
@@ -474,6 +702,15 @@ impl Aggregate for Staff {
                     return Ok(Vec::new());
                 }
                 Ok(vec![StaffEvent::Disabled { at: now }])
+            }
+            StaffCommand::EnrolTotp(totp) => {
+                if self.member.is_none() {
+                    return Err(StaffError::Unknown);
+                }
+                if self.disabled_at.is_some() {
+                    return Err(StaffError::Disabled);
+                }
+                Ok(vec![StaffEvent::TotpEnrolled { totp, at: now }])
             }
             StaffCommand::RecordSignIn { totp_step } => {
                 let Some(member) = &self.member else {
@@ -505,6 +742,13 @@ impl Aggregate for Staff {
         match event {
             StaffEvent::Added(m) => self.member = Some(m.clone()),
             StaffEvent::Disabled { at } => self.disabled_at = Some(*at),
+            StaffEvent::TotpEnrolled { totp, .. } => {
+                // The time steps of signed-in codes stay: steps are time, so the new secret's
+                // codes follow them.
+                if let Some(member) = &mut self.member {
+                    member.totp = Some(TotpFactor::Sealed(totp.clone()));
+                }
+            }
             StaffEvent::SignedIn { totp_step, .. } => {
                 if totp_step.is_some() {
                     self.last_totp_step = *totp_step;

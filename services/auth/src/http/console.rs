@@ -298,7 +298,14 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         Err(StaffSignInFailure::SecondFactorMissing) => {
             return again(
                 StatusCode::UNAUTHORIZED,
-                "Your account has no second factor, which this hub requires. Ask an administrator to add you again with one.",
+                "Your account has no second factor, which this hub requires. Ask an administrator to give you one.",
+            );
+        }
+        Err(StaffSignInFailure::SecondFactorUnreadable(_)) => {
+            // Logged with its cause (the key id and directory) where it was detected.
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in cannot check your authentication code right now. Please tell an administrator.",
             );
         }
         Err(StaffSignInFailure::Locked { until }) => {

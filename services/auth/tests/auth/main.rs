@@ -11,3 +11,4 @@ mod replay_log;
 mod server;
 mod staff_domain;
 mod support;
+mod totp_keys;

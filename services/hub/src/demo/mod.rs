@@ -184,7 +184,13 @@ const CUSTOMERS: [(&str, &str); 50] = [
 ];
 
 /// Loads the demo into the hub listening at `base` (`http://127.0.0.1:8080`) on `store`.
-pub async fn load(base: &str, store: Arc<dyn EventStore>) -> anyhow::Result<Loaded> {
+/// `totp_keys`: the hub's (its people are added without a second factor; the directory
+/// takes the keys all the same).
+pub async fn load(
+    base: &str,
+    store: Arc<dyn EventStore>,
+    totp_keys: &ecohub_auth::TotpKeys,
+) -> anyhow::Result<Loaded> {
     let now = SystemClock.now();
     let anyone = Actor::new(base)?;
 
@@ -223,6 +229,7 @@ pub async fn load(base: &str, store: Arc<dyn EventStore>) -> anyhow::Result<Load
                     roles: &[role.to_owned()],
                     totp: false,
                 },
+                totp_keys,
                 false,
                 now,
                 ACTOR,

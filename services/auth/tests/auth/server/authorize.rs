@@ -992,6 +992,7 @@ async fn a_revoked_consent_is_refused_at_once_on_every_instance() {
         s.hub.state.settings.clone(),
         ecohub_auth::AuthPorts {
             ring: s.hub.ring.clone(),
+            totp_keys: s.hub.state.totp_keys.clone(),
             consents: Some(s.hub.consents.clone()),
         },
     );

@@ -15,9 +15,9 @@ use ecohub_eventstore::EventFilter;
 
 use super::{Hub, Reply};
 
-const PASSWORD: &str = "correct horse battery";
+pub(super) const PASSWORD: &str = "correct horse battery";
 
-fn html(reply: &Reply) -> &str {
+pub(super) fn html(reply: &Reply) -> &str {
     reply.body.as_str().unwrap_or_default()
 }
 
@@ -36,13 +36,15 @@ fn input(page: &str, name: &str) -> String {
     page[start..].split('"').next().unwrap().to_owned()
 }
 
-struct Console {
-    hub: Hub,
-    secret: TotpSecret,
-    staff_id: String,
+pub(super) struct Console {
+    pub(super) hub: Hub,
+    pub(super) secret: TotpSecret,
+    pub(super) staff_id: String,
 }
 
-async fn setup() -> Console {
+/// A hub with Grace (product manager and compliance officer, password [`PASSWORD`], a TOTP
+/// second factor whose secret is read back from her provisioning URI).
+pub(super) async fn setup() -> Console {
     let hub = Hub::new();
     let added = StaffDirectory::new(hub.store.clone())
         .add(
@@ -53,6 +55,7 @@ async fn setup() -> Console {
                 roles: &["product_manager".into(), "compliance_officer".into()],
                 totp: true,
             },
+            &hub.state.totp_keys,
             true,
             hub.now(),
             "system:test",
@@ -69,12 +72,12 @@ async fn setup() -> Console {
 }
 
 impl Console {
-    fn code(&self) -> String {
+    pub(super) fn code(&self) -> String {
         let now = u64::try_from(self.hub.now().unix_seconds()).unwrap();
         totp(&self.secret, "grace").unwrap().generate(now)
     }
 
-    async fn attempt(&self, username: &str, password: &str, code: &str) -> Reply {
+    pub(super) async fn attempt(&self, username: &str, password: &str, code: &str) -> Reply {
         let page = self.hub.get("/console/login").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let pre = set_cookie(&page, "ecohub_console_csrf").unwrap();
@@ -104,7 +107,7 @@ impl Console {
 }
 
 #[track_caller]
-fn signed_in(reply: &Reply) -> String {
+pub(super) fn signed_in(reply: &Reply) -> String {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(reply.header("location"), "/console");
     let raw = reply
@@ -335,6 +338,7 @@ async fn a_partnership_manager_sees_a_partners_oauth_clients() {
                 roles: &["partnership_manager".into()],
                 totp: false,
             },
+            &c.hub.state.totp_keys,
             false,
             c.hub.now(),
             "system:test",

@@ -87,6 +87,7 @@ async fn sessions_work_on_every_instance_and_sign_out_ends_them_everywhere() {
         hub.state.settings.clone(),
         ecohub_auth::AuthPorts {
             ring: hub.ring.clone(),
+            totp_keys: hub.state.totp_keys.clone(),
             consents: None,
         },
     );

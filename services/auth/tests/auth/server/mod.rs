@@ -10,6 +10,7 @@ mod fake_consents;
 mod login;
 mod properties;
 mod registration;
+mod staff_totp;
 mod token;
 mod verifier;
 
@@ -128,6 +129,7 @@ impl Hub {
             settings,
             ecohub_auth::AuthPorts {
                 ring: ring.clone(),
+                totp_keys: Arc::new(ecohub_auth::TotpKeys::open(dir.path()).unwrap()),
                 consents: Some(consents.clone()),
             },
         );
