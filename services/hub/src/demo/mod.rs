@@ -202,13 +202,7 @@ pub async fn load(
         base,
         client_token(&anyone, &admin_id.to_string(), &admin_secret, "admin").await?,
     )?;
-    let feed = bank_system(
-        &admin,
-        &anyone,
-        "Core banking data feed",
-        "data:publish",
-    )
-    .await?;
+    let feed = bank_system(&admin, &anyone, "Core banking data feed", "data:publish").await?;
     let app = bank_system(&admin, &anyone, "Mobile banking app", "offers:decide").await?;
 
     let staff_directory = ecohub_auth::StaffDirectory::new(store.clone());

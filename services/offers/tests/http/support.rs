@@ -65,10 +65,7 @@ fn verifier() -> SharedVerifier {
             principal(&format!("feed-{id}"), &["data:publish"]).partner(id)
         })
         // The bank's data feed: publishes as the bank.
-        .token(
-            BANK_FEED,
-            principal("bank-feed", &["data:publish"]),
-        )
+        .token(BANK_FEED, principal("bank-feed", &["data:publish"]))
         // `app:<partner>:<consent>`: a co-brand partner's app with a consent-bound token.
         .prefixed("app:", |rest| {
             let (partner, consent) = rest.split_once(':').unwrap_or((rest, ""));

@@ -63,10 +63,7 @@ pub const AUDITOR_TOKEN: &str = "auditor";
 /// `pairwise-<consent>`), `unbound:<partner>`, `provider:<partner>`; anything else is invalid.
 fn verifier() -> SharedVerifier {
     FakeVerifier::new()
-        .token(
-            BANK_TOKEN,
-            principal("bank-core", &["data:publish"]),
-        )
+        .token(BANK_TOKEN, principal("bank-core", &["data:publish"]))
         .token(ADMIN_TOKEN, principal("staff-a", &["admin"]))
         .token(AUDITOR_TOKEN, principal("auditor-1", &["audit"]))
         .prefixed("recipient:", |rest| {
