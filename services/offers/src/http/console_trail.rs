@@ -116,7 +116,8 @@ struct MomentView {
     customer_href: Option<String>,
     /// When it first arrived (received or refused).
     at: String,
-    /// Where it stands, in words, and its badge.
+    /// Where it stands: a word for its badge, a sentence, the badge's colour.
+    status: &'static str,
     outcome: String,
     class: &'static str,
     /// Each refusal: when, and why in words (no payload was kept).
@@ -464,6 +465,7 @@ fn moment_view(id: MomentId, events: &[MomentEvent], partners: &PartnerNames) ->
         customer: None,
         customer_href: None,
         at: String::new(),
+        status: "received",
         outcome: String::new(),
         class: "pending",
         refusals: Vec::new(),
@@ -548,29 +550,38 @@ fn moment_view(id: MomentId, events: &[MomentEvent], partners: &PartnerNames) ->
         .join(", ");
     let received = view.received_at.is_some();
     let offered = view.offers.len();
-    (view.outcome, view.class) = match (received, not_matched, view.rules.is_empty()) {
+    (view.status, view.outcome, view.class) = match (received, not_matched, view.rules.is_empty()) {
         (false, _, _) => (
-            "Refused: nothing was triggered and the payload was not kept".to_owned(),
+            "refused",
+            "nothing was triggered and the payload was not kept".to_owned(),
             "rejected",
         ),
-        (true, true, _) => ("Received; no trigger rule matched".to_owned(), "suspended"),
+        (true, true, _) => (
+            "no rule matched",
+            "received; no trigger rule matched, so no offer was made".to_owned(),
+            "suspended",
+        ),
         (true, false, true) => (
-            "Received; the triggers have not processed it yet".to_owned(),
+            "received",
+            "the triggers have not processed it yet".to_owned(),
             "pending",
         ),
         (true, false, false) if !decided => (
-            format!("Rules matched ({rules}); the offers are being decided"),
+            "rules matched",
+            format!("matched {rules}; the offers are being decided"),
             "pending",
         ),
         (true, false, false) if offered == 0 => (
+            "held back",
             format!(
-                "Rules matched ({rules}); every offer was held back (contact policies or \
+                "matched {rules}; every offer was held back (contact policies or \
 availability)"
             ),
             "suspended",
         ),
         (true, false, false) => (
-            format!("Rules matched ({rules}); {offered} offer(s) made"),
+            "offered",
+            format!("matched {rules}; {offered} offer(s) made"),
             "approved",
         ),
     };

@@ -285,7 +285,7 @@ async fn refused_and_unmatched_moments_are_found_and_listed_on_the_customers_tra
     let res = page(&app, &format!("{PAGE}?moment={refused}"), Some("carol")).await;
     is_page(&res, 200);
     for expected in [
-        "Refused: nothing was triggered and the payload was not kept",
+        "badge rejected\">refused</span> nothing was triggered and the payload was not kept",
         "no authorised consent letting this partner share moments",
         "travel_booked",
         "the provider's id <code>b-10</code>",
@@ -322,7 +322,8 @@ async fn refused_and_unmatched_moments_are_found_and_listed_on_the_customers_tra
     );
     assert!(at_offered < at_unmatched, "newest first");
     assert!(
-        res.text.contains("Received; no trigger rule matched"),
+        res.text
+            .contains("no rule matched</span> received; no trigger rule matched"),
         "{}",
         res.text
     );
