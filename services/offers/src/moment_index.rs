@@ -267,6 +267,15 @@ impl OffersState {
         limit: usize,
     ) -> Result<MomentsPage, AppError> {
         let stream = customer_moments_stream(customer_id);
+        // The index's checkpoint is read before its stream: a note written in between is in
+        // the stream read, or after the checkpoint read (then the tail read finds its moment).
+        let checkpoint = match before {
+            None => CHECKPOINTS
+                .read(&*self.store)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.0))?,
+            Some(_) => None,
+        };
         let from = match before {
             None => StreamPosition::End,
             Some(0) => return Ok(MomentsPage::default()),
@@ -295,7 +304,8 @@ impl OffersState {
         };
         if before.is_none() {
             let newest = notes.first().map(|(_, n)| n.source);
-            let (mut unindexed, catching_up) = self.unindexed(customer_id, newest).await?;
+            let (mut unindexed, catching_up) =
+                self.unindexed(customer_id, checkpoint.max(newest)).await?;
             unindexed.reverse();
             page.moments = unindexed;
             page.catching_up = catching_up;
@@ -316,18 +326,13 @@ impl OffersState {
     }
 
     /// The customer's moments the index has not noted yet, oldest first: the moment events
-    /// after its checkpoint and after the customer's newest note (`newest`) that first named
-    /// the customer; and whether there were more events than this reads.
+    /// after `from` (the later of the index's checkpoint and the customer's newest note) that
+    /// first named the customer; and whether there were more events than this reads.
     async fn unindexed(
         &self,
         customer_id: &str,
-        newest: Option<Position>,
+        from: Option<Position>,
     ) -> Result<(Vec<ListedMoment>, bool), AppError> {
-        let checkpoint = CHECKPOINTS
-            .read(&*self.store)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.0))?;
-        let from = checkpoint.max(newest);
         let read = self
             .store
             .read_all(from, &naming_events(), TAIL_LIMIT + 1)
