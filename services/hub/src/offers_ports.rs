@@ -4,14 +4,15 @@
 //! sharing service's, the consents to the bank are `ConsentsState::bank_grants` and the partners
 //! a customer lets receive offers `ConsentsState::offer_partners` (exact); this
 //! module only converts types and errors. Staff names are the authorization server's staff
-//! directory's; pairwise ids are resolved by its pairwise look-up.
+//! directory's; pairwise ids are resolved by its pairwise look-up; partners' names are the
+//! partners service's (`PartnersState::legal_names`).
 
 use async_trait::async_trait;
 use ecohub_consents::ConsentsState;
 use ecohub_kernel::{PartnerId, Timestamp};
 use ecohub_offers::{
-    CustomerRecords, MomentProviders, OfferConsents, PartnerStandings, PortError, ProfileConsents,
-    ProfileRecord, ProviderGrant, StaffNames,
+    CustomerRecords, MomentProviders, OfferConsents, PartnerNames, PartnerStandings, PortError,
+    ProfileConsents, ProfileRecord, ProviderGrant, StaffNames,
 };
 use ecohub_partners::PartnersState;
 use ecohub_partners::domain::Role;
@@ -30,6 +31,19 @@ impl PartnerStandings for PartnerRoles {
             .not_active_in_role(partners.iter().copied(), Role::OfferPartner)
             .await
             .map(Vec::from_iter)
+            .map_err(|e| PortError(e.to_string()))
+    }
+}
+
+/// [`PartnerNames`] answered by the partners service (their registered legal names).
+pub struct PartnerLegalNames(pub PartnersState);
+
+#[async_trait]
+impl PartnerNames for PartnerLegalNames {
+    async fn names(&self, partners: &[PartnerId]) -> Result<Vec<(PartnerId, String)>, PortError> {
+        self.0
+            .legal_names(partners.iter().copied())
+            .await
             .map_err(|e| PortError(e.to_string()))
     }
 }

@@ -234,6 +234,7 @@ pub fn build(
             staff_names: Arc::new(crate::offers_ports::StaffDirectoryNames(
                 ecohub_auth::StaffDirectory::new(store.clone()),
             )),
+            partner_names: Arc::new(crate::offers_ports::PartnerLegalNames(partners.clone())),
             moment_providers: Arc::new(crate::offers_ports::MomentSources {
                 partners: partners.clone(),
                 pairwise,

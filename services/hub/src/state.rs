@@ -26,9 +26,9 @@ pub struct AppState {
     /// Running projections that serving needs (readiness waits for all of them).
     pub projections: Vec<ProjectionHandle>,
     /// Running projections that serving does not need (store statistics, the audit's access
-    /// index): reported by readiness and metrics, but not waited for, because they read every
-    /// event (or every access record) ever written, which would make a restart's readiness
-    /// grow with the log.
+    /// index, the offers' index of customers' moments): reported by readiness and metrics, but
+    /// not waited for, because they read every event (or every access record, every moment)
+    /// ever written, which would make a restart's readiness grow with the log.
     pub background_projections: Vec<ProjectionHandle>,
     /// Idempotency keys.
     pub idempotency: SharedIdempotencyStore,
@@ -66,6 +66,12 @@ impl AppState {
             StoreStatistics::new(metrics.clone()),
         )];
         background_projections.extend(services.sharing_tasks.background.iter().cloned());
+        // The index of customers' moments (the compliance officer's trail, which covers
+        // what it has not applied yet): serving does not wait for it.
+        background_projections.push(ProjectionHandle::spawn(
+            store.clone(),
+            ecohub_offers::MomentIndexer::new(services.offers.clone()),
+        ));
         let jobs = Arc::new(vec![
             ecohub_consents::spawn_expiry_scheduler(
                 services.consents.clone(),

@@ -40,6 +40,8 @@ pub struct OffersPorts {
     pub offer_consents: Arc<dyn OfferConsents>,
     /// Staff people's display names, for the console's pages.
     pub staff_names: Arc<dyn StaffNames>,
+    /// Partners' names, for the console's pages.
+    pub partner_names: Arc<dyn crate::ports::PartnerNames>,
     /// Who may publish moments, and the customers partners name by pairwise ids.
     pub moment_providers: Arc<dyn crate::ports::MomentProviders>,
 }
@@ -243,6 +245,27 @@ impl OffersState {
             .await?
             .into_iter()
             .map(|(id, name)| (format!("staff:{id}"), name))
+            .collect())
+    }
+
+    /// The names of the partners among `partners`, by id, in one call of the port; a partner
+    /// the partners service does not know is left out. Pages fall back to the ids when it
+    /// cannot answer.
+    pub async fn partner_names(
+        &self,
+        partners: impl IntoIterator<Item = crate::domain::PartnerId>,
+    ) -> Result<std::collections::BTreeMap<crate::domain::PartnerId, String>, PortError> {
+        let ids: BTreeSet<crate::domain::PartnerId> = partners.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        let ids: Vec<_> = ids.into_iter().collect();
+        Ok(self
+            .ports
+            .partner_names
+            .names(&ids)
+            .await?
+            .into_iter()
             .collect())
     }
 

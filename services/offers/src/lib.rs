@@ -11,6 +11,8 @@
 //!   proposition and persona (read model); [`funnel`] — the offer funnel for reports (read
 //!   model); [`expiry`] — open offers by expiry (read model).
 //! * [`jobs`] — the job recording `OfferExpired` for offers nobody answered in time.
+//! * [`moment_index`] — the index of each customer's moments (received or refused) the
+//!   compliance officer's trail lists, and its reads.
 //! * [`views`] — the one projection of the contact ledgers feeding those three read models.
 //! * [`ports`] — partner standing, customer records and staff names, implemented by the hub.
 //! * [`http`] — [`configure`] mounts the routes; [`OffersApi`] documents them.
@@ -25,6 +27,7 @@ pub mod http;
 pub mod index;
 pub mod jobs;
 pub(crate) mod ledgers;
+pub mod moment_index;
 pub(crate) mod moments;
 pub mod objections;
 pub mod outcomes;
@@ -39,11 +42,12 @@ pub use decisions::{DecidedOffer, Decision, DecisionRequest};
 pub use http::{OffersApi, configure};
 pub use index::{PropositionIndex, PropositionIndexReader};
 pub use jobs::{run_offer_expiry, spawn_offer_expiry};
+pub use moment_index::{ListedMoment, MOMENT_INDEX_CHECKPOINT_STREAM, MomentIndexer, MomentsPage};
 pub use moments::{Publication, PublishOutcome, Publisher, Refusal, TriggerDryRun};
 pub use outcomes::OutcomesReader;
 pub use ports::{
-    CustomerRecords, MomentProviders, OfferConsents, PartnerStandings, PortError, ProfileConsents,
-    ProfileRecord, ProviderGrant, StaffNames,
+    CustomerRecords, MomentProviders, OfferConsents, PartnerNames, PartnerStandings, PortError,
+    ProfileConsents, ProfileRecord, ProviderGrant, StaffNames,
 };
 pub use triggers::{TRIGGERS_CHECKPOINT_STREAM, TriggerProcessor};
 pub use views::ContactViews;

@@ -32,6 +32,15 @@ pub trait StaffNames: Send + Sync {
     -> Result<Vec<(String, String)>, PortError>;
 }
 
+/// Names co-brand partners and moment providers for the console's pages: the partners
+/// service holds their registered legal names, this service only their ids.
+#[async_trait]
+pub trait PartnerNames: Send + Sync {
+    /// The names of the partners among `partners`, as `(id, name)` pairs; a partner the
+    /// partners service does not know is left out.
+    async fn names(&self, partners: &[PartnerId]) -> Result<Vec<(PartnerId, String)>, PortError>;
+}
+
 /// One published record of a customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileRecord {

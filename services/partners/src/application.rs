@@ -214,6 +214,24 @@ impl PartnersState {
         Ok(out)
     }
 
+    /// The registered legal names of the partners among `ids`, as `(id, name)` pairs in the
+    /// order asked (read from their streams, each folded again only when a partner's stream
+    /// was appended to since); a partner that never applied is left out. For other services'
+    /// pages, which know partners only by id.
+    pub async fn legal_names(
+        &self,
+        ids: impl IntoIterator<Item = PartnerId>,
+    ) -> Result<Vec<(PartnerId, String)>, AppError> {
+        let mut out = Vec::new();
+        for id in ids {
+            let (partner, _) = self.standings.load(&*self.store, &id.stream_name()).await?;
+            if let Some(name) = partner.legal_name() {
+                out.push((id, name.to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     /// The URLs of a partner's webhooks, read from its stream (exact); none for an unknown
     /// or malformed partner id.
     pub async fn webhook_urls(&self, partner_id: &str) -> Result<Vec<String>, AppError> {

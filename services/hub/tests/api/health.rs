@@ -59,13 +59,18 @@ async fn ready_reports_store_and_projection_progress() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["store"], true);
     assert_eq!(body["projections"]["store_statistics"]["caught_up"], true);
-    // Statistics and the audit's access index read the whole log: reported, not waited for.
+    // Statistics, the audit's access index and the offers' index of customers' moments read
+    // the whole log (or every moment): reported, not waited for.
     assert_eq!(
         body["projections"]["store_statistics"]["gates_readiness"],
         false
     );
     assert_eq!(
         body["projections"]["sharing-access-index"]["gates_readiness"],
+        false
+    );
+    assert_eq!(
+        body["projections"]["offers-moment-index"]["gates_readiness"],
         false
     );
     assert_eq!(

@@ -5,6 +5,7 @@
 pub mod attribute;
 pub mod contact;
 pub mod contact_event;
+pub mod customer_moments;
 pub mod decision;
 pub mod document;
 pub(crate) mod document_schema;
@@ -28,6 +29,10 @@ pub use contact::{
 };
 pub use contact_event::{
     ContactEvent, DecisionId, MomentRef, OfferId, OfferPrice, Presented, Reporter, Response,
+};
+pub use customer_moments::{
+    CustomerMomentEvent, CustomerMoments, CustomerMomentsCommand, MomentNote,
+    customer_moments_stream, customer_named, first_naming,
 };
 pub use decision::{
     HeldBack, Offerable, OutcomeCounts, Prior, Propensity, Ranked, Ranking, ScreeningOrder, rank,

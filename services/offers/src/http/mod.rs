@@ -14,6 +14,8 @@ pub(crate) mod dto;
 mod moments;
 mod openapi;
 mod partner;
+// Partners by name on the console's pages (the `PartnerNames` port).
+mod partner_names;
 mod reports;
 mod schema;
 mod staff;

@@ -6,6 +6,7 @@ mod fixtures;
 
 mod catalogue;
 mod contacts;
+mod customer_moments;
 mod evaluation;
 mod moments;
 mod properties;

@@ -9,6 +9,7 @@ mod support;
 mod catalogue;
 mod console;
 mod console_moments;
+mod console_partner_names;
 mod console_trail;
 mod decisions;
 mod moment_rules;

@@ -134,6 +134,45 @@ impl PartnerStandings for FakePartners {
     }
 }
 
+/// Partners' names as the partners service would give them: those set here; while
+/// `unavailable`, the port fails. Counts its calls (one per page).
+#[derive(Default)]
+pub struct FakePartnerNames {
+    pub names: Mutex<HashMap<PartnerId, String>>,
+    pub unavailable: std::sync::atomic::AtomicBool,
+    pub calls: std::sync::atomic::AtomicUsize,
+}
+
+impl FakePartnerNames {
+    /// `partner` is called `name`.
+    pub fn name(&self, partner: &str, name: &str) {
+        self.names
+            .lock()
+            .unwrap()
+            .insert(PartnerId::parse(partner).unwrap(), name.to_owned());
+    }
+
+    /// How many times the port was asked.
+    pub fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ecohub_offers::PartnerNames for FakePartnerNames {
+    async fn names(&self, partners: &[PartnerId]) -> Result<Vec<(PartnerId, String)>, PortError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError("partners unavailable".into()));
+        }
+        let names = self.names.lock().unwrap();
+        Ok(partners
+            .iter()
+            .filter_map(|p| names.get(p).map(|n| (*p, n.clone())))
+            .collect())
+    }
+}
+
 /// Published records by (customer, dataset); datasets `customer_profile` and `travel_profile`
 /// exist.
 #[derive(Default)]
@@ -252,11 +291,12 @@ impl ProfileConsents for FakeConsents {
 
 /// Staff sessions of the console tests, by cookie value: `pat` and `sam` (product managers:
 /// `offers:manage`), `ada` (a partnership manager: `admin` only), `carol` (a compliance
-/// officer: `audit` only), `down` (sessions cannot be
+/// officer: `audit` only), `root` (an administrator: `admin`, `offers:manage` and `audit`),
+/// `down` (sessions cannot be
 /// checked now); any other cookie is invalid. CSRF tokens are `csrf-<cookie>`.
 pub struct FakeConsoleSessions;
 
-/// The staff id of the console tests' person `n` (1 pat, 2 sam, 3 ada, 4 carol).
+/// The staff id of the console tests' person `n` (1 pat, 2 sam, 3 ada, 4 carol, 5 root).
 pub fn staff_id(n: u8) -> String {
     format!("0190f5c2-0000-7000-8000-0000000000a{n}")
 }
@@ -267,11 +307,17 @@ impl ecohub_security::StaffSessions for FakeConsoleSessions {
         &self,
         cookie: &str,
     ) -> Result<ecohub_security::SessionStaff, ecohub_security::StaffSessionError> {
-        let (n, name, role, scope) = match cookie {
-            "pat" => (1, "Pat <Product>", "product_manager", "offers:manage"),
-            "sam" => (2, "Sam Second", "product_manager", "offers:manage"),
-            "ada" => (3, "Ada Lovelace", "partnership_manager", "admin"),
-            "carol" => (4, "Carol <Compliance>", "compliance_officer", "audit"),
+        let (n, name, role, scopes): (u8, &str, &str, &[&str]) = match cookie {
+            "pat" => (1, "Pat <Product>", "product_manager", &["offers:manage"]),
+            "sam" => (2, "Sam Second", "product_manager", &["offers:manage"]),
+            "ada" => (3, "Ada Lovelace", "partnership_manager", &["admin"]),
+            "carol" => (4, "Carol <Compliance>", "compliance_officer", &["audit"]),
+            "root" => (
+                5,
+                "Root Admin",
+                "administrator",
+                &["admin", "offers:manage", "audit"],
+            ),
             "down" => return Err(ecohub_security::StaffSessionError::Unavailable),
             _ => {
                 return Err(ecohub_security::StaffSessionError::Invalid(
@@ -283,7 +329,7 @@ impl ecohub_security::StaffSessions for FakeConsoleSessions {
             staff_id: staff_id(n),
             display_name: name.to_owned(),
             roles: [role.to_owned()].into_iter().collect(),
-            scopes: [scope.to_owned()].into_iter().collect(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             session_id: format!("sid-{cookie}"),
             csrf_token: format!("csrf-{cookie}"),
         })
@@ -320,9 +366,12 @@ pub struct TestApp {
     pub consents: Arc<FakeConsents>,
     pub offer_consents: Arc<FakeOfferConsents>,
     pub moment_providers: Arc<FakeMomentProviders>,
+    pub partner_names: Arc<FakePartnerNames>,
     pub state: OffersState,
     /// The trigger processor's handle (its status).
     pub triggers: ecohub_eventstore::ProjectionHandle,
+    /// The index of customers' moments.
+    pub moment_index: ecohub_eventstore::ProjectionHandle,
     _projections: Vec<ecohub_eventstore::ProjectionHandle>,
     _dir: tempfile::TempDir,
 }
@@ -339,6 +388,7 @@ impl TestApp {
         let consents = Arc::new(FakeConsents::default());
         let offer_consents = Arc::new(FakeOfferConsents::default());
         let moment_providers = Arc::new(FakeMomentProviders::default());
+        let partner_names = Arc::new(FakePartnerNames::default());
         let (state, projection) = OffersState::new(
             store.clone(),
             clock.clone(),
@@ -350,6 +400,7 @@ impl TestApp {
                 offer_consents: offer_consents.clone(),
                 staff_names: Arc::new(FakeStaffNames),
                 moment_providers: moment_providers.clone(),
+                partner_names: partner_names.clone(),
             },
         );
         let index = vec![
@@ -360,6 +411,10 @@ impl TestApp {
                 store.clone(),
                 ecohub_offers::TriggerProcessor::new(state.clone()),
             ),
+            ecohub_eventstore::ProjectionHandle::spawn(
+                store.clone(),
+                ecohub_offers::MomentIndexer::new(state.clone()),
+            ),
         ];
         Self {
             store,
@@ -369,8 +424,10 @@ impl TestApp {
             consents,
             offer_consents,
             moment_providers,
+            partner_names,
             state,
             triggers: index[3].clone(),
+            moment_index: index[4].clone(),
             _projections: index,
             _dir: dir,
         }

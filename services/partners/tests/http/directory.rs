@@ -110,3 +110,25 @@ async fn staff_list_partners_page_by_page_and_by_status() {
     assert_eq!(before["data"], after["data"]);
     assert_eq!(after["data"].as_array().unwrap().len(), 5);
 }
+
+#[actix_web::test]
+async fn other_services_pages_get_partners_legal_names_by_id() {
+    let t = TestApp::new().await;
+    let (first, _) = t.apply("Wanderlust Travel GmbH").await;
+    let (second, _) = t.apply("Fit & Well AG").await;
+    let unknown = ecohub_kernel::PartnerId::parse("0190a000-0000-7000-8000-00000000dead").unwrap();
+    let ids = [&second, &first].map(|id| ecohub_kernel::PartnerId::parse(id).unwrap());
+    let names = t
+        .state
+        .legal_names([ids[0], unknown, ids[1]])
+        .await
+        .unwrap();
+    assert_eq!(
+        names,
+        vec![
+            (ids[0], "Fit & Well AG".to_owned()),
+            (ids[1], "Wanderlust Travel GmbH".to_owned()),
+        ],
+        "in the order asked; a partner that never applied is left out"
+    );
+}

@@ -25,9 +25,10 @@ use super::{
 };
 use crate::application::{HistoryEntry, OffersState};
 use crate::domain::{
-    ContactPolicy, OffersError, Proposition, PropositionCommand, PropositionEvent, PropositionId,
-    Version, VersionStatus,
+    ContactPolicy, OffersError, PartnerId, Proposition, PropositionCommand, PropositionEvent,
+    PropositionId, Version, VersionStatus,
 };
+use crate::http::partner_names::PartnerNames;
 
 /// What happened, said on the page a form redirects to (`?done=`).
 const DONE: [(&str, &str); 8] = [
@@ -133,7 +134,12 @@ pub(super) fn limits(global: &ContactPolicy, v: &Version) -> Vec<LimitRow> {
     .collect()
 }
 
-fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> HistoryRow {
+fn history_row(
+    h: &HistoryEntry,
+    staff: &SessionStaff,
+    names: &Names,
+    partners: &PartnerNames,
+) -> HistoryRow {
     use PropositionEvent as E;
     let by = |who_: &str| who(who_, staff, names);
     let (version, what, by, why) = match &h.event {
@@ -168,7 +174,7 @@ fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> History
         } => (
             *version,
             "co-branding accepted".to_owned(),
-            format!("partner {partner_id}"),
+            partners.label(*partner_id).words(),
             String::new(),
         ),
         E::CoBrandingWithdrawn {
@@ -179,7 +185,7 @@ fn history_row(h: &HistoryEntry, staff: &SessionStaff, names: &Names) -> History
         } => (
             *version,
             "co-branding withdrawn".to_owned(),
-            format!("partner {partner_id}"),
+            partners.label(*partner_id).words(),
             reason.clone(),
         ),
         E::Published { version, by: b, .. } => {
@@ -229,7 +235,7 @@ fn draft_form(p: &Proposition, id: PropositionId) -> Option<DraftForm> {
     })
 }
 
-fn actions(p: &Proposition, me: &str, reason: String) -> Option<Actions> {
+fn actions(p: &Proposition, me: &str, reason: String, partners: &PartnerNames) -> Option<Actions> {
     let v = p.open().or_else(|| p.published())?;
     let is_maker = v.authors.contains(me);
     Some(Actions {
@@ -241,7 +247,7 @@ fn actions(p: &Proposition, me: &str, reason: String) -> Option<Actions> {
         can_publish: v.status == VersionStatus::Approved,
         can_retire: v.status == VersionStatus::Published,
         is_maker,
-        awaiting: v.awaiting().iter().map(ToString::to_string).collect(),
+        awaiting: v.awaiting().iter().map(|x| partners.label(*x)).collect(),
         reason,
     })
 }
@@ -273,6 +279,7 @@ async fn render(
         .chain(p.versions.iter().map(|v| v.drafted_by.as_str()))
         .collect();
     let names = names(state, actors).await;
+    let partners = PartnerNames::of(state, staff, partners_of(p, history)).await;
     let person = |by: &Option<String>| {
         by.as_deref()
             .map_or_else(String::new, |b| who(b, staff, &names))
@@ -291,9 +298,14 @@ async fn render(
                 .content
                 .partner_set()
                 .iter()
-                .map(|partner| PartnerView {
-                    id: partner.to_string(),
-                    accepted: v.accepted.contains(partner),
+                .map(|partner| {
+                    let label = partners.label(*partner);
+                    PartnerView {
+                        text: label.text,
+                        id: label.id,
+                        href: label.href,
+                        accepted: v.accepted.contains(partner),
+                    }
                 })
                 .collect(),
             rejection: v.rejection.clone().unwrap_or_default(),
@@ -328,18 +340,34 @@ be published, before drafting another.",
         done,
         error,
         versions,
-        actions: actions(p, &staff.actor(), kept.reason),
+        actions: actions(p, &staff.actor(), kept.reason, &partners),
         limits_version: shown.number,
         limits: limits(&state.config.policy, shown),
         history: history
             .iter()
-            .map(|h| history_row(h, staff, &names))
+            .map(|h| history_row(h, staff, &names, &partners))
             .collect(),
         form,
         waiting_note,
         can_compare: p.versions.len() > 1,
     };
     html(kept.status.unwrap_or(StatusCode::OK), page.render())
+}
+
+/// Every partner a proposition's page names: each version's co-brand partners and those in
+/// its history.
+fn partners_of(p: &Proposition, history: &[HistoryEntry]) -> Vec<PartnerId> {
+    let mut out: Vec<PartnerId> = p
+        .versions
+        .iter()
+        .flat_map(|v| v.content.partner_set().iter().copied())
+        .collect();
+    out.extend(history.iter().filter_map(|h| match &h.event {
+        PropositionEvent::CoBrandingAccepted { partner_id, .. }
+        | PropositionEvent::CoBrandingWithdrawn { partner_id, .. } => Some(*partner_id),
+        _ => None,
+    }));
+    out
 }
 
 /// A proposition's page.
@@ -579,6 +607,8 @@ fn compare(old: &Value, new: &Value) -> (Vec<DiffRow>, usize) {
                 change,
                 old: o.cloned().unwrap_or_default(),
                 new: n.cloned().unwrap_or_default(),
+                old_partner: None,
+                new_partner: None,
             })
         })
         .collect();
@@ -620,7 +650,26 @@ pub(crate) async fn diff(
             .and_then(|v| serde_json::to_value(&*v.content.doc).ok())
             .unwrap_or(Value::Null)
     };
-    let (rows, same) = compare(&doc(from), &doc(to));
+    let (mut rows, same) = compare(&doc(from), &doc(to));
+    // A partner id (`/benefits/0/partner_id`, `/add_ons/1/partner_id`) is shown by name.
+    let partner_at = |row: &DiffRow, value: &str| {
+        row.path
+            .ends_with("/partner_id")
+            .then(|| PartnerId::parse(value).ok())
+            .flatten()
+    };
+    let named: Vec<PartnerId> = rows
+        .iter()
+        .flat_map(|r| [partner_at(r, &r.old), partner_at(r, &r.new)])
+        .flatten()
+        .collect();
+    if !named.is_empty() {
+        let partners = PartnerNames::of(&state, &staff, named).await;
+        for r in &mut rows {
+            r.old_partner = partner_at(r, &r.old).map(|x| partners.label(x));
+            r.new_partner = partner_at(r, &r.new).map(|x| partners.label(x));
+        }
+    }
     let name = p
         .versions
         .last()

@@ -18,6 +18,7 @@ use super::views::{
 use super::{Fields, Refusal, bad_request, field, form_person, html, person};
 use crate::application::OffersState;
 use crate::domain::{Proposition, PropositionDoc, PropositionId, VersionStatus};
+use crate::http::partner_names::PartnerNames;
 
 /// Propositions on one page.
 const PAGE_SIZE: usize = 20;
@@ -73,7 +74,7 @@ fn href(status: Option<VersionStatus>, after: Option<PropositionId>) -> String {
     }
 }
 
-fn row(p: &Proposition) -> Option<PropositionRow> {
+fn row(p: &Proposition, partners: &PartnerNames) -> Option<PropositionRow> {
     let latest = p.versions.last()?;
     let doc = &latest.content.doc;
     let open = p.open();
@@ -86,11 +87,12 @@ fn row(p: &Proposition) -> Option<PropositionRow> {
             .map_or_else(|| "none".to_owned(), |v| format!("version {}", v.number)),
         open: open.map_or_else(String::new, |v| format!("version {}", v.number)),
         open_status: open.map_or("", |v| status_name(v.status)),
-        partners: match latest.content.partner_set().len() {
-            0 => "none".to_owned(),
-            1 => "1 partner".to_owned(),
-            n => format!("{n} partners"),
-        },
+        partners: latest
+            .content
+            .partner_set()
+            .iter()
+            .map(|x| partners.label(*x))
+            .collect(),
     })
 }
 
@@ -180,13 +182,22 @@ publish it from its page.",
             "Nothing to do here now. Choose another filter above.",
         ),
     };
+    // The page's co-brand partners by name: one call for the whole page.
+    let partners = PartnerNames::of(
+        &state,
+        &staff,
+        page.iter()
+            .filter_map(|p| p.versions.last())
+            .flat_map(|v| v.content.partner_set().iter().copied()),
+    )
+    .await;
     let view = PropositionsPage {
         title: "Propositions",
         display_name: &staff.display_name,
         csrf_token: &staff.csrf_token,
         tabs,
         caption: format!("{label}, in the order they were created"),
-        rows: page.into_iter().filter_map(row).collect(),
+        rows: page.into_iter().filter_map(|p| row(p, &partners)).collect(),
         filtered: status.is_some(),
         empty_heading,
         empty_text,

@@ -4,6 +4,8 @@
 
 use askama::Template;
 
+use crate::http::partner_names::PartnerLabel;
+
 /// A filter tab.
 pub(super) struct Tab {
     pub(super) label: &'static str,
@@ -20,7 +22,8 @@ pub(super) struct PropositionRow {
     pub(super) live: String,
     pub(super) open: String,
     pub(super) open_status: &'static str,
-    pub(super) partners: String,
+    /// The latest version's co-brand partners.
+    pub(super) partners: Vec<PartnerLabel>,
 }
 
 /// The list of propositions.
@@ -80,9 +83,11 @@ pub(super) struct NewPropositionPage<'a> {
     pub(super) form: DraftForm,
 }
 
-/// A co-brand partner of a version and whether it accepted.
+/// A co-brand partner of a version (by name, `console_partner.html`) and whether it accepted.
 pub(super) struct PartnerView {
+    pub(super) text: String,
     pub(super) id: String,
+    pub(super) href: Option<String>,
     pub(super) accepted: bool,
 }
 
@@ -118,7 +123,7 @@ pub(super) struct Actions {
     /// The person wrote or submitted it (a colleague approves).
     pub(super) is_maker: bool,
     /// Co-brand partners that have not accepted it.
-    pub(super) awaiting: Vec<String>,
+    pub(super) awaiting: Vec<PartnerLabel>,
     pub(super) reason: String,
 }
 
@@ -156,6 +161,9 @@ pub(super) struct DiffRow {
     pub(super) change: &'static str,
     pub(super) old: String,
     pub(super) new: String,
+    /// The partners the two values name, when the field is a partner id.
+    pub(super) old_partner: Option<PartnerLabel>,
+    pub(super) new_partner: Option<PartnerLabel>,
 }
 
 /// Two versions side by side.
