@@ -21,12 +21,11 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use ecohub_eventstore::read_stream_to_end;
-use ecohub_http::ApiError;
 use ecohub_kernel::Timestamp;
-use ecohub_security::{SessionStaff, StaffSession, StaffSessionError};
+use ecohub_security::{ConsoleArea, SessionStaff, StaffSession, StaffSessionError};
 use serde::Deserialize;
 
 use crate::application::{AppError, OffersState};
@@ -39,6 +38,14 @@ use crate::moment_index::ListedMoment;
 
 /// The page's own address.
 const PAGE: &str = "/console/compliance/offers";
+
+/// The trail is the compliance officer's: the scope, and where its pages in words lead back.
+const AREA: ConsoleArea = ConsoleArea {
+    scope: "audit",
+    not_for_you: "The offer trail is for compliance officers. Ask an administrator to give you \
+the compliance officer role if you need it.",
+    home: (PAGE, "Back to the offer trail"),
+};
 
 /// Propositions on one page of the approvals list.
 const PAGE_SIZE: usize = 20;
@@ -197,8 +204,12 @@ fn channel_words(c: Channel) -> &'static str {
     }
 }
 
-/// Who acted on a proposition, in words, from the event's `by` (`staff:<id>` or a client).
-fn by_words(by: &str) -> String {
+/// Who acted on a proposition, in words, from the event's `by` (`staff:<id>` or a client):
+/// the person by name when `names` (by actor) knows them.
+fn by_words(by: &str, names: &BTreeMap<String, String>) -> String {
+    if let Some(name) = names.get(by) {
+        return name.clone();
+    }
     match by.split_once(':') {
         Some(("staff", id)) => format!("staff member {id}"),
         Some(("client", id)) => format!("staff client {id}"),
@@ -366,11 +377,26 @@ async fn versions(
     listed: Vec<Proposition>,
     partners: &PartnerNames,
 ) -> Result<Vec<VersionView>, AppError> {
-    let mut out = Vec::new();
+    let mut histories = Vec::new();
     for proposition in listed {
         let Some(id) = proposition.id else { continue };
+        let history = state.history(id).await?;
+        histories.push((proposition, id, history));
+    }
+    // The people who took the steps, named once for the page (ids when the directory cannot
+    // answer now).
+    let actors = histories
+        .iter()
+        .flat_map(|(_, _, h)| h.iter().filter_map(|e| e.actor.as_deref()));
+    let names = state.staff_names(actors).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "staff names unavailable: the offer trail shows ids");
+        BTreeMap::new()
+    });
+    let by_words = |by: &str| by_words(by, &names);
+    let mut out = Vec::new();
+    for (proposition, id, history) in histories {
         let mut by_version: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-        for entry in state.history(id).await? {
+        for entry in history {
             let at = (event_at(&entry.event)).utc_second();
             let (version, step) = match &entry.event {
                 PropositionEvent::Drafted { version, by, .. } => {
@@ -681,16 +707,7 @@ fn partners_named<'a>(
 // ------------------------------------------------------------------ page
 
 fn render(status: StatusCode, view: &TrailPage<'_>) -> HttpResponse {
-    match view.render() {
-        Ok(body) => {
-            let mut response = ecohub_http::html_page(body);
-            *response.status_mut() = status;
-            response
-        }
-        Err(e) => {
-            ApiError::internal(format!("cannot render the offer trail: {e}")).error_response()
-        }
-    }
+    ecohub_http::console::html(status, view.render())
 }
 
 fn refusal<'a>(
@@ -771,30 +788,9 @@ pub(crate) async fn page(
     session: Result<StaffSession, StaffSessionError>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let staff = match session {
-        Ok(s) if s.staff.scopes.contains("audit") => s.staff,
-        Ok(s) => {
-            return render(
-                StatusCode::FORBIDDEN,
-                &refusal(
-                    Some(&s.staff),
-                    None,
-                    "The offer trail is for compliance officers. Ask an administrator to give you \
-the compliance officer role if you need it.",
-                ),
-            );
-        }
-        Err(StaffSessionError::Unavailable) => {
-            return render(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &refusal(
-                    None,
-                    None,
-                    "The console cannot check your session right now. Please try again shortly.",
-                ),
-            );
-        }
-        Err(_) => return ecohub_http::see_other("/console/login"),
+    let staff = match AREA.person(session) {
+        Ok(s) => s,
+        Err(r) => return *r,
     };
     let Ok(query) = web::Query::<TrailQuery>::from_query(req.query_string()) else {
         return render(

@@ -375,6 +375,17 @@ async fn a_version_goes_from_draft_to_published_through_the_forms_with_four_eyes
         api.body["versions"][0]["approved_by"],
         format!("staff:{}", staff_id(2))
     );
+    // The compliance officer's trail names the people who took each step.
+    let trail = app.page("/console/compliance/offers", Some("carol")).await;
+    assert_eq!(trail.status, 200, "{}", trail.text);
+    for step in [
+        "drafted by Pat &#60;Product&#62;",
+        "submitted by Pat &#60;Product&#62;",
+        "approved by Sam Second",
+        "published by Sam Second",
+    ] {
+        assert!(trail.text.contains(step), "{step}: {}", trail.text);
+    }
     // A retirement needs a reason, in words.
     let res = app
         .form(
