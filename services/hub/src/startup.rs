@@ -67,6 +67,17 @@ pub fn create_app(
         .wrap(from_fn(ecohub_http::body_deadline))
         .wrap(from_fn(crate::metrics::track))
         .wrap(from_fn(ecohub_http::interaction_id))
+        .wrap(from_fn(reads_cover_request))
+}
+
+/// Every check of one request may share one reading of the store's head taken after the
+/// request began (ADR 0027): exact across instances for any write acknowledged before the
+/// request started, one leader round trip per request on the KurrentDB backend.
+async fn reads_cover_request(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    ecohub_eventstore::reads_cover_from(std::time::Instant::now(), next.call(req)).await
 }
 
 /// A built, bound, not yet running hub.

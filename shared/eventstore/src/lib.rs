@@ -9,6 +9,7 @@
 pub mod aggregate;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod freshness;
 pub mod jobs;
 pub mod projection;
 pub mod sqlite;
@@ -18,6 +19,7 @@ mod types;
 pub use aggregate::{
     ExecuteError, Executed, Remembered, RememberedStreams, execute, execute_on, load,
 };
+pub use freshness::{reads_cover_from, reads_must_cover};
 pub use projection::{
     CheckpointStream, Projection, ProjectionError, ProjectionHandle, ProjectionStatus,
     StallReporter,

@@ -76,6 +76,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// only coarser. The embedded store tracks categories (streams named `<category>-<id>`)
     /// in memory; the KurrentDB backend follows `$all` per instance and answers once it has
     /// passed the leader's head.
+    ///
+    /// Within a [`crate::reads_cover_from`] scope (an HTTP request), a backend may answer with
+    /// a reading taken after the scope began rather than after the call (every check of one
+    /// request then shares one leader round trip), but never one that misses an append this
+    /// store acknowledged before the call.
     async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
         let _ = prefix;
         self.head().await

@@ -17,13 +17,13 @@ pub mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ecohub_eventstore::{
     AppendResult, CurrentRevision, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent,
     Position, ReadStreamOptions, RecordedEvent, StoreError, StreamPosition, Subscription,
-    SubscriptionMessage,
+    SubscriptionMessage, reads_must_cover,
 };
 use ecohub_kurrentdb_proto::shared::Empty;
 use ecohub_kurrentdb_proto::streams::streams_client::StreamsClient;
@@ -48,13 +48,16 @@ pub struct KurrentDbStore {
     categories: Arc<CategoryTracker>,
     tracker: std::sync::Mutex<Option<JoinHandle<()>>>,
     heads: HeadReads,
+    own: std::sync::Mutex<OwnWrites>,
 }
 
 /// Read-index batching of the leader head read behind [`EventStore::category_heads`]: a call
-/// needs a head read that *starts after the call began* (then it covers every append
-/// acknowledged before the call, by any instance). Calls arriving while a read is in flight
-/// wait for the next one, which starts as soon as that one ends and serves all of them: one
-/// round trip serves every concurrent request, and each waits at most two.
+/// needs a head read that *starts after* the instant its reads must cover
+/// ([`ecohub_eventstore::reads_must_cover`]: the call itself, or the HTTP request it serves);
+/// such a read covers every append acknowledged before that instant, by any instance. A call
+/// takes the last finished round if it started late enough, waits for the one in flight if
+/// that did, and otherwise waits for (or starts) the next: one round trip serves every
+/// concurrent request and every check within a request, and each call waits at most two.
 #[derive(Debug, Default)]
 struct HeadReads {
     state: std::sync::Mutex<HeadRounds>,
@@ -74,7 +77,7 @@ impl Drop for RoundGuard<'_> {
                 .state
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .in_flight = false;
+                .in_flight = None;
             self.heads.done.notify_waiters();
         }
     }
@@ -82,13 +85,21 @@ impl Drop for RoundGuard<'_> {
 
 #[derive(Debug, Default)]
 struct HeadRounds {
-    /// Rounds started so far (round n is the n-th head read).
-    started: u64,
-    /// A round is in flight.
-    in_flight: bool,
-    /// The last round finished, and its answer.
-    finished: u64,
-    answer: Option<Result<Option<Position>, StoreError>>,
+    /// When the round in flight started, if one is.
+    in_flight: Option<Instant>,
+    /// When the last finished round started, and its answer.
+    last: Option<(Instant, Result<Option<Position>, StoreError>)>,
+}
+
+/// What reads on this instance must never miss, whatever the request scope allows: the
+/// position of every append it acknowledged, and every write that beat one of its appends
+/// (after a `WrongExpectedVersion` the next reads start a fresh round).
+#[derive(Debug, Default)]
+struct OwnWrites {
+    /// The last append acknowledged, overall and per `<category>-`.
+    latest: Option<Position>,
+    by_category: std::collections::HashMap<String, Position>,
+    conflict_at: Option<Instant>,
 }
 
 /// How long [`EventStore::category_heads`] waits for the category tracker to pass the head
@@ -250,46 +261,45 @@ impl KurrentDbStore {
             categories: Arc::new(CategoryTracker::new(None)),
             tracker: std::sync::Mutex::new(None),
             heads: HeadReads::default(),
+            own: std::sync::Mutex::new(OwnWrites::default()),
         }
     }
 
-    /// The leader's head as read by a round that started after this call began (see
+    /// The leader's head as read by a round that started at or after `since` (see
     /// [`HeadReads`]).
-    async fn fresh_head(&self) -> Result<Option<Position>, StoreError> {
+    async fn fresh_head(&self, since: Instant) -> Result<Option<Position>, StoreError> {
         let lock = || {
             self.heads
                 .state
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        // The first round that starts after now: the next one to start.
-        let wanted = lock().started + 1;
         loop {
             let notified = self.heads.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let lead = {
                 let mut rounds = lock();
-                if rounds.finished >= wanted {
-                    return rounds
-                        .answer
-                        .clone()
-                        .unwrap_or(Err(StoreError::Unavailable("no head read".into())));
+                if let Some((started, answer)) = &rounds.last
+                    && *started >= since
+                {
+                    return answer.clone();
                 }
-                if rounds.in_flight {
+                if rounds.in_flight.is_some() {
+                    // Late enough or not, it ends before the next can start: wait for it.
                     None
                 } else {
-                    rounds.in_flight = true;
-                    rounds.started += 1;
-                    Some(rounds.started)
+                    let started = Instant::now();
+                    rounds.in_flight = Some(started);
+                    Some(started)
                 }
             };
-            let Some(round) = lead else {
+            let Some(started) = lead else {
                 notified.await;
                 continue;
             };
-            // This round started after the call began (round >= wanted). Should this call be
-            // dropped mid-read, the guard frees the round for a waiter to start again.
+            // This round started after `since`. Should this call be dropped mid-read, the
+            // guard frees the round for a waiter to start again.
             let mut guard = RoundGuard {
                 heads: &self.heads,
                 done: false,
@@ -297,14 +307,19 @@ impl KurrentDbStore {
             let answer = self.head().await;
             {
                 let mut rounds = lock();
-                rounds.in_flight = false;
-                rounds.finished = round;
-                rounds.answer = Some(answer.clone());
+                rounds.in_flight = None;
+                rounds.last = Some((started, answer.clone()));
             }
             guard.done = true;
             self.heads.done.notify_waiters();
             return answer;
         }
+    }
+
+    fn own(&self) -> std::sync::MutexGuard<'_, OwnWrites> {
+        self.own
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn stop_tracking(&self) {
@@ -529,17 +544,37 @@ impl EventStore for KurrentDbStore {
             })
             .await?;
         match response.result {
-            Some(append_resp::Result::Success(s)) => Ok(AppendResult {
-                next_expected: convert::current_revision_from_success(s.current_revision_option),
-                position: match s.position_option {
+            Some(append_resp::Result::Success(s)) => {
+                let position = match s.position_option {
                     Some(append_resp::success::PositionOption::Position(p)) => Some(Position {
                         commit: p.commit_position,
                         prepare: p.prepare_position,
                     }),
                     _ => None,
-                },
-            }),
+                };
+                if let Some(p) = position {
+                    let mut own = self.own();
+                    own.latest = own.latest.max(Some(p));
+                    let category = category_of(stream);
+                    if category.ends_with('-') {
+                        match own.by_category.get_mut(category) {
+                            Some(q) => *q = (*q).max(p),
+                            None => {
+                                own.by_category.insert(category.to_owned(), p);
+                            }
+                        }
+                    }
+                }
+                Ok(AppendResult {
+                    next_expected: convert::current_revision_from_success(
+                        s.current_revision_option,
+                    ),
+                    position,
+                })
+            }
             Some(append_resp::Result::WrongExpectedVersion(w)) => {
+                // Another writer won: reads from now on must see what it wrote.
+                self.own().conflict_at = Some(Instant::now());
                 use append_resp::wrong_expected_version::CurrentRevisionOption as C;
                 let actual = match w.current_revision_option {
                     Some(C::CurrentRevision(n)) => CurrentRevision::Current(n),
@@ -669,17 +704,21 @@ impl EventStore for KurrentDbStore {
     async fn head(&self) -> Result<Option<Position>, StoreError> {
         self.check_open()?;
         let mut cursor: Option<Position> = None;
-        for _ in 0..50 {
+        for round in 0..50 {
+            // The last event is almost always one of ours: ask for it alone first (a page of
+            // 64 events per head read cost more than the appends it served), then page past
+            // any run of the server's own events.
+            let count = if round == 0 { 1 } else { 64 };
             let page = read_all_page(
                 &self.conn,
                 cursor,
                 Direction::Backwards,
-                64,
+                count,
                 &EventFilter::all(),
                 true,
             )
             .await?;
-            let n = page.len();
+            let n = page.len() as u64;
             for raw in page {
                 let position = convert::position(&raw);
                 if cursor.is_some_and(|c| position >= c) {
@@ -690,29 +729,45 @@ impl EventStore for KurrentDbStore {
                     return Ok(Some(position));
                 }
             }
-            if n < 64 {
+            if n < count {
                 break;
             }
         }
         Ok(None)
     }
 
-    /// Exact for every append acknowledged before the call, by any instance (see
-    /// [`CategoryTracker`]): one head read on the leader, then this instance's tracker.
+    /// Exact for every append acknowledged before the call (or before the request, within a
+    /// [`ecohub_eventstore::reads_cover_from`] scope), by any instance, and for every append
+    /// this instance acknowledged before the call (see [`CategoryTracker`], [`HeadReads`]):
+    /// one head read on the leader, then this instance's tracker.
     async fn category_head(&self, prefix: &str) -> Result<Option<Position>, StoreError> {
         Ok(self.category_heads(&[prefix]).await?.remove(0))
     }
 
     async fn category_heads(&self, prefixes: &[&str]) -> Result<Vec<Option<Position>>, StoreError> {
-        let head = self.fresh_head().await?;
-        let Some(head) = head else {
+        // What this instance acknowledged before the call: a floor under every answer.
+        let (latest, mine, conflict_at) = {
+            let own = self.own();
+            let mine: Vec<Option<Position>> = prefixes
+                .iter()
+                .map(|p| own.by_category.get(category_of(p)).copied())
+                .collect();
+            (own.latest, mine, own.conflict_at)
+        };
+        let cover = reads_must_cover();
+        let since = conflict_at.map_or(cover, |c| cover.max(c));
+        let round = self.fresh_head(since).await?;
+        let Some(head) = round.max(latest) else {
             return Ok(vec![None; prefixes.len()]);
         };
         let mut heads = Vec::with_capacity(prefixes.len());
-        for prefix in prefixes {
+        for (prefix, mine) in prefixes.iter().zip(mine) {
             let category = category_of(prefix);
             let tracked = if category.len() == prefix.len() && category.ends_with('-') {
-                self.categories.head_after(category, head).await
+                // The tracker must have passed the round's head and this instance's own last
+                // write to the category; its writes elsewhere (access records) do not matter.
+                let needed = round.max(mine).unwrap_or(head);
+                self.categories.head_after(category, needed).await
             } else {
                 None
             };

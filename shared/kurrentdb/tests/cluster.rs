@@ -266,3 +266,72 @@ async fn category_heads_follow_every_instance_and_only_their_category() {
     let head = one.head().await.unwrap();
     assert_eq!(one.category_head("consent").await.unwrap(), head);
 }
+
+/// Within a request's scope (`reads_cover_from`) every check may share one head read taken
+/// after the request began, yet none misses what it must see: a write another instance
+/// acknowledged before the request began, this instance's own writes, and a write that beat
+/// one of its appends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_scope_shares_head_reads_but_misses_nothing_it_must_see() {
+    let cluster = DoubleCluster::start(1).await;
+    let url = cluster.connection_string();
+    let one = KurrentDbStore::connect(&url).await.unwrap();
+    let two = KurrentDbStore::connect(&url).await.unwrap();
+    append(&one, "consent-0".into()).await;
+    let before = one.category_head("consent-").await.unwrap();
+
+    // Acknowledged by the other instance before the request began: seen by its first check.
+    let theirs = append(&two, "consent-1".into()).await.position;
+    let began = std::time::Instant::now();
+    let seen = ecohub_eventstore::reads_cover_from(began, async {
+        let first = one.category_head("consent-").await.unwrap();
+        // A second check in the same request may reuse that reading; it never goes back.
+        let second = one.category_head("consent-").await.unwrap();
+        assert!(second >= first);
+        first
+    })
+    .await;
+    assert_eq!(seen, theirs);
+    assert!(seen > before);
+
+    // Its own write, acknowledged within the request after the first check: seen at once.
+    let began = std::time::Instant::now();
+    ecohub_eventstore::reads_cover_from(began, async {
+        let first = one.category_head("consent-").await.unwrap();
+        let mine = append(&one, "consent-2".into()).await.position;
+        assert!(mine > first);
+        assert_eq!(one.category_head("consent-").await.unwrap(), mine);
+    })
+    .await;
+
+    // A write that beat one of its appends within the request: the next check reads afresh.
+    append(&one, "consent-3".into()).await;
+    let began = std::time::Instant::now();
+    ecohub_eventstore::reads_cover_from(began, async {
+        let first = one.category_head("consent-").await.unwrap();
+        let revision = match one.stream_revision("consent-3").await.unwrap() {
+            ecohub_eventstore::CurrentRevision::Current(n) => n,
+            ecohub_eventstore::CurrentRevision::NoStream => panic!("consent-3 is empty"),
+        };
+        let winner = two
+            .append(
+                "consent-3",
+                ExpectedRevision::Exact(revision),
+                vec![NewEvent::raw("Happened", json!({}), now())],
+            )
+            .await
+            .unwrap()
+            .position;
+        let lost = one
+            .append(
+                "consent-3",
+                ExpectedRevision::Exact(revision),
+                vec![NewEvent::raw("Happened", json!({}), now())],
+            )
+            .await;
+        assert!(matches!(lost, Err(StoreError::WrongExpectedVersion { .. })));
+        assert!(winner > first);
+        assert_eq!(one.category_head("consent-").await.unwrap(), winner);
+    })
+    .await;
+}
