@@ -39,7 +39,10 @@ mod tests {
     async fn a_scope_sets_the_instant_and_outside_it_is_now() {
         let since = Instant::now();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        assert_eq!(reads_cover_from(since, async { reads_must_cover() }).await, since);
+        assert_eq!(
+            reads_cover_from(since, async { reads_must_cover() }).await,
+            since
+        );
         let before = Instant::now();
         assert!(reads_must_cover() >= before);
         let inner = Instant::now();
