@@ -87,8 +87,8 @@ impl Drop for RoundGuard<'_> {
 struct HeadRounds {
     /// When the round in flight started, if one is.
     in_flight: Option<Instant>,
-    /// When the last finished round started, and its answer.
-    last: Option<(Instant, Result<Option<Position>, StoreError>)>,
+    /// When the last finished round started and ended, and its answer.
+    last: Option<(Instant, Instant, Result<Option<Position>, StoreError>)>,
 }
 
 /// What reads on this instance must never miss, whatever the request scope allows: the
@@ -280,8 +280,11 @@ impl KurrentDbStore {
             notified.as_mut().enable();
             let lead = {
                 let mut rounds = lock();
-                if let Some((started, answer)) = &rounds.last
-                    && *started >= since
+                // A head read that started late enough answers; so does a failure that ended
+                // after `since`: refusing is always safe (fail closed), and a caller that waited
+                // for a failing round should not wait for another before it is told.
+                if let Some((started, ended, answer)) = &rounds.last
+                    && (*started >= since || (answer.is_err() && *ended >= since))
                 {
                     return answer.clone();
                 }
@@ -308,7 +311,7 @@ impl KurrentDbStore {
             {
                 let mut rounds = lock();
                 rounds.in_flight = None;
-                rounds.last = Some((started, answer.clone()));
+                rounds.last = Some((started, Instant::now(), answer.clone()));
             }
             guard.done = true;
             self.heads.done.notify_waiters();
@@ -362,7 +365,17 @@ where
     let mut backoff = Duration::from_millis(50);
     let mut last = String::from("deadline exceeded");
     while tokio::time::Instant::now() < deadline {
-        let connected = match conn.get().await {
+        // Finding the leader counts against the deadline too (discovery against a cluster
+        // without one can take longer than the whole call may).
+        let found = tokio::time::timeout_at(deadline, conn.get())
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "no leader found within {:?}",
+                    conn.settings.default_deadline
+                )))
+            });
+        let connected = match found {
             Ok(c) => c,
             Err(e) => {
                 last = e.to_string();
