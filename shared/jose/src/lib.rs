@@ -22,6 +22,7 @@ pub mod jwk;
 mod jws;
 pub mod jwt;
 pub mod keys;
+pub mod private_files;
 pub mod replay;
 pub mod testing;
 pub mod util;

@@ -17,13 +17,13 @@
 //! missing or does not open a secret fails closed: the sign-in is refused as unavailable, with
 //! the key id and the directory in the log, and never proceeds without the second factor.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use ecohub_jose::private_files::{FileError, lock_dir, write_private_atomic};
 use ecohub_jose::util::{b64url, b64url_decode, random_bytes, random_id};
 use ecohub_kernel::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,6 @@ use crate::domain::{SealedTotpSecret, StaffId, TotpSecret};
 pub const TOTP_KEYS_DIR: &str = "totp-keys";
 const KEY_FORMAT: &str = "ecohub-totp-key";
 const FORMAT_VERSION: u32 = 1;
-const LOCK_FILE: &str = ".lock";
 /// Bytes of a key (256 bits).
 const KEY_LEN: usize = 32;
 /// Bytes of the random part of a key id.
@@ -84,6 +83,15 @@ pub enum TotpKeyError {
     /// The cryptography library refused (not expected with valid inputs).
     #[error("TOTP secret sealing failed")]
     Crypto,
+}
+
+impl From<FileError> for TotpKeyError {
+    fn from(e: FileError) -> Self {
+        TotpKeyError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TotpKeyError + '_ {
@@ -172,7 +180,7 @@ impl TotpKeys {
         if let Some(key) = self.snapshot().last() {
             return Ok(key.clone());
         }
-        let _lock = lock(&self.dir)?;
+        let _lock = lock_dir(&self.dir)?;
         self.reload()?;
         if self.snapshot().is_empty() {
             let material = random_bytes(KEY_LEN);
@@ -187,7 +195,7 @@ impl TotpKeys {
             };
             let mut bytes = serde_json::to_vec_pretty(&file).map_err(|_| TotpKeyError::Crypto)?;
             bytes.push(b'\n');
-            write_atomic(&self.dir, &format!("{kid}.json"), &bytes)?;
+            write_private_atomic(&self.dir, &format!("{kid}.json"), &bytes)?;
             tracing::info!(kid = %kid, dir = %self.dir.display(), "TOTP key created");
             self.reload()?;
         }
@@ -249,57 +257,6 @@ impl TotpKeys {
 
 fn aad(staff_id: &StaffId) -> Vec<u8> {
     format!("{AAD_PREFIX}{staff_id}").into_bytes()
-}
-
-/// Creates `dir` (0700) when absent and makes sure of its mode.
-fn ensure_dir(dir: &Path) -> Result<(), TotpKeyError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io_error(dir))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_error(dir))
-}
-
-/// Takes the writers' exclusive lock on `dir/.lock` (creating `dir`); held until the file is
-/// dropped.
-fn lock(dir: &Path) -> Result<File, TotpKeyError> {
-    ensure_dir(dir)?;
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_error(&path))?;
-    file.lock().map_err(io_error(&path))?;
-    Ok(file)
-}
-
-/// Writes `name` in `dir` atomically with mode 0600: temporary file, fsync, rename, fsync of
-/// the directory.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), TotpKeyError> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", random_id(9)));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, dir.join(name))
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(&dir.join(name))(e));
-    }
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
 }
 
 /// Reads every key in `dir` (absent directory: none), oldest first.

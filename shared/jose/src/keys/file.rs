@@ -1,9 +1,8 @@
 //! The key directory on disk: a format marker, one file per key, atomic writes, a writers'
 //! lock (see the [module docs](super) for the format).
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::signing::KeyPair;
 use super::{KeyError, SigningAlgorithm, SigningKey, io_error};
-use crate::util::{b64url, b64url_decode, random_id};
+use crate::private_files;
+use crate::util::{b64url, b64url_decode};
 
 /// Name of the directory under the data directory that holds the keys.
 pub const KEYS_DIR: &str = "keys";
 const MARKER_FILE: &str = "keyring.json";
-const LOCK_FILE: &str = ".lock";
 const MARKER_FORMAT: &str = "ecohub-keyring";
 const KEY_FORMAT: &str = "ecohub-signing-key";
 /// Version of the key directory format (the marker file and every key file).
@@ -46,36 +45,15 @@ struct MarkerFile {
     version: u32,
 }
 
-/// Creates `dir` (0700) when absent and makes sure of its mode.
-fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io_error(dir))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_error(dir))
-}
-
 /// Takes the writers' exclusive lock on `dir/.lock` (creating `dir`); held until the file is
 /// dropped.
 pub(super) fn lock(dir: &Path) -> Result<File, KeyError> {
-    ensure_dir(dir)?;
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_error(&path))?;
-    file.lock().map_err(io_error(&path))?;
-    Ok(file)
+    Ok(private_files::lock_dir(dir)?)
 }
 
 /// Writes the marker when absent, then the key's file.
 pub(super) fn write_key(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    ensure_dir(dir)?;
+    private_files::ensure_private_dir(dir)?;
     if !dir.join(MARKER_FILE).exists() {
         let marker = MarkerFile {
             format: MARKER_FORMAT.into(),
@@ -115,32 +93,12 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, KeyError> {
     Ok(bytes)
 }
 
-/// Writes `name` in `dir` atomically with mode 0600: temporary file, fsync, rename, fsync of
-/// the directory.
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), KeyError> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", random_id(9)));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, dir.join(name))
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(&dir.join(name))(e));
-    }
-    sync_dir(dir)
+    Ok(private_files::write_private_atomic(dir, name, bytes)?)
 }
 
 pub(super) fn sync_dir(dir: &Path) -> Result<(), KeyError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
+    Ok(private_files::sync_dir(dir)?)
 }
 
 /// Reads every key in `dir` (absent directory: none), oldest generation first.

@@ -86,6 +86,15 @@ pub enum KeyError {
     Crypto(&'static str),
 }
 
+impl From<crate::private_files::FileError> for KeyError {
+    fn from(e: crate::private_files::FileError) -> Self {
+        KeyError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     move |source| KeyError::Io {
         path: path.to_path_buf(),
