@@ -13,6 +13,9 @@
 # Run on demand:
 #   bash tests/perf/store-ratio-bench.sh [rounds] [seconds] [connections]
 # Prints each measurement's median per store and the ratio KurrentDB / embedded (target ≥ 0.7).
+# With BASELINE=<another ecohub binary> the first hub runs that binary on KurrentDB too (a
+# double of its own) instead of the embedded store: the ratio is then this build / that one,
+# both on KurrentDB (build the older commit in a worktree and pass its target/release/ecohub).
 # A round with any non-2xx answer fails the run. Needs wrk (Debian package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,6 +40,13 @@ else
   for _ in $(seq 100); do [ -s "$work/double.url" ] && break; sleep 0.1; done
   store_url=$(cat "$work/double.url")
 fi
+if [ -n "${BASELINE:-}" ]; then
+  "$target/release/examples/serve_double" >"$work/double0.url" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/double0.url" ] && break; sleep 0.1; done
+  baseline_url=$(cat "$work/double0.url")
+  echo "baseline $BASELINE on KurrentDB: $baseline_url" >&2
+fi
 echo "KurrentDB store: $store_url" >&2
 
 cat >"$work/ecohub.toml" <<TOML
@@ -51,10 +61,10 @@ field() { python3 -c 'import json,sys;d=json.loads(sys.argv[1])
 for k in sys.argv[2].split("."): d=d[k]
 print(d)' "$1" "$2"; }
 
-start_hub() { # name port [store url] → prepares $work/<name>.{setup,token.lua,bearer.lua,read.lua}
-  local name=$1 port=$2 url=${3:-}
+start_hub() { # name port [store url [binary]] → prepares $work/<name>.{token,admin,read}.lua
+  local name=$1 port=$2 url=${3:-} binary=${4:-$bin}
   local hub="http://127.0.0.1:$port"
-  env ${url:+ECOHUB_STORE__URL=$url} "$bin" serve --config "$work/ecohub.toml" \
+  env ${url:+ECOHUB_STORE__URL=$url} "$binary" serve --config "$work/ecohub.toml" \
     --data-dir "$work/$name" --bind "127.0.0.1:$port" --log-level warn >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do curl -sf "$hub/health/ready" >/dev/null && break; sleep 0.1; done
@@ -84,7 +94,11 @@ LUA
   curl -sf -o /dev/null "$hub/data/accounts" \
     -H "Authorization: Bearer $(field "$setup" access_token)"
 }
-start_hub embedded 18280
+if [ -n "${BASELINE:-}" ]; then
+  start_hub embedded 18280 "$baseline_url" "$BASELINE" # the column reads "baseline" below
+else
+  start_hub embedded 18280
+fi
 start_hub kurrentdb 18281 "$store_url"
 
 run() { # script url → "req/s p99"; a round with any non-2xx answer is an error
@@ -109,7 +123,7 @@ for r in $(seq "$rounds"); do
     for s in embedded kurrentdb; do
       run "$work/$s.$m.lua" "http://127.0.0.1:${port[$s]}${path[$m]}" >>"$work/$m.$s"
     done
-    echo "round $r $m: embedded $(tail -1 "$work/$m.embedded") | kurrentdb $(tail -1 "$work/$m.kurrentdb")" >&2
+    echo "round $r $m: ${BASELINE:+baseline}${BASELINE:-embedded} $(tail -1 "$work/$m.embedded") | kurrentdb $(tail -1 "$work/$m.kurrentdb")" >&2
   done
 done
 median() { sort -n -k1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
@@ -118,7 +132,9 @@ declare -A label=(
   [admin]="bearer-protected GET /admin/partners"
   [read]="GET /data/accounts (consent-checked, access recorded)"
 )
-echo "| measurement (median of $rounds × ${secs}s, wrk -t2 -c$conns) | embedded req/s (p99) | KurrentDB req/s (p99) | ratio (target ≥ 0.7) |"
+first="embedded req/s (p99)"; ratio="ratio (target ≥ 0.7)"
+[ -n "${BASELINE:-}" ] && { first="baseline on KurrentDB req/s (p99)"; ratio="ratio this build / baseline"; }
+echo "| measurement (median of $rounds × ${secs}s, wrk -t2 -c$conns) | $first | KurrentDB req/s (p99) | $ratio |"
 echo "|---|---|---|---|"
 for m in token admin read; do
   read -r er ep <<<"$(median <"$work/$m.embedded")"
