@@ -118,12 +118,14 @@ for m in token admin read; do
     wrk -t2 -c"$conns" -d2s -s "$work/$s.$m.lua" "http://127.0.0.1:${port[$s]}${path[$m]}" >/dev/null
   done
 done
+first_hub=embedded
+[ -n "${BASELINE:-}" ] && first_hub=baseline
 for r in $(seq "$rounds"); do
   for m in token admin read; do
     for s in embedded kurrentdb; do
       run "$work/$s.$m.lua" "http://127.0.0.1:${port[$s]}${path[$m]}" >>"$work/$m.$s"
     done
-    echo "round $r $m: ${BASELINE:+baseline}${BASELINE:-embedded} $(tail -1 "$work/$m.embedded") | kurrentdb $(tail -1 "$work/$m.kurrentdb")" >&2
+    echo "round $r $m: $first_hub $(tail -1 "$work/$m.embedded") | kurrentdb $(tail -1 "$work/$m.kurrentdb")" >&2
   done
 done
 median() { sort -n -k1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
