@@ -1,7 +1,7 @@
 //! The key directory on disk: a format marker, one file per key, atomic writes, a writers'
 //! lock (see the [module docs](super) for the format).
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
@@ -45,12 +45,6 @@ struct MarkerFile {
     version: u32,
 }
 
-/// Takes the writers' exclusive lock on `dir/.lock` (creating `dir`); held until the file is
-/// dropped.
-pub(super) fn lock(dir: &Path) -> Result<File, KeyError> {
-    Ok(private_files::lock_dir(dir)?)
-}
-
 /// Writes the marker when absent, then the key's file.
 pub(super) fn write_key(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
     private_files::ensure_private_dir(dir)?;
@@ -59,7 +53,7 @@ pub(super) fn write_key(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
             format: MARKER_FORMAT.into(),
             version: FORMAT_VERSION,
         };
-        write_atomic(dir, MARKER_FILE, &to_json(&marker)?)?;
+        private_files::write_private_atomic(dir, MARKER_FILE, &to_json(&marker)?)?;
     }
     let file = KeyFile {
         format: KEY_FORMAT.into(),
@@ -72,7 +66,11 @@ pub(super) fn write_key(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
         retires_at: key.retires_at,
         private_key_pkcs8: b64url(key.pair.to_pkcs8()?),
     };
-    write_atomic(dir, &format!("{}.json", key.kid), &to_json(&file)?)
+    Ok(private_files::write_private_atomic(
+        dir,
+        &format!("{}.json", key.kid),
+        &to_json(&file)?,
+    )?)
 }
 
 /// Deletes the file of key `kid`; `false` when it was already gone (pruned by another
@@ -91,14 +89,6 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, KeyError> {
         .map_err(|_| KeyError::Crypto("key file encoding failed"))?;
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), KeyError> {
-    Ok(private_files::write_private_atomic(dir, name, bytes)?)
-}
-
-pub(super) fn sync_dir(dir: &Path) -> Result<(), KeyError> {
-    Ok(private_files::sync_dir(dir)?)
 }
 
 /// Reads every key in `dir` (absent directory: none), oldest generation first.

@@ -12,6 +12,7 @@ use super::signing::KeyPair;
 use super::{KeyError, SigningAlgorithm, SigningKey};
 use crate::clock::CLOCK_SKEW;
 use crate::jwk::{Jwks, KeySource, VerifyingKey};
+use crate::private_files;
 
 /// Where a key is in its lifecycle at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +80,7 @@ impl KeyRing {
             keys: RwLock::new(keys.into()),
         };
         if ring.snapshot().is_empty() {
-            let _lock = file::lock(&ring.dir)?;
+            let _lock = private_files::lock_dir(&ring.dir)?;
             ring.reload()?;
             if ring.snapshot().is_empty() {
                 let key = SigningKey::generate(SigningAlgorithm::default(), now, now)?;
@@ -117,7 +118,7 @@ impl KeyRing {
         publish_ahead: Duration,
         max_token_lifetime: Duration,
     ) -> Result<KeyInfo, KeyError> {
-        let _lock = file::lock(&self.dir)?;
+        let _lock = private_files::lock_dir(&self.dir)?;
         self.reload()?;
         let activates_at = now.plus(publish_ahead);
         let seq = self.snapshot().iter().map(|k| k.seq + 1).max().unwrap_or(0);
@@ -149,7 +150,7 @@ impl KeyRing {
     /// Deletes the files of keys retired at `now` and drops them from memory. Returns their
     /// ids. [`KeyRing::rotate`] calls it; call it on a schedule from one writer.
     pub fn prune(&self, now: Timestamp) -> Result<Vec<String>, KeyError> {
-        let _lock = file::lock(&self.dir)?;
+        let _lock = private_files::lock_dir(&self.dir)?;
         self.reload()?;
         let pruned = self.prune_locked(now)?;
         self.reload()?;
@@ -164,7 +165,7 @@ impl KeyRing {
             }
         }
         if !pruned.is_empty() {
-            file::sync_dir(&self.dir)?;
+            private_files::sync_dir(&self.dir)?;
         }
         Ok(pruned)
     }
