@@ -223,6 +223,11 @@ impl DoubleCluster {
         self.shared.log.lock().unwrap().len()
     }
 
+    /// Number of subscriptions the nodes are serving (to `$all` or to a stream).
+    pub fn live_subscriptions(&self) -> usize {
+        self.shared.appended.receiver_count()
+    }
+
     /// Shuts everything down.
     pub async fn shutdown(self) {
         for node in &self.shared.nodes {

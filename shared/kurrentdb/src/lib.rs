@@ -14,6 +14,7 @@
 mod connection;
 mod convert;
 pub mod settings;
+mod tail;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +48,8 @@ pub struct KurrentDbStore {
     monitor: JoinHandle<()>,
     categories: Arc<CategoryTracker>,
     tracker: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// The tracker's subscription, shared by every subscription of this instance (ADR 0028).
+    tail: Arc<tail::Tail>,
     heads: HeadReads,
     own: std::sync::Mutex<OwnWrites>,
 }
@@ -189,11 +192,13 @@ fn category_of(stream: &str) -> &str {
     }
 }
 
-/// Follows `$all` from `start` into `tracker` until the store closes.
+/// Follows `$all` from `start` into `tracker`, and hands every event to the instance's other
+/// subscriptions through `tail`, until the store closes.
 async fn track_categories(
     conn: Arc<Connection>,
     closed: Arc<AtomicBool>,
     tracker: Arc<CategoryTracker>,
+    tail: Arc<tail::Tail>,
 ) {
     let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
     let task = tokio::spawn(subscription_task(
@@ -205,14 +210,19 @@ async fn track_categories(
     ));
     while let Some(message) = rx.recv().await {
         match message {
-            Ok(message) => tracker.observe(&message),
+            Ok(message) => {
+                tracker.observe(&message);
+                tail.dispatch(&message);
+            }
             Err(e) => {
-                // Heads then fall back to the global head after TRACKER_WAIT.
+                // Heads then fall back to the global head after TRACKER_WAIT; subscriptions
+                // go to the server themselves.
                 tracing::warn!(error = %e, "category tracking stopped");
                 break;
             }
         }
     }
+    tail.close();
     task.abort();
 }
 
@@ -239,10 +249,12 @@ impl KurrentDbStore {
         let mut store = Self::with_connection(conn);
         let start = store.head().await?;
         store.categories = Arc::new(CategoryTracker::new(start));
+        store.tail.open(start);
         let tracker = tokio::spawn(track_categories(
             store.conn.clone(),
             store.closed.clone(),
             store.categories.clone(),
+            store.tail.clone(),
         ));
         *store
             .tracker
@@ -260,6 +272,7 @@ impl KurrentDbStore {
             monitor,
             categories: Arc::new(CategoryTracker::new(None)),
             tracker: std::sync::Mutex::new(None),
+            tail: Arc::new(tail::Tail::new()),
             heads: HeadReads::default(),
             own: std::sync::Mutex::new(OwnWrites::default()),
         }
@@ -334,6 +347,7 @@ impl KurrentDbStore {
         {
             t.abort();
         }
+        self.tail.close();
     }
 
     fn check_open(&self) -> Result<(), StoreError> {
@@ -509,6 +523,35 @@ async fn read_all_page(
     .await
 }
 
+/// Up to `limit` events of `$all` after `from` (exclusive) that pass `filter`, read on the
+/// leader; fewer only when the log ends.
+async fn read_all_after(
+    conn: &Connection,
+    from: Option<Position>,
+    filter: &EventFilter,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor = from;
+    while out.len() < limit {
+        // Server reads start at `cursor` inclusive: ask for one more and skip it.
+        let want = (limit - out.len()).min(READ_PAGE as usize) as u64 + 1;
+        let page = read_all_page(conn, cursor, Direction::Forwards, want, filter, true).await?;
+        let received = page.len() as u64;
+        for raw in page {
+            if let Some(event) = advance(raw, &mut cursor, filter)?
+                && out.len() < limit
+            {
+                out.push(event);
+            }
+        }
+        if received < want {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl EventStore for KurrentDbStore {
     async fn append(
@@ -672,26 +715,7 @@ impl EventStore for KurrentDbStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.check_open()?;
-        let mut out = Vec::new();
-        let mut cursor = from;
-        while out.len() < limit {
-            // Server reads start at `cursor` inclusive: ask for one more and skip it.
-            let want = (limit - out.len()).min(READ_PAGE as usize) as u64 + 1;
-            let page =
-                read_all_page(&self.conn, cursor, Direction::Forwards, want, filter, true).await?;
-            let received = page.len() as u64;
-            for raw in page {
-                if let Some(event) = advance(raw, &mut cursor, filter)?
-                    && out.len() < limit
-                {
-                    out.push(event);
-                }
-            }
-            if received < want {
-                break;
-            }
-        }
-        Ok(out)
+        read_all_after(&self.conn, from, filter, limit).await
     }
 
     async fn subscribe_all(
@@ -700,6 +724,15 @@ impl EventStore for KurrentDbStore {
         filter: EventFilter,
     ) -> Result<Subscription, StoreError> {
         self.check_open()?;
+        if self.tail.is_open() {
+            return Ok(tail::follow(
+                self.conn.clone(),
+                self.closed.clone(),
+                self.tail.clone(),
+                from,
+                filter,
+            ));
+        }
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
         tokio::spawn(subscription_task(
             self.conn.clone(),
