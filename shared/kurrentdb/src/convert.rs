@@ -7,7 +7,7 @@ use ecohub_eventstore::{
 };
 use ecohub_kernel::{EventId, EventMetadata, Timestamp};
 use ecohub_kurrentdb_proto::shared::{self as proto, Empty, StreamIdentifier, Uuid as ProtoUuid};
-use ecohub_kurrentdb_proto::streams::append_req::{self, ProposedMessage};
+use ecohub_kurrentdb_proto::streams::batch_append_req::{self, ProposedMessage};
 use ecohub_kurrentdb_proto::streams::read_req::options::{self as read_options, FilterOptions};
 use ecohub_kurrentdb_proto::streams::read_resp::read_event::RecordedEvent as ProtoRecorded;
 use serde::{Deserialize, Serialize};
@@ -53,13 +53,13 @@ pub(crate) fn stream_identifier(stream: &str) -> StreamIdentifier {
     }
 }
 
-pub(crate) fn expected(e: ExpectedRevision) -> append_req::options::ExpectedStreamRevision {
-    use append_req::options::ExpectedStreamRevision as R;
+pub(crate) fn expected(e: ExpectedRevision) -> batch_append_req::options::ExpectedStreamPosition {
+    use batch_append_req::options::ExpectedStreamPosition as P;
     match e {
-        ExpectedRevision::Any => R::Any(Empty {}),
-        ExpectedRevision::NoStream => R::NoStream(Empty {}),
-        ExpectedRevision::StreamExists => R::StreamExists(Empty {}),
-        ExpectedRevision::Exact(n) => R::Revision(n),
+        ExpectedRevision::Any => P::Any(Empty {}),
+        ExpectedRevision::NoStream => P::NoStream(Empty {}),
+        ExpectedRevision::StreamExists => P::StreamExists(Empty {}),
+        ExpectedRevision::Exact(n) => P::StreamPosition(n),
     }
 }
 
@@ -170,10 +170,10 @@ pub(crate) fn recorded(e: ProtoRecorded) -> Result<RecordedEvent, StoreError> {
     })
 }
 
-pub(crate) fn current_revision_from_success(
-    r: Option<ecohub_kurrentdb_proto::streams::append_resp::success::CurrentRevisionOption>,
+pub(crate) fn current_revision_from_batch(
+    r: Option<ecohub_kurrentdb_proto::streams::batch_append_resp::success::CurrentRevisionOption>,
 ) -> CurrentRevision {
-    use ecohub_kurrentdb_proto::streams::append_resp::success::CurrentRevisionOption as C;
+    use ecohub_kurrentdb_proto::streams::batch_append_resp::success::CurrentRevisionOption as C;
     match r {
         Some(C::CurrentRevision(n)) => CurrentRevision::Current(n),
         Some(C::NoStream(_)) | None => CurrentRevision::NoStream,

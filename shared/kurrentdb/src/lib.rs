@@ -11,6 +11,7 @@
 //! Architecture invariant: nothing outside this crate knows that gRPC is involved; the hub
 //! sees only [`ecohub_eventstore::EventStore`].
 
+mod batch;
 mod connection;
 mod convert;
 pub mod settings;
@@ -29,7 +30,7 @@ use ecohub_eventstore::{
 use ecohub_kurrentdb_proto::shared::Empty;
 use ecohub_kurrentdb_proto::streams::streams_client::StreamsClient;
 use ecohub_kurrentdb_proto::streams::{
-    AppendReq, ReadReq, ReadResp, append_req, append_resp, read_req, read_resp,
+    BatchAppendReq, ReadReq, ReadResp, batch_append_req, batch_append_resp, read_req, read_resp,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -52,6 +53,8 @@ pub struct KurrentDbStore {
     tail: Arc<tail::Tail>,
     heads: HeadReads,
     own: std::sync::Mutex<OwnWrites>,
+    /// The `BatchAppend` call every append goes through (ADR 0028).
+    appender: batch::Appender,
 }
 
 /// Read-index batching of the leader head read behind [`EventStore::category_heads`]: a call
@@ -275,6 +278,7 @@ impl KurrentDbStore {
             tail: Arc::new(tail::Tail::new()),
             heads: HeadReads::default(),
             own: std::sync::Mutex::new(OwnWrites::default()),
+            appender: batch::Appender::default(),
         }
     }
 
@@ -368,11 +372,36 @@ impl KurrentDbStore {
         self.check_open()?;
         on_leader(&self.conn, what, call).await
     }
+
+    async fn on_leader_connection<T, F, Fut>(&self, what: &str, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(connection::Connected) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        self.check_open()?;
+        on_leader_connection(&self.conn, what, call).await
+    }
 }
 
 async fn on_leader<T, F, Fut>(conn: &Connection, what: &str, call: F) -> Result<T, StoreError>
 where
     F: Fn(StreamsClient<tonic::transport::Channel>) -> Fut,
+    Fut: Future<Output = Result<T, Status>>,
+{
+    on_leader_connection(conn, what, |connected| {
+        call(StreamsClient::new(connected.channel))
+    })
+    .await
+}
+
+/// [`on_leader`] for calls that need the connection itself (its generation).
+async fn on_leader_connection<T, F, Fut>(
+    conn: &Connection,
+    what: &str,
+    call: F,
+) -> Result<T, StoreError>
+where
+    F: Fn(connection::Connected) -> Fut,
     Fut: Future<Output = Result<T, Status>>,
 {
     let deadline = tokio::time::Instant::now() + conn.settings.default_deadline;
@@ -398,8 +427,7 @@ where
                 continue;
             }
         };
-        let client = StreamsClient::new(connected.channel.clone());
-        match tokio::time::timeout_at(deadline, call(client)).await {
+        match tokio::time::timeout_at(deadline, call(connected.clone())).await {
             Err(_) => last = format!("no answer within {:?}", conn.settings.default_deadline),
             Ok(Ok(v)) => {
                 conn.healthy.store(true, Ordering::SeqCst);
@@ -580,32 +608,57 @@ impl EventStore for KurrentDbStore {
                 )));
             }
         }
-        let mut messages = vec![AppendReq {
-            content: Some(append_req::Content::Options(append_req::Options {
+        let id = uuid::Uuid::new_v4();
+        let request = BatchAppendReq {
+            correlation_id: Some(convert::uuid_to_proto(id)),
+            options: Some(batch_append_req::Options {
                 stream_identifier: Some(convert::stream_identifier(stream)),
-                expected_stream_revision: Some(convert::expected(expected)),
-            })),
-        }];
-        for e in &events {
-            messages.push(AppendReq {
-                content: Some(append_req::Content::ProposedMessage(convert::proposed(e)?)),
-            });
-        }
-        let response = self
-            .on_leader("append", |mut client| {
-                let request = self
-                    .conn
-                    .request(futures_util::stream::iter(messages.clone()), true);
-                async move { client.append(request).await.map(|r| r.into_inner()) }
+                expected_stream_position: Some(convert::expected(expected)),
+                deadline_option: prost_types::Duration::try_from(
+                    self.conn.settings.default_deadline,
+                )
+                .ok()
+                .map(batch_append_req::options::DeadlineOption::Deadline),
+            }),
+            proposed_messages: events
+                .iter()
+                .map(convert::proposed)
+                .collect::<Result<_, _>>()?,
+            is_final: true,
+        };
+        let outcome = self
+            .on_leader_connection("append", |connected| {
+                let request = request.clone();
+                async move {
+                    let answer = self
+                        .appender
+                        .append(&self.conn, &connected, id, request)
+                        .await?;
+                    Ok(match answer.result {
+                        Some(batch_append_resp::Result::Success(s)) => Ok(s),
+                        Some(batch_append_resp::Result::Error(status)) => {
+                            match batch::refusal(&status) {
+                                batch::Refusal::WrongExpectedVersion(actual) => Err(Ok(actual)),
+                                batch::Refusal::Retry(status) => return Err(status),
+                                batch::Refusal::Fatal(e) => Err(Err(e)),
+                            }
+                        }
+                        None => Err(Err(StoreError::Internal(
+                            "append answered without a result".into(),
+                        ))),
+                    })
+                }
             })
             .await?;
-        match response.result {
-            Some(append_resp::Result::Success(s)) => {
+        match outcome {
+            Ok(s) => {
                 let position = match s.position_option {
-                    Some(append_resp::success::PositionOption::Position(p)) => Some(Position {
-                        commit: p.commit_position,
-                        prepare: p.prepare_position,
-                    }),
+                    Some(batch_append_resp::success::PositionOption::Position(p)) => {
+                        Some(Position {
+                            commit: p.commit_position,
+                            prepare: p.prepare_position,
+                        })
+                    }
                     _ => None,
                 };
                 if let Some(p) = position {
@@ -622,29 +675,20 @@ impl EventStore for KurrentDbStore {
                     }
                 }
                 Ok(AppendResult {
-                    next_expected: convert::current_revision_from_success(
-                        s.current_revision_option,
-                    ),
+                    next_expected: convert::current_revision_from_batch(s.current_revision_option),
                     position,
                 })
             }
-            Some(append_resp::Result::WrongExpectedVersion(w)) => {
+            Err(Ok(actual)) => {
                 // Another writer won: reads from now on must see what it wrote.
                 self.own().conflict_at = Some(Instant::now());
-                use append_resp::wrong_expected_version::CurrentRevisionOption as C;
-                let actual = match w.current_revision_option {
-                    Some(C::CurrentRevision(n)) => CurrentRevision::Current(n),
-                    Some(C::CurrentNoStream(_)) | None => CurrentRevision::NoStream,
-                };
                 Err(StoreError::WrongExpectedVersion {
                     stream: stream.to_owned(),
                     expected,
-                    actual,
+                    actual: actual.map_or(CurrentRevision::NoStream, CurrentRevision::Current),
                 })
             }
-            None => Err(StoreError::Internal(
-                "append answered without a result".into(),
-            )),
+            Err(Err(e)) => Err(e),
         }
     }
 
