@@ -226,6 +226,23 @@ impl NodeService {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        self.shared.nodes[self.index].tasks.spawn(produce(tx));
+        self.abortable(rx)
+    }
+
+    /// A response whose messages are all known up front: queued at once, without a producer
+    /// task (reads with a count; the head read of every hub request is one).
+    fn respond_now<T>(&self, messages: Vec<T>) -> Response<Abortable<T>> {
+        let (tx, rx) = mpsc::channel(messages.len().max(1));
+        for m in messages {
+            // The channel holds them all.
+            let _ = tx.try_send(Ok(m));
+        }
+        self.abortable(rx)
+    }
+
+    /// `rx` as a response aborted when this node resigns or stops.
+    fn abortable<T>(&self, rx: mpsc::Receiver<Result<T, Status>>) -> Response<Abortable<T>> {
         let node = &self.shared.nodes[self.index];
         let mut resign = node.resign.subscribe();
         let abort = Box::pin(async move {
@@ -234,7 +251,6 @@ impl NodeService {
                 "Server is not the leader anymore (leader resigned or node stopped)",
             )
         });
-        node.tasks.spawn(produce(tx));
         Response::new(Abortable {
             inner: ReceiverStream::new(rx),
             abort,
@@ -286,7 +302,7 @@ impl NodeService {
                     .collect()
             }
         };
-        Ok(self.respond(move |tx| send_all(tx, messages)))
+        Ok(self.respond_now(messages))
     }
 
     fn read_all(
@@ -342,7 +358,7 @@ impl NodeService {
                 .map(|e| event_message(e, structured))
                 .collect()
         };
-        Ok(self.respond(move |tx| send_all(tx, messages)))
+        Ok(self.respond_now(messages))
     }
 
     fn subscribe_all(
@@ -386,14 +402,6 @@ impl NodeService {
         };
         let source = Source::Stream { name, next };
         Ok(self.respond(move |tx| subscription(shared, tx, source, structured)))
-    }
-}
-
-async fn send_all<T>(tx: mpsc::Sender<Result<T, Status>>, messages: Vec<T>) {
-    for m in messages {
-        if tx.send(Ok(m)).await.is_err() {
-            return;
-        }
     }
 }
 
