@@ -233,7 +233,9 @@ impl Follow {
                     queue,
                     registered_at,
                 } => {
-                    match crate::read_all_after(&self.conn, self.cursor, &self.filter, PAGE).await {
+                    match crate::reads::read_all_after(&self.conn, self.cursor, &self.filter, PAGE)
+                        .await
+                    {
                         Ok(events) => {
                             self.backoff = FIRST_BACKOFF;
                             let end = events.len() < PAGE;
