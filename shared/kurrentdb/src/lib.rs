@@ -85,7 +85,7 @@ impl Drop for RoundGuard<'_> {
                 .state
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .in_flight = None;
+                .in_flight = false;
             self.heads.done.notify_waiters();
         }
     }
@@ -93,8 +93,8 @@ impl Drop for RoundGuard<'_> {
 
 #[derive(Debug, Default)]
 struct HeadRounds {
-    /// When the round in flight started, if one is.
-    in_flight: Option<Instant>,
+    /// Whether a round is in flight (led by a caller, about to start or reading).
+    in_flight: bool,
     /// When the last finished round started and ended, and its answer.
     last: Option<(Instant, Instant, Result<Option<Position>, StoreError>)>,
 }
@@ -306,11 +306,11 @@ impl KurrentDbStore {
                 {
                     return answer.clone();
                 }
-                if rounds.in_flight.is_some() {
+                if rounds.in_flight {
                     // Late enough or not, it ends before the next can start: wait for it.
                     None
                 } else {
-                    rounds.in_flight = Some(Instant::now());
+                    rounds.in_flight = true;
                     Some(())
                 }
             };
@@ -330,11 +330,10 @@ impl KurrentDbStore {
             tokio::task::yield_now().await;
             // The round starts after `since` and after every caller that waited for it.
             let started = Instant::now();
-            lock().in_flight = Some(started);
             let answer = self.head().await;
             {
                 let mut rounds = lock();
-                rounds.in_flight = None;
+                rounds.in_flight = false;
                 rounds.last = Some((started, Instant::now(), answer.clone()));
             }
             guard.done = true;
