@@ -14,9 +14,10 @@
 # policies on the customer's ledger, and appends its OfferPresented events (up to 3) durably
 # before answering. The baseline is the bare actix handler that only verifies the same ES256
 # token (services/auth/examples/bare_verify_server). A round with any non-2xx answer fails
-# the run. Needs wrk (Debian package). With PERF_OUT=file, `perf record -g` profiles the hub
-# during the last decision round. DAILY_MAX sets offers.policy.daily_max_per_channel (default 5,
-# the product's default; 3650 lets nearly every decision present offers and append).
+# the run. Needs wrk (Debian package). With PERF_OUT=file, `perf record` (DWARF call graphs,
+# PERF_FREQ samples/s, default 299) profiles the hub during the last decision round.
+# DAILY_MAX sets offers.policy.daily_max_per_channel (default 5, the product's default; 3650
+# lets nearly every decision present offers and append).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
@@ -152,8 +153,9 @@ wrk -t2 -c"$conns" -d"${WARMUP:-20}s" -s "$work/decide.lua" "$url" >/dev/null
 for r in $(seq "$rounds"); do
   run "$work/bearer.lua" "http://127.0.0.1:18191/protected" >>"$work/bare.rps"
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$rounds" ]; then
-    # Profile the hub during the last decision round: PERF_OUT=/tmp/decide.perf.data
-    perf record -F 999 -g -p "${pids[0]}" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
+    # Profile the hub during the last decision round: PERF_OUT=/tmp/decide.perf.data. The
+    # release build has no frame pointers: DWARF call graphs (PERF_CALL_GRAPH=fp for -g).
+    perf record -F "${PERF_FREQ:-299}" --call-graph "${PERF_CALL_GRAPH:-dwarf,16384}" -p "${pids[0]}" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
     perf_pid=$!
   fi
   run "$work/decide.lua" "$url" >>"$work/hub.rps"

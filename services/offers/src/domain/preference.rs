@@ -78,9 +78,6 @@ pub fn customer_key(customer_id: &str) -> String {
     use sha2::{Digest, Sha256};
     match uuid::Uuid::try_parse(customer_id) {
         Ok(u) => u.to_string(),
-        Err(_) => Sha256::digest(customer_id.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        Err(_) => data_encoding::HEXLOWER.encode(&Sha256::digest(customer_id.as_bytes())),
     }
 }
