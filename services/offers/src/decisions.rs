@@ -140,22 +140,11 @@ fn placement_ok(p: &str) -> bool {
 
 /// The SHA-256 of `value`'s JSON, in lowercase hex: the JSON is hashed as it is written.
 fn digest(value: &impl Serialize) -> String {
-    /// Feeds what serde_json writes straight into the hash.
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut hashing = Hashing(Sha256::new());
-    // Serializing to JSON fails only for maps with non-string keys, which these values
-    // do not have; the hash never fails to take bytes.
-    let _ = serde_json::to_writer(&mut hashing, value);
-    data_encoding::HEXLOWER.encode(&hashing.0.finalize())
+    let mut hash = Sha256::new();
+    // Serializing to JSON fails only for maps with non-string keys, which these values do
+    // not have; the hash (`io::Write`) never fails to take bytes.
+    let _ = serde_json::to_writer(&mut hash, value);
+    data_encoding::HEXLOWER.encode(&hash.finalize())
 }
 
 impl OffersState {
