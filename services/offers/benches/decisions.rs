@@ -237,19 +237,9 @@ fn main() {
     let policy = ContactPolicy::default();
 
     // The screening order decisions share (rebuilt only when the list changes or an
-    // acceptance may raise an estimate): each proposition's best possible score.
-    let best = |o: &Offerable<'_>| {
-        let doc = &o.version.content.doc;
-        let audience = &doc.availability.audience;
-        Propensity::best(
-            Prior::default(),
-            doc.personas.keys().map(String::as_str),
-            !(audience.all_of.is_empty() && audience.any_of.is_empty()),
-            |p| counts(o.id, p),
-        )
-    };
+    // acceptance may raise an estimate): an entry per proposition and outcome bucket, by the best score through it.
     let order_built = Instant::now();
-    let order = ScreeningOrder::new(&offerable, best);
+    let order = ScreeningOrder::by_bucket(&offerable, Prior::default(), counts);
     let order_time = order_built.elapsed();
     let screened = std::cell::Cell::new(0);
     let decide = || {

@@ -436,12 +436,16 @@ impl OffersState {
                 },
                 now,
             )?;
-            let offers: Vec<DecidedOffer> = selection
-                .chosen
-                .iter()
-                .map(|i| explained[i].1.clone())
-                .collect();
+            // The chosen offers, moved out of `explained` once this attempt answers.
+            let offers = |explained: &mut HashMap<usize, (Candidate, DecidedOffer)>| {
+                selection
+                    .chosen
+                    .iter()
+                    .filter_map(|i| explained.remove(i).map(|(_, offer)| offer))
+                    .collect::<Vec<DecidedOffer>>()
+            };
             if events.is_empty() {
+                let offers = offers(&mut explained);
                 return Ok((selection, offers));
             }
             let new_events = events
@@ -457,6 +461,7 @@ impl OffersState {
                     let after = events.iter().fold((*ledger).clone(), |l, e| l.evolve(e));
                     self.ledgers
                         .put(&stream, Arc::new(after), appended.next_expected);
+                    let offers = offers(&mut explained);
                     return Ok((selection, offers));
                 }
                 Err(StoreError::WrongExpectedVersion { .. }) => continue,
@@ -581,15 +586,8 @@ impl OffersState {
             .filter(|(_, p)| p.published().is_some())
             .collect();
         let offerable = offerable_of(&propositions);
-        let order = ScreeningOrder::new(&offerable, |o| {
-            let doc = &o.version.content.doc;
-            let audience = &doc.availability.audience;
-            Propensity::best(
-                self.config.prior,
-                doc.personas.keys().map(String::as_str),
-                !(audience.all_of.is_empty() && audience.any_of.is_empty()),
-                |p| outcomes.counts(o.id, p),
-            )
+        let order = ScreeningOrder::by_bucket(&offerable, self.config.prior, |id, p| {
+            outcomes.counts(id, p)
         });
         let partners = offerable
             .iter()

@@ -204,29 +204,89 @@ impl HeldBack {
     }
 }
 
-/// The order in which a decision screens propositions: each with the best score any customer
-/// could get for it (priority × business value × the best propensity estimate of its
-/// outcomes), best first. Built once per proposition list and outcome change that may raise
-/// an estimate, shared by every decision until then.
+/// The order in which a decision screens propositions: entries of a proposition and one of its
+/// outcome buckets, each with the best score a customer reaching the proposition through that
+/// bucket can get, best first. Built once per proposition list and outcome change that may
+/// raise an estimate, shared by every decision until then.
+///
+/// An entry names a persona version of the proposition (by its slot in the order's table of
+/// persona versions, so that a decision looks each up once), or none:
+/// a decision screens the proposition when it reaches an entry whose persona the customer
+/// matches, or an entry without persona. With [`ScreeningOrder::by_bucket`] every customer's
+/// score for a proposition is the bound of one of its entries that the customer reaches (the
+/// bucket its propensity comes from), so a proposition not screened yet scores at most the
+/// bound of the next entry.
 #[derive(Debug, Clone, Default)]
 pub struct ScreeningOrder {
-    /// (bound, index into the offerable list), bound descending.
-    order: Vec<(f64, usize)>,
+    /// (bound, index into the offerable list, persona slot), bound descending.
+    order: Vec<(f64, usize, Option<u32>)>,
+    /// The persona versions the entries name, by slot.
+    slots: Vec<(String, u32)>,
 }
 
 impl ScreeningOrder {
-    /// The order of `offerable`, given the best estimate of each (`best(index)`).
+    /// The order of `offerable` with one bound per proposition (`best(offerable)`, at least
+    /// any customer's score), reached by every customer.
     pub fn new(offerable: &[Offerable<'_>], best: impl Fn(&Offerable<'_>) -> f64) -> Self {
-        let mut order: Vec<(f64, usize)> = offerable
+        let mut order: Vec<(f64, usize, Option<u32>)> = offerable
             .iter()
             .enumerate()
             .map(|(i, o)| {
                 let doc = &o.version.content.doc;
-                (rank_score(doc.priority, doc.business_value, best(o)), i)
+                (
+                    rank_score(doc.priority, doc.business_value, best(o)),
+                    i,
+                    None,
+                )
             })
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        Self { order }
+        Self {
+            order,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The order of `offerable` by outcome bucket (ADR 0022): an entry per persona the
+    /// version names, bounded by the score its own outcomes give (`counts`, with `prior`),
+    /// and one for the proposition-wide bucket unless every customer it is offered to
+    /// matches one of its personas (its audience has `all_of` or `any_of`). A customer's
+    /// propensity comes from a matched persona's bucket, or from the proposition-wide one
+    /// when none matched ([`Propensity::evidence`]), so the entry of that bucket bounds the
+    /// score exactly; the bound of one proposition for every customer
+    /// ([`Propensity::best`]) is the best of these, loose for most customers.
+    pub fn by_bucket(
+        offerable: &[Offerable<'_>],
+        prior: Prior,
+        counts: impl Fn(super::PropositionId, Option<&str>) -> OutcomeCounts,
+    ) -> Self {
+        let mut order = Vec::with_capacity(offerable.len() * 3);
+        let mut slots: Vec<(String, u32)> = Vec::new();
+        let mut slot_of: std::collections::HashMap<(&str, u32), u32> =
+            std::collections::HashMap::new();
+        for (i, o) in offerable.iter().enumerate() {
+            let doc = &o.version.content.doc;
+            let audience = &doc.availability.audience;
+            let required = !(audience.all_of.is_empty() && audience.any_of.is_empty());
+            let score = |bucket: Option<&str>| {
+                let estimate = Propensity::of(prior, None, counts(o.id, bucket)).estimate;
+                rank_score(doc.priority, doc.business_value, estimate)
+            };
+            for (name, version) in &doc.personas {
+                let slot = *slot_of.entry((name, *version)).or_insert_with(|| {
+                    slots.push((name.clone(), *version));
+                    u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
+                });
+                order.push((score(Some(name)), i, Some(slot)));
+            }
+            if !required || doc.personas.is_empty() {
+                // Without a persona a required audience admits nobody: screened last.
+                let bound = if required { 0.0 } else { score(None) };
+                order.push((bound, i, None));
+            }
+        }
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        Self { order, slots }
     }
 
     /// This order restricted to the offerable indexes `keep` admits.
@@ -236,15 +296,17 @@ impl ScreeningOrder {
                 .order
                 .iter()
                 .copied()
-                .filter(|(_, i)| keep(*i))
+                .filter(|(_, i, _)| keep(*i))
                 .collect(),
+            slots: self.slots.clone(),
         }
     }
 
     /// Every offerable in its list order (no bound: a full ranking screens everything).
     fn unbounded(len: usize) -> Self {
         Self {
-            order: (0..len).map(|i| (f64::INFINITY, i)).collect(),
+            order: (0..len).map(|i| (f64::INFINITY, i, None)).collect(),
+            slots: Vec::new(),
         }
     }
 }
@@ -282,13 +344,17 @@ fn rank_order(a: &Ranked<'_>, b: &Ranked<'_>) -> std::cmp::Ordering {
 
 /// The available propositions for one customer in rank order, screened only as far as they
 /// are asked for: the next in rank order is known once the best one screened beats the bound
-/// of every proposition not screened yet (a threshold algorithm over [`ScreeningOrder`]). A
-/// decision that presents its offers from the first few ranks screens a few propositions,
-/// however many are published; the ranking is the same as screening all of them (tested).
+/// of every entry not reached yet (a threshold algorithm over [`ScreeningOrder`]); entries of
+/// personas the customer is not in are passed over. A decision that presents its offers from
+/// the first few ranks screens a few propositions, however many are published; the ranking
+/// is the same as screening all of them (tested).
 pub struct Ranking<'a, 'o, F> {
     offerable: &'o [Offerable<'a>],
     order: std::borrow::Cow<'o, ScreeningOrder>,
     next: usize,
+    /// Which offerable indexes were screened (sized on the first screen).
+    seen: Vec<bool>,
+    screened: usize,
     pending: std::collections::BinaryHeap<Pending<'a>>,
     ranked: Vec<Ranked<'a>>,
     memberships: super::Memberships<'o>,
@@ -350,6 +416,8 @@ where
             offerable,
             order,
             next: 0,
+            seen: Vec::new(),
+            screened: 0,
             pending: std::collections::BinaryHeap::new(),
             ranked: Vec::new(),
             memberships: super::Memberships::new(personas, subject, &base.params),
@@ -382,13 +450,23 @@ where
 
     /// How many propositions were screened so far.
     pub fn screened(&self) -> usize {
-        self.next
+        self.screened
     }
 
     /// Ranks every proposition left; then the propositions held back (with `explain`), in
     /// the offerable list's order.
     pub fn finish(&mut self) -> Vec<HeldBack> {
         while self.advance() {}
+        // Those reached through no entry (the customer is in none of their personas, and
+        // their audience requires one) are not available; screened now for their reason.
+        for i in 0..self.offerable.len() {
+            if self.mark(i) {
+                self.screen(i);
+            }
+        }
+        while let Some(Pending(r)) = self.pending.pop() {
+            self.ranked.push(r);
+        }
         let mut held_back = std::mem::take(&mut self.held_back);
         held_back.sort_by_key(|(i, _)| *i);
         held_back.into_iter().map(|(_, h)| h).collect()
@@ -397,7 +475,7 @@ where
     /// Ranks one more proposition; false when none is left.
     fn advance(&mut self) -> bool {
         loop {
-            let bound = self.order.order.get(self.next).map(|(b, _)| *b);
+            let bound = self.order.order.get(self.next).map(|(b, _, _)| *b);
             if let Some(best) = self.pending.peek()
                 && bound.is_none_or(|b| best.0.score > b)
             {
@@ -407,12 +485,33 @@ where
                 self.ranked.push(r);
                 return true;
             }
-            let Some(&(_, i)) = self.order.order.get(self.next) else {
+            let Some(&(_, i, persona)) = self.order.order.get(self.next) else {
                 return false;
             };
             self.next += 1;
-            self.screen(i);
+            if self.seen.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            if let Some(slot) = persona {
+                let (name, version) = &self.order.slots[slot as usize];
+                if !self.memberships.matches_slot(slot as usize, name, *version) {
+                    continue;
+                }
+            }
+            if self.mark(i) {
+                self.screen(i);
+            }
         }
+    }
+
+    /// Marks offerable `i` screened; false if it already was.
+    fn mark(&mut self, i: usize) -> bool {
+        if self.seen.is_empty() {
+            self.seen = vec![false; self.offerable.len()];
+        }
+        let first = !std::mem::replace(&mut self.seen[i], true);
+        self.screened += usize::from(first);
+        first
     }
 
     fn screen(&mut self, i: usize) {

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use ecohub_kernel::Timestamp;
 
 use super::document::{BenefitDoc, BenefitKind, Channel};
-use super::expression::Explanation;
+use super::expression::{Explanation, Facts};
 use super::persona::{PersonaCatalogue, PersonaVersion};
 use super::proposition::PropositionContent;
 use super::{Invalid, PartnerId};
@@ -139,7 +139,18 @@ pub struct Context {
 /// Evaluates one persona version for `subject`.
 pub fn evaluate_persona(name: &str, persona: &PersonaVersion, subject: &Subject) -> PersonaMatch {
     let data = data_of(subject, &Map::new(), &Map::new());
-    let explanation = persona.condition.explain(&data);
+    explain_persona(name, persona, subject, &data, &Facts::of(&data))
+}
+
+/// [`evaluate_persona`] on the subject's data (`data_of` without parameters), prepared.
+fn explain_persona(
+    name: &str,
+    persona: &PersonaVersion,
+    subject: &Subject,
+    data: &Value,
+    facts: &Facts,
+) -> PersonaMatch {
+    let explanation = persona.condition.explain_with(data, facts);
     PersonaMatch {
         persona: name.to_owned(),
         version: persona.version,
@@ -179,22 +190,25 @@ pub fn evaluate(
     // Personas, each at its pinned version.
     let mut matches = Vec::new();
     let mut membership = Map::new();
+    let attributes = data_of(subject, &Map::new(), &Map::new());
+    let prepared = Facts::of(&attributes);
     for (name, version) in &doc.personas {
         let Some(p) = personas.version(name, *version) else {
             continue;
         };
-        let m = evaluate_persona(name, p, subject);
+        let m = explain_persona(name, p, subject, &attributes, &prepared);
         membership.insert(name.clone(), Value::Bool(m.matched));
         matches.push(m);
     }
     let matched = |n: &String| membership.get(n) == Some(&Value::Bool(true));
     let data = data_of(subject, &context.params, &membership);
+    let facts = Facts::of(&data);
 
     // Price: the first rule that holds, else the default.
     let mut tried = Vec::new();
     let mut chosen = None;
     for (rule, condition) in doc.pricing.rules.iter().zip(&content.pricing) {
-        let explanation = condition.explain(&data);
+        let explanation = condition.explain_with(&data, &facts);
         let held = explanation.held;
         tried.push(RuleOutcome {
             name: rule.name.clone(),
@@ -219,7 +233,7 @@ pub fn evaluate(
         .iter()
         .zip(&content.add_ons)
         .map(|(a, condition)| {
-            let explanation = condition.explain(&data);
+            let explanation = condition.explain_with(&data, &facts);
             AddOnOutcome {
                 name: a.name.clone(),
                 kind: a.kind,
@@ -371,10 +385,12 @@ fn availability<'c>(
 /// decision's parameters, as conditions and schemas read them.
 pub struct Memberships<'a> {
     personas: &'a PersonaCatalogue,
-    data: Value,
+    data: Facts,
     params: Value,
     objected: bool,
     known: rustc_hash::FxHashMap<usize, bool>,
+    /// By slot of a screening order: 0 not looked up yet, 1 no, 2 yes.
+    slots: Vec<u8>,
 }
 
 impl<'a> Memberships<'a> {
@@ -386,10 +402,27 @@ impl<'a> Memberships<'a> {
     ) -> Self {
         Self {
             personas,
-            data: data_of(subject, &Map::new(), &Map::new()),
+            data: Facts::of(&data_of(subject, &Map::new(), &Map::new())),
             params: Value::Object(params.clone()),
             objected: subject.objected,
             known: rustc_hash::FxHashMap::default(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// [`Self::matches`] for the persona version a screening order keeps in `slot`: looked
+    /// up by name once per decision.
+    pub fn matches_slot(&mut self, slot: usize, name: &str, version: u32) -> bool {
+        if self.slots.len() <= slot {
+            self.slots.resize(slot + 1, 0);
+        }
+        match self.slots[slot] {
+            0 => {
+                let m = self.matches(name, version);
+                self.slots[slot] = 1 + u8::from(m);
+                m
+            }
+            known => known == 2,
         }
     }
 
@@ -406,7 +439,7 @@ impl<'a> Memberships<'a> {
         if let Some(&m) = self.known.get(&key) {
             return m;
         }
-        let m = persona.condition.holds(&self.data);
+        let m = persona.condition.holds_for(&self.data);
         self.known.insert(key, m);
         m
     }

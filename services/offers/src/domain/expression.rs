@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use datalogic_rs::{Engine, Logic};
+use datalogic_rs::{DataValue, Engine, Logic};
 use serde_json::{Map, Value};
 
 use super::attribute::AttributeType;
@@ -210,18 +210,14 @@ impl Node {
 
     fn holds_for(&self, facts: &Facts) -> bool {
         let arena = datalogic_rs::bumpalo::Bump::new();
-        let evaluated = match &facts.0 {
-            Prepared::Parsed(parsed) => ENGINE.evaluate(&self.logic, parsed, &arena),
-            Prepared::Value(data) => ENGINE.evaluate(&self.logic, data, &arena),
-        };
-        match evaluated {
+        match ENGINE.evaluate(&self.logic, facts.0.borrow_dependent(), &arena) {
             Ok(v) => ENGINE.truthy(v),
             Err(_) => false,
         }
     }
 
-    fn explain(&self, data: &Value) -> Explanation {
-        let parts: Vec<Explanation> = self.parts.iter().map(|p| p.explain(data)).collect();
+    fn explain(&self, data: &Value, facts: &Facts) -> Explanation {
+        let parts: Vec<Explanation> = self.parts.iter().map(|p| p.explain(data, facts)).collect();
         let values = self
             .names
             .iter()
@@ -229,7 +225,7 @@ impl Node {
             .collect();
         Explanation {
             condition: self.rule.clone(),
-            held: self.holds(data),
+            held: self.holds_for(facts),
             values,
             parts,
         }
@@ -297,7 +293,13 @@ impl Condition {
     /// Whether the condition holds for `data`, and why: every sub-condition of `and`, `or`
     /// and `!` with its own result and the values of the names it read.
     pub fn explain(&self, data: &Value) -> Explanation {
-        self.tree.explain(data)
+        self.tree.explain(data, &Facts::of(data))
+    }
+
+    /// [`Self::explain`] with `facts` prepared from `data` ([`Facts::of`]) for many
+    /// conditions.
+    pub fn explain_with(&self, data: &Value, facts: &Facts) -> Explanation {
+        self.tree.explain(data, facts)
     }
 
     /// The names the condition reads.
@@ -312,22 +314,24 @@ impl Condition {
 
 /// Data converted once into the evaluator's own form, for evaluating many conditions
 /// against it ([`Condition::holds_for`]): converting it per condition costs more than most
-/// conditions do.
-pub struct Facts(Prepared);
+/// conditions do. The tree lives in an arena it owns, walked from the JSON value directly.
+pub struct Facts(PreparedCell);
 
-enum Prepared {
-    Parsed(datalogic_rs::ParsedData),
-    /// Should the conversion fail: each evaluation converts, as [`Condition::holds`] does.
-    Value(Value),
-}
+self_cell::self_cell!(
+    struct PreparedCell {
+        owner: datalogic_rs::bumpalo::Bump,
+        #[covariant]
+        dependent: DataValue,
+    }
+);
 
 impl Facts {
     /// `data`, prepared.
     pub fn of(data: &Value) -> Self {
-        match datalogic_rs::ParsedData::from_json(&data.to_string()) {
-            Ok(parsed) => Self(Prepared::Parsed(parsed)),
-            Err(_) => Self(Prepared::Value(data.clone())),
-        }
+        Self(PreparedCell::new(
+            datalogic_rs::bumpalo::Bump::new(),
+            |arena| DataValue::from_serde_value_in(data, arena),
+        ))
     }
 }
 

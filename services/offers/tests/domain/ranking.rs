@@ -30,7 +30,8 @@ fn version(i: usize, (priority, value, audience, fits): Spec) -> (PropositionId,
         0 => json!({}),
         1 => json!({"all_of": ["globetrotter"]}),
         2 => json!({"any_of": ["prime"]}),
-        _ => json!({"none_of": ["globetrotter"]}),
+        3 => json!({"none_of": ["globetrotter"]}),
+        _ => json!({"any_of": ["globetrotter", "prime"]}),
     };
     if !fits {
         doc["parameters"]["properties"]["amount"]["maximum"] = json!(2000);
@@ -113,15 +114,21 @@ fn the_lazy_ranking_is_the_full_ranking_and_screens_no_more_than_it_needs() {
         let (full, _) = rank(&offerable, &personas, &subject, &base, PRIOR, lookup, NOW, false);
         let ids = |r: &[Ranked<'_>]| r.iter().map(|r| (r.proposition_id, r.score.to_bits())).collect::<Vec<_>>();
 
-        let order = ScreeningOrder::new(&offerable, best);
-        let mut lazy = Ranking::new(&offerable, &order, &personas, &subject, &base, PRIOR, lookup, NOW, false);
-        // The first k, then everything: the same as the full ranking.
-        let first_k = (0..k).map_while(|i| lazy.get(i).map(|r| r.proposition_id)).collect::<Vec<_>>();
-        prop_assert_eq!(&first_k[..], &ids(&full).iter().map(|r| r.0).take(k).collect::<Vec<_>>()[..]);
-        let screened = lazy.screened();
-        prop_assert!(screened <= offerable.len());
-        lazy.finish();
-        prop_assert_eq!(ids(lazy.ranked()), ids(&full));
+        // One bound per proposition, and one per proposition and outcome bucket (what
+        // decisions use): both rank as the full ranking does.
+        let by_proposition = ScreeningOrder::new(&offerable, best);
+        let order = ScreeningOrder::by_bucket(&offerable, PRIOR, lookup);
+        for order in [&by_proposition, &order] {
+            let mut lazy = Ranking::new(&offerable, order, &personas, &subject, &base, PRIOR, lookup, NOW, false);
+            // The first k, then everything: the same as the full ranking.
+            let first_k = (0..k).map_while(|i| lazy.get(i).map(|r| r.proposition_id)).collect::<Vec<_>>();
+            prop_assert_eq!(&first_k[..], &ids(&full).iter().map(|r| r.0).take(k).collect::<Vec<_>>()[..]);
+            let screened = lazy.screened();
+            prop_assert!(screened <= offerable.len());
+            lazy.finish();
+            prop_assert_eq!(ids(lazy.ranked()), ids(&full));
+            prop_assert_eq!(lazy.screened(), offerable.len());
+        }
 
         // The policies choose the same offers from the lazy ranking as from the full one.
         let ledger = ContactLedger::default();
@@ -174,4 +181,68 @@ fn a_decision_over_many_propositions_screens_only_the_best_bounded_ones() {
     assert_eq!(top, [200, 199, 198]);
     // Each is known once the next one's bound is below its score: three screened of 200.
     assert_eq!(lazy.screened(), 3);
+}
+
+#[test]
+fn bounds_per_outcome_bucket_screen_few_when_one_persona_has_no_outcomes_yet() {
+    let (_, personas) = catalogues();
+    // 200 propositions for globetrotters or prime customers, priorities 1 to 200. Prime
+    // customers were offered each 1,000 times and accepted 10: an estimate of 1.1 %. Nobody
+    // offered them to a globetrotter yet: the prior's 5 %, the best estimate of each.
+    let versions: Vec<_> = (0..200)
+        .map(|i| version(i, (i as u32 + 1, 1, 4, true)))
+        .collect();
+    let offerable: Vec<Offerable<'_>> = versions
+        .iter()
+        .map(|(id, version)| Offerable { id: *id, version })
+        .collect();
+    assert!(
+        offerable[0]
+            .version
+            .content
+            .doc
+            .personas
+            .contains_key("prime")
+    );
+    let counts = |_: PropositionId, p: Option<&str>| match p {
+        Some("prime") => OutcomeCounts {
+            presented: 1000,
+            accepted: 10,
+        },
+        _ => OutcomeCounts::default(),
+    };
+    let base = Context {
+        published: true,
+        channel: Some(Channel::BankApp),
+        params: json!({"amount": 15000}).as_object().cloned().unwrap(),
+        inactive_partners: BTreeSet::new(),
+        not_accepted: BTreeSet::new(),
+    };
+    let prime = subject(false, true);
+    let best = |o: &Offerable<'_>| {
+        Propensity::best(
+            PRIOR,
+            o.version.content.doc.personas.keys().map(String::as_str),
+            true,
+            |p| counts(o.id, p),
+        )
+    };
+    let top3 = |order: &ScreeningOrder| {
+        let mut lazy = Ranking::new(
+            &offerable, order, &personas, &prime, &base, PRIOR, counts, NOW, false,
+        );
+        let top: Vec<u32> = (0..3)
+            .map(|i| lazy.get(i).unwrap().content.doc.priority)
+            .collect();
+        (top, lazy.screened())
+    };
+    // One bound per proposition: 5 % for everyone, so the prime customer's third best
+    // (198 × 1.1 %) is only known once the bounds fall below it, at priority 43.
+    let (top, screened) = top3(&ScreeningOrder::new(&offerable, best));
+    assert_eq!(top, [200, 199, 198]);
+    assert_eq!(screened, 158);
+    // Per bucket: the prime entries carry the prime customer's exact scores.
+    let (top, screened) = top3(&ScreeningOrder::by_bucket(&offerable, PRIOR, counts));
+    assert_eq!(top, [200, 199, 198]);
+    assert_eq!(screened, 3);
 }
