@@ -18,6 +18,10 @@
 # PERF_FREQ samples/s, default 299) profiles the hub during the last decision round.
 # DAILY_MAX sets offers.policy.daily_max_per_channel (default 5, the product's default; 3650
 # lets nearly every decision present offers and append).
+# With BASELINE=<another ecohub binary>, the loaded data directory is copied once set up, that
+# binary serves the copy on port 18192 (same keys, same issuer, so the same token), and each
+# round measures the decisions on the baseline and on this build one after the other: an A/B
+# in one session, whose ratio is what to compare (the machine's speed drifts between runs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
@@ -39,6 +43,7 @@ port=18190; hub="http://127.0.0.1:$port"
 cat >"$work/ecohub.toml" <<TOML
 [auth]
 access_token_lifetime_secs = 3600
+issuer = "http://127.0.0.1:$port"
 [offers.policy]
 daily_max_per_channel = ${DAILY_MAX:-5}
 [sharing]
@@ -68,6 +73,21 @@ feed=$(client "bank feed" "admin data:publish")
 python3 "$root/tests/perf/decision-setup.py" "$hub" "$pm1" "$pm2" "$feed" \
   "$propositions" "$personas" "$customers" "$work/customers.txt"
 url="$hub"
+if [ -n "${BASELINE:-}" ]; then
+  # Stop the hub, copy its data (store and keys), serve the copy with the baseline binary.
+  kill "${pids[0]}"
+  while kill -0 "${pids[0]}" 2>/dev/null; do sleep 0.1; done
+  cp -a "$work/hub" "$work/baseline"
+  "$bin" serve --config "$work/ecohub.toml" --data-dir "$work/hub" --bind "127.0.0.1:$port" \
+    --log-level warn >>"$work/hub.log" 2>&1 &
+  pids[0]=$!
+  "$BASELINE" serve --config "$work/ecohub.toml" --data-dir "$work/baseline" --bind 127.0.0.1:18192 \
+    --log-level warn >"$work/baseline.log" 2>&1 &
+  pids+=($!)
+  for u in "$hub" http://127.0.0.1:18192; do
+    for _ in $(seq 100); do curl -sf "$u/health/ready" >/dev/null && break; sleep 0.1; done
+  done
+fi
 curl -sf -o /dev/null -H "authorization: Bearer $app" -H 'content-type: application/json' "$url/offers/decisions" \
   -d '{"customer_id":"warm-up","channel":"bank_app","placement":"home_banner","params":{"amount":15000}}'
 curl -s "$hub/jwks" >"$work/jwks.json"
@@ -150,8 +170,16 @@ run() { # script url → "req/s p99 [decisions/s]"
 : >"$work/hub.rps" >"$work/bare.rps"
 # Warm-up: the outcomes build up (WARMUP seconds, default 20).
 wrk -t2 -c"$conns" -d"${WARMUP:-20}s" -s "$work/decide.lua" "$url" >/dev/null
+if [ -n "${BASELINE:-}" ]; then
+  : >"$work/baseline.rps"
+  wrk -t2 -c"$conns" -d"${WARMUP:-20}s" -s "$work/decide.lua" http://127.0.0.1:18192 >/dev/null
+fi
 for r in $(seq "$rounds"); do
   run "$work/bearer.lua" "http://127.0.0.1:18191/protected" >>"$work/bare.rps"
+  if [ -n "${BASELINE:-}" ]; then
+    run "$work/decide.lua" http://127.0.0.1:18192 >>"$work/baseline.rps"
+    echo "round $r: baseline $(tail -1 "$work/baseline.rps")" >&2
+  fi
   if [ -n "${PERF_OUT:-}" ] && [ "$r" = "$rounds" ]; then
     # Profile the hub during the last decision round: PERF_OUT=/tmp/decide.perf.data. The
     # release build has no frame pointers: DWARF call graphs (PERF_CALL_GRAPH=fp for -g).
@@ -174,3 +202,9 @@ echo "| of which responses/s (acceptances) | ${hs:-0} | |"
 echo "| decisions/s that presented at least one offer (the others found every proposition capped) | ${ho:-?} | |"
 echo "| offers presented/s (OfferPresented appended durably before each answer) | ${hn:-?} | |"
 echo "| ratio Ecohub / bare (all requests) | $(python3 -c "print(round($hr/$br, 2))") | |"
+if [ -n "${BASELINE:-}" ]; then
+  read -r ar ap ad _ <<<"$(median <"$work/baseline.rps")"
+  echo "| baseline ($BASELINE), all requests | $ar | $ap |"
+  echo "| of which decisions/s | ${ad:-$ar} | |"
+  echo "| ratio this build / baseline (decisions/s) | $(python3 -c "print(round(${hd:-$hr}/${ad:-$ar}, 2))") | |"
+fi

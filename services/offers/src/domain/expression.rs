@@ -168,7 +168,8 @@ pub struct Condition {
 /// A (sub-)condition compiled once, with the sub-conditions an explanation shows (of `and`,
 /// `or`, `!`, `!!`) and the names a leaf reads: explaining evaluates, it never compiles.
 struct Node {
-    rule: Value,
+    /// Shared with every explanation of it (cloned per explanation otherwise).
+    rule: Arc<Value>,
     logic: Logic,
     names: Vec<String>,
     parts: Vec<Node>,
@@ -193,7 +194,7 @@ impl Node {
             collect_vars(rule, &mut names);
         }
         Ok(Node {
-            rule: rule.clone(),
+            rule: Arc::new(rule.clone()),
             logic,
             names,
             parts,
@@ -224,7 +225,7 @@ impl Node {
             .map(|n| (n.clone(), lookup(data, n).cloned().unwrap_or(Value::Null)))
             .collect();
         Explanation {
-            condition: self.rule.clone(),
+            condition: Arc::clone(&self.rule),
             held: self.holds_for(facts),
             values,
             parts,
@@ -340,7 +341,7 @@ impl Facts {
 pub struct Explanation {
     /// The (sub-)condition.
     #[schema(schema_with = super::document_schema::sub_condition)]
-    pub condition: Value,
+    pub condition: Arc<Value>,
     /// Whether it held.
     pub held: bool,
     /// The values it read (`null` when the customer has no such value).
