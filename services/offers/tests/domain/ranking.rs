@@ -150,27 +150,41 @@ fn the_lazy_ranking_is_the_full_ranking_and_screens_no_more_than_it_needs() {
     });
 }
 
-#[test]
-fn a_decision_over_many_propositions_screens_only_the_best_bounded_ones() {
-    let (_, personas) = catalogues();
-    // 200 propositions for everyone, priorities 1 to 200, no outcomes yet.
-    let versions: Vec<_> = (0..200)
-        .map(|i| version(i, (i as u32 + 1, 1, 0, true)))
-        .collect();
-    let offerable: Vec<Offerable<'_>> = versions
+/// 200 propositions with `audience` (see [`version`]), priorities 1 to 200.
+fn two_hundred(audience: u8) -> Vec<(PropositionId, Version)> {
+    (0..200)
+        .map(|i| version(i, (i as u32 + 1, 1, audience, true)))
+        .collect()
+}
+
+fn offerable(versions: &[(PropositionId, Version)]) -> Vec<Offerable<'_>> {
+    versions
         .iter()
         .map(|(id, version)| Offerable { id: *id, version })
-        .collect();
-    let none = |_: PropositionId, _: Option<&str>| OutcomeCounts::default();
-    let prior_mean = Propensity::of(PRIOR, None, OutcomeCounts::default()).estimate;
-    let order = ScreeningOrder::new(&offerable, |_| prior_mean);
-    let base = Context {
+        .collect()
+}
+
+/// A decision in the bank's app for 15,000, every partner active and accepting.
+fn bank_app() -> Context {
+    Context {
         published: true,
         channel: Some(Channel::BankApp),
         params: json!({"amount": 15000}).as_object().cloned().unwrap(),
         inactive_partners: BTreeSet::new(),
         not_accepted: BTreeSet::new(),
-    };
+    }
+}
+
+#[test]
+fn a_decision_over_many_propositions_screens_only_the_best_bounded_ones() {
+    let (_, personas) = catalogues();
+    // 200 propositions for everyone, priorities 1 to 200, no outcomes yet.
+    let versions = two_hundred(0);
+    let offerable = offerable(&versions);
+    let none = |_: PropositionId, _: Option<&str>| OutcomeCounts::default();
+    let prior_mean = Propensity::of(PRIOR, None, OutcomeCounts::default()).estimate;
+    let order = ScreeningOrder::new(&offerable, |_| prior_mean);
+    let base = bank_app();
     let subject = subject(true, true);
     let mut lazy = Ranking::new(
         &offerable, &order, &personas, &subject, &base, PRIOR, none, NOW, false,
@@ -189,13 +203,8 @@ fn bounds_per_outcome_bucket_screen_few_when_one_persona_has_no_outcomes_yet() {
     // 200 propositions for globetrotters or prime customers, priorities 1 to 200. Prime
     // customers were offered each 1,000 times and accepted 10: an estimate of 1.1 %. Nobody
     // offered them to a globetrotter yet: the prior's 5 %, the best estimate of each.
-    let versions: Vec<_> = (0..200)
-        .map(|i| version(i, (i as u32 + 1, 1, 4, true)))
-        .collect();
-    let offerable: Vec<Offerable<'_>> = versions
-        .iter()
-        .map(|(id, version)| Offerable { id: *id, version })
-        .collect();
+    let versions = two_hundred(4);
+    let offerable = offerable(&versions);
     assert!(
         offerable[0]
             .version
@@ -211,13 +220,7 @@ fn bounds_per_outcome_bucket_screen_few_when_one_persona_has_no_outcomes_yet() {
         },
         _ => OutcomeCounts::default(),
     };
-    let base = Context {
-        published: true,
-        channel: Some(Channel::BankApp),
-        params: json!({"amount": 15000}).as_object().cloned().unwrap(),
-        inactive_partners: BTreeSet::new(),
-        not_accepted: BTreeSet::new(),
-    };
+    let base = bank_app();
     let prime = subject(false, true);
     let best = |o: &Offerable<'_>| {
         Propensity::best(
