@@ -484,12 +484,24 @@ impl OffersState {
         ctx: &RequestContext,
     ) -> Result<OfferRecord, AppError> {
         // Another response or a decision for the same customer may append first (the customer
-        // accepting two offers at once): decide again on the new ledger, as decisions do.
+        // accepting two offers at once): decide again on the new ledger, as decisions do. The
+        // first attempt starts from the ledger as remembered (`ledgers`): what it records is
+        // appended expecting that revision, so what it answers then is the stream's; a refusal
+        // (the remembered ledger may not hold the offer yet) or a repeated response is
+        // answered only after reading the stream.
         let stream = contacts_stream(customer_id);
-        for _ in 0..ATTEMPTS {
-            let done = match ecohub_eventstore::execute::<ContactLedger>(
+        for attempt in 0..ATTEMPTS {
+            let remembered = (attempt == 0).then(|| self.ledgers.get(&stream)).flatten();
+            let from_memory = remembered.is_some();
+            let (ledger, revision) = match remembered {
+                Some((ledger, revision)) => ((*ledger).clone(), revision),
+                None => load::<ContactLedger>(&*self.store, &stream).await?,
+            };
+            let done = match ecohub_eventstore::execute_on::<ContactLedger>(
                 &*self.store,
                 &stream,
+                ledger,
+                revision,
                 ContactCommand::Respond {
                     customer_id: customer_id.to_owned(),
                     offer_id,
@@ -504,6 +516,9 @@ impl OffersState {
                 Err(ecohub_eventstore::ExecuteError::Store(StoreError::WrongExpectedVersion {
                     ..
                 })) => continue,
+                Err(ecohub_eventstore::ExecuteError::Refused(_)) if from_memory => continue,
+                // The same response again: answered with the record as the stream holds it.
+                Ok(done) if from_memory && done.events.is_empty() => continue,
                 other => other?,
             };
             let ledger = Arc::new(done.state);

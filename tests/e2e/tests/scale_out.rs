@@ -444,6 +444,65 @@ async fn concurrent_decisions_through_two_instances_never_exceed_the_cap() {
     }
 }
 
+/// Responses start from the ledger an instance remembers (ADR 0022): one that is behind the
+/// stream (the other instance wrote since) never answers for it. An offer it does not know yet
+/// is found, a response the other instance recorded is seen, and a conflicting one refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_through_an_instance_whose_ledger_is_behind_are_exact() {
+    let Instances {
+        _cluster,
+        store,
+        shared,
+        one,
+        two,
+    } = two_instances().await;
+    let http = loopback_client();
+    let Staff { app, .. } = savings_booster(&http, &shared, &store, &one, &two, 2, 7).await;
+    let customer = "0190f5c2-8b1e-7c3a-9d4f-2a6b8c0e1f36";
+    let decide = |hub: &HubProcess, channel: &str| {
+        http.post(hub.url("/offers/decisions"))
+            .bearer_auth(&app)
+            .json(&json!({"customer_id": customer, "channel": channel,
+                          "placement": "home_banner"}))
+    };
+    let respond = |hub: &HubProcess, offer: &str, response: &str| {
+        http.post(hub.url("/offers/responses"))
+            .bearer_auth(&app)
+            .json(&json!({"customer_id": customer, "offer_id": offer, "response": response}))
+    };
+    // Offer A through two (two remembers the ledger with A), offer B through one.
+    let mut offers = Vec::new();
+    for (hub, channel) in [(&two, "bank_app"), (&one, "web")] {
+        let (status, decision) = call(decide(hub, channel)).await;
+        assert_eq!(status, 200, "{decision}");
+        offers.push(
+            decision["offers"][0]["offer_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let (a, b) = (&offers[0], &offers[1]);
+
+    // Two's remembered ledger does not hold B: it reads the stream and records the acceptance.
+    let (status, record) = call(respond(&two, b, "accepted")).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["status"], "accepted");
+    // One remembers the ledger before that acceptance: declining B is refused all the same.
+    let (status, problem) = call(respond(&one, b, "declined")).await;
+    assert_eq!(status, 409, "{problem}");
+    // One's append on its remembered ledger is refused, it reads the stream and records A.
+    let (status, record) = call(respond(&one, a, "declined")).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["status"], "declined");
+    // Two's remembered ledger has A open: the same response again answers as the stream does.
+    let (status, record) = call(respond(&two, a, "declined")).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["status"], "declined");
+    let (status, problem) = call(respond(&two, a, "accepted")).await;
+    assert_eq!(status, 409, "{problem}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_objection_through_one_instance_is_respected_by_the_other_at_once() {
     // Decisions read objections from each instance's read model once it has applied the
