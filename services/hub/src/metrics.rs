@@ -1,7 +1,7 @@
 //! Prometheus metrics: HTTP request counts and latency by route and status, event store
 //! append/read figures, projection progress.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -36,6 +36,10 @@ pub struct Metrics {
     pub projection_checkpoint: IntGaugeVec,
     /// Per stream category: events seen by the store-statistics projection.
     pub events_by_category: IntGaugeVec,
+    /// The embedded store's writer: commits, appends and events since it opened (read when
+    /// the metrics are rendered; appends per commit is what group commit achieves).
+    writer: IntGaugeVec,
+    embedded: Arc<OnceLock<ecohub_eventstore::SqliteStore>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -114,8 +118,18 @@ impl Metrics {
             &["category"],
         )
         .expect("valid metric");
+        let writer = IntGaugeVec::new(
+            Opts::new(
+                "ecohub_store_writer",
+                "The embedded store's writer since it opened: commits, appends and events \
+                 written, failed commits",
+            ),
+            &["counter"],
+        )
+        .expect("valid metric");
         for c in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(writer.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(store_ops.clone()),
             Box::new(store_events.clone()),
@@ -136,11 +150,31 @@ impl Metrics {
             projection_caught_up,
             projection_checkpoint,
             events_by_category,
+            writer,
+            embedded: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Reports the counters of `store`'s writer (the embedded store) from now on.
+    pub fn watch_writer(&self, store: ecohub_eventstore::SqliteStore) {
+        let _ = self.embedded.set(store);
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        if let Some(store) = self.embedded.get() {
+            let stats = store.stats();
+            for (counter, value) in [
+                ("commits", stats.commits),
+                ("appends", stats.appends),
+                ("events", stats.events),
+                ("failed_commits", stats.failed_commits),
+            ] {
+                self.writer
+                    .with_label_values(&[counter])
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            }
+        }
         let mut buf = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
             tracing::error!(error = %e, "cannot encode metrics");

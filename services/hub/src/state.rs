@@ -55,7 +55,10 @@ impl AppState {
         // The pages' branding is process-wide (one hub per process; the first wins).
         ecohub_http::brand::set(settings.brand.load()?);
         let metrics = Metrics::new();
-        let raw = open_store(&settings.store_location()?).await?;
+        let (raw, embedded) = open_store_and_writer(&settings.store_location()?).await?;
+        if let Some(embedded) = embedded {
+            metrics.watch_writer(embedded);
+        }
         let store: Arc<dyn EventStore> = Arc::new(MeteredStore::new(raw, metrics.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (services, service_projections) =
@@ -112,18 +115,25 @@ impl AppState {
 /// Opens the store a location names: the embedded SQLite file or a KurrentDB cluster (whose
 /// leader must answer now: an unreachable cluster is a startup error, not a silent retry).
 pub async fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn EventStore>> {
+    Ok(open_store_and_writer(location).await?.0)
+}
+
+/// [`open_store`], and for the embedded store a handle on it for its writer's counters.
+async fn open_store_and_writer(
+    location: &StoreLocation,
+) -> anyhow::Result<(Arc<dyn EventStore>, Option<SqliteStore>)> {
     Ok(match location {
         StoreLocation::Sqlite(path) => {
             let store = SqliteStore::open(path, SqliteStoreOptions::default())
                 .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
-            Arc::new(store)
+            (Arc::new(store.clone()), Some(store))
         }
         StoreLocation::KurrentDb(url) => {
             let masked = crate::config::mask_url_password(url);
             let store = KurrentDbStore::connect(url)
                 .await
                 .with_context(|| format!("cannot connect to the event store at {masked}"))?;
-            Arc::new(store)
+            (Arc::new(store), None)
         }
     })
 }

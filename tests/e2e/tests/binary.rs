@@ -27,7 +27,7 @@ async fn serve_answers_health_docs_and_spec_then_stops_gracefully() {
         hub.data_dir.join("events.db").exists(),
         "the embedded store lives in the data dir"
     );
-    serves_and_stops_gracefully(hub).await;
+    serves_and_stops_gracefully(hub, true).await;
 }
 
 /// The same black-box checks with the hub on the EventStoreDB backend: the protocol double,
@@ -47,10 +47,11 @@ async fn serve_on_kurrentdb_answers_health_docs_and_spec_then_stops_gracefully()
         !dir.path().join("events.db").exists(),
         "no embedded store is opened"
     );
-    serves_and_stops_gracefully(hub).await;
+    serves_and_stops_gracefully(hub, false).await;
 }
 
-async fn serves_and_stops_gracefully(hub: HubProcess) {
+/// `embedded`: the hub runs on the embedded store (whose writer's counters it exports).
+async fn serves_and_stops_gracefully(hub: HubProcess, embedded: bool) {
     let client = loopback_client();
     let ready = wait_ready(&client, &hub).await;
     assert_eq!(ready["status"], "ready");
@@ -90,6 +91,21 @@ async fn serves_and_stops_gracefully(hub: HubProcess) {
         .await
         .unwrap();
     assert!(metrics.contains("ecohub_http_requests_total"));
+    // The embedded store's writer: commits ≤ appends ≤ events, none failed.
+    let writer = |counter: &str| -> Option<u64> {
+        let prefix = format!("ecohub_store_writer{{counter=\"{counter}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map(|v| v.parse().unwrap())
+    };
+    if embedded {
+        assert!(writer("commits") <= writer("appends"), "{metrics}");
+        assert!(writer("appends") <= writer("events"), "{metrics}");
+        assert_eq!(writer("failed_commits"), Some(0), "{metrics}");
+    } else {
+        assert_eq!(writer("commits"), None, "{metrics}");
+    }
 
     let (status, lines) = hub.terminate();
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
