@@ -18,6 +18,8 @@
 # PERF_FREQ samples/s, default 299) profiles the hub during the last decision round.
 # DAILY_MAX sets offers.policy.daily_max_per_channel (default 5, the product's default; 3650
 # lets nearly every decision present offers and append).
+# Around each of this build's decision rounds the hub's writer counters (`ecohub_store_writer`)
+# are read: the summary gives the appends and events per group commit.
 # With BASELINE=<another ecohub binary>, the loaded data directory is copied once set up, that
 # binary serves the copy on port 18192 (same keys, same issuer, so the same token), and each
 # round measures the decisions on the baseline and on this build one after the other: an A/B
@@ -155,6 +157,9 @@ function done(summary, latency, requests)
   io.write(string.format("SENT %d decisions %d responses %d offered %d presented\n", d, r, o, p))
 end
 LUA
+writer() { # the embedded store's writer counters: "commits N" lines, sorted
+  curl -s "$hub/metrics" | sed -n 's/^ecohub_store_writer{counter="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' | sort
+}
 run() { # script url → "req/s p99 [decisions/s]"
   wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$1" "$2" >"$work/wrk.out"
   if grep -q "Non-2xx" "$work/wrk.out"; then
@@ -167,7 +172,7 @@ run() { # script url → "req/s p99 [decisions/s]"
     if (d + s > 0) { f = r / (d + s); printf "%s %s %.0f %.0f %.0f %.0f\n", r, p, d * f, s * f, o * f, n * f }
     else print r, p }' "$work/wrk.out"
 }
-: >"$work/hub.rps" >"$work/bare.rps"
+: >"$work/hub.rps" >"$work/bare.rps" >"$work/writer.rounds"
 # Warm-up: the outcomes build up (WARMUP seconds, default 20).
 wrk -t2 -c"$conns" -d"${WARMUP:-20}s" -s "$work/decide.lua" "$url" >/dev/null
 if [ -n "${BASELINE:-}" ]; then
@@ -186,7 +191,12 @@ for r in $(seq "$rounds"); do
     perf record -F "${PERF_FREQ:-299}" --call-graph "${PERF_CALL_GRAPH:-dwarf,16384}" -p "${pids[0]}" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
     perf_pid=$!
   fi
+  writer >"$work/writer.before"
   run "$work/decide.lua" "$url" >>"$work/hub.rps"
+  writer >"$work/writer.after"
+  # Appends and events per group commit in this round (the embedded store's writer counters).
+  paste "$work/writer.before" "$work/writer.after" | awk '{d[$1] = $4 - $2} END {
+    if (d["commits"] > 0) printf "%.2f %.2f %d\n", d["appends"] / d["commits"], d["events"] / d["commits"], d["commits"] }' >>"$work/writer.rounds"
   if [ -n "${perf_pid:-}" ]; then wait "$perf_pid"; fi
   echo "round $r: bare $(tail -1 "$work/bare.rps") | hub $(tail -1 "$work/hub.rps")" >&2
 done
@@ -201,6 +211,8 @@ echo "| of which decisions/s | ${hd:-$hr} | |"
 echo "| of which responses/s (acceptances) | ${hs:-0} | |"
 echo "| decisions/s that presented at least one offer (the others found every proposition capped) | ${ho:-?} | |"
 echo "| offers presented/s (OfferPresented appended durably before each answer) | ${hn:-?} | |"
+read -r wa we wc <<<"$(median <"$work/writer.rounds")"
+echo "| appends (events) per group commit, this build's writer | ${wa:-?} (${we:-?}) | |"
 echo "| ratio Ecohub / bare (all requests) | $(python3 -c "print(round($hr/$br, 2))") | |"
 if [ -n "${BASELINE:-}" ]; then
   read -r ar ap ad _ <<<"$(median <"$work/baseline.rps")"
