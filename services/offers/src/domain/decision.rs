@@ -220,8 +220,8 @@ impl HeldBack {
 pub struct ScreeningOrder {
     /// (bound, index into the offerable list, persona slot), bound descending.
     order: Vec<(f64, usize, Option<u32>)>,
-    /// The persona versions the entries name, by slot.
-    slots: Vec<(String, u32)>,
+    /// The persona versions the entries name, by slot (shared by the restricted orders).
+    slots: std::sync::Arc<[(String, u32)]>,
 }
 
 impl ScreeningOrder {
@@ -243,7 +243,7 @@ impl ScreeningOrder {
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         Self {
             order,
-            slots: Vec::new(),
+            slots: std::sync::Arc::default(),
         }
     }
 
@@ -286,7 +286,10 @@ impl ScreeningOrder {
             }
         }
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        Self { order, slots }
+        Self {
+            order,
+            slots: slots.into(),
+        }
     }
 
     /// This order restricted to the offerable indexes `keep` admits.
@@ -298,7 +301,7 @@ impl ScreeningOrder {
                 .copied()
                 .filter(|(_, i, _)| keep(*i))
                 .collect(),
-            slots: self.slots.clone(),
+            slots: std::sync::Arc::clone(&self.slots),
         }
     }
 
@@ -306,7 +309,7 @@ impl ScreeningOrder {
     fn unbounded(len: usize) -> Self {
         Self {
             order: (0..len).map(|i| (f64::INFINITY, i, None)).collect(),
-            slots: Vec::new(),
+            slots: std::sync::Arc::default(),
         }
     }
 }
