@@ -147,7 +147,7 @@ end
 offered, presented = 0, 0
 -- The offers are read with plain searches (an offer's JSON starts
 -- "offer_id":"<36>","proposition_id":"<36>"): wrk shares the two cores with the hub, and
--- pattern matching over every answer cost it a third more CPU per request.
+-- pattern matching over every answer cost it 1.5 times the CPU per request (docs/benchmarks.md).
 local OFFER, NEXT = '"offer_id":"', '","proposition_id":"'
 function response(status, headers, body)
   local c = headers["x-fapi-interaction-id"]

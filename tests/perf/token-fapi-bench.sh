@@ -99,8 +99,9 @@ done
 
 cat >"$work/token.lua" <<'LUA'
 -- Every request is formatted once, in init(), before the round starts: wrk shares the two
--- cores with the server it measures, and formatting per request (a headers table, the
--- request string) cost it as much CPU as the token endpoint's own HTTP handling.
+-- cores with the server it measures, so formatting per request (a headers table, the request
+-- string) would be CPU taken from the hub (node-oidc-provider, single-threaded, leaves a core
+-- free). The hub gained 8-10 % from this in one session (docs/benchmarks.md).
 local threads = 0
 function setup(thread)
   thread:set("id", threads)
